@@ -1,0 +1,112 @@
+package gen
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/compiler/protogen"
+)
+
+// packageNames records the package-level Go identifiers of one Go package:
+// those protoc-gen-go and protoc-gen-go-grpc declare for every proto file in
+// the package, then those protoc-gen-svc claims. A name is owned once; a
+// second claim is a collision reported with both owners.
+type packageNames struct {
+	owner map[string]string // identifier -> the element that declares it
+}
+
+// indexPackages indexes the identifiers of protoc-gen-go and
+// protoc-gen-go-grpc output for every Go package in the request.
+func indexPackages(plugin *protogen.Plugin) map[protogen.GoImportPath]*packageNames {
+	pkgs := map[protogen.GoImportPath]*packageNames{}
+	for _, f := range plugin.Files {
+		pkg := pkgs[f.GoImportPath]
+		if pkg == nil {
+			pkg = &packageNames{owner: map[string]string{}}
+			pkgs[f.GoImportPath] = pkg
+		}
+		pkg.addFile(f)
+	}
+	return pkgs
+}
+
+// addFile records what protoc-gen-go and protoc-gen-go-grpc declare for f.
+// The first declaration of a name wins; duplicates among them are theirs to
+// report, not ours.
+func (p *packageNames) addFile(f *protogen.File) {
+	path := f.Desc.Path()
+	add := func(name, what string) {
+		if _, ok := p.owner[name]; !ok {
+			p.owner[name] = fmt.Sprintf("%s (%s)", what, path)
+		}
+	}
+	add(f.GoDescriptorIdent.GoName, "protoc-gen-go's file descriptor variable")
+	var addEnum func(e *protogen.Enum)
+	addEnum = func(e *protogen.Enum) {
+		what := "enum " + string(e.Desc.FullName())
+		add(e.GoIdent.GoName, what)
+		add(e.GoIdent.GoName+"_name", what)
+		add(e.GoIdent.GoName+"_value", what)
+		for _, v := range e.Values {
+			add(v.GoIdent.GoName, "enum value "+string(v.Desc.FullName()))
+		}
+	}
+	var addMessage func(m *protogen.Message)
+	addMessage = func(m *protogen.Message) {
+		what := "message " + string(m.Desc.FullName())
+		add(m.GoIdent.GoName, what)
+		for _, field := range m.Fields {
+			if field.Oneof != nil && !field.Oneof.Desc.IsSynthetic() {
+				add(field.GoIdent.GoName, "oneof field "+string(field.Desc.FullName()))
+			}
+			if field.Desc.HasDefault() {
+				add("Default_"+m.GoIdent.GoName+"_"+field.GoName, "default of field "+string(field.Desc.FullName()))
+			}
+		}
+		for _, e := range m.Enums {
+			addEnum(e)
+		}
+		for _, nested := range m.Messages {
+			addMessage(nested)
+		}
+		for _, x := range m.Extensions {
+			add(x.GoIdent.GoName, "extension "+string(x.Desc.FullName()))
+		}
+	}
+	for _, e := range f.Enums {
+		addEnum(e)
+	}
+	for _, m := range f.Messages {
+		addMessage(m)
+	}
+	for _, x := range f.Extensions {
+		add(x.GoIdent.GoName, "extension "+string(x.Desc.FullName()))
+	}
+	for _, svc := range f.Services {
+		what := "protoc-gen-go-grpc's code for service " + string(svc.Desc.FullName())
+		n := namesFor(svc)
+		for _, name := range []string{n.Client, n.NewClient, n.Server, n.Unimplemented,
+			"Unsafe" + svc.GoName + "Server", "Register" + svc.GoName + "Server", svc.GoName + "_ServiceDesc"} {
+			add(name, what)
+		}
+		for _, m := range svc.Methods {
+			for _, suffix := range []string{"_FullMethodName", "Client", "Server"} {
+				add(svc.GoName+"_"+m.GoName+suffix, what)
+			}
+		}
+	}
+}
+
+// claimGenerated claims the identifiers protoc-gen-svc declares for the
+// services of file, and fails on the first that is already owned.
+func (p *packageNames) claimGenerated(file *protogen.File, fm *fileModel) error {
+	for _, sm := range fm.services {
+		for _, id := range sm.generatedIdents(fm.params) {
+			if prev, ok := p.owner[id.name]; ok {
+				return fmt.Errorf("%s: service %s: the %s %s that protoc-gen-svc generates collides with %s; rename one of them",
+					file.Desc.Path(), sm.svc.Desc.FullName(), id.what, id.name, prev)
+			}
+			p.owner[id.name] = fmt.Sprintf("protoc-gen-svc's %s for service %s (%s)", id.what, sm.svc.Desc.FullName(), file.Desc.Path())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package gen
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+)
+
+// Artifact names one kind of generated code. Which ones are emitted is the
+// artifacts plugin option.
+type Artifact string
+
+// The artifacts protoc-gen-svc can emit for a service.
+const (
+	ArtifactServer Artifact = "server" // the server skeleton
+	ArtifactClient Artifact = "client" // the client wrapper with timeouts and retries
+	ArtifactRepo   Artifact = "repo"   // repositories for the resources a service manages
+)
+
+// allArtifacts is the order artifacts are documented and emitted in.
+var allArtifacts = []Artifact{ArtifactServer, ArtifactClient, ArtifactRepo}
+
+// Built-in defaults, used when neither the schema nor a plugin option says
+// otherwise.
+const (
+	// builtinUnaryTimeout bounds unary calls. Streaming calls get no default
+	// deadline: a watch stream is meant to outlive any fixed timeout.
+	builtinUnaryTimeout      = 30 * time.Second
+	builtinMaxAttempts       = 4
+	builtinInitialBackoff    = 100 * time.Millisecond
+	builtinMaxBackoff        = 5 * time.Second
+	builtinBackoffMultiplier = 2.0
+)
+
+// Params are the plugin's own parameters, parsed from the
+// --svc_opt / buf.gen.yaml "opt" values that protogen does not handle itself.
+type Params struct {
+	// Artifacts is the set of artifacts to emit.
+	Artifacts map[Artifact]bool
+
+	// DefaultTimeout is the project-wide default deadline for every method
+	// without one in the schema; nil means the built-in default (30s for
+	// unary calls, none for streams). Zero means no default deadline.
+	DefaultTimeout *time.Duration
+
+	// Retry holds project-wide retry defaults for retryable methods; unset
+	// fields fall back to the built-in defaults.
+	Retry RetryDefaults
+}
+
+// RetryDefaults are the plugin-option defaults of the retry policy. A nil
+// field is unset.
+type RetryDefaults struct {
+	MaxAttempts       *int
+	InitialBackoff    *time.Duration
+	MaxBackoff        *time.Duration
+	BackoffMultiplier *float64
+	Codes             []codes.Code
+	PerAttemptTimeout *time.Duration
+}
+
+// DefaultParams returns the parameters used when no option is given.
+func DefaultParams() Params {
+	p := Params{Artifacts: map[Artifact]bool{}}
+	for _, a := range allArtifacts {
+		p.Artifacts[a] = true
+	}
+	return p
+}
+
+// option describes one plugin option: its name, the shape of its value for
+// error messages and the README, and how to apply it.
+type option struct {
+	name  string
+	want  string
+	apply func(p *Params, value string) error
+}
+
+// options lists every plugin option protoc-gen-svc accepts, besides
+// protogen's own (paths, module, M...).
+var options = []option{
+	{"artifacts", `a "+"-separated list of server, client, repo (e.g. server+client)`, parseArtifacts},
+	{"default_timeout", "a non-negative Go duration such as 500ms or 2s (0 = no default deadline)", func(p *Params, v string) error {
+		d, err := parseDuration(v)
+		p.DefaultTimeout = &d
+		return err
+	}},
+	{"retry_max_attempts", "an integer >= 1 counting the first call", func(p *Params, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errBadValue
+		}
+		p.Retry.MaxAttempts = &n
+		return nil
+	}},
+	{"retry_initial_backoff", "a positive Go duration such as 100ms", func(p *Params, v string) error {
+		d, err := parsePositiveDuration(v)
+		p.Retry.InitialBackoff = &d
+		return err
+	}},
+	{"retry_max_backoff", "a positive Go duration such as 5s", func(p *Params, v string) error {
+		d, err := parsePositiveDuration(v)
+		p.Retry.MaxBackoff = &d
+		return err
+	}},
+	{"retry_backoff_multiplier", "a number >= 1 such as 1.6", func(p *Params, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 1 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return errBadValue
+		}
+		p.Retry.BackoffMultiplier = &f
+		return nil
+	}},
+	{"retry_codes", `a "+"-separated list of gRPC code names such as UNAVAILABLE+RESOURCE_EXHAUSTED`, func(p *Params, v string) error {
+		cs, err := parseCodes(strings.Split(v, "+"))
+		p.Retry.Codes = cs
+		return err
+	}},
+	{"retry_per_attempt_timeout", "a non-negative Go duration such as 1s (0 = none)", func(p *Params, v string) error {
+		d, err := parseDuration(v)
+		p.Retry.PerAttemptTimeout = &d
+		return err
+	}},
+}
+
+// errBadValue marks a value that does not have the shape an option wants;
+// SetParam turns it into a message naming the option and the value.
+var errBadValue = fmt.Errorf("bad value")
+
+// SetParam applies one plugin parameter. It is protogen's ParamFunc: protogen
+// calls it with every parameter it does not know itself. The error names the
+// option and the value, in one line.
+func (p *Params) SetParam(name, value string) error {
+	for _, o := range options {
+		if o.name != name {
+			continue
+		}
+		if err := o.apply(p, value); err != nil {
+			return fmt.Errorf("invalid value %q for option %s: want %s", value, name, o.want)
+		}
+		return nil
+	}
+	known := make([]string, 0, len(options))
+	for _, o := range options {
+		known = append(known, o.name)
+	}
+	return fmt.Errorf("unknown option %q (value %q); known options: %s, and protogen's paths, module and M<file>", name, value, strings.Join(known, ", "))
+}
+
+func parseArtifacts(p *Params, v string) error {
+	if v == "" {
+		return errBadValue
+	}
+	set := map[Artifact]bool{}
+	for _, name := range strings.Split(v, "+") {
+		a := Artifact(name)
+		if !isArtifact(a) {
+			return errBadValue
+		}
+		set[a] = true
+	}
+	p.Artifacts = set
+	return nil
+}
+
+func isArtifact(a Artifact) bool {
+	for _, known := range allArtifacts {
+		if a == known {
+			return true
+		}
+	}
+	return false
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errBadValue
+	}
+	return d, nil
+}
+
+func parsePositiveDuration(v string) (time.Duration, error) {
+	d, err := parseDuration(v)
+	if err != nil || d == 0 {
+		return 0, errBadValue
+	}
+	return d, nil
+}
+
+// codeByName maps the canonical upper-case gRPC code names ("UNAVAILABLE")
+// to codes, as the gRPC service config spells them.
+var codeByName = func() map[string]codes.Code {
+	m := map[string]codes.Code{}
+	for c := codes.OK; c <= codes.Unauthenticated; c++ {
+		m[codeName(c)] = c
+	}
+	return m
+}()
+
+// codeName returns the canonical upper-case name of a code, e.g.
+// "RESOURCE_EXHAUSTED".
+func codeName(c codes.Code) string {
+	// codes.Code.String gives "ResourceExhausted"; insert underscores before
+	// inner capitals. "OK" stays "OK".
+	s := c.String()
+	switch c {
+	case codes.OK:
+		return "OK"
+	case codes.Canceled:
+		return "CANCELLED" // the spelling of google.rpc.Code and the service config
+	}
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}
+
+// parseCodes parses code names; it accepts no duplicates and not OK, which
+// can never be retried.
+func parseCodes(names []string) ([]codes.Code, error) {
+	seen := map[codes.Code]bool{}
+	var out []codes.Code
+	for _, n := range names {
+		c, ok := codeByName[strings.TrimSpace(n)]
+		if !ok || c == codes.OK {
+			return nil, errBadValue
+		}
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errBadValue
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}
