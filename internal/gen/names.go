@@ -40,8 +40,7 @@ func (p *packageNames) addFile(f *protogen.File) {
 		}
 	}
 	add(f.GoDescriptorIdent.GoName, "protoc-gen-go's file descriptor variable")
-	var addEnum func(e *protogen.Enum)
-	addEnum = func(e *protogen.Enum) {
+	addEnum := func(e *protogen.Enum) {
 		what := "enum " + string(e.Desc.FullName())
 		add(e.GoIdent.GoName, what)
 		add(e.GoIdent.GoName+"_name", what)

@@ -1,0 +1,229 @@
+package gen
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/pluginpb"
+)
+
+func TestBadOptionsFailWithOneLineNamingOptionAndValue(t *testing.T) {
+	tests := []struct {
+		param string
+		want  []string // substrings of the error
+	}{
+		{"artifacts=nonsense", []string{"artifacts", `"nonsense"`}},
+		{"artifacts=", []string{"artifacts", `""`}},
+		{"artifacts=server+bogus", []string{"artifacts", `"server+bogus"`}},
+		{"default_timeout=banana", []string{"default_timeout", `"banana"`}},
+		{"default_timeout=-1s", []string{"default_timeout", `"-1s"`}},
+		{"no_such_option=1", []string{"no_such_option", `"1"`, "known options"}},
+		{"retry_max_attempts=0", []string{"retry_max_attempts", `"0"`}},
+		{"retry_max_attempts=two", []string{"retry_max_attempts", `"two"`}},
+		{"retry_initial_backoff=0s", []string{"retry_initial_backoff", `"0s"`}},
+		{"retry_max_backoff=soon", []string{"retry_max_backoff", `"soon"`}},
+		{"retry_backoff_multiplier=0.5", []string{"retry_backoff_multiplier", `"0.5"`}},
+		{"retry_backoff_multiplier=NaN", []string{"retry_backoff_multiplier", `"NaN"`}},
+		{"retry_codes=UNAVAILABLE+NOPE", []string{"retry_codes", `"UNAVAILABLE+NOPE"`}},
+		{"retry_codes=OK", []string{"retry_codes", `"OK"`}},
+		{"retry_per_attempt_timeout=-5ms", []string{"retry_per_attempt_timeout", `"-5ms"`}},
+		{"paths=sideways", []string{"sideways"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.param, func(t *testing.T) {
+			req := fixtureRequest(t, "allkinds")
+			req.Parameter = proto.String("paths=source_relative," + tt.param)
+			resp := Respond(req)
+			msg := resp.GetError()
+			if msg == "" {
+				t.Fatalf("no error; generated %d files", len(resp.File))
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %s", msg, w)
+				}
+			}
+			if len(resp.File) != 0 {
+				t.Errorf("generated %d files despite the error", len(resp.File))
+			}
+		})
+	}
+}
+
+func TestGoodOptions(t *testing.T) {
+	for _, param := range []string{
+		"artifacts=server",
+		"artifacts=server+client+repo",
+		"default_timeout=0",
+		"default_timeout=1m30s",
+		"retry_max_attempts=5,retry_initial_backoff=50ms,retry_max_backoff=2s,retry_backoff_multiplier=1.6",
+		"retry_codes=UNAVAILABLE+RESOURCE_EXHAUSTED+CANCELLED,retry_per_attempt_timeout=0",
+	} {
+		req := fixtureRequest(t, "allkinds")
+		req.Parameter = proto.String("paths=source_relative," + param)
+		if resp := Respond(req); resp.Error != nil {
+			t.Errorf("%s: %s", param, resp.GetError())
+		}
+	}
+}
+
+// TestArtifactsOption checks that only the selected artifacts are written.
+func TestArtifactsOption(t *testing.T) {
+	req := fixtureRequest(t, "allkinds")
+	req.Parameter = proto.String("paths=source_relative,artifacts=server")
+	for _, f := range Respond(req).File {
+		if !strings.HasSuffix(f.GetName(), "_svc_server.pb.go") {
+			t.Errorf("artifacts=server wrote %s", f.GetName())
+		}
+	}
+}
+
+// allFixturesRequest is one request for every fixture that generates.
+func allFixturesRequest(t *testing.T, reversed bool) *pluginpb.CodeGeneratorRequest {
+	var files []string
+	for _, dir := range fixtureCases(t) {
+		if !strings.HasPrefix(dir, "error_") {
+			files = append(files, protoFilesIn(t, dir)...)
+		}
+	}
+	if reversed {
+		slices.Reverse(files)
+	}
+	return request(t, []string{protosDir}, files, "paths=source_relative")
+}
+
+func TestDeterministic(t *testing.T) {
+	marshal := func(resp *pluginpb.CodeGeneratorResponse) []byte {
+		b, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	first := marshal(Respond(allFixturesRequest(t, false)))
+	if again := marshal(Respond(allFixturesRequest(t, false))); !bytes.Equal(first, again) {
+		t.Error("two runs on the same request differ")
+	}
+	reversed := allFixturesRequest(t, true)
+	if reversed.ProtoFile[0].GetName() == allFixturesRequest(t, false).ProtoFile[0].GetName() {
+		t.Fatal("the reversed request lists files in the same order; the test proves nothing")
+	}
+	if got := marshal(Respond(reversed)); !bytes.Equal(first, got) {
+		t.Error("listing the input files in another order changes the output")
+	}
+}
+
+// Building the plugin binary once serves every test that runs it as a
+// process.
+var (
+	pluginOnce sync.Once
+	pluginPath string
+	pluginErr  error
+)
+
+func pluginBinary(t *testing.T) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "protoc-gen-svc")
+		if err != nil {
+			pluginErr = err
+			return
+		}
+		pluginPath = filepath.Join(dir, "protoc-gen-svc")
+		out, err := exec.Command("go", "build", "-o", pluginPath, "github.com/svcgen/protoc-gen-svc/cmd/protoc-gen-svc").CombinedOutput()
+		if err != nil {
+			pluginErr = &buildError{err, out}
+		}
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
+	}
+	return pluginPath
+}
+
+type buildError struct {
+	err error
+	out []byte
+}
+
+func (e *buildError) Error() string { return "building protoc-gen-svc: " + e.err.Error() + "\n" + string(e.out) }
+
+// TestBinaryBadStdin runs the real binary on input that is not a request:
+// it must exit non-zero with one line on stderr and no panic trace.
+func TestBinaryBadStdin(t *testing.T) {
+	valid, err := proto.Marshal(fixtureRequest(t, "allkinds"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string][]byte{
+		"empty":     nil,
+		"garbage":   []byte("this is not a protobuf message \xff\xff\xff\xff"),
+		"truncated": valid[:len(valid)/2],
+	}
+	for name, in := range inputs {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(pluginBinary(t))
+			cmd.Stdin = bytes.NewReader(in)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			if _, ok := err.(*exec.ExitError); !ok {
+				t.Fatalf("want a non-zero exit, got %v", err)
+			}
+			msg := strings.TrimSuffix(stderr.String(), "\n")
+			if msg == "" || strings.Contains(msg, "\n") || strings.Contains(msg, "panic") || strings.Contains(msg, "goroutine") {
+				t.Errorf("stderr must be one clear line, got %q", stderr.String())
+			}
+			if !strings.HasPrefix(msg, "protoc-gen-svc: ") {
+				t.Errorf("stderr must name the program: %q", msg)
+			}
+		})
+	}
+}
+
+func TestBinaryVersionAndHelp(t *testing.T) {
+	out, err := exec.Command(pluginBinary(t), "--version").Output()
+	if err != nil || strings.TrimSpace(string(out)) != "protoc-gen-svc "+Version {
+		t.Errorf("--version = %q, %v", out, err)
+	}
+	out, err = exec.Command(pluginBinary(t), "--help").Output()
+	if err != nil || !strings.Contains(string(out), "default_timeout") {
+		t.Errorf("--help = %q, %v", out, err)
+	}
+	if err := exec.Command(pluginBinary(t), "--bogus").Run(); err == nil {
+		t.Error("an unknown argument must fail")
+	}
+}
+
+// TestBinaryRoundTrip runs the binary on a real request and compares its
+// answer with the in-process one.
+func TestBinaryRoundTrip(t *testing.T) {
+	req := fixtureRequest(t, "allkinds")
+	in, err := proto.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pluginBinary(t))
+	cmd.Stdin = bytes.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &pluginpb.CodeGeneratorResponse{}
+	if err := proto.Unmarshal(out, got); err != nil {
+		t.Fatal(err)
+	}
+	if want := Respond(req); !proto.Equal(got, want) {
+		t.Error("the binary's response differs from Respond's")
+	}
+}
