@@ -46,6 +46,7 @@ type output struct {
 // services.
 var outputs = []output{
 	{ArtifactServer, "_svc_server.pb.go", emitServer},
+	{ArtifactClient, "_svc_client.pb.go", emitClient},
 }
 
 // Generate writes the artifacts selected by params for every file to

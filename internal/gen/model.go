@@ -36,7 +36,13 @@ type serviceNames struct {
 	NewClient     string // NewGreeterClient
 
 	// protoc-gen-svc's names.
-	Skeleton string // GreeterSkeleton
+	Skeleton       string // GreeterSkeleton
+	Wrapper        string // GreeterWrapper
+	NewWrapper     string // NewGreeterWrapper
+	WrapClient     string // WrapGreeterClient
+	MethodPolicies string // GreeterMethodPolicies
+	ServiceConfig  string // GreeterServiceConfig
+	policies       string // _Greeter_svcPolicies, the unexported policy table
 }
 
 // rpcKind is the streaming shape of a method.
@@ -67,6 +73,9 @@ type methodModel struct {
 	kind       rpcKind
 	fullMethod string // protoc-gen-go-grpc's Greeter_SayHello_FullMethodName constant
 	deprecated bool
+	index      int        // the method's row in the policy table
+	policy     callPolicy // the client policy, resolved from schema and options
+	seqName    string     // for server streams: the wrapper's iterator method, e.g. ListBooksSeq
 }
 
 // buildFile derives the model of one file and checks that no generated name
@@ -79,16 +88,28 @@ func buildFile(plugin *protogen.Plugin, file *protogen.File, params Params, pkg 
 			deprecated: svc.Desc.Options().(*descriptorpb.ServiceOptions).GetDeprecated(),
 			names:      namesFor(svc),
 		}
-		if err := checkMethodNames(file, svc); err != nil {
+		if err := checkMethodNames(file, svc, params); err != nil {
 			return nil, err
 		}
-		for _, m := range svc.Methods {
-			sm.methods = append(sm.methods, &methodModel{
+		servicePolicy, err := servicePolicy(file, svc)
+		if err != nil {
+			return nil, err
+		}
+		for i, m := range svc.Methods {
+			mm := &methodModel{
 				m:          m,
 				kind:       kindOf(m),
 				fullMethod: svc.GoName + "_" + m.GoName + "_FullMethodName",
 				deprecated: m.Desc.Options().(*descriptorpb.MethodOptions).GetDeprecated(),
-			})
+				index:      i,
+			}
+			if mm.kind == serverStreaming {
+				mm.seqName = m.GoName + seqSuffix
+			}
+			if mm.policy, err = resolvePolicy(file, svc, m, servicePolicy, params); err != nil {
+				return nil, err
+			}
+			sm.methods = append(sm.methods, mm)
 		}
 		fm.services = append(fm.services, sm)
 	}
@@ -105,7 +126,13 @@ func namesFor(svc *protogen.Service) serviceNames {
 		Unimplemented: "Unimplemented" + n + "Server",
 		Client:        n + "Client",
 		NewClient:     "New" + n + "Client",
-		Skeleton:      n + "Skeleton",
+		Skeleton:       n + "Skeleton",
+		Wrapper:        n + "Wrapper",
+		NewWrapper:     "New" + n + "Wrapper",
+		WrapClient:     "Wrap" + n + "Client",
+		MethodPolicies: n + "MethodPolicies",
+		ServiceConfig:  n + "ServiceConfig",
+		policies:       "_" + n + "_svcPolicies",
 	}
 }
 
@@ -113,8 +140,19 @@ func namesFor(svc *protogen.Service) serviceNames {
 // for a service when the given artifacts are emitted, with what each is.
 func (sm *serviceModel) generatedIdents(params Params) []ident {
 	var ids []ident
+	n := sm.names
 	if params.Artifacts[ArtifactServer] {
-		ids = append(ids, ident{sm.names.Skeleton, "server skeleton"})
+		ids = append(ids, ident{n.Skeleton, "server skeleton"})
+	}
+	if params.Artifacts[ArtifactClient] {
+		ids = append(ids,
+			ident{n.Wrapper, "client wrapper"},
+			ident{n.NewWrapper, "client wrapper constructor"},
+			ident{n.WrapClient, "client wrapper constructor"},
+			ident{n.MethodPolicies, "method policy table"},
+			ident{n.ServiceConfig, "service config function"},
+			ident{n.policies, "method policy table"},
+		)
 	}
 	return ids
 }
@@ -124,10 +162,16 @@ type ident struct {
 	what string
 }
 
+// seqSuffix names the iterator method the client wrapper adds for a
+// server-streaming method.
+const seqSuffix = "Seq"
+
 // checkMethodNames rejects two methods whose Go names are the same (e.g.
 // get_book and GetBook): protoc-gen-go-grpc would emit broken code, and so
-// would every artifact here.
-func checkMethodNames(file *protogen.File, svc *protogen.Service) error {
+// would every artifact here. With the client artifact, it also rejects a
+// method named like the iterator of a server-streaming one (Watch and
+// WatchSeq).
+func checkMethodNames(file *protogen.File, svc *protogen.Service, params Params) error {
 	seen := map[string]*protogen.Method{}
 	for _, m := range svc.Methods {
 		if prev, ok := seen[m.GoName]; ok {
@@ -135,6 +179,18 @@ func checkMethodNames(file *protogen.File, svc *protogen.Service) error {
 				file.Desc.Path(), svc.Desc.FullName(), prev.Desc.Name(), m.Desc.Name(), m.GoName)
 		}
 		seen[m.GoName] = m
+	}
+	if !params.Artifacts[ArtifactClient] {
+		return nil
+	}
+	for _, m := range svc.Methods {
+		if kindOf(m) != serverStreaming {
+			continue
+		}
+		if other, ok := seen[m.GoName+seqSuffix]; ok {
+			return fmt.Errorf("%s: service %s: method %s collides with the iterator method %s%s that the client wrapper adds for server-streaming method %s; rename one, or leave client out of the artifacts option",
+				file.Desc.Path(), svc.Desc.FullName(), other.Desc.Name(), m.GoName, seqSuffix, m.Desc.Name())
+		}
 	}
 	return nil
 }

@@ -34,10 +34,11 @@ func TestProtoc(t *testing.T) {
 	plugin := pluginBinary(t)
 	// Debian's protoc predates editions, so the editions fixture is left to
 	// buf and the in-process tests.
-	for _, dir := range []string{"allkinds", "imports", "legacy", "optional", "collide"} {
+	for _, dir := range []string{"allkinds", "imports", "legacy", "optional", "collide", "policy"} {
 		t.Run(dir, func(t *testing.T) {
 			out := t.TempDir()
-			args := []string{"--plugin=protoc-gen-svc=" + plugin, "--svc_out=" + out, "--svc_opt=paths=source_relative", "-I", protosDir}
+			args := []string{"--plugin=protoc-gen-svc=" + plugin, "--svc_out=" + out, "--svc_opt=" + fixtureParameter(t, dir),
+				"-I", protosDir, "-I", filepath.Join(repoRoot, "proto")}
 			cmd := exec.Command(protoc, append(args, protoFilesIn(t, dir)...)...)
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("protoc: %v\n%s", err, msg)
