@@ -206,6 +206,66 @@ func (x *RetryPolicy) GetPerAttemptTimeout() *durationpb.Duration {
 	return nil
 }
 
+// Resource says how protoc-gen-svc serves a message as a resource, when the
+// AIP conventions (a string `name` or `id` key, google.api.resource) do not
+// fit or must be overridden.
+type Resource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// false: never treat the message as a resource, so its standard methods
+	// stay Unimplemented in the skeleton. true or unset: recognise it from the
+	// standard method shapes.
+	Enabled *bool `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
+	// The top-level string field that holds the key, when it is neither `name`
+	// nor `id`.
+	KeyField      string `protobuf:"bytes,2,opt,name=key_field,json=keyField,proto3" json:"key_field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resource) Reset() {
+	*x = Resource{}
+	mi := &file_svc_v1_options_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resource) ProtoMessage() {}
+
+func (x *Resource) ProtoReflect() protoreflect.Message {
+	mi := &file_svc_v1_options_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resource.ProtoReflect.Descriptor instead.
+func (*Resource) Descriptor() ([]byte, []int) {
+	return file_svc_v1_options_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Resource) GetEnabled() bool {
+	if x != nil && x.Enabled != nil {
+		return *x.Enabled
+	}
+	return false
+}
+
+func (x *Resource) GetKeyField() string {
+	if x != nil {
+		return x.KeyField
+	}
+	return ""
+}
+
 var file_svc_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.ServiceOptions)(nil),
@@ -221,6 +281,14 @@ var file_svc_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
 		Field:         52701,
 		Name:          "svc.v1.method",
 		Tag:           "bytes,52701,opt,name=method",
+		Filename:      "svc/v1/options.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
+		ExtensionType: (*Resource)(nil),
+		Field:         52701,
+		Name:          "svc.v1.resource",
+		Tag:           "bytes,52701,opt,name=resource",
 		Filename:      "svc/v1/options.proto",
 	},
 }
@@ -239,6 +307,14 @@ var (
 	//
 	// optional svc.v1.CallPolicy method = 52701;
 	E_Method = &file_svc_v1_options_proto_extTypes[1]
+)
+
+// Extension fields to descriptorpb.MessageOptions.
+var (
+	// How the message is served as a resource.
+	//
+	// optional svc.v1.Resource resource = 52701;
+	E_Resource = &file_svc_v1_options_proto_extTypes[2]
 )
 
 var File_svc_v1_options_proto protoreflect.FileDescriptor
@@ -262,9 +338,15 @@ const file_svc_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"\b_enabledB\x0f\n" +
 	"\r_max_attemptsB\x15\n" +
-	"\x13_backoff_multiplier:O\n" +
+	"\x13_backoff_multiplier\"R\n" +
+	"\bResource\x12\x1d\n" +
+	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x1b\n" +
+	"\tkey_field\x18\x02 \x01(\tR\bkeyFieldB\n" +
+	"\n" +
+	"\b_enabled:O\n" +
 	"\aservice\x12\x1f.google.protobuf.ServiceOptions\x18ݛ\x03 \x01(\v2\x12.svc.v1.CallPolicyR\aservice:L\n" +
-	"\x06method\x12\x1e.google.protobuf.MethodOptions\x18ݛ\x03 \x01(\v2\x12.svc.v1.CallPolicyR\x06methodB/Z-github.com/svcgen/protoc-gen-svc/svc/v1;svcv1b\x06proto3"
+	"\x06method\x12\x1e.google.protobuf.MethodOptions\x18ݛ\x03 \x01(\v2\x12.svc.v1.CallPolicyR\x06method:O\n" +
+	"\bresource\x12\x1f.google.protobuf.MessageOptions\x18ݛ\x03 \x01(\v2\x10.svc.v1.ResourceR\bresourceB/Z-github.com/svcgen/protoc-gen-svc/svc/v1;svcv1b\x06proto3"
 
 var (
 	file_svc_v1_options_proto_rawDescOnce sync.Once
@@ -278,29 +360,33 @@ func file_svc_v1_options_proto_rawDescGZIP() []byte {
 	return file_svc_v1_options_proto_rawDescData
 }
 
-var file_svc_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_svc_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_svc_v1_options_proto_goTypes = []any{
 	(*CallPolicy)(nil),                  // 0: svc.v1.CallPolicy
 	(*RetryPolicy)(nil),                 // 1: svc.v1.RetryPolicy
-	(*durationpb.Duration)(nil),         // 2: google.protobuf.Duration
-	(*descriptorpb.ServiceOptions)(nil), // 3: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),  // 4: google.protobuf.MethodOptions
+	(*Resource)(nil),                    // 2: svc.v1.Resource
+	(*durationpb.Duration)(nil),         // 3: google.protobuf.Duration
+	(*descriptorpb.ServiceOptions)(nil), // 4: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),  // 5: google.protobuf.MethodOptions
+	(*descriptorpb.MessageOptions)(nil), // 6: google.protobuf.MessageOptions
 }
 var file_svc_v1_options_proto_depIdxs = []int32{
-	2, // 0: svc.v1.CallPolicy.timeout:type_name -> google.protobuf.Duration
-	1, // 1: svc.v1.CallPolicy.retry:type_name -> svc.v1.RetryPolicy
-	2, // 2: svc.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	2, // 3: svc.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	2, // 4: svc.v1.RetryPolicy.per_attempt_timeout:type_name -> google.protobuf.Duration
-	3, // 5: svc.v1.service:extendee -> google.protobuf.ServiceOptions
-	4, // 6: svc.v1.method:extendee -> google.protobuf.MethodOptions
-	0, // 7: svc.v1.service:type_name -> svc.v1.CallPolicy
-	0, // 8: svc.v1.method:type_name -> svc.v1.CallPolicy
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	7, // [7:9] is the sub-list for extension type_name
-	5, // [5:7] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	3,  // 0: svc.v1.CallPolicy.timeout:type_name -> google.protobuf.Duration
+	1,  // 1: svc.v1.CallPolicy.retry:type_name -> svc.v1.RetryPolicy
+	3,  // 2: svc.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	3,  // 3: svc.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	3,  // 4: svc.v1.RetryPolicy.per_attempt_timeout:type_name -> google.protobuf.Duration
+	4,  // 5: svc.v1.service:extendee -> google.protobuf.ServiceOptions
+	5,  // 6: svc.v1.method:extendee -> google.protobuf.MethodOptions
+	6,  // 7: svc.v1.resource:extendee -> google.protobuf.MessageOptions
+	0,  // 8: svc.v1.service:type_name -> svc.v1.CallPolicy
+	0,  // 9: svc.v1.method:type_name -> svc.v1.CallPolicy
+	2,  // 10: svc.v1.resource:type_name -> svc.v1.Resource
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	8,  // [8:11] is the sub-list for extension type_name
+	5,  // [5:8] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_svc_v1_options_proto_init() }
@@ -309,14 +395,15 @@ func file_svc_v1_options_proto_init() {
 		return
 	}
 	file_svc_v1_options_proto_msgTypes[1].OneofWrappers = []any{}
+	file_svc_v1_options_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_svc_v1_options_proto_rawDesc), len(file_svc_v1_options_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
-			NumExtensions: 2,
+			NumMessages:   3,
+			NumExtensions: 3,
 			NumServices:   0,
 		},
 		GoTypes:           file_svc_v1_options_proto_goTypes,

@@ -1,0 +1,164 @@
+package svcclient
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/descriptorpb"
+)
+
+// TestStrings proves the String forms, and that Idempotency matches the
+// proto enum in both names and numbers.
+func TestStrings(t *testing.T) {
+	for k, want := range map[Kind]string{Unary: "Unary", ServerStreaming: "ServerStreaming", ClientStreaming: "ClientStreaming", BidiStreaming: "BidiStreaming", 9: "Kind(9)"} {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
+		}
+	}
+	for _, l := range []descriptorpb.MethodOptions_IdempotencyLevel{
+		descriptorpb.MethodOptions_IDEMPOTENCY_UNKNOWN, descriptorpb.MethodOptions_NO_SIDE_EFFECTS, descriptorpb.MethodOptions_IDEMPOTENT,
+	} {
+		if got, want := Idempotency(l).String(), l.String(); got != want {
+			t.Errorf("Idempotency(%d).String() = %q, want %q", int(l), got, want)
+		}
+	}
+	if got := Idempotency(-1).String(); got != "Idempotency(-1)" {
+		t.Errorf("Idempotency(-1).String() = %q", got)
+	}
+}
+
+// TestValidate proves which retry policies are usable.
+func TestValidate(t *testing.T) {
+	ok := DefaultRetryPolicy()
+	for _, tc := range []struct {
+		name    string
+		edit    func(*RetryPolicy)
+		wantErr string // substring; "" = valid
+	}{
+		{"default", func(*RetryPolicy) {}, ""},
+		{"no retry ignores the rest", func(p *RetryPolicy) { *p = RetryPolicy{MaxAttempts: 1} }, ""},
+		{"zero value", func(p *RetryPolicy) { *p = RetryPolicy{} }, ""},
+		{"max below initial is fine", func(p *RetryPolicy) { p.MaxBackoff = time.Millisecond }, ""},
+		{"shrinking multiplier is fine", func(p *RetryPolicy) { p.BackoffMultiplier = 0.5 }, ""},
+		{"negative per-attempt", func(p *RetryPolicy) { p.PerAttemptTimeout = -1 }, "PerAttemptTimeout"},
+		{"negative per-attempt without retry", func(p *RetryPolicy) { p.MaxAttempts = 1; p.PerAttemptTimeout = -1 }, "PerAttemptTimeout"},
+		{"zero initial", func(p *RetryPolicy) { p.InitialBackoff = 0 }, "InitialBackoff"},
+		{"zero max", func(p *RetryPolicy) { p.MaxBackoff = 0 }, "MaxBackoff"},
+		{"zero multiplier", func(p *RetryPolicy) { p.BackoffMultiplier = 0 }, "BackoffMultiplier"},
+		{"NaN multiplier", func(p *RetryPolicy) { p.BackoffMultiplier = math.NaN() }, "BackoffMultiplier"},
+		{"infinite multiplier", func(p *RetryPolicy) { p.BackoffMultiplier = math.Inf(1) }, "BackoffMultiplier"},
+		{"no codes", func(p *RetryPolicy) { p.RetryableCodes = nil }, "RetryableCodes"},
+		{"OK code", func(p *RetryPolicy) { p.RetryableCodes = []codes.Code{codes.OK} }, "OK"},
+		{"unknown code", func(p *RetryPolicy) { p.RetryableCodes = []codes.Code{17} }, "Code(17)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := ok.clone()
+			tc.edit(&p)
+			err := p.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate() = %v, want an error about %s", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestDefaultRetryPolicy proves the documented default.
+func TestDefaultRetryPolicy(t *testing.T) {
+	want := RetryPolicy{MaxAttempts: 4, InitialBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, BackoffMultiplier: 2, RetryableCodes: []codes.Code{codes.Unavailable}}
+	p := DefaultRetryPolicy()
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	p.RetryableCodes[0] = codes.Internal
+	if DefaultRetryPolicy().RetryableCodes[0] != codes.Unavailable {
+		t.Error("DefaultRetryPolicy shares its codes slice")
+	}
+}
+
+// TestClonePolicies proves that a clone shares nothing with the original.
+func TestClonePolicies(t *testing.T) {
+	if ClonePolicies(nil) != nil {
+		t.Error("ClonePolicies(nil) != nil")
+	}
+	orig := testPolicies()
+	c := ClonePolicies(orig)
+	if diff := cmp.Diff(orig, c); diff != "" {
+		t.Fatalf("clone differs (-orig +clone):\n%s", diff)
+	}
+	c[0].Timeout = time.Hour
+	c[0].Retry.RetryableCodes[0] = codes.Internal
+	if orig[0].Timeout == time.Hour || orig[0].Retry.RetryableCodes[0] == codes.Internal {
+		t.Error("changing the clone changed the original")
+	}
+}
+
+// TestInvokerPolicies proves that NewInvoker copies its table, that
+// WithPolicy and WithAllPolicies edit it (but not FullMethod and Kind), and
+// that unknown methods and invalid policies are reported by Validate
+// without breaking calls.
+func TestInvokerPolicies(t *testing.T) {
+	table := testPolicies()
+	codesArg := []codes.Code{codes.Aborted}
+	inv := NewInvoker(table,
+		WithAllPolicies(func(p *MethodPolicy) { p.Timeout = time.Minute }),
+		WithPolicy(healthpb.Health_Check_FullMethodName, func(p *MethodPolicy) {
+			p.Timeout = time.Second
+			p.FullMethod = "/renamed/X"
+			p.Kind = BidiStreaming
+			p.Retry.RetryableCodes = codesArg
+		}),
+		WithPolicy("/no.Such/Method", func(p *MethodPolicy) {}),
+		WithPolicy(healthpb.Health_List_FullMethodName, func(p *MethodPolicy) { p.Retry.InitialBackoff = 0 }),
+		WithPolicy(healthpb.Health_Watch_FullMethodName, nil),
+	)
+	table[0].Timeout = time.Hour // must not reach the Invoker
+	codesArg[0] = codes.Internal // nor this
+
+	got := inv.Policies()
+	want := testPolicies()
+	for i := range want {
+		want[i].Timeout = time.Minute
+	}
+	want[checkIdx].Timeout = time.Second
+	want[checkIdx].Retry.RetryableCodes = []codes.Code{codes.Aborted}
+	want[listIdx].Retry.InitialBackoff = 0
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("policies (-want +got):\n%s", diff)
+	}
+
+	err := inv.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil, want errors")
+	}
+	for _, s := range []string{`unknown method "/no.Such/Method"`, healthpb.Health_List_FullMethodName + ": svcclient: retry policy: InitialBackoff"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("Validate() = %q, want it to mention %q", err, s)
+		}
+	}
+	if err := NewInvoker(testPolicies()).Validate(); err != nil {
+		t.Errorf("Validate() of a good table = %v", err)
+	}
+
+	// The List method still works, once: its policy is invalid.
+	tries := 0
+	_ = inv.Unary(context.Background(), listIdx, nil, func(context.Context, []grpc.CallOption) error {
+		tries++
+		return unavailable("x")
+	})
+	if tries != 1 {
+		t.Errorf("%d attempts with an invalid policy, want 1", tries)
+	}
+}

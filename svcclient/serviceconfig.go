@@ -1,0 +1,126 @@
+package svcclient
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// GRPCMaxAttempts is the largest maxAttempts grpc-go honours in a service
+// config's retryPolicy (unless the channel is built with
+// grpc.WithMaxCallAttempts); larger values are silently lowered to it.
+const GRPCMaxAttempts = 5
+
+// codeNames are the canonical names of the gRPC status codes, indexed by
+// code, as the service config spells them.
+var codeNames = [...]string{
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+}
+
+// The JSON shapes of the service config (grpc/service_config.proto), with
+// only the fields ServiceConfigJSON writes. Struct field order makes the
+// output deterministic.
+type (
+	serviceConfig struct {
+		MethodConfig []methodConfig `json:"methodConfig"`
+	}
+	methodConfig struct {
+		Name        []methodName     `json:"name"`
+		Timeout     string           `json:"timeout,omitempty"`
+		RetryPolicy *retryPolicyJSON `json:"retryPolicy,omitempty"`
+	}
+	methodName struct {
+		Service string `json:"service"`
+		Method  string `json:"method"`
+	}
+	retryPolicyJSON struct {
+		MaxAttempts          int      `json:"maxAttempts"`
+		InitialBackoff       string   `json:"initialBackoff"`
+		MaxBackoff           string   `json:"maxBackoff"`
+		BackoffMultiplier    float64  `json:"backoffMultiplier"`
+		RetryableStatusCodes []string `json:"retryableStatusCodes"`
+	}
+)
+
+// ServiceConfigJSON returns the gRPC service config that makes grpc itself
+// apply policies, for grpc.WithDefaultServiceConfig. Equal input gives equal
+// bytes. It has one methodConfig per method, in table order, with:
+//
+//   - "timeout" when Timeout > 0;
+//   - "retryPolicy" when the method would be retried by an Invoker: a unary
+//     or server-streaming method whose policy has MaxAttempts > 1 and passes
+//     [RetryPolicy.Validate]. maxAttempts is clamped to [GRPCMaxAttempts],
+//     which is what grpc-go would do anyway, so the JSON states what grpc
+//     will really do. PerAttemptTimeout has no equivalent and is left out;
+//     so is hedging.
+//
+// Entries grpc would reject are left out rather than making the whole config
+// invalid: a FullMethod that is not "/package.Service/Method", and a repeated
+// FullMethod (the first entry wins).
+//
+// Installing this config and retrying in the wrapper multiplies attempts; see
+// the package documentation.
+func ServiceConfigJSON(policies []MethodPolicy) string {
+	sc := serviceConfig{MethodConfig: make([]methodConfig, 0, len(policies))}
+	seen := make(map[string]bool, len(policies))
+	for i := range policies {
+		p := &policies[i]
+		service, method, ok := splitFullMethod(p.FullMethod)
+		if !ok || seen[p.FullMethod] {
+			continue
+		}
+		seen[p.FullMethod] = true
+		mc := methodConfig{Name: []methodName{{Service: service, Method: method}}}
+		if p.Timeout > 0 {
+			mc.Timeout = durationJSON(p.Timeout)
+		}
+		if (p.Kind == Unary || p.Kind == ServerStreaming) && p.Retry.retries() {
+			r := &p.Retry
+			rp := &retryPolicyJSON{
+				MaxAttempts:       min(r.MaxAttempts, GRPCMaxAttempts),
+				InitialBackoff:    durationJSON(r.InitialBackoff),
+				MaxBackoff:        durationJSON(r.MaxBackoff),
+				BackoffMultiplier: r.BackoffMultiplier,
+			}
+			for _, c := range r.RetryableCodes {
+				rp.RetryableStatusCodes = append(rp.RetryableStatusCodes, codeNames[c])
+			}
+			mc.RetryPolicy = rp
+		}
+		sc.MethodConfig = append(sc.MethodConfig, mc)
+	}
+	// Marshal cannot fail: the values are strings, ints and finite floats
+	// (Validate rejects infinite and NaN multipliers).
+	b, _ := json.Marshal(sc)
+	return string(b)
+}
+
+// splitFullMethod splits "/package.Service/Method".
+func splitFullMethod(full string) (service, method string, ok bool) {
+	rest, ok := strings.CutPrefix(full, "/")
+	if !ok {
+		return "", "", false
+	}
+	service, method, ok = strings.Cut(rest, "/")
+	if !ok || service == "" || method == "" || strings.Contains(method, "/") {
+		return "", "", false
+	}
+	return service, method, true
+}
+
+// durationJSON formats a positive d as a google.protobuf.Duration in JSON:
+// seconds with as many fractional digits as needed, e.g. "2s", "0.1s",
+// "1.5s", "0.000000001s".
+func durationJSON(d time.Duration) string {
+	sec, ns := int64(d/time.Second), int64(d%time.Second)
+	s := strconv.FormatInt(sec, 10)
+	if ns != 0 {
+		frac := strconv.FormatInt(ns+1e9, 10)[1:] // 9 digits, zero-padded
+		s += "." + strings.TrimRight(frac, "0")
+	}
+	return s + "s"
+}
