@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 )
@@ -47,6 +48,7 @@ type output struct {
 var outputs = []output{
 	{ArtifactServer, "_svc_server.pb.go", emitServer},
 	{ArtifactClient, "_svc_client.pb.go", emitClient},
+	{ArtifactRepo, "_svc_repo.pb.go", emitRepo},
 }
 
 // Generate writes the artifacts selected by params for every file to
@@ -55,25 +57,65 @@ var outputs = []output{
 // the element.
 func Generate(plugin *protogen.Plugin, params Params) error {
 	Supported(plugin)
-	packages := indexPackages(plugin)
+	// Files are modelled in path order, so which file declares a shared
+	// repository, and which error is reported first, do not depend on the
+	// order of the request.
+	var files []*protogen.File
 	for _, file := range plugin.Files {
-		if !file.Generate || len(file.Services) == 0 {
-			continue
+		if file.Generate && len(file.Services) > 0 {
+			files = append(files, file)
 		}
-		model, err := buildFile(plugin, file, params, packages[file.GoImportPath])
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Desc.Path() < files[j].Desc.Path() })
+
+	resources := map[protoreflect.FullName]*resourceModel{}
+	var models []*fileModel
+	for _, file := range files {
+		model, err := buildFile(file, params, resources)
 		if err != nil {
 			return err
 		}
+		models = append(models, model)
+	}
+	assignRepositories(models)
+	packages := indexPackages(plugin)
+	for _, model := range models {
+		if err := packages[model.file.GoImportPath].claimGenerated(model); err != nil {
+			return err
+		}
+	}
+	for _, model := range models {
 		for _, out := range outputs {
-			if !params.Artifacts[out.artifact] {
+			if !params.Artifacts[out.artifact] || out.artifact == ArtifactRepo && len(model.repositories) == 0 {
 				continue
 			}
-			g := plugin.NewGeneratedFile(file.GeneratedFilenamePrefix+out.suffix, file.GoImportPath)
-			emitHeader(g, plugin, file)
+			g := plugin.NewGeneratedFile(model.file.GeneratedFilenamePrefix+out.suffix, model.file.GoImportPath)
+			emitHeader(g, plugin, model.file)
 			out.emit(g, model)
 		}
 	}
 	return nil
+}
+
+// assignRepositories gives each resource's repository declaration to the
+// first file of its Go package (models are in path order) that uses it.
+func assignRepositories(models []*fileModel) {
+	type key struct {
+		pkg      protogen.GoImportPath
+		resource protoreflect.FullName
+	}
+	declared := map[key]bool{}
+	for _, fm := range models {
+		for _, sm := range fm.services {
+			for _, r := range sm.resources {
+				k := key{fm.file.GoImportPath, r.msg.Desc.FullName()}
+				if !declared[k] {
+					declared[k] = true
+					fm.repositories = append(fm.repositories, r)
+				}
+			}
+		}
+	}
 }
 
 // emitHeader writes the "Code generated" header with the versions and the

@@ -2,9 +2,11 @@ package gen
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
@@ -14,6 +16,10 @@ type fileModel struct {
 	file     *protogen.File
 	params   Params
 	services []*serviceModel
+	// repositories are the resources whose repository this file declares:
+	// each resource is declared once per Go package, by the first file (in
+	// path order) whose services manage it.
+	repositories []*resourceModel
 }
 
 // serviceModel is one service with every generated name decided.
@@ -22,6 +28,9 @@ type serviceModel struct {
 	names      serviceNames
 	methods    []*methodModel
 	deprecated bool
+	// resources are the resources whose standard methods the skeleton
+	// serves, ordered by Go name.
+	resources []*resourceModel
 }
 
 // serviceNames holds every package-level identifier generated for a service,
@@ -36,7 +45,10 @@ type serviceNames struct {
 	NewClient     string // NewGreeterClient
 
 	// protoc-gen-svc's names.
-	Skeleton       string // GreeterSkeleton
+	Skeleton            string // GreeterSkeleton
+	Repositories        string // GreeterRepositories
+	NewSkeleton         string // NewGreeterSkeleton
+	NewInMemorySkeleton string // NewInMemoryGreeterSkeleton
 	Wrapper        string // GreeterWrapper
 	NewWrapper     string // NewGreeterWrapper
 	WrapClient     string // WrapGreeterClient
@@ -76,11 +88,12 @@ type methodModel struct {
 	index      int        // the method's row in the policy table
 	policy     callPolicy // the client policy, resolved from schema and options
 	seqName    string     // for server streams: the wrapper's iterator method, e.g. ListBooksSeq
+	std        *standardMethod // how the skeleton serves it from a repository; nil: Unimplemented
 }
 
-// buildFile derives the model of one file and checks that no generated name
-// collides with another or with protoc-gen-go / protoc-gen-go-grpc output.
-func buildFile(plugin *protogen.Plugin, file *protogen.File, params Params, pkg *packageNames) (*fileModel, error) {
+// buildFile derives the model of one file. resources indexes the messages
+// examined as resources across the request.
+func buildFile(file *protogen.File, params Params, resources map[protoreflect.FullName]*resourceModel) (*fileModel, error) {
 	fm := &fileModel{file: file, params: params}
 	for _, svc := range file.Services {
 		sm := &serviceModel{
@@ -109,14 +122,40 @@ func buildFile(plugin *protogen.Plugin, file *protogen.File, params Params, pkg 
 			if mm.policy, err = resolvePolicy(file, svc, m, servicePolicy, params); err != nil {
 				return nil, err
 			}
+			if params.Artifacts[ArtifactRepo] {
+				mm.std = recogniseMethod(m, resources)
+			}
 			sm.methods = append(sm.methods, mm)
+		}
+		if err := sm.collectResources(file); err != nil {
+			return nil, err
 		}
 		fm.services = append(fm.services, sm)
 	}
-	if err := pkg.claimGenerated(file, fm); err != nil {
-		return nil, err
-	}
 	return fm, nil
+}
+
+// collectResources lists the resources the service's standard methods use,
+// ordered by Go name, and rejects two that would share a field of the
+// repository set.
+func (sm *serviceModel) collectResources(file *protogen.File) error {
+	byField := map[string]*resourceModel{}
+	for _, mm := range sm.methods {
+		if mm.std == nil {
+			continue
+		}
+		r := mm.std.resource
+		if prev, ok := byField[r.skeletonField]; ok && prev != r {
+			return fmt.Errorf("%s: service %s: resources %s and %s have the same Go name %s; rename one, or switch one off with option (svc.v1.resource).enabled = false",
+				file.Desc.Path(), sm.svc.Desc.FullName(), prev.msg.Desc.FullName(), r.msg.Desc.FullName(), r.skeletonField)
+		}
+		if _, ok := byField[r.skeletonField]; !ok {
+			byField[r.skeletonField] = r
+			sm.resources = append(sm.resources, r)
+		}
+	}
+	sort.Slice(sm.resources, func(i, j int) bool { return sm.resources[i].skeletonField < sm.resources[j].skeletonField })
+	return nil
 }
 
 func namesFor(svc *protogen.Service) serviceNames {
@@ -126,7 +165,10 @@ func namesFor(svc *protogen.Service) serviceNames {
 		Unimplemented: "Unimplemented" + n + "Server",
 		Client:        n + "Client",
 		NewClient:     "New" + n + "Client",
-		Skeleton:       n + "Skeleton",
+		Skeleton:            n + "Skeleton",
+		Repositories:        n + "Repositories",
+		NewSkeleton:         "New" + n + "Skeleton",
+		NewInMemorySkeleton: "NewInMemory" + n + "Skeleton",
 		Wrapper:        n + "Wrapper",
 		NewWrapper:     "New" + n + "Wrapper",
 		WrapClient:     "Wrap" + n + "Client",
@@ -143,6 +185,13 @@ func (sm *serviceModel) generatedIdents(params Params) []ident {
 	n := sm.names
 	if params.Artifacts[ArtifactServer] {
 		ids = append(ids, ident{n.Skeleton, "server skeleton"})
+		if len(sm.resources) > 0 {
+			ids = append(ids,
+				ident{n.Repositories, "repository set of the skeleton"},
+				ident{n.NewSkeleton, "skeleton constructor"},
+				ident{n.NewInMemorySkeleton, "skeleton constructor"},
+			)
+		}
 	}
 	if params.Artifacts[ArtifactClient] {
 		ids = append(ids,

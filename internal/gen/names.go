@@ -96,8 +96,19 @@ func (p *packageNames) addFile(f *protogen.File) {
 }
 
 // claimGenerated claims the identifiers protoc-gen-svc declares for the
-// services of file, and fails on the first that is already owned.
-func (p *packageNames) claimGenerated(file *protogen.File, fm *fileModel) error {
+// services and repositories of a file, and fails on the first that is
+// already owned.
+func (p *packageNames) claimGenerated(fm *fileModel) error {
+	file := fm.file
+	for _, r := range fm.repositories {
+		for _, id := range []ident{{r.repository, "repository type"}, {r.newInMemory, "repository constructor"}, {r.schema, "repository schema function"}} {
+			if prev, ok := p.owner[id.name]; ok {
+				return fmt.Errorf("%s: resource %s: the %s %s that protoc-gen-svc generates collides with %s; rename one of them, or switch the resource off with option (svc.v1.resource).enabled = false",
+					file.Desc.Path(), r.msg.Desc.FullName(), id.what, id.name, prev)
+			}
+			p.owner[id.name] = fmt.Sprintf("protoc-gen-svc's %s for resource %s (%s)", id.what, r.msg.Desc.FullName(), file.Desc.Path())
+		}
+	}
 	for _, sm := range fm.services {
 		for _, id := range sm.generatedIdents(fm.params) {
 			if prev, ok := p.owner[id.name]; ok {
