@@ -23,7 +23,33 @@ func emitClient(g *protogen.GeneratedFile, f *fileModel) {
 	for _, sm := range f.services {
 		emitWrapper(g, sm)
 		emitPolicies(g, sm)
+		if f.params.Artifacts[ArtifactServer] {
+			emitStartForTest(g, sm)
+		}
 	}
+}
+
+// emitStartForTest writes the one-call test helper: serve an implementation
+// in process and get a wrapper client for it.
+func emitStartForTest(g *protogen.GeneratedFile, sm *serviceModel) {
+	n := sm.names
+	g.P("// ", n.StartForTest, " serves impl on an in-process connection (bufconn), with")
+	g.P("// svcserver's recovery, health and reflection, and returns a wrapper client for")
+	g.P("// it; both are stopped when the test ends. It is meant for tests:")
+	if len(sm.resources) > 0 {
+		g.P("// ", n.StartForTest, "(t, ", n.NewInMemorySkeleton, "()) runs the service on")
+		g.P("// in-memory repositories.")
+	} else {
+		g.P("// ", n.StartForTest, "(t, myImpl{}).")
+	}
+	g.P("func ", n.StartForTest, "(tb ", svcserverPackage.Ident("TB"), ", impl ", n.Server, ", opts ...", svcclientPackage.Ident("Option"), ") *", n.Wrapper, " {")
+	g.P("tb.Helper()")
+	g.P("conn := ", svcserverPackage.Ident("ServeInProcess"), "(tb, func(s ", grpcPackage.Ident("ServiceRegistrar"), ") {")
+	g.P(n.Register, "(s, impl)")
+	g.P("})")
+	g.P("return ", n.NewWrapper, "(conn, opts...)")
+	g.P("}")
+	g.P()
 }
 
 func emitWrapper(g *protogen.GeneratedFile, sm *serviceModel) {

@@ -43,18 +43,20 @@ type serviceNames struct {
 	Unimplemented string // UnimplementedGreeterServer
 	Client        string // GreeterClient
 	NewClient     string // NewGreeterClient
+	Register      string // RegisterGreeterServer
 
 	// protoc-gen-svc's names.
 	Skeleton            string // GreeterSkeleton
 	Repositories        string // GreeterRepositories
 	NewSkeleton         string // NewGreeterSkeleton
 	NewInMemorySkeleton string // NewInMemoryGreeterSkeleton
-	Wrapper        string // GreeterWrapper
-	NewWrapper     string // NewGreeterWrapper
-	WrapClient     string // WrapGreeterClient
-	MethodPolicies string // GreeterMethodPolicies
-	ServiceConfig  string // GreeterServiceConfig
-	policies       string // _Greeter_svcPolicies, the unexported policy table
+	Wrapper             string // GreeterWrapper
+	NewWrapper          string // NewGreeterWrapper
+	WrapClient          string // WrapGreeterClient
+	StartForTest        string // StartGreeterForTest
+	MethodPolicies      string // GreeterMethodPolicies
+	ServiceConfig       string // GreeterServiceConfig
+	policies            string // _Greeter_svcPolicies, the unexported policy table
 }
 
 // rpcKind is the streaming shape of a method.
@@ -85,9 +87,9 @@ type methodModel struct {
 	kind       rpcKind
 	fullMethod string // protoc-gen-go-grpc's Greeter_SayHello_FullMethodName constant
 	deprecated bool
-	index      int        // the method's row in the policy table
-	policy     callPolicy // the client policy, resolved from schema and options
-	seqName    string     // for server streams: the wrapper's iterator method, e.g. ListBooksSeq
+	index      int             // the method's row in the policy table
+	policy     callPolicy      // the client policy, resolved from schema and options
+	seqName    string          // for server streams: the wrapper's iterator method, e.g. ListBooksSeq
 	std        *standardMethod // how the skeleton serves it from a repository; nil: Unimplemented
 }
 
@@ -161,20 +163,22 @@ func (sm *serviceModel) collectResources(file *protogen.File) error {
 func namesFor(svc *protogen.Service) serviceNames {
 	n := svc.GoName
 	return serviceNames{
-		Server:        n + "Server",
-		Unimplemented: "Unimplemented" + n + "Server",
-		Client:        n + "Client",
-		NewClient:     "New" + n + "Client",
+		Server:              n + "Server",
+		Unimplemented:       "Unimplemented" + n + "Server",
+		Client:              n + "Client",
+		NewClient:           "New" + n + "Client",
+		Register:            "Register" + n + "Server",
 		Skeleton:            n + "Skeleton",
 		Repositories:        n + "Repositories",
 		NewSkeleton:         "New" + n + "Skeleton",
 		NewInMemorySkeleton: "NewInMemory" + n + "Skeleton",
-		Wrapper:        n + "Wrapper",
-		NewWrapper:     "New" + n + "Wrapper",
-		WrapClient:     "Wrap" + n + "Client",
-		MethodPolicies: n + "MethodPolicies",
-		ServiceConfig:  n + "ServiceConfig",
-		policies:       "_" + n + "_svcPolicies",
+		Wrapper:             n + "Wrapper",
+		NewWrapper:          "New" + n + "Wrapper",
+		WrapClient:          "Wrap" + n + "Client",
+		StartForTest:        "Start" + n + "ForTest",
+		MethodPolicies:      n + "MethodPolicies",
+		ServiceConfig:       n + "ServiceConfig",
+		policies:            "_" + n + "_svcPolicies",
 	}
 }
 
@@ -202,6 +206,9 @@ func (sm *serviceModel) generatedIdents(params Params) []ident {
 			ident{n.ServiceConfig, "service config function"},
 			ident{n.policies, "method policy table"},
 		)
+		if params.Artifacts[ArtifactServer] {
+			ids = append(ids, ident{n.StartForTest, "test helper"})
+		}
 	}
 	return ids
 }

@@ -83,8 +83,8 @@ func (p *packageNames) addFile(f *protogen.File) {
 	for _, svc := range f.Services {
 		what := "protoc-gen-go-grpc's code for service " + string(svc.Desc.FullName())
 		n := namesFor(svc)
-		for _, name := range []string{n.Client, n.NewClient, n.Server, n.Unimplemented,
-			"Unsafe" + svc.GoName + "Server", "Register" + svc.GoName + "Server", svc.GoName + "_ServiceDesc"} {
+		for _, name := range []string{n.Client, n.NewClient, n.Server, n.Unimplemented, n.Register,
+			"Unsafe" + svc.GoName + "Server", svc.GoName + "_ServiceDesc"} {
 			add(name, what)
 		}
 		for _, m := range svc.Methods {

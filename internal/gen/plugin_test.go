@@ -162,7 +162,9 @@ type buildError struct {
 	out []byte
 }
 
-func (e *buildError) Error() string { return "building protoc-gen-svc: " + e.err.Error() + "\n" + string(e.out) }
+func (e *buildError) Error() string {
+	return "building protoc-gen-svc: " + e.err.Error() + "\n" + string(e.out)
+}
 
 // TestBinaryBadStdin runs the real binary on input that is not a request:
 // it must exit non-zero with one line on stderr and no panic trace.

@@ -66,7 +66,6 @@ type standardMethod struct {
 
 type fieldPair struct{ req, res *protogen.Field }
 
-
 // asResource returns the resource model of msg, or nil when msg cannot be a
 // resource (no string key field, or the svc.v1.resource option says no).
 func asResource(msg *protogen.Message, resources map[protoreflect.FullName]*resourceModel) *resourceModel {

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/svcgen/protoc-gen-svc/internal/svctest/echopb"
 	"github.com/svcgen/protoc-gen-svc/svcclient"
@@ -26,6 +27,8 @@ import (
 
 // The generated wrapper is a drop-in replacement for the generated client.
 var _ echopb.EchoClient = (*echopb.EchoWrapper)(nil)
+
+var cmpProto = protocmp.Transform()
 
 // deadlineTolerance is how far the deadline a server sees may stray from the
 // one the test expects, on top of the duration of the call itself.

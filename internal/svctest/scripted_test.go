@@ -172,7 +172,7 @@ func startBufServer(tb testing.TB, impl echopb.EchoServer, dialOpts ...grpc.Dial
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	dialOpts = append([]grpc.DialOption{
-		grpc.WithContextDialer(func(ctx context.Context, string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 	}, dialOpts...)
 	conn, err := grpc.NewClient("passthrough:///bufnet", dialOpts...)

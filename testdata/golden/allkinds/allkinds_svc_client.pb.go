@@ -9,6 +9,7 @@ package allkinds
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -178,6 +179,18 @@ func EchoServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Echo_svcPolicies)
 }
 
+// StartEchoForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartEchoForTest(t, myImpl{}).
+func StartEchoForTest(tb svcserver.TB, impl EchoServer, opts ...svcclient.Option) *EchoWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterEchoServer(s, impl)
+	})
+	return NewEchoWrapper(conn, opts...)
+}
+
 // OldEchoWrapper calls the fixtures.allkinds.v1.OldEcho service with a default deadline per
 // method and retries for the methods that are safe to retry (see OldEchoMethodPolicies).
 // It has the methods of OldEchoClient, with the same signatures, so it can stand in
@@ -241,4 +254,16 @@ func OldEchoMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func OldEchoServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_OldEcho_svcPolicies)
+}
+
+// StartOldEchoForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartOldEchoForTest(t, myImpl{}).
+func StartOldEchoForTest(tb svcserver.TB, impl OldEchoServer, opts ...svcclient.Option) *OldEchoWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterOldEchoServer(s, impl)
+	})
+	return NewOldEchoWrapper(conn, opts...)
 }

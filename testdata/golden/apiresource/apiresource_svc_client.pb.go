@@ -9,6 +9,7 @@ package apiresource
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	time "time"
 )
@@ -129,4 +130,17 @@ func CatalogMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func CatalogServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Catalog_svcPolicies)
+}
+
+// StartCatalogForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartCatalogForTest(t, NewInMemoryCatalogSkeleton()) runs the service on
+// in-memory repositories.
+func StartCatalogForTest(tb svcserver.TB, impl CatalogServer, opts ...svcclient.Option) *CatalogWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterCatalogServer(s, impl)
+	})
+	return NewCatalogWrapper(conn, opts...)
 }

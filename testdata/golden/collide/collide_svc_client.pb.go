@@ -9,6 +9,7 @@ package collide
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	iter "iter"
 	time "time"
@@ -199,6 +200,18 @@ func ServiceServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Service_svcPolicies)
 }
 
+// StartServiceForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartServiceForTest(t, myImpl{}).
+func StartServiceForTest(tb svcserver.TB, impl ServiceServer, opts ...svcclient.Option) *ServiceWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterServiceServer(s, impl)
+	})
+	return NewServiceWrapper(conn, opts...)
+}
+
 // ClientServiceWrapper calls the fixtures.collide.v1.ClientService service with a default deadline per
 // method and retries for the methods that are safe to retry (see ClientServiceMethodPolicies).
 // It has the methods of ClientServiceClient, with the same signatures, so it can stand in
@@ -260,6 +273,18 @@ func ClientServiceMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func ClientServiceServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_ClientService_svcPolicies)
+}
+
+// StartClientServiceForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartClientServiceForTest(t, myImpl{}).
+func StartClientServiceForTest(tb svcserver.TB, impl ClientServiceServer, opts ...svcclient.Option) *ClientServiceWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterClientServiceServer(s, impl)
+	})
+	return NewClientServiceWrapper(conn, opts...)
 }
 
 // TypeWrapper calls the fixtures.collide.v1.type service with a default deadline per
@@ -340,4 +365,16 @@ func TypeMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func TypeServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Type_svcPolicies)
+}
+
+// StartTypeForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartTypeForTest(t, myImpl{}).
+func StartTypeForTest(tb svcserver.TB, impl TypeServer, opts ...svcclient.Option) *TypeWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterTypeServer(s, impl)
+	})
+	return NewTypeWrapper(conn, opts...)
 }

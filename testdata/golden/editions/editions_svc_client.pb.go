@@ -9,6 +9,7 @@ package editions
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	iter "iter"
 	time "time"
@@ -97,4 +98,16 @@ func ThingsMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func ThingsServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Things_svcPolicies)
+}
+
+// StartThingsForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartThingsForTest(t, myImpl{}).
+func StartThingsForTest(tb svcserver.TB, impl ThingsServer, opts ...svcclient.Option) *ThingsWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterThingsServer(s, impl)
+	})
+	return NewThingsWrapper(conn, opts...)
 }

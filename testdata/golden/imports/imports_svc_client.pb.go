@@ -10,6 +10,7 @@ import (
 	context "context"
 	common "example.com/golden/common"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -139,4 +140,16 @@ func PricingMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func PricingServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Pricing_svcPolicies)
+}
+
+// StartPricingForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartPricingForTest(t, myImpl{}).
+func StartPricingForTest(tb svcserver.TB, impl PricingServer, opts ...svcclient.Option) *PricingWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterPricingServer(s, impl)
+	})
+	return NewPricingWrapper(conn, opts...)
 }

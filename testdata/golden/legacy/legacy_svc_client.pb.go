@@ -9,6 +9,7 @@ package legacy
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	iter "iter"
 	time "time"
@@ -97,4 +98,16 @@ func SearchMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func SearchServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Search_svcPolicies)
+}
+
+// StartSearchForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartSearchForTest(t, myImpl{}).
+func StartSearchForTest(tb svcserver.TB, impl SearchServer, opts ...svcclient.Option) *SearchWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterSearchServer(s, impl)
+	})
+	return NewSearchWrapper(conn, opts...)
 }

@@ -9,6 +9,7 @@ package optional
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	time "time"
 )
@@ -72,4 +73,16 @@ func PatcherMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func PatcherServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Patcher_svcPolicies)
+}
+
+// StartPatcherForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartPatcherForTest(t, myImpl{}).
+func StartPatcherForTest(tb svcserver.TB, impl PatcherServer, opts ...svcclient.Option) *PatcherWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterPatcherServer(s, impl)
+	})
+	return NewPatcherWrapper(conn, opts...)
 }

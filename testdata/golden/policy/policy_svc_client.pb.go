@@ -9,6 +9,7 @@ package policy
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -230,6 +231,18 @@ func CatalogServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Catalog_svcPolicies)
 }
 
+// StartCatalogForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartCatalogForTest(t, myImpl{}).
+func StartCatalogForTest(tb svcserver.TB, impl CatalogServer, opts ...svcclient.Option) *CatalogWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterCatalogServer(s, impl)
+	})
+	return NewCatalogWrapper(conn, opts...)
+}
+
 // PlainWrapper calls the fixtures.policy.v1.Plain service with a default deadline per
 // method and retries for the methods that are safe to retry (see PlainMethodPolicies).
 // It has the methods of PlainClient, with the same signatures, so it can stand in
@@ -310,4 +323,16 @@ func PlainMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func PlainServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Plain_svcPolicies)
+}
+
+// StartPlainForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartPlainForTest(t, myImpl{}).
+func StartPlainForTest(tb svcserver.TB, impl PlainServer, opts ...svcclient.Option) *PlainWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterPlainServer(s, impl)
+	})
+	return NewPlainWrapper(conn, opts...)
 }

@@ -9,6 +9,7 @@ package resources
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	iter "iter"
@@ -189,6 +190,19 @@ func LibraryServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Library_svcPolicies)
 }
 
+// StartLibraryForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartLibraryForTest(t, NewInMemoryLibrarySkeleton()) runs the service on
+// in-memory repositories.
+func StartLibraryForTest(tb svcserver.TB, impl LibraryServer, opts ...svcclient.Option) *LibraryWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterLibraryServer(s, impl)
+	})
+	return NewLibraryWrapper(conn, opts...)
+}
+
 // ShelvesWrapper calls the fixtures.resources.v1.Shelves service with a default deadline per
 // method and retries for the methods that are safe to retry (see ShelvesMethodPolicies).
 // It has the methods of ShelvesClient, with the same signatures, so it can stand in
@@ -341,4 +355,17 @@ func ShelvesMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func ShelvesServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Shelves_svcPolicies)
+}
+
+// StartShelvesForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartShelvesForTest(t, NewInMemoryShelvesSkeleton()) runs the service on
+// in-memory repositories.
+func StartShelvesForTest(tb svcserver.TB, impl ShelvesServer, opts ...svcclient.Option) *ShelvesWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterShelvesServer(s, impl)
+	})
+	return NewShelvesWrapper(conn, opts...)
 }

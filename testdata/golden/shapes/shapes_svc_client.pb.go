@@ -9,6 +9,7 @@ package shapes
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	time "time"
@@ -192,4 +193,16 @@ func NotesMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func NotesServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Notes_svcPolicies)
+}
+
+// StartNotesForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartNotesForTest(t, myImpl{}).
+func StartNotesForTest(tb svcserver.TB, impl NotesServer, opts ...svcclient.Option) *NotesWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterNotesServer(s, impl)
+	})
+	return NewNotesWrapper(conn, opts...)
 }
