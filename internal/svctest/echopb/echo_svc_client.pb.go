@@ -9,6 +9,7 @@ package echopb
 import (
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -215,4 +216,16 @@ func EchoMethodPolicies() []svcclient.MethodPolicy {
 // or attempts multiply.
 func EchoServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_Echo_svcPolicies)
+}
+
+// StartEchoForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartEchoForTest(t, myImpl{}).
+func StartEchoForTest(tb svcserver.TB, impl EchoServer, opts ...svcclient.Option) *EchoWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterEchoServer(s, impl)
+	})
+	return NewEchoWrapper(conn, opts...)
 }
