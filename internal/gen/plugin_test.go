@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,7 +149,7 @@ func pluginBinary(t *testing.T) string {
 		pluginPath = filepath.Join(dir, "protoc-gen-svc")
 		out, err := exec.Command("go", "build", "-o", pluginPath, "github.com/svcgen/protoc-gen-svc/cmd/protoc-gen-svc").CombinedOutput()
 		if err != nil {
-			pluginErr = &buildError{err, out}
+			pluginErr = fmt.Errorf("building protoc-gen-svc: %v\n%s", err, out)
 		}
 	})
 	if pluginErr != nil {

@@ -45,20 +45,36 @@ func (e *policyError) Error() string {
 	return fmt.Sprintf("%s: option %s: %s", e.where, e.option, e.msg)
 }
 
-// extension reads one of our options from a descriptor's options. The
-// options are re-read through the global registry because the message that
-// protoc (or an in-process compiler) built may hold our extension as unknown
-// fields.
+// extension reads one of our options from a descriptor's options. When the
+// options hold extensions of other types or unknown fields (as a message
+// built by protoc or an in-process compiler may, for our extension), they
+// are re-read through the global registry, where ours is registered.
 func extension[T proto.Message](opts proto.Message, xt protoreflect.ExtensionType) (T, error) {
 	var zero T
-	if opts == nil {
+	if opts == nil || !opts.ProtoReflect().IsValid() {
 		return zero, nil
+	}
+	m := opts.ProtoReflect()
+	if xd := xt.TypeDescriptor(); m.Has(xd) {
+		// The value may be a dynamic message of an equivalent descriptor.
+		if v, ok := m.Get(xd).Message().Interface().(T); ok {
+			return v, nil
+		}
+	} else {
+		foreign := len(m.GetUnknown()) > 0
+		m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+			foreign = foreign || fd.IsExtension()
+			return !foreign
+		})
+		if !foreign {
+			return zero, nil
+		}
 	}
 	b, err := proto.Marshal(opts)
 	if err != nil {
 		return zero, err
 	}
-	fresh := opts.ProtoReflect().Type().New().Interface()
+	fresh := m.Type().New().Interface()
 	if err := (proto.UnmarshalOptions{Resolver: protoregistry.GlobalTypes}).Unmarshal(b, fresh); err != nil {
 		return zero, err
 	}
