@@ -173,9 +173,8 @@ type server struct {
 	upload func(n int, st grpc.ClientStreamingServer[i64, i64]) error
 	chat   func(n int, st grpc.BidiStreamingServer[i64, i64]) error
 
-	mu        sync.Mutex
-	calls     map[string][]call
-	callCount map[string]int
+	mu    sync.Mutex
+	calls map[string][]call
 }
 
 type call struct {
