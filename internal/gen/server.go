@@ -8,6 +8,7 @@ import (
 
 const (
 	ioPackage        = protogen.GoImportPath("io")
+	protoPackage     = protogen.GoImportPath("google.golang.org/protobuf/proto")
 	emptypbPackage   = protogen.GoImportPath("google.golang.org/protobuf/types/known/emptypb")
 	fieldmaskPackage = protogen.GoImportPath("google.golang.org/protobuf/types/known/fieldmaskpb")
 )
@@ -190,7 +191,9 @@ func emitStandardMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodM
 		}
 		g.P("msg := ", getter(std.body))
 		g.P(`if id := `, getter(std.id), `; id != "" && msg != nil {`)
-		g.P("// The request's id names the resource, as AIP-133 says.")
+		g.P("// The request's id names the resource, as AIP-133 says; the")
+		g.P("// request itself stays as the caller made it.")
+		g.P("msg = ", protoPackage.Ident("CloneOf"), "(msg)")
 		id := "id"
 		if r.keyPrefix != "" {
 			id = strconv.Quote(r.keyPrefix) + " + id"

@@ -11,6 +11,7 @@ import (
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
+	proto "google.golang.org/protobuf/proto"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	io "io"
@@ -80,7 +81,9 @@ func (s LibrarySkeleton) CreateBook(ctx context.Context, req *CreateBookRequest)
 	}
 	msg := req.GetBook()
 	if id := req.GetBookId(); id != "" && msg != nil {
-		// The request's id names the resource, as AIP-133 says.
+		// The request's id names the resource, as AIP-133 says; the
+		// request itself stays as the caller made it.
+		msg = proto.CloneOf(msg)
 		msg.Name = id
 	}
 	return s.repos.Book.Create(ctx, msg)

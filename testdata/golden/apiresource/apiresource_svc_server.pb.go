@@ -10,6 +10,7 @@ import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
+	proto "google.golang.org/protobuf/proto"
 )
 
 // CatalogSkeleton is a ready implementation of CatalogServer: embed it by value
@@ -63,7 +64,9 @@ func (s CatalogSkeleton) CreatePublisher(ctx context.Context, req *CreatePublish
 	}
 	msg := req.GetPublisher()
 	if id := req.GetPublisherId(); id != "" && msg != nil {
-		// The request's id names the resource, as AIP-133 says.
+		// The request's id names the resource, as AIP-133 says; the
+		// request itself stays as the caller made it.
+		msg = proto.CloneOf(msg)
 		msg.ResourceName = "publishers/" + id
 	}
 	return s.repos.Publisher.Create(ctx, msg)
