@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -136,17 +137,31 @@ func (inv *Invoker) Unary(ctx context.Context, method int, opts []grpc.CallOptio
 	return inv.retryUnary(ctx, m, &s, opts, call)
 }
 
-// unaryScratch holds what a retrying unary call needs across attempts, in a
-// single allocation: the trailer that grpc.Trailer fills (it carries the
-// server's pushback) and room for the caller's options plus that one. The
-// caller's slice is never appended to, since its spare capacity may be in use.
+// unaryScratch holds what a retrying unary call needs across attempts: the
+// trailer that grpc.Trailer fills (it carries the server's pushback) and room
+// for the caller's options plus that one. The caller's slice is never
+// appended to, since its spare capacity may be in use.
+//
+// Scratches are pooled: grpc fills the trailer and is done with the options
+// before a unary Invoke returns, so a scratch is free again when the call
+// ends. (A client interceptor that kept using the options after returning
+// would break that; none of grpc's does.)
 type unaryScratch struct {
 	trailer metadata.MD
 	buf     [4]grpc.CallOption
 }
 
+var scratchPool = sync.Pool{New: func() any { return new(unaryScratch) }}
+
+// putScratch clears sc, so the pool holds no references, and returns it.
+func putScratch(sc *unaryScratch) {
+	*sc = unaryScratch{}
+	scratchPool.Put(sc)
+}
+
 func (inv *Invoker) retryUnary(ctx context.Context, m *method, s *callSettings, opts []grpc.CallOption, call func(context.Context, []grpc.CallOption) error) error {
-	sc := new(unaryScratch)
+	sc := scratchPool.Get().(*unaryScratch)
+	defer putScratch(sc)
 	callOpts := append(sc.buf[:0], opts...)
 	callOpts = append(callOpts, grpc.Trailer(&sc.trailer))
 	r := retrier{inv: inv, fullMethod: m.FullMethod, policy: s.retry, hook: s.hook}
