@@ -1,0 +1,217 @@
+// Package shop_test runs the shop example as a user does: shopd and shopctl
+// built and started as processes.
+package shop_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestShopdAndShopctl builds shopd and shopctl, starts shopd on a free
+// loopback port, reads the address it prints, uses shopctl against it
+// (create, list, get, watch, errors), stops shopd with SIGTERM and expects
+// exit status 0, then sees shopctl retry and fail with Unavailable once the
+// server is gone.
+func TestShopdAndShopctl(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sends SIGTERM")
+	}
+	if testing.Short() {
+		t.Skip("builds binaries; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/shopd", "./cmd/shopctl")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	shopd := exec.Command(filepath.Join(bin, "shopd"), "--listen", "127.0.0.1:0")
+	stdout, err := shopd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	shopd.Stderr = &logs
+	if err := shopd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	stopped := false // exited has been received from
+	lines := bufio.NewScanner(stdout)
+	first := make(chan string, 1)
+	go func() {
+		lines.Scan()
+		first <- lines.Text()
+		io.Copy(io.Discard, stdout) // Wait needs the pipe drained
+		exited <- shopd.Wait()
+	}()
+	t.Cleanup(func() {
+		if !stopped {
+			shopd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("shopd logs:\n%s", logs.String())
+		}
+	})
+	var addr string
+	select {
+	case line := <-first:
+		var ok bool
+		if addr, ok = strings.CutPrefix(line, "listening on "); !ok {
+			t.Fatalf("shopd printed %q first, want \"listening on ADDR\"", line)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("shopd printed no address in 30s")
+	}
+
+	shopctl := func(args ...string) (stdout, stderr string, code int) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), append(args, "--addr", addr)...)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatalf("shopctl %s: %v", strings.Join(args, " "), err)
+		}
+		return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+	}
+
+	// A watcher, as a process of its own, until the server goes away.
+	watch := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), "watch", "--addr", addr)
+	var watchOut, watchErr syncBuffer
+	watch.Stdout, watch.Stderr = &watchOut, &watchErr
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	watched := make(chan error, 1)
+	go func() { watched <- watch.Wait() }()
+	t.Cleanup(func() {
+		watch.Process.Kill()
+		<-watched
+	})
+	waitFor(t, "the watch to start", func() bool { return strings.Contains(watchErr.String(), "watching for changes") })
+
+	out, errOut, code := shopctl("create", "--id", "espresso", "--title", "Espresso machine",
+		"--category", "electronics", "--price", "249", "--stock", "3", "--tag", "coffee", "--attr", "color=black")
+	if code != 0 || !strings.Contains(out, "name:") || !strings.Contains(out, "espresso") || !strings.Contains(out, "EUR 249.00") {
+		t.Fatalf("shopctl create: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	out, errOut, code = shopctl("list")
+	if code != 0 || !strings.Contains(out, "NAME") || !hasLine(out, "espresso", "Espresso", "machine", "electronics", "EUR", "249.00", "3") {
+		t.Fatalf("shopctl list: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	out, errOut, code = shopctl("get", "nope")
+	if code != 1 || out != "" || errOut != "shopctl get: NotFound: shop.v1.Product \"nope\" not found\n" {
+		t.Fatalf("shopctl get nope: exit %d, stdout %q, stderr %q; want exit 1 and one line naming NotFound", code, out, errOut)
+	}
+	if _, errOut, code = shopctl("get"); code != 2 || !strings.Contains(errOut, "usage: shopctl get") {
+		t.Errorf("shopctl get without a name: exit %d, stderr %q; want exit 2 and the usage", code, errOut)
+	}
+	waitFor(t, "the watcher to see the product", func() bool { return strings.Contains(watchOut.String(), "CREATED   espresso") })
+
+	// SIGTERM: a graceful stop, exit status 0; the watcher is told.
+	if err := shopd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		stopped = true
+		if err != nil {
+			t.Fatalf("shopd after SIGTERM: %v, want exit status 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("shopd still running 15s after SIGTERM")
+	}
+	for _, want := range []string{`msg="grpc server listening"`, `msg=rpc method=/shop.v1.Catalog/CreateProduct code=OK`, `msg="grpc server stopped"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("shopd logs lack %s", want)
+		}
+	}
+	select {
+	case err := <-watched:
+		watched <- err // for the cleanup
+		if watch.ProcessState.ExitCode() != 1 || !strings.Contains(watchErr.String(), "shopctl watch: Unavailable: the server is shutting down") {
+			t.Errorf("shopctl watch when the server stopped: %v, stderr %q; want exit 1, Unavailable", err, watchErr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("shopctl watch still running 15s after the server stopped")
+	}
+
+	// The server is gone: GetProduct is retried (5 attempts in the schema),
+	// then fails with Unavailable; CreateProduct is not retried.
+	out, errOut, code = shopctl("get", "espresso")
+	lines2 := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	if code != 1 || out != "" || len(lines2) != 5 || !strings.HasPrefix(lines2[4], "shopctl get: Unavailable: ") {
+		t.Fatalf("shopctl get with the server down: exit %d, stdout %q, stderr:\n%s\nwant exit 1, 4 retries then Unavailable", code, out, errOut)
+	}
+	for i, line := range lines2[:4] {
+		if !strings.HasPrefix(line, "shopctl: GetProduct attempt "+strconv.Itoa(i+1)+" failed with Unavailable; retrying in ") {
+			t.Errorf("retry line %d: %q", i+1, line)
+		}
+	}
+	_, errOut, code = shopctl("create", "--title", "Mug")
+	if code != 1 || strings.Contains(errOut, "retrying") || !strings.HasPrefix(errOut, "shopctl create: Unavailable: ") {
+		t.Errorf("shopctl create with the server down: exit %d, stderr %q; want one attempt, Unavailable", code, errOut)
+	}
+}
+
+// hasLine reports whether some line of out consists of fields, separated by
+// spaces.
+func hasLine(out string, fields ...string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if slices.Equal(strings.Fields(line), fields) {
+			return true
+		}
+	}
+	return false
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
