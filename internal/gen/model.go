@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
@@ -95,7 +94,7 @@ type methodModel struct {
 
 // buildFile derives the model of one file. resources indexes the messages
 // examined as resources across the request.
-func buildFile(file *protogen.File, params Params, resources map[protoreflect.FullName]*resourceModel) (*fileModel, error) {
+func buildFile(file *protogen.File, params Params, resources *resourceIndex) (*fileModel, error) {
 	fm := &fileModel{file: file, params: params}
 	for _, svc := range file.Services {
 		sm := &serviceModel{
@@ -131,6 +130,14 @@ func buildFile(file *protogen.File, params Params, resources map[protoreflect.Fu
 		}
 		if err := sm.collectResources(file); err != nil {
 			return nil, err
+		}
+		if len(sm.resources) > 0 && params.Artifacts[ArtifactServer] {
+			for _, m := range svc.Methods {
+				if m.GoName == repositoriesMethod {
+					return nil, fmt.Errorf("%s: service %s: method %s collides with the skeleton's %s accessor of its repositories; rename the method, or leave repo out of the artifacts option",
+						file.Desc.Path(), svc.Desc.FullName(), m.Desc.Name(), repositoriesMethod)
+				}
+			}
 		}
 		fm.services = append(fm.services, sm)
 	}

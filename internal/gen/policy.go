@@ -110,10 +110,13 @@ func resolvePolicy(file *protogen.File, svc *protogen.Service, m *protogen.Metho
 		idempotency: m.Desc.Options().(*descriptorpb.MethodOptions).GetIdempotencyLevel(),
 	}
 
-	// Timeout.
+	// Timeout. Server-streaming and bidi calls are often meant to stay open
+	// (watches, sessions): only their own method option gives them one.
+	longLived := kind == serverStreaming || kind == bidiStreaming
 	switch {
 	case method.GetTimeout() != nil:
 		cp.timeout = method.GetTimeout().AsDuration()
+	case longLived:
 	case service.GetTimeout() != nil:
 		cp.timeout = service.GetTimeout().AsDuration()
 	case params.DefaultTimeout != nil:

@@ -2,7 +2,6 @@ package gen
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -68,16 +67,16 @@ type fieldPair struct{ req, res *protogen.Field }
 
 // asResource returns the resource model of msg, or nil when msg cannot be a
 // resource (no string key field, or the svc.v1.resource option says no).
-func asResource(msg *protogen.Message, resources map[protoreflect.FullName]*resourceModel) *resourceModel {
+func asResource(msg *protogen.Message, resources *resourceIndex) *resourceModel {
 	if msg == nil {
 		return nil
 	}
-	if r, ok := resources[msg.Desc.FullName()]; ok {
+	if r, ok := resources.byName[msg.Desc.FullName()]; ok {
 		return r
 	}
 	opt, _ := extension[*svcv1.Resource](msg.Desc.Options(), svcv1.E_Resource)
 	if opt != nil && opt.Enabled != nil && !opt.GetEnabled() {
-		resources[msg.Desc.FullName()] = nil
+		resources.add(msg.Desc.FullName(), nil)
 		return nil
 	}
 	api, _ := extension[*annotations.ResourceDescriptor](msg.Desc.Options(), annotations.E_Resource)
@@ -98,7 +97,7 @@ func asResource(msg *protogen.Message, resources map[protoreflect.FullName]*reso
 		}
 	}
 	if r.key == nil {
-		resources[msg.Desc.FullName()] = nil
+		resources.add(msg.Desc.FullName(), nil)
 		return nil
 	}
 	if f := field(msg, "etag"); f != nil && isPlain(f, protoreflect.StringKind) {
@@ -112,7 +111,9 @@ func asResource(msg *protogen.Message, resources map[protoreflect.FullName]*reso
 			*t.dst = f
 		}
 	}
-	if patterns := api.GetPattern(); len(patterns) == 1 {
+	if prefix := opt.GetKeyPrefix(); prefix != "" {
+		r.keyPrefix = prefix
+	} else if patterns := api.GetPattern(); len(patterns) == 1 {
 		// "books/{book}" has a fixed collection: server-assigned keys get it
 		// as prefix. Nested patterns need a parent this shape cannot know.
 		if parts := strings.Split(patterns[0], "/"); len(parts) == 2 && !strings.Contains(parts[0], "{") && strings.HasPrefix(parts[1], "{") {
@@ -124,7 +125,7 @@ func asResource(msg *protogen.Message, resources map[protoreflect.FullName]*reso
 	r.newInMemory = "NewInMemory" + n + "Repository"
 	r.schema = n + "Schema"
 	r.skeletonField = n
-	resources[msg.Desc.FullName()] = r
+	resources.add(msg.Desc.FullName(), r)
 	return r
 }
 
@@ -210,7 +211,7 @@ func keyOf(req *protogen.Message, r *resourceModel) *protogen.Field {
 // recogniseMethod returns how m is served from a repository, or nil when its
 // shape is not understood (it then stays Unimplemented). resources indexes
 // the messages already examined, by full name (nil: not a resource).
-func recogniseMethod(m *protogen.Method, resources map[protoreflect.FullName]*resourceModel) *standardMethod {
+func recogniseMethod(m *protogen.Method, resources *resourceIndex) *standardMethod {
 	verb, noun := splitVerb(string(m.Desc.Name()))
 	if verb == "" {
 		return nil
@@ -379,22 +380,35 @@ func recogniseMethod(m *protogen.Method, resources map[protoreflect.FullName]*re
 	return nil
 }
 
+// resourceIndex remembers the messages examined as resources across the
+// request: by full name (nil: examined, not a resource), and the resources
+// by message name, for resourceByNoun. An entry is added once and never
+// changes.
+type resourceIndex struct {
+	byName map[protoreflect.FullName]*resourceModel
+	byNoun map[protoreflect.Name][]*resourceModel
+}
+
+func newResourceIndex() *resourceIndex {
+	return &resourceIndex{byName: map[protoreflect.FullName]*resourceModel{}, byNoun: map[protoreflect.Name][]*resourceModel{}}
+}
+
+func (x *resourceIndex) add(name protoreflect.FullName, r *resourceModel) {
+	x.byName[name] = r
+	if r != nil {
+		x.byNoun[name.Name()] = append(x.byNoun[name.Name()], r)
+	}
+}
+
 // resourceByNoun finds an already recognised resource by message name, for
 // Delete methods that return Empty and so name their resource only in the
 // method name. Resources are recognised in method order; AIP services
 // declare Get before Delete.
-func resourceByNoun(noun string, resources map[protoreflect.FullName]*resourceModel) *resourceModel {
-	var names []string
-	for name, r := range resources {
-		if r != nil && string(r.msg.Desc.Name()) == noun {
-			names = append(names, string(name))
-		}
+func resourceByNoun(noun string, resources *resourceIndex) *resourceModel {
+	if rs := resources.byNoun[protoreflect.Name(noun)]; len(rs) == 1 {
+		return rs[0]
 	}
-	if len(names) != 1 {
-		return nil // none, or ambiguous
-	}
-	sort.Strings(names)
-	return resources[protoreflect.FullName(names[0])]
+	return nil // none, or ambiguous
 }
 
 // singleRepeated returns out's only field when it is a repeated elem.

@@ -13,6 +13,10 @@ const (
 	fieldmaskPackage = protogen.GoImportPath("google.golang.org/protobuf/types/known/fieldmaskpb")
 )
 
+// repositoriesMethod is the skeleton's accessor of its repositories; no
+// method of the service may have its name (see checkMethodNames).
+const repositoriesMethod = "Repositories"
+
 // emitServer writes the server skeleton of every service in the file.
 func emitServer(g *protogen.GeneratedFile, f *fileModel) {
 	for _, sm := range f.services {
@@ -67,6 +71,12 @@ func emitRepositories(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("// ", n.NewSkeleton, " returns a skeleton that serves standard methods from repos.")
 	g.P("func ", n.NewSkeleton, "(repos ", n.Repositories, ") ", n.Skeleton, " {")
 	g.P("return ", n.Skeleton, "{repos: repos}")
+	g.P("}")
+	g.P()
+	g.P("// ", repositoriesMethod, " returns the repositories the skeleton serves standard")
+	g.P("// methods from, for the methods you write yourself.")
+	g.P("func (s ", n.Skeleton, ") ", repositoriesMethod, "() ", n.Repositories, " {")
+	g.P("return s.repos")
 	g.P("}")
 	g.P()
 	g.P("// ", n.NewInMemorySkeleton, " returns a skeleton that serves standard methods from")

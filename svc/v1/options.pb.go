@@ -50,6 +50,11 @@ type CallPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The default deadline of a call. The caller's own deadline always wins when
 	// it is earlier. Zero means no default deadline. Must not be negative.
+	//
+	// A service's timeout (like the plugin's default_timeout) applies to its
+	// unary and client-streaming methods. Server-streaming and bidi methods,
+	// often meant to stay open (watches, sessions), get a default deadline only
+	// from their own method option.
 	Timeout *durationpb.Duration `protobuf:"bytes,1,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// How failed calls are retried.
 	Retry         *RetryPolicy `protobuf:"bytes,2,opt,name=retry,proto3" json:"retry,omitempty"`
@@ -217,7 +222,11 @@ type Resource struct {
 	Enabled *bool `protobuf:"varint,1,opt,name=enabled,proto3,oneof" json:"enabled,omitempty"`
 	// The top-level string field that holds the key, when it is neither `name`
 	// nor `id`.
-	KeyField      string `protobuf:"bytes,2,opt,name=key_field,json=keyField,proto3" json:"key_field,omitempty"`
+	KeyField string `protobuf:"bytes,2,opt,name=key_field,json=keyField,proto3" json:"key_field,omitempty"`
+	// Prepended to server-assigned ids and to Create's `<resource>_id`, e.g.
+	// "products/" gives keys like "products/espresso". Defaults to the
+	// collection of a one-collection google.api.resource pattern.
+	KeyPrefix     string `protobuf:"bytes,3,opt,name=key_prefix,json=keyPrefix,proto3" json:"key_prefix,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -262,6 +271,13 @@ func (x *Resource) GetEnabled() bool {
 func (x *Resource) GetKeyField() string {
 	if x != nil {
 		return x.KeyField
+	}
+	return ""
+}
+
+func (x *Resource) GetKeyPrefix() string {
+	if x != nil {
+		return x.KeyPrefix
 	}
 	return ""
 }
@@ -338,10 +354,12 @@ const file_svc_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"\b_enabledB\x0f\n" +
 	"\r_max_attemptsB\x15\n" +
-	"\x13_backoff_multiplier\"R\n" +
+	"\x13_backoff_multiplier\"q\n" +
 	"\bResource\x12\x1d\n" +
 	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x1b\n" +
-	"\tkey_field\x18\x02 \x01(\tR\bkeyFieldB\n" +
+	"\tkey_field\x18\x02 \x01(\tR\bkeyField\x12\x1d\n" +
+	"\n" +
+	"key_prefix\x18\x03 \x01(\tR\tkeyPrefixB\n" +
 	"\n" +
 	"\b_enabled:O\n" +
 	"\aservice\x12\x1f.google.protobuf.ServiceOptions\x18ݛ\x03 \x01(\v2\x12.svc.v1.CallPolicyR\aservice:L\n" +

@@ -44,11 +44,13 @@ type EchoClient interface {
 	Post(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error)
 	// Put is idempotent, with its own policy.
 	Put(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error)
-	// Listen streams messages back.
+	// Listen streams messages back. Server streams get a default deadline only
+	// from their own method option, not from the service's.
 	Listen(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error)
 	// Collect reads a stream and answers once.
 	Collect(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[EchoRequest, EchoResponse], error)
-	// Chat answers each message as it comes.
+	// Chat answers each message as it comes; like server streams, bidi streams
+	// take a default deadline only from their method option.
 	Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EchoRequest, EchoResponse], error)
 	// Panic is implemented by a handler that panics.
 	Panic(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -159,11 +161,13 @@ type EchoServer interface {
 	Post(context.Context, *EchoRequest) (*EchoResponse, error)
 	// Put is idempotent, with its own policy.
 	Put(context.Context, *EchoRequest) (*EchoResponse, error)
-	// Listen streams messages back.
+	// Listen streams messages back. Server streams get a default deadline only
+	// from their own method option, not from the service's.
 	Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse]) error
 	// Collect reads a stream and answers once.
 	Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse]) error
-	// Chat answers each message as it comes.
+	// Chat answers each message as it comes; like server streams, bidi streams
+	// take a default deadline only from their method option.
 	Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) error
 	// Panic is implemented by a handler that panics.
 	Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error)

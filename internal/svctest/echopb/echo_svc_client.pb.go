@@ -86,7 +86,8 @@ func (c *EchoWrapper) Put(ctx context.Context, in *EchoRequest, opts ...grpc.Cal
 // Listen calls svctest.v1.Echo.Listen with a default deadline of 5s,
 // retried on UNAVAILABLE, 4 attempts at most, until the first message arrives.
 //
-// Listen streams messages back.
+// Listen streams messages back. Server streams get a default deadline only
+// from their own method option, not from the service's.
 func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 	return svcclient.ServerStream(ctx, c.inv, 3, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 		return c.client.Listen(ctx, in, opts...)
@@ -112,7 +113,8 @@ func (c *EchoWrapper) Collect(ctx context.Context, opts ...grpc.CallOption) (grp
 // Chat calls svctest.v1.Echo.Chat with a default deadline of 5s,
 // never retried (its messages cannot be replayed).
 //
-// Chat answers each message as it comes.
+// Chat answers each message as it comes; like server streams, bidi streams
+// take a default deadline only from their method option.
 func (c *EchoWrapper) Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EchoRequest, EchoResponse], error) {
 	return svcclient.BidiStream(ctx, c.inv, 5, opts, c.client.Chat)
 }

@@ -52,7 +52,8 @@ func (EchoSkeleton) Put(context.Context, *EchoRequest) (*EchoResponse, error) {
 // Listen answers codes.Unimplemented naming svctest.v1.Echo.Listen;
 // override it to serve the method.
 //
-// Listen streams messages back.
+// Listen streams messages back. Server streams get a default deadline only
+// from their own method option, not from the service's.
 func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse]) error {
 	return svcserver.Unimplemented(Echo_Listen_FullMethodName)
 }
@@ -68,7 +69,8 @@ func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse
 // Chat answers codes.Unimplemented naming svctest.v1.Echo.Chat;
 // override it to serve the method.
 //
-// Chat answers each message as it comes.
+// Chat answers each message as it comes; like server streams, bidi streams
+// take a default deadline only from their method option.
 func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) error {
 	return svcserver.Unimplemented(Echo_Chat_FullMethodName)
 }

@@ -72,11 +72,23 @@ func (c *CatalogWrapper) GetSku(ctx context.Context, in *GetSkuRequest, opts ...
 	return out, err
 }
 
+// CreateSku calls fixtures.apiresource.v1.Catalog.CreateSku with a default deadline of 30s,
+// not retried.
+func (c *CatalogWrapper) CreateSku(ctx context.Context, in *CreateSkuRequest, opts ...grpc.CallOption) (*Sku, error) {
+	var out *Sku
+	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
+		var err error
+		out, err = c.client.CreateSku(ctx, in, opts...)
+		return err
+	})
+	return out, err
+}
+
 // GetDraft calls fixtures.apiresource.v1.Catalog.GetDraft with a default deadline of 30s,
 // not retried.
 func (c *CatalogWrapper) GetDraft(ctx context.Context, in *GetDraftRequest, opts ...grpc.CallOption) (*Draft, error) {
 	var out *Draft
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
+	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
 		var err error
 		out, err = c.client.GetDraft(ctx, in, opts...)
 		return err
@@ -103,6 +115,13 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  Catalog_GetSku_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Catalog_CreateSku_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Timeout:     30 * time.Second,

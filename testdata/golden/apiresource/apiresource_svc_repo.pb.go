@@ -39,7 +39,8 @@ type SkuRepository = svcstore.Repository[*Sku]
 // are, for svcstore and for repository implementations.
 func SkuSchema() svcstore.Schema {
 	return svcstore.Schema{
-		KeyField: "code",
+		KeyField:  "code",
+		KeyPrefix: "skus/",
 	}
 }
 

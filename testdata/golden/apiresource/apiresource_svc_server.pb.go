@@ -38,6 +38,12 @@ func NewCatalogSkeleton(repos CatalogRepositories) CatalogSkeleton {
 	return CatalogSkeleton{repos: repos}
 }
 
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s CatalogSkeleton) Repositories() CatalogRepositories {
+	return s.repos
+}
+
 // NewInMemoryCatalogSkeleton returns a skeleton that serves standard methods from
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
@@ -79,6 +85,22 @@ func (s CatalogSkeleton) GetSku(ctx context.Context, req *GetSkuRequest) (*Sku, 
 		return nil, svcserver.Unimplemented(Catalog_GetSku_FullMethodName)
 	}
 	return s.repos.Sku.Get(ctx, req.GetCode())
+}
+
+// CreateSku creates the Sku in the repository;
+// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+func (s CatalogSkeleton) CreateSku(ctx context.Context, req *CreateSkuRequest) (*Sku, error) {
+	if s.repos.Sku == nil {
+		return nil, svcserver.Unimplemented(Catalog_CreateSku_FullMethodName)
+	}
+	msg := req.GetSku()
+	if id := req.GetSkuId(); id != "" && msg != nil {
+		// The request's id names the resource, as AIP-133 says; the
+		// request itself stays as the caller made it.
+		msg = proto.CloneOf(msg)
+		msg.Code = "skus/" + id
+	}
+	return s.repos.Sku.Create(ctx, msg)
 }
 
 // GetDraft answers codes.Unimplemented naming fixtures.apiresource.v1.Catalog.GetDraft;

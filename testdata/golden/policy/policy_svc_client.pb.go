@@ -279,7 +279,7 @@ func (c *PlainWrapper) Get(ctx context.Context, in *Item, opts ...grpc.CallOptio
 	return out, err
 }
 
-// Sync calls fixtures.policy.v1.Plain.Sync with a default deadline of 10s,
+// Sync calls fixtures.policy.v1.Plain.Sync with no default deadline,
 // never retried (its messages cannot be replayed).
 func (c *PlainWrapper) Sync(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Item, Item], error) {
 	return svcclient.BidiStream(ctx, c.inv, 1, opts, c.client.Sync)
@@ -305,7 +305,6 @@ var _Plain_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Plain_Sync_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
-		Timeout:     10 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }

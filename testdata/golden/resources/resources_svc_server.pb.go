@@ -43,6 +43,12 @@ func NewLibrarySkeleton(repos LibraryRepositories) LibrarySkeleton {
 	return LibrarySkeleton{repos: repos}
 }
 
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s LibrarySkeleton) Repositories() LibraryRepositories {
+	return s.repos
+}
+
 // NewInMemoryLibrarySkeleton returns a skeleton that serves standard methods from
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemoryLibrarySkeleton(opts ...svcstore.Option) LibrarySkeleton {
@@ -167,6 +173,12 @@ type ShelvesRepositories struct {
 // NewShelvesSkeleton returns a skeleton that serves standard methods from repos.
 func NewShelvesSkeleton(repos ShelvesRepositories) ShelvesSkeleton {
 	return ShelvesSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s ShelvesSkeleton) Repositories() ShelvesRepositories {
+	return s.repos
 }
 
 // NewInMemoryShelvesSkeleton returns a skeleton that serves standard methods from

@@ -42,6 +42,12 @@ func NewCatalogSkeleton(repos CatalogRepositories) CatalogSkeleton {
 	return CatalogSkeleton{repos: repos}
 }
 
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s CatalogSkeleton) Repositories() CatalogRepositories {
+	return s.repos
+}
+
 // NewInMemoryCatalogSkeleton returns a skeleton that serves standard methods from
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {

@@ -42,6 +42,12 @@ func NewCustomersSkeleton(repos CustomersRepositories) CustomersSkeleton {
 	return CustomersSkeleton{repos: repos}
 }
 
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s CustomersSkeleton) Repositories() CustomersRepositories {
+	return s.repos
+}
+
 // NewInMemoryCustomersSkeleton returns a skeleton that serves standard methods from
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemoryCustomersSkeleton(opts ...svcstore.Option) CustomersSkeleton {

@@ -38,6 +38,12 @@ func NewOrdersSkeleton(repos OrdersRepositories) OrdersSkeleton {
 	return OrdersSkeleton{repos: repos}
 }
 
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s OrdersSkeleton) Repositories() OrdersRepositories {
+	return s.repos
+}
+
 // NewInMemoryOrdersSkeleton returns a skeleton that serves standard methods from
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemoryOrdersSkeleton(opts ...svcstore.Option) OrdersSkeleton {
