@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/pluginpb"
 )
@@ -138,13 +140,158 @@ func TestGoldensCompile(t *testing.T) {
 	}
 	copyTree(t, goldenDir, "", module)
 	copyTree(t, filepath.Join(repoRoot, "testdata", "usercode"), "", module)
+	addServiceConfigTests(t, req, module)
 
 	dir := t.TempDir()
 	writeModule(t, dir, "example.com/golden", module)
 	runIn(t, dir, "go", "build", "./...")
 	runIn(t, dir, "go", "vet", "./...")
 	runIn(t, dir, tool(t, "staticcheck"), "./...")
+	runIn(t, dir, "go", "test", "./...")
 }
+
+// addServiceConfigTests adds to every golden package with services a test
+// that checks, for each service, that the generated XServiceConfig() is
+// accepted by grpc.NewClient and says what XMethodPolicies() says.
+func addServiceConfigTests(t *testing.T, req *pluginpb.CodeGeneratorRequest, module map[string][]byte) {
+	t.Helper()
+	plugin, err := protogen.Options{}.New(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pkg struct {
+		name     protogen.GoPackageName
+		services []string
+	}
+	pkgs := map[string]*pkg{}
+	for _, f := range plugin.Files {
+		if !f.Generate || len(f.Services) == 0 {
+			continue
+		}
+		dir := path.Dir(f.Desc.Path())
+		if pkgs[dir] == nil {
+			pkgs[dir] = &pkg{name: f.GoPackageName}
+		}
+		for _, svc := range f.Services {
+			pkgs[dir].services = append(pkgs[dir].services, svc.GoName)
+		}
+	}
+	for dir, p := range pkgs {
+		var cases strings.Builder
+		for _, svc := range p.services {
+			fmt.Fprintf(&cases, "\t\t{%q, %sMethodPolicies(), %sServiceConfig()},\n", svc, svc, svc)
+		}
+		module[dir+"/zz_serviceconfig_test.go"] = []byte(fmt.Sprintf(serviceConfigTest, p.name, cases.String()))
+	}
+}
+
+// serviceConfigTest is the test addServiceConfigTests writes into each
+// golden package: package name, then the cases.
+const serviceConfigTest = `package %s
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/svcgen/protoc-gen-svc/svcclient"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+func TestServiceConfigMatchesPolicies(t *testing.T) {
+	for _, c := range []struct {
+		service  string
+		policies []svcclient.MethodPolicy
+		config   string
+	}{
+%s	} {
+		conn, err := grpc.NewClient("passthrough:///unused", grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultServiceConfig(c.config))
+		if err != nil {
+			t.Fatalf("%%s: grpc.NewClient rejects the service config: %%v", c.service, err)
+		}
+		conn.Close()
+		var config struct {
+			MethodConfig []struct {
+				Name []struct{ Service, Method string }
+				Timeout     string
+				RetryPolicy *struct {
+					MaxAttempts          int
+					InitialBackoff       string
+					MaxBackoff           string
+					BackoffMultiplier    float64
+					RetryableStatusCodes []string
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(c.config), &config); err != nil {
+			t.Fatal(err)
+		}
+		if len(config.MethodConfig) != len(c.policies) {
+			t.Fatalf("%%s: %%d method configs for %%d methods", c.service, len(config.MethodConfig), len(c.policies))
+		}
+		for i, p := range c.policies {
+			mc := config.MethodConfig[i]
+			if len(mc.Name) != 1 || "/"+mc.Name[0].Service+"/"+mc.Name[0].Method != p.FullMethod {
+				t.Errorf("%%s: entry %%d names %%v, want %%s", c.service, i, mc.Name, p.FullMethod)
+			}
+			if got := seconds(t, mc.Timeout); got != p.Timeout {
+				t.Errorf("%%s: timeout %%v, want %%v", p.FullMethod, got, p.Timeout)
+			}
+			retries := p.Retry.MaxAttempts > 1 && (p.Kind == svcclient.Unary || p.Kind == svcclient.ServerStreaming)
+			if (mc.RetryPolicy != nil) != retries {
+				t.Errorf("%%s: retryPolicy present = %%v, want %%v", p.FullMethod, mc.RetryPolicy != nil, retries)
+				continue
+			}
+			if !retries {
+				continue
+			}
+			r := mc.RetryPolicy
+			if r.MaxAttempts != min(p.Retry.MaxAttempts, 5) || seconds(t, r.InitialBackoff) != p.Retry.InitialBackoff ||
+				seconds(t, r.MaxBackoff) != p.Retry.MaxBackoff || r.BackoffMultiplier != p.Retry.BackoffMultiplier {
+				t.Errorf("%%s: retryPolicy %%+v, want %%+v", p.FullMethod, *r, p.Retry)
+			}
+			var want []string
+			for _, code := range p.Retry.RetryableCodes {
+				want = append(want, codeName(code))
+			}
+			if strings.Join(r.RetryableStatusCodes, ",") != strings.Join(want, ",") {
+				t.Errorf("%%s: codes %%v, want %%v", p.FullMethod, r.RetryableStatusCodes, want)
+			}
+		}
+	}
+}
+
+// seconds parses a service-config duration ("1.5s"); "" is zero.
+func seconds(t *testing.T, s string) time.Duration {
+	if s == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(strings.TrimSuffix(s, "s"), 64)
+	if err != nil || !strings.HasSuffix(s, "s") {
+		t.Fatalf("bad duration %%q", s)
+	}
+	return time.Duration(f * float64(time.Second)).Round(time.Microsecond)
+}
+
+func codeName(c codes.Code) string {
+	if c == codes.Canceled {
+		return "CANCELLED"
+	}
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
+}
+`
 
 // copyTree adds the .go files under root to files, named relative to root
 // under prefix.
