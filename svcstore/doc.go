@@ -51,8 +51,9 @@
 // change page_size between pages, and they do not expire.
 //
 // Etags. When Schema.EtagField is set, the store assigns a new strong etag
-// (a quoted, store-wide counter such as "\"17\"") on every Create and Update,
-// ignoring any etag the client sent on Create. Update checks the etag carried
+// (a store-wide counter in quotes, such as "17" with the quotes as part of
+// the value) on every Create and Update, ignoring any etag the client sent
+// on Create. Update checks the etag carried
 // in the incoming message and Delete its etag argument: an empty etag is
 // unconditional, a non-empty one that differs from the stored etag fails with
 // codes.Aborted. Aborted rather than FailedPrecondition because the gRPC code

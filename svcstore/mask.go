@@ -28,21 +28,27 @@ func (m *Memory[M]) resolveMask(mask *fieldmaskpb.FieldMask) (paths []fieldPath,
 		}
 		return nil, true, nil
 	}
+	// fieldmaskpb is the reference for which paths are valid: names are
+	// proto field names, nested paths walk singular message fields, and a
+	// repeated or map field may only come last. IsValid does not allocate;
+	// only when it fails do we look for the path to name in the error.
 	zero := m.msgType.Zero().Interface()
-	for _, p := range raw {
-		// fieldmaskpb is the reference for which paths are valid: names are
-		// proto field names, nested paths walk singular message fields, and
-		// a repeated or map field may only come last.
-		if _, err := fieldmaskpb.New(zero, p); err != nil {
-			return nil, false, status.Errorf(codes.InvalidArgument,
-				"update %s: invalid update_mask path %q: no such field", m.typeName, p)
+	if !mask.IsValid(zero) {
+		for _, p := range raw {
+			if _, err := fieldmaskpb.New(zero, p); err != nil {
+				return nil, false, status.Errorf(codes.InvalidArgument,
+					"update %s: invalid update_mask path %q: no such field", m.typeName, p)
+			}
 		}
 	}
-	// Normalize a copy (it sorts in place) to drop paths covered by a
-	// shorter one, e.g. "details.pages" when "details" is also present.
-	norm := &fieldmaskpb.FieldMask{Paths: slices.Clone(raw)}
-	norm.Normalize()
-	for _, p := range norm.GetPaths() {
+	if len(raw) > 1 {
+		// Normalize a copy (it sorts in place) to drop paths covered by a
+		// shorter one, e.g. "details.pages" when "details" is also present.
+		norm := &fieldmaskpb.FieldMask{Paths: slices.Clone(raw)}
+		norm.Normalize()
+		raw = norm.GetPaths()
+	}
+	for _, p := range raw {
 		fp := resolvePath(m.msgType.Descriptor(), p)
 		if fp == nil {
 			// Unreachable: fieldmaskpb accepted the path above.

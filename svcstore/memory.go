@@ -257,8 +257,9 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string) ([
 	// Collect one item more than asked: its presence is how we know a next
 	// page exists, so the last page never carries a token to an empty page.
 	// The messages are read under the lock (an Update swaps them) and copied
-	// after it.
-	page := make([]M, 0, pageSize+1)
+	// after it. The preallocation is capped because WithMaxPageSize may allow
+	// huge pages.
+	page := make([]M, 0, min(pageSize, 1024)+1)
 	var prevKey, lastKey string // lastKey: the key of the page's last item
 	collect := func(it item[M]) bool {
 		if len(page) == pageSize {
@@ -286,6 +287,9 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string) ([
 
 	var next string
 	if len(page) > pageSize {
+		// Drop the look-ahead item from the backing array too: the caller
+		// could otherwise reach a stored message through items[:cap(items)].
+		clear(page[pageSize:])
 		page = page[:pageSize]
 		next = m.tokens.encode(lastKey)
 	}

@@ -503,3 +503,23 @@ func TestLen(t *testing.T) {
 		}
 	}
 }
+
+// A page's spare capacity must not hold the look-ahead item: it is a stored
+// message, not a copy.
+func TestListSpareCapacityHoldsNothing(t *testing.T) {
+	repo := svcstore.MustNew[*testpb.Widget](widgetSchema)
+	for i := range 10 {
+		if _, err := repo.Create(ctx, &testpb.Widget{Id: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, _, err := repo.List(ctx, 5, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range items[len(items):cap(items)] {
+		if w != nil {
+			t.Errorf("items[%d] beyond len is %v, want nil", len(items)+i, w)
+		}
+	}
+}

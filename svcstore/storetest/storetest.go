@@ -71,8 +71,27 @@ var ctx = context.Background()
 
 // Run runs the contract suite as subtests of t. newRepo must return a new,
 // empty repository each time it is called, independent of every other one
-// (page tokens of one must be rejected by another); it may register cleanup
-// with t.Cleanup. Subtests create up to a few thousand resources each.
+// (page tokens of one must be rejected by another), with the default page
+// sizes [svcstore.DefaultPageSize] and [svcstore.MaxPageSize]; it may
+// register cleanup with t.Cleanup. Subtests create up to a few thousand
+// resources each.
+//
+// Besides the semantics in the svcstore package documentation, the suite
+// pins down these details, so that every implementation behaves alike
+// behind a generated server:
+//   - List signals the end exactly: a page ending at the last resource has
+//     no next_page_token, and a page that carries one is never empty. Pages
+//     may be shorter than asked.
+//   - A page token survives the deletion of the resource it points after.
+//   - Changing any single character of a token, or using another
+//     repository's token, gives InvalidArgument.
+//   - Create ignores client-supplied etags and timestamps.
+//   - Delete with a non-empty etag on a schema without an EtagField is
+//     InvalidArgument.
+//   - update_mask paths naming the key, etag, create_time or update_time
+//     (or fields inside them), and "*" combined with other paths, are
+//     InvalidArgument; a masked field unset in the incoming message is
+//     cleared.
 func Run[M proto.Message](t *testing.T, newRepo func(t *testing.T) svcstore.Repository[M], fx Fixture[M]) {
 	s := newSuite(t, newRepo, fx)
 
@@ -648,9 +667,9 @@ func (s *suite[M]) testListDuringInserts(t *testing.T) {
 
 func (s *suite[M]) testConcurrentReadersWriters(t *testing.T) {
 	const (
-		writers = 4
-		readers = 4
-		rounds  = 60
+		writers = 8
+		readers = 8
+		rounds  = 50
 	)
 	repo := s.newRepo(t)
 	s.seed(t, repo, 50)
