@@ -70,10 +70,12 @@
 // and on every Update, both from the store's clock ([WithClock]). Values the
 // client sends in these output-only fields are ignored.
 //
-// Update and update_mask. A nil or empty mask, or the single path "*", is a
-// full replacement (AIP-134): every field is taken from the incoming message
-// except the key and create_time, and the etag and update_time are managed by
-// the store. Otherwise each path is validated against the message type
+// Update and update_mask, as AIP-134 says. A nil or empty mask updates the
+// fields the incoming message populates (a field left at its zero value is
+// not changed; send a mask to clear one). The single path "*" is a full
+// replacement: every field is taken from the incoming message except the key
+// and create_time, and the etag and update_time are managed by the store.
+// Otherwise each path is validated against the message type
 // (fieldmaskpb rules: nested paths such as "details.pages" may walk through
 // singular message fields; a repeated or map field may only be last), and for
 // each path the destination field is cleared and the incoming field, if set,

@@ -15,11 +15,20 @@ import (
 type fieldPath []protoreflect.FieldDescriptor
 
 // resolveMask validates mask against M and resolves its paths. full reports a
-// full replacement: a nil or empty mask, or the single path "*".
-func (m *Memory[M]) resolveMask(mask *fieldmaskpb.FieldMask) (paths []fieldPath, full bool, err error) {
+// full replacement: the single path "*". A nil or empty mask means the fields
+// populated in the incoming message in (AIP-134's implied mask).
+func (m *Memory[M]) resolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Message) (paths []fieldPath, full bool, err error) {
 	raw := mask.GetPaths()
 	if len(raw) == 0 {
-		return nil, true, nil
+		in.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+			switch fd {
+			case m.keyFD, m.etagFD, m.createFD, m.updateFD:
+			default:
+				paths = append(paths, fieldPath{fd})
+			}
+			return true
+		})
+		return paths, false, nil
 	}
 	if slices.Contains(raw, "*") {
 		if len(raw) != 1 {

@@ -375,7 +375,7 @@ func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMa
 		return zero, m.emptyKey()
 	}
 	// Validate the mask before taking the lock: it depends only on M.
-	paths, full, err := m.resolveMask(mask)
+	paths, full, err := m.resolveMask(mask, r)
 	if err != nil {
 		return zero, err
 	}

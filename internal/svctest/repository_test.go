@@ -160,17 +160,15 @@ func TestBookCRUD(t *testing.T) {
 	}
 	libCheckUpdateStamps(t, `UpdateBook(mask "*")`, upd2, full)
 
-	// No mask at all: svcstore documents this as a full replacement too, and
-	// this pins that down. (AIP-134 instead reads an omitted mask as "the
-	// fields the request populates"; should svcstore adopt that, the title
-	// and pages below would be kept and only the author set.)
+	// No mask at all: AIP-134's implied mask, the fields the request
+	// populates. Title and pages are kept; only the author is set.
 	full, err = c.UpdateBook(ctx, &echopb.UpdateBookRequest{
 		Book: &echopb.Book{Name: "books/dune", Author: "Herbert"},
 	})
 	if err != nil {
 		t.Fatalf("UpdateBook without a mask: %v", err)
 	}
-	want = &echopb.Book{Name: "books/dune", Author: "Herbert"}
+	want = &echopb.Book{Name: "books/dune", Title: "Children of Dune", Pages: 444, Author: "Herbert"}
 	if d := libDiff(want, libWithoutManaged(full)); d != "" {
 		t.Errorf("UpdateBook without a mask (-want +got):\n%s", d)
 	}
@@ -786,7 +784,7 @@ func libRunCounter(t *testing.T, s libCounterStore, workers, increments int) {
 				b.Title = fmt.Sprint(b.Pages)
 				m := libMask("pages", "title")
 				if done%2 == 1 {
-					m = nil // full replacement, still guarded by the etag
+					m = libMask("*") // full replacement, still guarded by the etag
 				}
 				switch _, err := s.update(b, m); status.Code(err) {
 				case codes.OK:

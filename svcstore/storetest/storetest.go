@@ -107,6 +107,7 @@ func Run[M proto.Message](t *testing.T, newRepo func(t *testing.T) svcstore.Repo
 	t.Run("ConcurrentReadersAndWriters", s.testConcurrentReadersWriters)
 	t.Run("UpdateMask", s.testUpdateMask)
 	t.Run("FullReplacement", s.testFullReplacement)
+	t.Run("ImpliedMask", s.testImpliedMask)
 	t.Run("InvalidUpdateMask", s.testInvalidUpdateMask)
 	t.Run("Etag", s.testEtag)
 	t.Run("Timestamps", s.testTimestamps)
@@ -825,9 +826,7 @@ func clearPath(m protoreflect.Message, path []protoreflect.FieldDescriptor) {
 
 func (s *suite[M]) testFullReplacement(t *testing.T) {
 	masks := map[string]*fieldmaskpb.FieldMask{
-		"nil":   nil,
-		"empty": {},
-		"*":     {Paths: []string{"*"}},
+		"*": {Paths: []string{"*"}},
 	}
 	for name, mask := range masks {
 		t.Run("mask="+name, func(t *testing.T) {
@@ -849,6 +848,49 @@ func (s *suite[M]) testFullReplacement(t *testing.T) {
 					got.ProtoReflect().Get(s.createFD).Message().Interface()); d != "" {
 					t.Errorf("full replacement changed %s:\n%s", s.createFD.Name(), d)
 				}
+			}
+			if d := diff(got, s.get(t, repo, k)); d != "" {
+				t.Errorf("Get after Update differs from Update's result:\n%s", d)
+			}
+		})
+	}
+}
+
+// testImpliedMask checks AIP-134's reading of an update without a mask: the
+// fields the request populates are updated, every other field is kept.
+func (s *suite[M]) testImpliedMask(t *testing.T) {
+	for name, mask := range map[string]*fieldmaskpb.FieldMask{"nil": nil, "empty": {}} {
+		t.Run("mask="+name, func(t *testing.T) {
+			repo := s.newRepo(t)
+			k := s.key(1)
+			base := s.create(t, repo, s.msg(1, k))
+			in := s.msg(2, k)
+			s.fx.Mutate(in)
+			s.setEtag0(in)
+			// Leave out one field the stored resource has: the implied
+			// mask must keep its stored value.
+			managed := s.managed()
+			var kept protoreflect.FieldDescriptor
+			base.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+				if fd != s.keyFD && !slices.Contains(managed, fd) {
+					kept = fd
+				}
+				return kept == nil
+			})
+			if kept != nil {
+				in.ProtoReflect().Clear(kept)
+			}
+			got, err := repo.Update(ctx, in, mask)
+			if err != nil {
+				t.Fatalf("Update: %v", err)
+			}
+			want := proto.Clone(base).(M)
+			in.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+				want.ProtoReflect().Set(fd, v)
+				return true
+			})
+			if d := diff(without(want, managed...), without(got, managed...)); d != "" {
+				t.Errorf("Update without a mask must change only the populated fields (-want +got):\n%s", d)
 			}
 			if d := diff(got, s.get(t, repo, k)); d != "" {
 				t.Errorf("Get after Update differs from Update's result:\n%s", d)
