@@ -21,7 +21,7 @@ const (
 // of every service in the file.
 func emitClient(g *protogen.GeneratedFile, f *fileModel) {
 	for _, sm := range f.services {
-		emitWrapper(g, sm)
+		emitWrapper(g, f.file.GoImportPath, sm)
 		emitPolicies(g, sm)
 		if f.params.Artifacts[ArtifactServer] {
 			emitStartForTest(g, sm)
@@ -52,7 +52,7 @@ func emitStartForTest(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P()
 }
 
-func emitWrapper(g *protogen.GeneratedFile, sm *serviceModel) {
+func emitWrapper(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel) {
 	n := sm.names
 	grpcCallOption := g.QualifiedGoIdent(grpcPackage.Ident("CallOption"))
 	option := g.QualifiedGoIdent(svcclientPackage.Ident("Option"))
@@ -82,42 +82,46 @@ func emitWrapper(g *protogen.GeneratedFile, sm *serviceModel) {
 	for _, mm := range sm.methods {
 		m := mm.m
 		in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
-		ctx := "ctx " + g.QualifiedGoIdent(contextPackage.Ident("Context"))
+		// The names of the receiver, parameters and variables, free of the
+		// imports the body refers to.
+		v := newLocalNames(home, m.Input, m.Output)
+		c, ctxv, inv, opts, outv, errv := v.of("c"), v.of("ctx"), v.of("in"), v.of("opts"), v.of("out"), v.of("err")
+		ctx := ctxv + " " + g.QualifiedGoIdent(contextPackage.Ident("Context"))
 		docComment(g, m.GoName+" calls "+string(m.Desc.FullName())+" "+describePolicy(mm)+".",
 			m.Comments.Leading, mm.deprecated)
 		switch mm.kind {
 		case unary:
-			g.P("func (c *", n.Wrapper, ") ", m.GoName, "(", ctx, ", in *", in, ", opts ...", grpcCallOption, ") (*", out, ", error) {")
-			g.P("var out *", out)
-			g.P("err := c.inv.Unary(ctx, ", mm.index, ", opts, func(", ctx, ", opts []", grpcCallOption, ") error {")
-			g.P("var err error")
-			g.P("out, err = c.client.", m.GoName, "(ctx, in, opts...)")
-			g.P("return err")
+			g.P("func (", c, " *", n.Wrapper, ") ", m.GoName, "(", ctx, ", ", inv, " *", in, ", ", opts, " ...", grpcCallOption, ") (*", out, ", error) {")
+			g.P("var ", outv, " *", out)
+			g.P(errv, " := ", c, ".inv.Unary(", ctxv, ", ", mm.index, ", ", opts, ", func(", ctx, ", ", opts, " []", grpcCallOption, ") error {")
+			g.P("var ", errv, " error")
+			g.P(outv, ", ", errv, " = ", c, ".client.", m.GoName, "(", ctxv, ", ", inv, ", ", opts, "...)")
+			g.P("return ", errv)
 			g.P("})")
-			g.P("return out, err")
+			g.P("return ", outv, ", ", errv)
 			g.P("}")
 		case serverStreaming:
 			stream := g.QualifiedGoIdent(grpcPackage.Ident("ServerStreamingClient")) + "[" + out + "]"
-			open := "func(" + ctx + ", opts []" + grpcCallOption + ") (" + stream + ", error) {\nreturn c.client." + m.GoName + "(ctx, in, opts...)\n}"
-			g.P("func (c *", n.Wrapper, ") ", m.GoName, "(", ctx, ", in *", in, ", opts ...", grpcCallOption, ") (", stream, ", error) {")
-			g.P("return ", svcclientPackage.Ident("ServerStream"), "(ctx, c.inv, ", mm.index, ", opts, ", open, ")")
+			open := "func(" + ctx + ", " + opts + " []" + grpcCallOption + ") (" + stream + ", error) {\nreturn " + c + ".client." + m.GoName + "(" + ctxv + ", " + inv + ", " + opts + "...)\n}"
+			g.P("func (", c, " *", n.Wrapper, ") ", m.GoName, "(", ctx, ", ", inv, " *", in, ", ", opts, " ...", grpcCallOption, ") (", stream, ", error) {")
+			g.P("return ", svcclientPackage.Ident("ServerStream"), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", open, ")")
 			g.P("}")
 			g.P()
 			docComment(g, mm.seqName+" calls "+string(m.Desc.FullName())+" like "+m.GoName+" and yields its messages;\n"+
 				"a failed call yields one error and stops. Breaking out of the loop ends the call.",
 				"", mm.deprecated)
-			g.P("func (c *", n.Wrapper, ") ", mm.seqName, "(", ctx, ", in *", in, ", opts ...", grpcCallOption, ") ",
+			g.P("func (", c, " *", n.Wrapper, ") ", mm.seqName, "(", ctx, ", ", inv, " *", in, ", ", opts, " ...", grpcCallOption, ") ",
 				iterPackage.Ident("Seq2"), "[*", out, ", error] {")
-			g.P("return ", svcclientPackage.Ident("Seq"), "(ctx, c.inv, ", mm.index, ", opts, ", open, ")")
+			g.P("return ", svcclientPackage.Ident("Seq"), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", open, ")")
 			g.P("}")
 		case clientStreaming, bidiStreaming:
 			open, kind := "ClientStream", "ClientStreamingClient"
 			if mm.kind == bidiStreaming {
 				open, kind = "BidiStream", "BidiStreamingClient"
 			}
-			g.P("func (c *", n.Wrapper, ") ", m.GoName, "(", ctx, ", opts ...", grpcCallOption, ") (",
+			g.P("func (", c, " *", n.Wrapper, ") ", m.GoName, "(", ctx, ", ", opts, " ...", grpcCallOption, ") (",
 				grpcPackage.Ident(kind), "[", in, ", ", out, "], error) {")
-			g.P("return ", svcclientPackage.Ident(open), "(ctx, c.inv, ", mm.index, ", opts, c.client.", m.GoName, ")")
+			g.P("return ", svcclientPackage.Ident(open), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", c, ".client.", m.GoName, ")")
 			g.P("}")
 		}
 		g.P()

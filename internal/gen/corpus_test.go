@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/types/pluginpb"
+
 	// Descriptors of the googleapis protos the corpora import, registered so
 	// globalResolver finds them.
 	_ "google.golang.org/genproto/googleapis/api/annotations"
@@ -58,7 +60,7 @@ var corpora = []corpus{
 
 // moduleDir downloads a module through the Go module proxy (or finds it in
 // the module cache) and returns its directory.
-func moduleDir(t *testing.T, module string) string {
+func moduleDir(t testing.TB, module string) string {
 	t.Helper()
 	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
 	if err != nil {
@@ -71,7 +73,7 @@ func moduleDir(t *testing.T, module string) string {
 	return info.Dir
 }
 
-func (c corpus) files(t *testing.T, dir string) []string {
+func (c corpus) files(t testing.TB, dir string) []string {
 	t.Helper()
 	var files []string
 	for _, glob := range c.globs {
@@ -106,14 +108,7 @@ func TestRealCorpora(t *testing.T) {
 	module := map[string][]byte{}
 	generated := 0
 	for _, c := range corpora {
-		dir := moduleDir(t, c.module)
-		files := c.files(t, dir)
-		var mappings []string
-		for _, f := range files {
-			goDir := "example.com/corpus/" + c.name + "/" + path.Dir(f)
-			mappings = append(mappings, "M"+f+"="+goDir+";"+goPackageName(path.Dir(f)))
-		}
-		req := request(t, []string{dir}, files, "paths=import,module=example.com/corpus,"+strings.Join(mappings, ","))
+		req := c.request(t)
 		for _, plugin := range []string{"protoc-gen-go", "protoc-gen-go-grpc"} {
 			for _, f := range runPlugin(t, tool(t, plugin), req).File {
 				module[f.GetName()] = []byte(f.GetContent())
@@ -136,6 +131,20 @@ func TestRealCorpora(t *testing.T) {
 	writeModule(t, dir, "example.com/corpus", module)
 	runIn(t, dir, "go", "build", "./...")
 	runIn(t, dir, "go", "vet", "./...")
+}
+
+// request is the CodeGeneratorRequest for the corpus's files, each mapped
+// to a Go package of a scratch module (example.com/corpus/...).
+func (c corpus) request(t testing.TB) *pluginpb.CodeGeneratorRequest {
+	t.Helper()
+	dir := moduleDir(t, c.module)
+	files := c.files(t, dir)
+	var mappings []string
+	for _, f := range files {
+		goDir := "example.com/corpus/" + c.name + "/" + path.Dir(f)
+		mappings = append(mappings, "M"+f+"="+goDir+";"+goPackageName(path.Dir(f)))
+	}
+	return request(t, []string{dir}, files, "paths=import,module=example.com/corpus,"+strings.Join(mappings, ","))
 }
 
 // goPackageName makes a Go package name from the last element of a proto

@@ -56,6 +56,18 @@ var outputs = []output{
 // It reports the first proto it cannot serve as an error naming the file and
 // the element.
 func Generate(plugin *protogen.Plugin, params Params) error {
+	_, err := generate(plugin, params)
+	return err
+}
+
+// generatedFile is a file generate created, with the name it gave it.
+type generatedFile struct {
+	g    *protogen.GeneratedFile
+	name string
+}
+
+// generate is Generate, returning the files it created, in order.
+func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, error) {
 	Supported(plugin)
 	// Files are modelled in path order, so which file declares a shared
 	// repository, and which error is reported first, do not depend on the
@@ -68,12 +80,12 @@ func Generate(plugin *protogen.Plugin, params Params) error {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Desc.Path() < files[j].Desc.Path() })
 
-	resources := map[protoreflect.FullName]*resourceModel{}
+	resources := newResourceIndex()
 	var models []*fileModel
 	for _, file := range files {
 		model, err := buildFile(file, params, resources)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		models = append(models, model)
 	}
@@ -81,20 +93,23 @@ func Generate(plugin *protogen.Plugin, params Params) error {
 	packages := indexPackages(plugin)
 	for _, model := range models {
 		if err := packages[model.file.GoImportPath].claimGenerated(model); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	var generated []generatedFile
 	for _, model := range models {
 		for _, out := range outputs {
 			if !params.Artifacts[out.artifact] || out.artifact == ArtifactRepo && len(model.repositories) == 0 {
 				continue
 			}
-			g := plugin.NewGeneratedFile(model.file.GeneratedFilenamePrefix+out.suffix, model.file.GoImportPath)
+			name := model.file.GeneratedFilenamePrefix + out.suffix
+			g := plugin.NewGeneratedFile(name, model.file.GoImportPath)
 			emitHeader(g, plugin, model.file)
 			out.emit(g, model)
+			generated = append(generated, generatedFile{g, name})
 		}
 	}
-	return nil
+	return generated, nil
 }
 
 // assignRepositories gives each resource's repository declaration to the

@@ -2,6 +2,9 @@ package gen
 
 import (
 	"fmt"
+	"go/doc/comment"
+	"go/token"
+	"path"
 	"sort"
 	"strings"
 
@@ -96,6 +99,11 @@ type methodModel struct {
 // examined as resources across the request.
 func buildFile(file *protogen.File, params Params, resources *resourceIndex) (*fileModel, error) {
 	fm := &fileModel{file: file, params: params}
+	if name := string(file.GoPackageName); !token.IsIdentifier(name) || name == "_" {
+		// An explicit name in go_package (or an M option) is taken as it is:
+		// "example.com/x;type" would give package clauses that do not parse.
+		return nil, fmt.Errorf("%s: the Go package name %q (from option go_package or an M plugin option) is not a valid Go package name; use an identifier that is not a Go keyword", file.Desc.Path(), name)
+	}
 	for _, svc := range file.Services {
 		sm := &serviceModel{
 			svc:        svc,
@@ -130,6 +138,14 @@ func buildFile(file *protogen.File, params Params, resources *resourceIndex) (*f
 		}
 		if err := sm.collectResources(file); err != nil {
 			return nil, err
+		}
+		if params.Artifacts[ArtifactServer] {
+			for _, m := range svc.Methods {
+				if m.GoName == sm.names.Unimplemented {
+					return nil, fmt.Errorf("%s: service %s: method %s has the name of %s, which the server skeleton embeds, and Go does not allow a method and a field of the same name; rename the method, or leave server out of the artifacts option",
+						file.Desc.Path(), svc.Desc.FullName(), m.Desc.Name(), sm.names.Unimplemented)
+				}
+			}
 		}
 		if len(sm.resources) > 0 && params.Artifacts[ArtifactServer] {
 			for _, m := range svc.Methods {
@@ -263,15 +279,154 @@ func checkMethodNames(file *protogen.File, svc *protogen.Service, params Params)
 // proto element's own leading comment, then a Deprecated paragraph when the
 // element is deprecated.
 func docComment(g *protogen.GeneratedFile, first string, comments protogen.Comments, deprecated bool) {
+	var lines []string
 	for _, line := range strings.Split(first, "\n") {
-		g.P("// ", line)
+		lines = append(lines, "// "+line)
 	}
 	if c := strings.TrimSpace(string(comments)); c != "" {
-		g.P("//")
-		g.P(strings.TrimSuffix(comments.String(), "\n"))
+		lines = append(lines, "//")
+		lines = append(lines, strings.Split(strings.TrimSuffix(goComment(comments), "\n"), "\n")...)
+		if mayReformat(comments) {
+			lines = stableDocComment(lines, deprecated)
+			deprecated = false // in lines now
+		}
 	}
 	if deprecated {
-		g.P("//")
-		g.P("// Deprecated: Do not use.")
+		lines = append(lines, "//", "// Deprecated: Do not use.")
 	}
+	for _, line := range lines {
+		g.P(line)
+	}
+}
+
+// mayReformat reports whether a proto comment has lines that go/doc/comment
+// may read as code blocks, lists, headings or link definitions: indented
+// lines and lines that start with a marker.
+func mayReformat(comments protogen.Comments) bool {
+	for _, line := range strings.Split(string(comments), "\n") {
+		line = strings.TrimPrefix(line, " ")
+		if line != "" && (strings.ContainsRune(" \t-*+#[0123456789", rune(line[0])) || strings.HasPrefix(line, "•")) {
+			return true
+		}
+	}
+	return false
+}
+
+// stableDocComment returns doc comment lines ("//" lines, the Deprecated
+// paragraph added when deprecated) as gofmt leaves them. go/printer, through
+// which protogen writes every file, reformats a doc comment once with
+// go/doc/comment; for some mixes of indented lines and list items that is
+// not yet what a second gofmt gives, and generated files must be
+// gofmt-clean. So the text is formatted until it no longer changes, and
+// written the way go/printer writes it. Comments with directives (//go:...),
+// which go/printer moves, are left as they are.
+func stableDocComment(lines []string, deprecated bool) []string {
+	if deprecated {
+		lines = append(lines, "//", "// Deprecated: Do not use.")
+	}
+	var b strings.Builder
+	for _, line := range lines {
+		after := strings.TrimPrefix(line, "//")
+		if isDirective(after) {
+			return lines
+		}
+		b.WriteString(strings.TrimPrefix(after, " "))
+		b.WriteByte('\n')
+	}
+	text := b.String()
+	for range 10 {
+		var p comment.Parser
+		var pr comment.Printer
+		next := string(pr.Comment(p.Parse(text)))
+		if next == text {
+			break
+		}
+		text = next
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		switch {
+		case line == "":
+			out = append(out, "//")
+		case strings.HasPrefix(line, "\t"):
+			out = append(out, "//"+line)
+		default:
+			out = append(out, "// "+line)
+		}
+	}
+	return out
+}
+
+// isDirective is go/printer's: whether a comment's text after "//" is a
+// directive such as go:generate, line, extern or export.
+func isDirective(c string) bool {
+	if strings.HasPrefix(c, "line ") || strings.HasPrefix(c, "extern ") || strings.HasPrefix(c, "export ") {
+		return true
+	}
+	colon := strings.Index(c, ":")
+	if colon <= 0 || colon+1 >= len(c) {
+		return false
+	}
+	for i := 0; i <= colon+1; i++ {
+		if i == colon {
+			continue
+		}
+		if b := c[i]; !('a' <= b && b <= 'z' || '0' <= b && b <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// goComment is comments.String() ("//" before every line) for text that Go
+// accepts in a comment and that gofmt leaves as it is: carriage returns (of a
+// .proto file with CRLF line ends) are dropped, as the Go scanner drops them,
+// which go/printer would otherwise count in the comment's length and so not
+// format it as a doc comment until the second time; NUL bytes, byte order
+// marks and invalid UTF-8, which make Go source unparsable, become U+FFFD.
+func goComment(comments protogen.Comments) string {
+	text := strings.ReplaceAll(string(comments), "\r\n", "\n")
+	text = strings.ReplaceAll(text, "\r", "")
+	text = strings.ToValidUTF8(text, "\uFFFD")
+	text = strings.NewReplacer("\x00", "\uFFFD", "\uFEFF", "\uFFFD").Replace(text)
+	return protogen.Comments(text).String()
+}
+
+// localNames names the receiver, parameters and variables of one generated
+// function so that none hides an import its body refers to. protogen names
+// the import of a message's Go package after the last element of the import
+// path: in a file of another package, a message of example.com/api/msg is
+// msg.Reply, which a variable msg would hide. A wanted name that such an
+// import may have gets underscores appended until it is free. (protogen
+// adds a number to an import name another import has; no local name here
+// ends in a digit.)
+type localNames struct {
+	taken map[string]bool
+	names map[string]string
+}
+
+// newLocalNames returns the names of a function of a file of Go package
+// home that refers to msgs.
+func newLocalNames(home protogen.GoImportPath, msgs ...*protogen.Message) *localNames {
+	l := &localNames{taken: map[string]bool{}, names: map[string]string{}}
+	for _, m := range msgs {
+		if m != nil && m.GoIdent.GoImportPath != home {
+			l.taken[path.Base(string(m.GoIdent.GoImportPath))] = true
+		}
+	}
+	return l
+}
+
+// of returns the name of the local wanted, the same every time.
+func (l *localNames) of(want string) string {
+	if name, ok := l.names[want]; ok {
+		return name
+	}
+	name := want
+	for l.taken[name] {
+		name += "_"
+	}
+	l.taken[name] = true
+	l.names[want] = name
+	return name
 }

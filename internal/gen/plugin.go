@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
@@ -23,12 +27,95 @@ func Respond(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse
 		resp := &pluginpb.CodeGeneratorResponse{Error: proto.String(err.Error())}
 		return withSupport(resp)
 	}
-	if err := Generate(plugin, params); err != nil {
+	files, err := generate(plugin, params)
+	var resp *pluginpb.CodeGeneratorResponse
+	if err != nil {
 		plugin.Error(err)
+		resp = plugin.Response()
+	} else {
+		resp = response(plugin, files)
 	}
-	resp := plugin.Response()
 	SortResponse(resp)
 	return resp
+}
+
+// response is protogen's Plugin.Response for the files generate created,
+// except that it formats them concurrently. Formatting (protogen's
+// GeneratedFile.Content parses the generated Go and prints it back, gofmt
+// style) is most of the plugin's work, and each file's is independent of
+// the others'. The result is the same as Plugin.Response's: the same files,
+// contents, names and order, and the first error in file order.
+func response(plugin *protogen.Plugin, files []generatedFile) *pluginpb.CodeGeneratorResponse {
+	param := parseProtogenParams(plugin.Request.GetParameter())
+	if param.annotateCode {
+		return plugin.Response() // .meta files: protogen's own, rarely used, path
+	}
+	// Plugin.Response with no file to write reports what the plugin
+	// supports; the files are added below.
+	for _, f := range files {
+		f.g.Skip()
+	}
+	resp := plugin.Response()
+	type result struct {
+		content []byte
+		err     error
+	}
+	results := make([]result, len(files))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
+				results[i].content, results[i].err = files[i].g.Content()
+			}
+		}()
+	}
+	wg.Wait()
+	for i, f := range files {
+		if results[i].err != nil {
+			return &pluginpb.CodeGeneratorResponse{Error: proto.String(results[i].err.Error())}
+		}
+		name := f.name
+		if param.module != "" {
+			trim := param.module + "/"
+			if !strings.HasPrefix(name, trim) {
+				return &pluginpb.CodeGeneratorResponse{
+					Error: proto.String(fmt.Sprintf("%v: generated file does not match prefix %q", name, param.module)),
+				}
+			}
+			name = strings.TrimPrefix(name, trim)
+		}
+		resp.File = append(resp.File, &pluginpb.CodeGeneratorResponse_File{
+			Name:    proto.String(name),
+			Content: proto.String(string(results[i].content)),
+		})
+	}
+	return resp
+}
+
+// protogenParams are the parameters protogen reads itself that decide the
+// shape of its response.
+type protogenParams struct {
+	module       string
+	annotateCode bool
+}
+
+// parseProtogenParams reads them as protogen.Options.New does: comma
+// separated, split at the first "=", the last one wins.
+func parseProtogenParams(parameter string) protogenParams {
+	var p protogenParams
+	for _, param := range strings.Split(parameter, ",") {
+		name, value, _ := strings.Cut(param, "=")
+		switch name {
+		case "module":
+			p.module = value
+		case "annotate_code":
+			p.annotateCode = value == "true" || value == ""
+		}
+	}
+	return p
 }
 
 // withSupport sets the supported features on a response built without a

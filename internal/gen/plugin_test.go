@@ -138,7 +138,7 @@ var (
 	pluginErr  error
 )
 
-func pluginBinary(t *testing.T) string {
+func pluginBinary(t testing.TB) string {
 	t.Helper()
 	pluginOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "protoc-gen-svc")
@@ -156,15 +156,6 @@ func pluginBinary(t *testing.T) string {
 		t.Fatal(pluginErr)
 	}
 	return pluginPath
-}
-
-type buildError struct {
-	err error
-	out []byte
-}
-
-func (e *buildError) Error() string {
-	return "building protoc-gen-svc: " + e.err.Error() + "\n" + string(e.out)
 }
 
 // TestBinaryBadStdin runs the real binary on input that is not a request:

@@ -42,8 +42,9 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) {
 		g.P()
 		g.P("// ", r.newInMemory, " returns an empty, thread-safe, ordered, in-memory")
 		g.P("// ", r.repository, ". It panics only when given invalid options, a programming error.")
-		g.P("func ", r.newInMemory, "(opts ...", svcstorePackage.Ident("Option"), ") *", svcstorePackage.Ident("Memory"), "[*", msg, "] {")
-		g.P("return ", svcstorePackage.Ident("MustNew"), "[*", msg, "](", r.schema, "(), opts...)")
+		opts := newLocalNames(f.file.GoImportPath, r.msg).of("opts")
+		g.P("func ", r.newInMemory, "(", opts, " ...", svcstorePackage.Ident("Option"), ") *", svcstorePackage.Ident("Memory"), "[*", msg, "] {")
+		g.P("return ", svcstorePackage.Ident("MustNew"), "[*", msg, "](", r.schema, "(), ", opts, "...)")
 		g.P("}")
 		g.P()
 	}

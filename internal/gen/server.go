@@ -20,11 +20,11 @@ const repositoriesMethod = "Repositories"
 // emitServer writes the server skeleton of every service in the file.
 func emitServer(g *protogen.GeneratedFile, f *fileModel) {
 	for _, sm := range f.services {
-		emitSkeleton(g, sm)
+		emitSkeleton(g, f.file.GoImportPath, sm)
 	}
 }
 
-func emitSkeleton(g *protogen.GeneratedFile, sm *serviceModel) {
+func emitSkeleton(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel) {
 	n := sm.names
 	first := n.Skeleton + " is a ready implementation of " + n.Server + ": embed it by value\n" +
 		"in your own type and override the methods you serve. Every method you do\n" +
@@ -49,7 +49,7 @@ func emitSkeleton(g *protogen.GeneratedFile, sm *serviceModel) {
 	}
 	for _, mm := range sm.methods {
 		if mm.std != nil {
-			emitStandardMethod(g, sm, mm)
+			emitStandardMethod(g, home, sm, mm)
 		} else {
 			emitUnimplementedMethod(g, sm, mm)
 		}
@@ -133,19 +133,24 @@ func unimplementedResult(g *protogen.GeneratedFile, mm *methodModel) string {
 }
 
 // emitStandardMethod writes a method served from its resource's repository.
-func emitStandardMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel) {
+// home is the Go import path of the file.
+func emitStandardMethod(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) {
 	m, std := mm.m, mm.std
 	r := std.resource
+	// The names of the receiver, parameters and variables, free of the
+	// imports the body refers to.
+	v := newLocalNames(home, m.Input, m.Output, r.msg)
+	recv, ctx, req, stream, errv := v.of("s"), v.of("ctx"), v.of("req"), v.of("stream"), v.of("err")
 	docComment(g, m.GoName+" "+std.describe()+";\n"+
 		"without one it answers codes.Unimplemented. Override it to serve the method yourself.",
 		m.Comments.Leading, mm.deprecated)
-	g.P("func (s ", sm.names.Skeleton, ") ", m.GoName, signature(g, mm, "ctx", "req", "stream"), " {")
-	repo := "s.repos." + r.skeletonField
+	g.P("func (", recv, " ", sm.names.Skeleton, ") ", m.GoName, signature(g, mm, ctx, req, stream), " {")
+	repo := recv + ".repos." + r.skeletonField
 	g.P("if ", repo, " == nil {")
 	g.P("return ", unimplementedResult(g, mm))
 	g.P("}")
 	a := goAccess{g}
-	getter := func(f *protogen.Field) string { return "req.Get" + f.GoName + "()" }
+	getter := func(f *protogen.Field) string { return req + ".Get" + f.GoName + "()" }
 	ret := func(values ...string) {
 		if len(values) == 1 {
 			g.P("return ", values[0])
@@ -153,95 +158,97 @@ func emitStandardMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodM
 		}
 		g.P("return ", values[0], ", ", values[1])
 	}
+	returnOnError := func(results string) {
+		g.P("if ", errv, " != nil {")
+		g.P("return ", results, errv)
+		g.P("}")
+	}
 	switch std.kind {
 	case stdGet:
 		if std.wrap == nil {
-			ret(repo + ".Get(ctx, " + getter(std.key) + ")")
+			ret(repo + ".Get(" + ctx + ", " + getter(std.key) + ")")
 			break
 		}
-		g.P("res, err := ", repo, ".Get(ctx, ", getter(std.key), ")")
-		g.P("if err != nil {")
-		g.P("return nil, err")
-		g.P("}")
-		ret(a.newMessage(m.Output, std.wrap.GoName, "res"), "nil")
+		res := v.of("res")
+		g.P(res, ", ", errv, " := ", repo, ".Get(", ctx, ", ", getter(std.key), ")")
+		returnOnError("nil, ")
+		ret(a.newMessage(m.Output, std.wrap.GoName, res), "nil")
 	case stdList:
-		g.P("items, next, err := ", repo, ".List(ctx, int(", getter(std.pageSize), "), ", getter(std.pageToken), ")")
-		g.P("if err != nil {")
-		g.P("return nil, err")
-		g.P("}")
-		ret(a.newMessage(m.Output, std.items.GoName, "items", std.nextToken.GoName, "next"), "nil")
+		items, next := v.of("items"), v.of("next")
+		g.P(items, ", ", next, ", ", errv, " := ", repo, ".List(", ctx, ", int(", getter(std.pageSize), "), ", getter(std.pageToken), ")")
+		returnOnError("nil, ")
+		ret(a.newMessage(m.Output, std.items.GoName, items, std.nextToken.GoName, next), "nil")
 	case stdListStream:
-		pageSize, token := "0", `""`
+		pageSize, firstToken := "0", `""`
 		if std.pageSize != nil {
 			pageSize = "int(" + getter(std.pageSize) + ")"
 		}
 		if std.pageToken != nil {
-			token = getter(std.pageToken)
+			firstToken = getter(std.pageToken)
 		}
-		g.P("token := ", token)
+		token, items, next, item := v.of("token"), v.of("items"), v.of("next"), v.of("item")
+		g.P(token, " := ", firstToken)
 		g.P("for {")
-		g.P("items, next, err := ", repo, ".List(stream.Context(), ", pageSize, ", token)")
-		g.P("if err != nil {")
-		g.P("return err")
-		g.P("}")
-		g.P("for _, item := range items {")
-		g.P("if err := stream.Send(item); err != nil {")
-		g.P("return err")
+		g.P(items, ", ", next, ", ", errv, " := ", repo, ".List(", stream, ".Context(), ", pageSize, ", ", token, ")")
+		returnOnError("")
+		g.P("for _, ", item, " := range ", items, " {")
+		g.P("if ", errv, " := ", stream, ".Send(", item, "); ", errv, " != nil {")
+		g.P("return ", errv)
 		g.P("}")
 		g.P("}")
-		g.P(`if next == "" {`)
+		g.P(`if `, next, ` == "" {`)
 		g.P("return nil")
 		g.P("}")
-		g.P("token = next")
+		g.P(token, " = ", next)
 		g.P("}")
 	case stdCreate:
 		if std.id == nil {
-			ret(repo + ".Create(ctx, " + getter(std.body) + ")")
+			ret(repo + ".Create(" + ctx + ", " + getter(std.body) + ")")
 			break
 		}
-		g.P("msg := ", getter(std.body))
-		g.P(`if id := `, getter(std.id), `; id != "" && msg != nil {`)
+		msg, idv := v.of("msg"), v.of("id")
+		g.P(msg, " := ", getter(std.body))
+		g.P(`if `, idv, ` := `, getter(std.id), `; `, idv, ` != "" && `, msg, ` != nil {`)
 		g.P("// The request's id names the resource, as AIP-133 says; the")
 		g.P("// request itself stays as the caller made it.")
-		g.P("msg = ", protoPackage.Ident("CloneOf"), "(msg)")
-		id := "id"
+		g.P(msg, " = ", protoPackage.Ident("CloneOf"), "(", msg, ")")
+		id := idv
 		if r.keyPrefix != "" {
-			id = strconv.Quote(r.keyPrefix) + " + id"
+			id = strconv.Quote(r.keyPrefix) + " + " + idv
 		}
-		g.P(a.set("msg", r.msg, r.key, id))
+		g.P(a.set(msg, r.msg, r.key, id))
 		g.P("}")
-		ret(repo + ".Create(ctx, msg)")
+		ret(repo + ".Create(" + ctx + ", " + msg + ")")
 	case stdCreateFlat:
 		var fields []string
 		for _, p := range std.flat {
-			fields = append(fields, p.res.GoName, "req."+p.req.GoName)
+			fields = append(fields, p.res.GoName, req+"."+p.req.GoName)
 		}
-		ret(repo + ".Create(ctx, " + a.newMessage(r.msg, fields...) + ")")
+		ret(repo + ".Create(" + ctx + ", " + a.newMessage(r.msg, fields...) + ")")
 	case stdCreateStream:
 		var out string
+		created := v.of("created")
 		if std.items != nil {
-			g.P("var created []*", r.msg.GoIdent)
-			out = a.newMessage(m.Output, std.items.GoName, "created")
+			g.P("var ", created, " []*", r.msg.GoIdent)
+			out = a.newMessage(m.Output, std.items.GoName, created)
 		} else {
 			out = "&" + g.QualifiedGoIdent(emptypbPackage.Ident("Empty")) + "{}"
 		}
+		msg := v.of("msg")
 		g.P("for {")
-		g.P("msg, err := stream.Recv()")
-		g.P("if err == ", ioPackage.Ident("EOF"), " {")
-		g.P("return stream.SendAndClose(", out, ")")
+		g.P(msg, ", ", errv, " := ", stream, ".Recv()")
+		g.P("if ", errv, " == ", ioPackage.Ident("EOF"), " {")
+		g.P("return ", stream, ".SendAndClose(", out, ")")
 		g.P("}")
-		g.P("if err != nil {")
-		g.P("return err")
-		g.P("}")
+		returnOnError("")
 		if std.items != nil {
-			g.P("res, err := ", repo, ".Create(stream.Context(), msg)")
-			g.P("if err != nil {")
-			g.P("return err")
-			g.P("}")
-			g.P("created = append(created, res)")
+			res := v.of("res")
+			g.P(res, ", ", errv, " := ", repo, ".Create(", stream, ".Context(), ", msg, ")")
+			returnOnError("")
+			g.P(created, " = append(", created, ", ", res, ")")
 		} else {
-			g.P("if _, err := ", repo, ".Create(stream.Context(), msg); err != nil {")
-			g.P("return err")
+			g.P("if _, ", errv, " := ", repo, ".Create(", stream, ".Context(), ", msg, "); ", errv, " != nil {")
+			g.P("return ", errv)
 			g.P("}")
 		}
 		g.P("}")
@@ -250,36 +257,37 @@ func emitStandardMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodM
 		if std.mask != nil {
 			mask = getter(std.mask)
 		}
-		ret(repo + ".Update(ctx, " + getter(std.body) + ", " + mask + ")")
+		ret(repo + ".Update(" + ctx + ", " + getter(std.body) + ", " + mask + ")")
 	case stdUpdateOptional:
-		g.P("msg := ", a.newMessage(r.msg, r.key.GoName, getter(std.key)))
-		g.P("var paths []string")
+		msg, paths := v.of("msg"), v.of("paths")
+		g.P(msg, " := ", a.newMessage(r.msg, r.key.GoName, getter(std.key)))
+		g.P("var ", paths, " []string")
 		for _, p := range std.flat {
-			g.P("if req.", p.req.GoName, " != nil {")
-			value := "req." + p.req.GoName
+			g.P("if ", req, ".", p.req.GoName, " != nil {")
+			value := req + "." + p.req.GoName
 			if p.res.Message == nil && !p.res.Desc.HasPresence() {
 				value = getter(p.req)
 			}
-			g.P("msg.", p.res.GoName, " = ", value)
-			g.P("paths = append(paths, ", strconv.Quote(string(p.res.Desc.Name())), ")")
+			g.P(msg, ".", p.res.GoName, " = ", value)
+			g.P(paths, " = append(", paths, ", ", strconv.Quote(string(p.res.Desc.Name())), ")")
 			g.P("}")
 		}
-		g.P("if len(paths) == 0 {")
+		g.P("if len(", paths, ") == 0 {")
 		g.P("// Nothing to set; an empty mask would mean \"replace everything\".")
-		ret(repo + ".Get(ctx, " + getter(std.key) + ")")
+		ret(repo + ".Get(" + ctx + ", " + getter(std.key) + ")")
 		g.P("}")
-		ret(repo + ".Update(ctx, msg, &" + g.QualifiedGoIdent(fieldmaskPackage.Ident("FieldMask")) + "{Paths: paths})")
+		ret(repo + ".Update(" + ctx + ", " + msg + ", &" + g.QualifiedGoIdent(fieldmaskPackage.Ident("FieldMask")) + "{Paths: " + paths + "})")
 	case stdDelete:
 		etag := `""`
 		if std.etag != nil {
 			etag = getter(std.etag)
 		}
 		if std.returnsMsg {
-			ret(repo + ".Delete(ctx, " + getter(std.key) + ", " + etag + ")")
+			ret(repo + ".Delete(" + ctx + ", " + getter(std.key) + ", " + etag + ")")
 			break
 		}
-		g.P("if _, err := ", repo, ".Delete(ctx, ", getter(std.key), ", ", etag, "); err != nil {")
-		g.P("return nil, err")
+		g.P("if _, ", errv, " := ", repo, ".Delete(", ctx, ", ", getter(std.key), ", ", etag, "); ", errv, " != nil {")
+		g.P("return nil, ", errv)
 		g.P("}")
 		ret("&"+g.QualifiedGoIdent(emptypbPackage.Ident("Empty"))+"{}", "nil")
 	}
