@@ -1409,6 +1409,14 @@ func TestFuzzFindings(t *testing.T) {
 			}
 		}
 	})
+	t.Run("no go_package", func(t *testing.T) {
+		// protogen's message is a paragraph; found by FuzzRun with a file
+		// name holding a newline, which protogen quotes as it is.
+		oneLineError(t, build("", "", "Find"), "find/v1/find.proto", "go_package")
+		req := build("example.com/find;find", "", "Find")
+		req.FileToGenerate = []string{"\nx.proto"}
+		oneLineError(t, req, "x.proto")
+	})
 	t.Run("go_package name that is a keyword", func(t *testing.T) {
 		oneLineError(t, build("example.com/find;type", "", "Find"), "find/v1/find.proto", `"type"`, "go_package")
 	})

@@ -5,8 +5,10 @@ import (
 	"go/doc/comment"
 	"go/token"
 	"path"
+	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -385,10 +387,13 @@ func isDirective(c string) bool {
 // format it as a doc comment until the second time; NUL bytes, byte order
 // marks and invalid UTF-8, which make Go source unparsable, become U+FFFD.
 func goComment(comments protogen.Comments) string {
-	text := strings.ReplaceAll(string(comments), "\r\n", "\n")
-	text = strings.ReplaceAll(text, "\r", "")
-	text = strings.ToValidUTF8(text, "\uFFFD")
-	text = strings.NewReplacer("\x00", "\uFFFD", "\uFEFF", "\uFFFD").Replace(text)
+	text := string(comments)
+	if strings.ContainsAny(text, "\r\x00\uFEFF") || !utf8.ValidString(text) {
+		text = strings.ReplaceAll(text, "\r\n", "\n")
+		text = strings.ReplaceAll(text, "\r", "")
+		text = strings.ToValidUTF8(text, "\uFFFD")
+		text = strings.NewReplacer("\x00", "\uFFFD", "\uFEFF", "\uFFFD").Replace(text)
+	}
 	return protogen.Comments(text).String()
 }
 
@@ -399,34 +404,28 @@ func goComment(comments protogen.Comments) string {
 // msg.Reply, which a variable msg would hide. A wanted name that such an
 // import may have gets underscores appended until it is free. (protogen
 // adds a number to an import name another import has; no local name here
-// ends in a digit.)
+// ends in a digit or an underscore, so renamed locals never meet either.)
 type localNames struct {
-	taken map[string]bool
-	names map[string]string
+	imports [3]string // the last elements of the import paths referred to
 }
 
 // newLocalNames returns the names of a function of a file of Go package
-// home that refers to msgs.
-func newLocalNames(home protogen.GoImportPath, msgs ...*protogen.Message) *localNames {
-	l := &localNames{taken: map[string]bool{}, names: map[string]string{}}
-	for _, m := range msgs {
+// home that refers to msgs (at most three).
+func newLocalNames(home protogen.GoImportPath, msgs ...*protogen.Message) localNames {
+	var l localNames
+	for i, m := range msgs {
 		if m != nil && m.GoIdent.GoImportPath != home {
-			l.taken[path.Base(string(m.GoIdent.GoImportPath))] = true
+			l.imports[i] = path.Base(string(m.GoIdent.GoImportPath))
 		}
 	}
 	return l
 }
 
-// of returns the name of the local wanted, the same every time.
-func (l *localNames) of(want string) string {
-	if name, ok := l.names[want]; ok {
-		return name
-	}
+// of returns the name of the local wanted.
+func (l localNames) of(want string) string {
 	name := want
-	for l.taken[name] {
+	for slices.Contains(l.imports[:], name) {
 		name += "_"
 	}
-	l.taken[name] = true
-	l.names[want] = name
 	return name
 }

@@ -24,7 +24,7 @@ func Respond(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse
 	if err != nil {
 		// protogen reports its own errors (and ours, from SetParam) before a
 		// Plugin exists; answer them the same way a generation error is.
-		resp := &pluginpb.CodeGeneratorResponse{Error: proto.String(err.Error())}
+		resp := &pluginpb.CodeGeneratorResponse{Error: proto.String(oneLine(err.Error()))}
 		return withSupport(resp)
 	}
 	files, err := generate(plugin, params)
@@ -57,7 +57,7 @@ func response(plugin *protogen.Plugin, files []generatedFile) *pluginpb.CodeGene
 	}
 	resp := plugin.Response()
 	type result struct {
-		content []byte
+		content string
 		err     error
 	}
 	results := make([]result, len(files))
@@ -68,7 +68,8 @@ func response(plugin *protogen.Plugin, files []generatedFile) *pluginpb.CodeGene
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
-				results[i].content, results[i].err = files[i].g.Content()
+				content, err := files[i].g.Content()
+				results[i] = result{string(content), err}
 			}
 		}()
 	}
@@ -89,7 +90,7 @@ func response(plugin *protogen.Plugin, files []generatedFile) *pluginpb.CodeGene
 		}
 		resp.File = append(resp.File, &pluginpb.CodeGeneratorResponse_File{
 			Name:    proto.String(name),
-			Content: proto.String(string(results[i].content)),
+			Content: proto.String(results[i].content),
 		})
 	}
 	return resp
@@ -116,6 +117,20 @@ func parseProtogenParams(parameter string) protogenParams {
 		}
 	}
 	return p
+}
+
+// oneLine joins the lines of an error message of protogen's: some are
+// paragraphs (a file without go_package), some quote a file name of the
+// request that holds a newline. protoc and buf print the error as it is,
+// and it must be one line.
+func oneLine(msg string) string {
+	var parts []string
+	for _, line := range strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, " ")
 }
 
 // withSupport sets the supported features on a response built without a
