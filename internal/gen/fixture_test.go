@@ -90,6 +90,16 @@ func compileProtos(t testing.TB, importPaths []string, files []string) []*descri
 	if err != nil {
 		t.Fatalf("compiling %v: %v", files, err)
 	}
+	fds := make([]protoreflect.FileDescriptor, len(compiled))
+	for i, fd := range compiled {
+		fds[i] = fd
+	}
+	return dependenciesFirst(fds...)
+}
+
+// dependenciesFirst returns the files and everything they import, each once,
+// every file after its imports: the order protoc sends them in.
+func dependenciesFirst(files ...protoreflect.FileDescriptor) []*descriptorpb.FileDescriptorProto {
 	var ordered []*descriptorpb.FileDescriptorProto
 	seen := map[string]bool{}
 	var visit func(fd protoreflect.FileDescriptor)
@@ -104,7 +114,7 @@ func compileProtos(t testing.TB, importPaths []string, files []string) []*descri
 		}
 		ordered = append(ordered, protodesc.ToFileDescriptorProto(fd))
 	}
-	for _, fd := range compiled {
+	for _, fd := range files {
 		visit(fd)
 	}
 	return ordered

@@ -580,27 +580,15 @@ var (
 // fuzzDeps are the files the fuzzed files import, dependencies first, with
 // the full names of the messages they offer.
 var fuzzDeps = sync.OnceValue(func() []*descriptorpb.FileDescriptorProto {
-	var out []*descriptorpb.FileDescriptorProto
-	seen := map[string]bool{}
-	var visit func(fd protoreflect.FileDescriptor)
-	visit = func(fd protoreflect.FileDescriptor) {
-		if seen[fd.Path()] {
-			return
-		}
-		seen[fd.Path()] = true
-		for i := 0; i < fd.Imports().Len(); i++ {
-			visit(fd.Imports().Get(i).FileDescriptor)
-		}
-		out = append(out, protodesc.ToFileDescriptorProto(fd))
-	}
+	var fds []protoreflect.FileDescriptor
 	for _, path := range fuzzDepPaths {
 		fd, err := protoregistry.GlobalFiles.FindFileByPath(path)
 		if err != nil {
 			panic(err)
 		}
-		visit(fd)
+		fds = append(fds, fd)
 	}
-	return out
+	return dependenciesFirst(fds...)
 })
 
 var fuzzDepPaths = []string{
