@@ -1003,7 +1003,14 @@ func TestServiceConfig(t *testing.T) {
 		// Get allows 4 attempts, below grpc's cap of 5: exactly 4, all grpc's.
 		want := min(4, svcclient.GRPCMaxAttempts)
 		wantAttempts(t, s, echopb.Echo_Get_FullMethodName, want)
-		wantAttemptError(t, err, codes.Unavailable, echopb.Echo_Get_FullMethodName, want)
+		// grpc-go (v1.8x) keeps the last attempt's code and details but
+		// prefixes its message with "max retries exhausted: ...".
+		lastAttempt := status.Convert(attemptError(codes.Unavailable, echopb.Echo_Get_FullMethodName, want))
+		got := status.Convert(err)
+		if got.Code() != lastAttempt.Code() || !strings.HasSuffix(got.Message(), lastAttempt.Message()) ||
+			!cmp.Equal(got.Proto().GetDetails(), lastAttempt.Proto().GetDetails(), cmpProto) {
+			t.Errorf("error = %v; want grpc's report of attempt %d (%v)", err, want, lastAttempt.Err())
+		}
 		for i, a := range s.seen(echopb.Echo_Get_FullMethodName) {
 			if a.retryTag != nil {
 				t.Errorf("attempt %d carries the wrapper's retry tag %q: the wrapper retried", i+1, a.retryTag)
