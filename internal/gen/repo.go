@@ -14,11 +14,9 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) {
 	for _, r := range f.repositories {
 		msg := g.QualifiedGoIdent(r.msg.GoIdent)
 		name := string(r.msg.Desc.FullName())
-		g.P("// ", r.repository, " stores ", name, " resources, keyed by their ", r.key.Desc.Name(), " field")
+		g.P("// ", r.repository, " stores ", name, " resources by key: ", r.keyWhy, ".")
 		if keyKindOf(r.key) != keyString {
-			g.P("// (the repository's string key is its decimal form; keys are ordered as numbers).")
-		} else {
-			g.P("// (", r.keyWhy, ").")
+			g.P("// The repository's key is the decimal form of the integer; keys are ordered as numbers.")
 		}
 		g.P("// Every error is a gRPC status error; svcstore/storetest is its executable")
 		g.P("// specification, for implementations backed by a real database.")
@@ -27,7 +25,11 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) {
 		g.P("// ", r.schema, " says where the key, etag and timestamps of a ", name)
 		g.P("// are, for svcstore and for repository implementations.")
 		g.P("func ", r.schema, "() ", svcstorePackage.Ident("Schema"), " {")
-		g.P("return ", schemaLiteral(g, r))
+		g.P("return ", svcstorePackage.Ident("Schema"), "{")
+		for _, f := range schemaFields(r) {
+			g.P(f, ",")
+		}
+		g.P("}")
 		g.P("}")
 		g.P()
 		g.P("// ", r.newInMemory, " returns an empty, thread-safe, ordered, in-memory")
@@ -42,6 +44,11 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) {
 
 // schemaLiteral is the svcstore.Schema of r as a composite literal.
 func schemaLiteral(g *protogen.GeneratedFile, r *resourceModel) string {
+	return g.QualifiedGoIdent(svcstorePackage.Ident("Schema")) + "{" + strings.Join(schemaFields(r), ", ") + "}"
+}
+
+// schemaFields are the fields of r's svcstore.Schema, as Go (Name: value).
+func schemaFields(r *resourceModel) []string {
 	fields := []string{"KeyField: " + strconv.Quote(string(r.key.Desc.Name()))}
 	if r.keyPrefix != "" {
 		fields = append(fields, "KeyPrefix: "+strconv.Quote(r.keyPrefix))
@@ -55,5 +62,5 @@ func schemaLiteral(g *protogen.GeneratedFile, r *resourceModel) string {
 	if r.updateTime != nil {
 		fields = append(fields, "UpdateTimeField: "+strconv.Quote(string(r.updateTime.Desc.Name())))
 	}
-	return g.QualifiedGoIdent(svcstorePackage.Ident("Schema")) + "{" + strings.Join(fields, ", ") + "}"
+	return fields
 }

@@ -10,8 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// PublisherRepository stores fixtures.apiresource.v1.Publisher resources, keyed by their resource_name field
-// (resource_name is the key: the resource name of google.api.resource).
+// PublisherRepository stores fixtures.apiresource.v1.Publisher resources by key: resource_name is the key: the resource name of google.api.resource.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type PublisherRepository = svcstore.Repository[*Publisher]
@@ -19,7 +18,10 @@ type PublisherRepository = svcstore.Repository[*Publisher]
 // PublisherSchema says where the key, etag and timestamps of a fixtures.apiresource.v1.Publisher
 // are, for svcstore and for repository implementations.
 func PublisherSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "resource_name", KeyPrefix: "publishers/"}
+	return svcstore.Schema{
+		KeyField:  "resource_name",
+		KeyPrefix: "publishers/",
+	}
 }
 
 // NewInMemoryPublisherRepository returns an empty, thread-safe, ordered, in-memory
@@ -28,8 +30,7 @@ func NewInMemoryPublisherRepository(opts ...svcstore.Option) *svcstore.Memory[*P
 	return svcstore.MustNew[*Publisher](PublisherSchema(), opts...)
 }
 
-// SkuRepository stores fixtures.apiresource.v1.Sku resources, keyed by their code field
-// (code is the key, as (svc.v1.resource).key_field says).
+// SkuRepository stores fixtures.apiresource.v1.Sku resources by key: code is the key, as (svc.v1.resource).key_field says.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type SkuRepository = svcstore.Repository[*Sku]
@@ -37,7 +38,10 @@ type SkuRepository = svcstore.Repository[*Sku]
 // SkuSchema says where the key, etag and timestamps of a fixtures.apiresource.v1.Sku
 // are, for svcstore and for repository implementations.
 func SkuSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "code", KeyPrefix: "skus/"}
+	return svcstore.Schema{
+		KeyField:  "code",
+		KeyPrefix: "skus/",
+	}
 }
 
 // NewInMemorySkuRepository returns an empty, thread-safe, ordered, in-memory

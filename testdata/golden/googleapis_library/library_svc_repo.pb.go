@@ -10,8 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// BookRepository stores google.example.library.v1.Book resources, keyed by their name field
-// (name is the key: the resource name of google.api.resource).
+// BookRepository stores google.example.library.v1.Book resources by key: name is the key: the resource name of google.api.resource.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type BookRepository = svcstore.Repository[*Book]
@@ -19,7 +18,9 @@ type BookRepository = svcstore.Repository[*Book]
 // BookSchema says where the key, etag and timestamps of a google.example.library.v1.Book
 // are, for svcstore and for repository implementations.
 func BookSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "name"}
+	return svcstore.Schema{
+		KeyField: "name",
+	}
 }
 
 // NewInMemoryBookRepository returns an empty, thread-safe, ordered, in-memory
@@ -28,8 +29,7 @@ func NewInMemoryBookRepository(opts ...svcstore.Option) *svcstore.Memory[*Book] 
 	return svcstore.MustNew[*Book](BookSchema(), opts...)
 }
 
-// ShelfRepository stores google.example.library.v1.Shelf resources, keyed by their name field
-// (name is the key: the resource name of google.api.resource).
+// ShelfRepository stores google.example.library.v1.Shelf resources by key: name is the key: the resource name of google.api.resource.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type ShelfRepository = svcstore.Repository[*Shelf]
@@ -37,7 +37,10 @@ type ShelfRepository = svcstore.Repository[*Shelf]
 // ShelfSchema says where the key, etag and timestamps of a google.example.library.v1.Shelf
 // are, for svcstore and for repository implementations.
 func ShelfSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "name", KeyPrefix: "shelves/"}
+	return svcstore.Schema{
+		KeyField:  "name",
+		KeyPrefix: "shelves/",
+	}
 }
 
 // NewInMemoryShelfRepository returns an empty, thread-safe, ordered, in-memory

@@ -10,8 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// ItemRepository stores fixtures.policy.v1.Item resources, keyed by their name field
-// (name is the key (there is no id field)).
+// ItemRepository stores fixtures.policy.v1.Item resources by key: name is the key (there is no id field).
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type ItemRepository = svcstore.Repository[*Item]
@@ -19,7 +18,9 @@ type ItemRepository = svcstore.Repository[*Item]
 // ItemSchema says where the key, etag and timestamps of a fixtures.policy.v1.Item
 // are, for svcstore and for repository implementations.
 func ItemSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "name"}
+	return svcstore.Schema{
+		KeyField: "name",
+	}
 }
 
 // NewInMemoryItemRepository returns an empty, thread-safe, ordered, in-memory

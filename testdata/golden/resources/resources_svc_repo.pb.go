@@ -10,8 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// BookRepository stores fixtures.resources.v1.Book resources, keyed by their name field
-// (name is the key (there is no id field)).
+// BookRepository stores fixtures.resources.v1.Book resources by key: name is the key (there is no id field).
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type BookRepository = svcstore.Repository[*Book]
@@ -19,7 +18,12 @@ type BookRepository = svcstore.Repository[*Book]
 // BookSchema says where the key, etag and timestamps of a fixtures.resources.v1.Book
 // are, for svcstore and for repository implementations.
 func BookSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "name", EtagField: "etag", CreateTimeField: "create_time", UpdateTimeField: "update_time"}
+	return svcstore.Schema{
+		KeyField:        "name",
+		EtagField:       "etag",
+		CreateTimeField: "create_time",
+		UpdateTimeField: "update_time",
+	}
 }
 
 // NewInMemoryBookRepository returns an empty, thread-safe, ordered, in-memory
@@ -28,8 +32,7 @@ func NewInMemoryBookRepository(opts ...svcstore.Option) *svcstore.Memory[*Book] 
 	return svcstore.MustNew[*Book](BookSchema(), opts...)
 }
 
-// ShelfRepository stores fixtures.resources.v1.Shelf resources, keyed by their id field
-// (id is the key).
+// ShelfRepository stores fixtures.resources.v1.Shelf resources by key: id is the key.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type ShelfRepository = svcstore.Repository[*Shelf]
@@ -37,7 +40,9 @@ type ShelfRepository = svcstore.Repository[*Shelf]
 // ShelfSchema says where the key, etag and timestamps of a fixtures.resources.v1.Shelf
 // are, for svcstore and for repository implementations.
 func ShelfSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "id"}
+	return svcstore.Schema{
+		KeyField: "id",
+	}
 }
 
 // NewInMemoryShelfRepository returns an empty, thread-safe, ordered, in-memory

@@ -10,8 +10,8 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// OrderRepository stores ecommerce.Order resources, keyed by their id field
-// (the repository's string key is its decimal form; keys are ordered as numbers).
+// OrderRepository stores ecommerce.Order resources by key: id is the key, as (svc.v1.resource).key_field says.
+// The repository's key is the decimal form of the integer; keys are ordered as numbers.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type OrderRepository = svcstore.Repository[*Order]
@@ -19,7 +19,10 @@ type OrderRepository = svcstore.Repository[*Order]
 // OrderSchema says where the key, etag and timestamps of a ecommerce.Order
 // are, for svcstore and for repository implementations.
 func OrderSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "id", CreateTimeField: "created_at"}
+	return svcstore.Schema{
+		KeyField:        "id",
+		CreateTimeField: "created_at",
+	}
 }
 
 // NewInMemoryOrderRepository returns an empty, thread-safe, ordered, in-memory
@@ -28,8 +31,7 @@ func NewInMemoryOrderRepository(opts ...svcstore.Option) *svcstore.Memory[*Order
 	return svcstore.MustNew[*Order](OrderSchema(), opts...)
 }
 
-// ProductRepository stores ecommerce.Product resources, keyed by their id field
-// (id is the key).
+// ProductRepository stores ecommerce.Product resources by key: id is the key.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type ProductRepository = svcstore.Repository[*Product]
@@ -37,7 +39,11 @@ type ProductRepository = svcstore.Repository[*Product]
 // ProductSchema says where the key, etag and timestamps of a ecommerce.Product
 // are, for svcstore and for repository implementations.
 func ProductSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "id", CreateTimeField: "created_at", UpdateTimeField: "updated_at"}
+	return svcstore.Schema{
+		KeyField:        "id",
+		CreateTimeField: "created_at",
+		UpdateTimeField: "updated_at",
+	}
 }
 
 // NewInMemoryProductRepository returns an empty, thread-safe, ordered, in-memory

@@ -10,8 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// UserRepository stores user.v1.User resources, keyed by their id field
-// (id is the key).
+// UserRepository stores user.v1.User resources by key: id is the key.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type UserRepository = svcstore.Repository[*User]
@@ -19,7 +18,11 @@ type UserRepository = svcstore.Repository[*User]
 // UserSchema says where the key, etag and timestamps of a user.v1.User
 // are, for svcstore and for repository implementations.
 func UserSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "id", CreateTimeField: "created_at", UpdateTimeField: "updated_at"}
+	return svcstore.Schema{
+		KeyField:        "id",
+		CreateTimeField: "created_at",
+		UpdateTimeField: "updated_at",
+	}
 }
 
 // NewInMemoryUserRepository returns an empty, thread-safe, ordered, in-memory

@@ -10,8 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// NoteRepository stores fixtures.shapes.v1.Note resources, keyed by their name field
-// (name is the key (there is no id field)).
+// NoteRepository stores fixtures.shapes.v1.Note resources by key: name is the key (there is no id field).
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type NoteRepository = svcstore.Repository[*Note]
@@ -19,7 +18,9 @@ type NoteRepository = svcstore.Repository[*Note]
 // NoteSchema says where the key, etag and timestamps of a fixtures.shapes.v1.Note
 // are, for svcstore and for repository implementations.
 func NoteSchema() svcstore.Schema {
-	return svcstore.Schema{KeyField: "name"}
+	return svcstore.Schema{
+		KeyField: "name",
+	}
 }
 
 // NewInMemoryNoteRepository returns an empty, thread-safe, ordered, in-memory
