@@ -58,12 +58,12 @@ type standardMethod struct {
 	parent      *protogen.Field // List/Create of a child collection
 	pageSize    *protogen.Field
 	pageToken   *protogen.Field
-	input       *inputMapping    // Create/BatchCreate: how a request becomes a resource
-	body        *protogen.Field  // Update: the resource field
-	mask        *protogen.Field  // Update: update_mask
-	nested      *protogen.Field  // Update: a message of fields to set (ProductUpdate)
-	sets        []fieldMapping   // Update by key: the fields that set resource fields
-	filters     []filterMapping  // List: equality filters
+	input       *inputMapping     // Create/BatchCreate: how a request becomes a resource
+	body        *protogen.Field   // Update: the resource field
+	mask        *protogen.Field   // Update: update_mask
+	nested      *protogen.Field   // Update: a message of fields to set (ProductUpdate)
+	sets        []fieldMapping    // Update by key: the fields that set resource fields
+	filters     []filterMapping   // List: equality filters
 	unsupported []*protogen.Field // fields refused when set (codes.Unimplemented)
 
 	// parentResource is the resource of the parent collection, when the

@@ -13,13 +13,13 @@ import (
 // stream) becomes the resource to store.
 type inputMapping struct {
 	msg    *protogen.Message
-	whole  bool             // the message is the resource itself
-	body   *protogen.Field  // the field holding the resource (book)
-	id     *protogen.Field  // the client-chosen id (book_id)
-	parent *protogen.Field  // the parent of a child collection
-	fields []fieldMapping   // flat: request fields that set resource fields
-	notes  []string         // what a reader should know
-	guess  []string         // mappings made by a guess: warnings
+	whole  bool              // the message is the resource itself
+	body   *protogen.Field   // the field holding the resource (book)
+	id     *protogen.Field   // the client-chosen id (book_id)
+	parent *protogen.Field   // the parent of a child collection
+	fields []fieldMapping    // flat: request fields that set resource fields
+	notes  []string          // what a reader should know
+	guess  []string          // mappings made by a guess: warnings
 	refuse []*protogen.Field // fields refused when set
 }
 

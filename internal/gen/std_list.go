@@ -22,7 +22,7 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 	case serverStreaming:
 		r, out, notes := c.resultOf(outMsg)
 		if r == nil {
-			return nil, "the streamed "+c.noResult(outMsg)
+			return nil, "the streamed " + c.noResult(outMsg)
 		}
 		s.resource, s.out, s.notes = r, out, notes
 	case unary:
