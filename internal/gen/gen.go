@@ -127,12 +127,15 @@ func report(models []*fileModel, params Params) []string {
 				if mm.std == nil {
 					continue
 				}
-				for _, w := range mm.std.warnings {
-					line := "warning: " + prefix + w
-					if !seen[line] {
-						seen[line] = true
-						lines = append(lines, line)
+				// A resource's own warnings once, at its first method.
+				if r := mm.std.resource; !seen[string(r.msg.Desc.FullName())] {
+					seen[string(r.msg.Desc.FullName())] = true
+					for _, w := range r.warnings {
+						lines = append(lines, fmt.Sprintf("warning: %s: %s: %s", fm.file.Desc.Path(), r.msg.Desc.FullName(), w))
 					}
+				}
+				for _, w := range mm.std.warnings {
+					lines = append(lines, "warning: "+prefix+w)
 				}
 			}
 		}

@@ -2,7 +2,6 @@ package gen
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
@@ -318,7 +317,6 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
 	}
 	std.shape = sh
-	std.warnings = slices.Concat(std.resource.warnings, std.warnings)
 	return std, ""
 }
 
