@@ -206,9 +206,10 @@ func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ..
 		protocols.SetUnencryptedHTTP2(true)
 	}
 
+	useTLS := hs.TLSConfig != nil // ServeTLS writes to hs.TLSConfig
 	serveErr := make(chan error, 1)
 	go func() {
-		if hs.TLSConfig != nil {
+		if useTLS {
 			serveErr <- hs.ServeTLS(lis, "", "")
 		} else {
 			serveErr <- hs.Serve(lis)
@@ -216,7 +217,7 @@ func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ..
 	}()
 	logger.InfoContext(ctx, "http server listening",
 		slog.String("address", lis.Addr().String()),
-		slog.Bool("tls", hs.TLSConfig != nil),
+		slog.Bool("tls", useTLS),
 		slog.String("protocols", "grpc, grpc-web, connect, rest"))
 
 	select {
