@@ -171,7 +171,7 @@ type caller struct {
 	listProducts     func(ctx context.Context, req *shopv1.ListProductsRequest) (*shopv1.ListProductsResponse, error)
 	createProduct    func(ctx context.Context, req *shopv1.CreateProductRequest) (*shopv1.Product, error)
 	listCustomers    func(ctx context.Context, req *shopv1.ListCustomersRequest) ([]*shopv1.Customer, error) // nil: no streaming in this protocol
-	watchBadCategory func(ctx context.Context) error                                                          // a server stream that fails
+	watchBadCategory func(ctx context.Context) error                                                         // a server stream that fails
 }
 
 func grpcCaller(ts *testServer) caller {
