@@ -1,3 +1,5 @@
+//go:build unix
+
 package svchttp_test
 
 import (
@@ -6,7 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/grpc"
@@ -26,8 +30,13 @@ import (
 //   - grpc: a gRPC client through svchttp.Serve (net/http's HTTP/2 server
 //     and grpc.Server.ServeHTTP);
 //   - connect-json, connect-proto: connect-go's client, over h2c;
+//     connect-json-http1: over HTTP/1.1, as REST;
 //   - grpc-web: connect-go's gRPC-Web client, over HTTP/1.1;
 //   - rest: GET /v1/products/{name}, over HTTP/1.1.
+//
+// Besides wall time (noisy on a shared machine), each reports cpu-ns/op:
+// the CPU time of the whole process (client and server, all threads) per
+// call, from getrusage.
 //
 // Compare with: go test -run '^$' -bench Unary -count 6 ./svcserver/svchttp
 // | go run golang.org/x/perf/cmd/benchstat@latest -col /protocol -
@@ -42,6 +51,7 @@ func BenchmarkUnary(b *testing.B) {
 
 	b.Run("protocol=grpc-native", func(b *testing.B) {
 		conn := startNative(b)
+		defer reportCPU(b)()
 		native := shopv1.NewCatalogClient(conn)
 		if _, err := native.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: "espresso", Product: &shopv1.Product{Title: "Espresso", Price: eur(22990)}}); err != nil {
 			b.Fatal(err)
@@ -53,6 +63,7 @@ func BenchmarkUnary(b *testing.B) {
 		}
 	})
 	b.Run("protocol=grpc", func(b *testing.B) {
+		defer reportCPU(b)()
 		for b.Loop() {
 			if _, err := catalog.GetProduct(ctx, req); err != nil {
 				b.Fatal(err)
@@ -66,10 +77,12 @@ func BenchmarkUnary(b *testing.B) {
 	}{
 		{"connect-json", h2c(b), []connect.ClientOption{connect.WithProtoJSON()}},
 		{"connect-proto", h2c(b), nil},
+		{"connect-json-http1", http1(b), []connect.ClientOption{connect.WithProtoJSON()}},
 		{"grpc-web", http1(b), []connect.ClientOption{connect.WithGRPCWeb()}},
 	} {
 		b.Run("protocol="+tc.name, func(b *testing.B) {
 			get := connect.NewClient[shopv1.GetProductRequest, shopv1.Product](tc.client, ts.base+"/shop.v1.Catalog/GetProduct", tc.opts...)
+			defer reportCPU(b)()
 			for b.Loop() {
 				if _, err := get.CallUnary(ctx, connect.NewRequest(req)); err != nil {
 					b.Fatal(err)
@@ -79,6 +92,7 @@ func BenchmarkUnary(b *testing.B) {
 	}
 	b.Run("protocol=rest", func(b *testing.B) {
 		client := http1(b)
+		defer reportCPU(b)()
 		for b.Loop() {
 			resp, err := client.Get(ts.base + "/v1/products/espresso")
 			if err != nil {
@@ -126,4 +140,24 @@ func startNative(b *testing.B) *grpc.ClientConn {
 		}
 	})
 	return conn
+}
+
+// reportCPU starts measuring the process's CPU time; the function it returns
+// reports it per iteration as cpu-ns/op. Call it after the setup, and defer
+// the result.
+func reportCPU(b *testing.B) func() {
+	start := cpuTime(b)
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(cpuTime(b)-start)/float64(b.N), "cpu-ns/op")
+		}
+	}
+}
+
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
