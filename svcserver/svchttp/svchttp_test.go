@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -685,5 +686,28 @@ func TestGracefulStop(t *testing.T) {
 	if conn, err := net.Dial("tcp", ts.addr); err == nil {
 		conn.Close()
 		t.Error("the port still accepts connections after Serve returned")
+	}
+}
+
+// TestMethodWithoutRule calls a unary method that has no google.api.http
+// rule (the health service's Check) through Connect and gRPC-Web; REST has
+// no route for it.
+func TestMethodWithoutRule(t *testing.T) {
+	ts := start(t)
+	ctx := t.Context()
+	for _, opts := range [][]connect.ClientOption{{connect.WithProtoJSON()}, {connect.WithGRPCWeb()}} {
+		check := connect.NewClient[healthpb.HealthCheckRequest, healthpb.HealthCheckResponse](http1(t), ts.base+"/grpc.health.v1.Health/Check", opts...)
+		resp, err := check.CallUnary(ctx, connect.NewRequest(&healthpb.HealthCheckRequest{Service: "shop.v1.Catalog"}))
+		if err != nil || resp.Msg.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("Check: %v, %v; want SERVING", resp, err)
+		}
+	}
+	res, err := http1(t).Get(ts.base + "/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /v1/health: %d, want 404", res.StatusCode)
 	}
 }
