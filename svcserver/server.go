@@ -126,6 +126,14 @@ func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
 // GRPC returns the underlying grpc.Server, for APIs that need it directly.
 func (s *Server) GRPC() *grpc.Server { return s.grpc }
 
+// Logger returns the logger the server logs to (WithLogger).
+func (s *Server) Logger() *slog.Logger { return s.logger }
+
+// DrainTimeout returns how long a graceful stop waits for calls in flight
+// (WithDrainTimeout); zero or negative means without bound. Packages that
+// serve the same grpc.Server another way (svchttp) stop by the same rule.
+func (s *Server) DrainTimeout() time.Duration { return s.drainTimeout }
+
 // Health returns the health service, to report a service NOT_SERVING while a
 // dependency is down, for example. The empty service name is the server as a
 // whole.

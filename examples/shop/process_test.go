@@ -145,7 +145,7 @@ func TestShopdAndShopctl(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("shopd still running 15s after SIGTERM")
 	}
-	for _, want := range []string{`msg="grpc server listening"`, `msg=rpc method=/shop.v1.Catalog/CreateProduct code=OK`, `msg="grpc server stopped"`} {
+	for _, want := range []string{`msg="http server listening"`, `msg=rpc method=/shop.v1.Catalog/CreateProduct code=OK`, `msg="http server stopped"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("shopd logs lack %s", want)
 		}

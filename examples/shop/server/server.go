@@ -18,7 +18,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/examples/shop/web"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
+	"github.com/svcgen/protoc-gen-svc/svcserver/svchttp"
 )
 
 // Shop holds the implementations of the shop's three services. They share
@@ -75,11 +77,35 @@ func (s *Shop) Close() {
 // logger. opts are added after the shop's own options, so tests can add
 // interceptors (svcserver.WithServerOptions) or change the drain timeout.
 func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...svcserver.Option) error {
+	srv, shop := newServer(logger, opts)
+	defer shop.Close()
+	// Close the watches as soon as the stop begins, in parallel with
+	// svcserver's graceful stop, which waits for them.
+	stopWatches := context.AfterFunc(ctx, shop.Close)
+	defer stopWatches()
+	return srv.Serve(ctx, lis)
+}
+
+// ServeHTTP is Serve for every kind of client on the one listener: gRPC,
+// gRPC-Web, Connect and REST/JSON (from the protos' google.api.http rules)
+// through svchttp, and the shop's web page (package web) at "/". The calls
+// run through the same interceptors whatever their protocol. httpOpts are
+// added after the shop's own (the web page), e.g. svchttp.WithTLSConfig.
+func ServeHTTP(ctx context.Context, lis net.Listener, logger *slog.Logger, httpOpts []svchttp.Option, opts ...svcserver.Option) error {
+	srv, shop := newServer(logger, opts)
+	defer shop.Close()
+	stopWatches := context.AfterFunc(ctx, shop.Close)
+	defer stopWatches()
+	return svchttp.Serve(ctx, srv, lis, append([]svchttp.Option{svchttp.WithFallback(web.Handler())}, httpOpts...)...)
+}
+
+// newServer returns the svcserver.Server with the shop registered, as
+// Serve documents.
+func newServer(logger *slog.Logger, opts []svcserver.Option) (*svcserver.Server, *Shop) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	shop := New(logger)
-	defer shop.Close()
 	srv := svcserver.New(append([]svcserver.Option{
 		svcserver.WithLogger(logger),
 		svcserver.WithServerOptions(
@@ -88,11 +114,7 @@ func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...s
 		),
 	}, opts...)...)
 	shop.Register(srv)
-	// Close the watches as soon as the stop begins, in parallel with
-	// svcserver's graceful stop, which waits for them.
-	stopWatches := context.AfterFunc(ctx, shop.Close)
-	defer stopWatches()
-	return srv.Serve(ctx, lis)
+	return srv, shop
 }
 
 // LogUnary logs every unary call when it ends: method, status code and
