@@ -216,9 +216,9 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	}
 }
 
-// secretError is what a careless handler returns: a plain Go error whose
+// errSecret is what a careless handler returns: a plain Go error whose
 // text names internal things.
-var secretError = errors.New("open /srv/app/secrets/db.conf: permission denied (postgres://admin@10.0.0.7)")
+var errSecret = errors.New("open /srv/app/secrets/db.conf: permission denied (postgres://admin@10.0.0.7)")
 
 // TestNonStatusErrorsBecomeInternal checks that the text of a plain Go error
 // never reaches the client, that the server logs it in full, and that
@@ -227,15 +227,15 @@ func TestNonStatusErrorsBecomeInternal(t *testing.T) {
 	svc := &testService{errFor: func(msg string) error {
 		switch msg {
 		case "plain":
-			return secretError
+			return errSecret
 		case "wrapped":
-			return fmt.Errorf("loading: %w", secretError)
+			return fmt.Errorf("loading: %w", errSecret)
 		case "status":
 			return status.Error(codes.NotFound, "no such thing")
 		case "deadline":
 			return context.DeadlineExceeded
 		case "panic":
-			panic(secretError)
+			panic(errSecret)
 		}
 		return nil
 	}}
