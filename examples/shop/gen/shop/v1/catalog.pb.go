@@ -1028,17 +1028,17 @@ const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\x1cPRODUCT_CATEGORY_ELECTRONICS\x10\x02\x12\x1c\n" +
 	"\x18PRODUCT_CATEGORY_GROCERY\x10\x03\x12\x1d\n" +
 	"\x19PRODUCT_CATEGORY_CLOTHING\x10\x04\x12\x19\n" +
-	"\x15PRODUCT_CATEGORY_HOME\x10\x052\xc3\x05\n" +
-	"\aCatalog\x12w\n" +
+	"\x15PRODUCT_CATEGORY_HOME\x10\x052\xc9\x05\n" +
+	"\aCatalog\x12y\n" +
 	"\n" +
-	"GetProduct\x12\x1a.shop.v1.GetProductRequest\x1a\x10.shop.v1.Product\";\xea\xdd\x194\n" +
-	"\x02\b\x02\x12.\x10\x05\x1a\x05\x10\x80\xe1\xeb\x17\"\x02\b\x012\vUNAVAILABLE2\x12RESOURCE_EXHAUSTED\x90\x02\x01\x12]\n" +
-	"\fListProducts\x12\x1c.shop.v1.ListProductsRequest\x1a\x1d.shop.v1.ListProductsResponse\"\x10\xea\xdd\x19\t\x12\a\x1a\x05\x10\x80\xe1\xeb\x17\x90\x02\x01\x12@\n" +
+	"GetProduct\x12\x1a.shop.v1.GetProductRequest\x1a\x10.shop.v1.Product\"=\xea\xdd\x196\n" +
+	"\x02\b\x02\x12.\x10\x05\x1a\x05\x10\x80\xe1\xeb\x17\"\x02\b\x012\vUNAVAILABLE2\x12RESOURCE_EXHAUSTED\x18\x02\x90\x02\x01\x12_\n" +
+	"\fListProducts\x12\x1c.shop.v1.ListProductsRequest\x1a\x1d.shop.v1.ListProductsResponse\"\x12\xea\xdd\x19\v\x12\a\x1a\x05\x10\x80\xe1\xeb\x17\x18\x02\x90\x02\x01\x12@\n" +
 	"\rCreateProduct\x12\x1d.shop.v1.CreateProductRequest\x1a\x10.shop.v1.Product\x12@\n" +
 	"\rUpdateProduct\x12\x1d.shop.v1.UpdateProductRequest\x1a\x10.shop.v1.Product\x12K\n" +
-	"\rDeleteProduct\x12\x1d.shop.v1.DeleteProductRequest\x1a\x16.google.protobuf.Empty\"\x03\x90\x02\x02\x12R\n" +
-	"\rWatchProducts\x12\x1d.shop.v1.WatchProductsRequest\x1a\x15.shop.v1.ProductEvent\"\t\xea\xdd\x19\x02\n" +
-	"\x00\x90\x02\x010\x01\x12O\n" +
+	"\rDeleteProduct\x12\x1d.shop.v1.DeleteProductRequest\x1a\x16.google.protobuf.Empty\"\x03\x90\x02\x02\x12T\n" +
+	"\rWatchProducts\x12\x1d.shop.v1.WatchProductsRequest\x1a\x15.shop.v1.ProductEvent\"\v\xea\xdd\x19\x04\n" +
+	"\x00\x18\x02\x90\x02\x010\x01\x12O\n" +
 	"\x0eImportProducts\x12\x10.shop.v1.Product\x1a\x1f.shop.v1.ImportProductsResponse\"\b\xea\xdd\x19\x04\n" +
 	"\x02\b<(\x01\x12`\n" +
 	"\x0fRepriceProducts\x12\x1f.shop.v1.RepriceProductsRequest\x1a .shop.v1.RepriceProductsResponse\"\x06\xea\xdd\x19\x02\n" +
