@@ -177,7 +177,8 @@ func isNativeGRPC(r *http.Request) bool {
 // Serve serves srv on lis to gRPC, gRPC-Web, Connect and REST clients until
 // ctx is cancelled or serving fails: cleartext HTTP/1.1 and HTTP/2 (h2c, for
 // local development and behind a TLS-terminating proxy) unless WithTLSConfig
-// is given.
+// is given or srv has a TLS configuration (svcserver.WithTLS), which is then
+// used for every protocol.
 //
 // On cancellation it stops as svcserver.Server.Serve does: every service is
 // reported NOT_SERVING, no new requests are accepted, calls in flight may
@@ -186,6 +187,15 @@ func isNativeGRPC(r *http.Request) bool {
 // srv must not also be serving with its own Serve.
 func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ...Option) error {
 	c := newConfig(opts)
+	transport := "plaintext"
+	if c.tlsConfig == nil && srv.TLSConfig() != nil {
+		c.tlsConfig, transport = srv.TLSConfig(), srv.Transport()
+	} else if c.tlsConfig != nil {
+		transport = "tls"
+		if c.tlsConfig.ClientAuth >= tls.VerifyClientCertIfGiven {
+			transport = "mtls"
+		}
+	}
 	handler, err := c.handler(srv)
 	if err != nil {
 		return err
@@ -215,10 +225,17 @@ func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ..
 			serveErr <- hs.Serve(lis)
 		}
 	}()
-	logger.InfoContext(ctx, "http server listening",
+	attrs := []any{
 		slog.String("address", lis.Addr().String()),
-		slog.Bool("tls", useTLS),
-		slog.String("protocols", "grpc, grpc-web, connect, rest"))
+		slog.String("transport", transport),
+		slog.String("protocols", "grpc, grpc-web, connect, rest"),
+	}
+	if transport == "plaintext" {
+		logger.WarnContext(ctx, "http server listening", append(attrs,
+			slog.String("note", "no TLS: for local development, or behind a proxy that terminates TLS"))...)
+	} else {
+		logger.InfoContext(ctx, "http server listening", attrs...)
+	}
 
 	select {
 	case err := <-serveErr:
