@@ -1,6 +1,6 @@
 // Package server is the shop example's gRPC server: the three services of
-// shop.v1 built from the skeletons protoc-gen-svc generates, on in-memory
-// repositories, with hand-written methods where the API is not a standard
+// shop.v1 built from the skeletons protoc-gen-svc generates, on repositories
+// in memory, in SQLite or in PostgreSQL ([OpenStore]), with hand-written methods where the API is not a standard
 // method (watching and repricing products, placing and cancelling orders).
 //
 // cmd/shopd is a thin main around [Serve]; the tests start the same server
@@ -39,15 +39,20 @@ type Customers struct {
 
 // New returns the shop's services on new, empty in-memory repositories.
 func New(logger *slog.Logger) *Shop {
+	return NewOn(logger, InMemory())
+}
+
+// NewOn returns the shop's services on repos (see [OpenStore]).
+func NewOn(logger *slog.Logger, repos *Repositories) *Shop {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	catalog := newCatalog(logger)
-	customers := &Customers{CustomersSkeleton: shopv1.NewInMemoryCustomersSkeleton()}
+	catalog := newCatalog(logger, repos.Products)
+	customers := &Customers{CustomersSkeleton: shopv1.NewCustomersSkeleton(shopv1.CustomersRepositories{Customer: repos.Customers})}
 	return &Shop{
 		Catalog:   catalog,
 		Customers: customers,
-		Orders:    newOrders(logger, catalog.products, customers),
+		Orders:    newOrders(logger, repos.Orders, catalog.products, customers),
 	}
 }
 
@@ -63,7 +68,7 @@ func (s *Shop) Register(r grpc.ServiceRegistrar) {
 // may watch again elsewhere) and refuses new ones. A graceful stop waits for
 // the calls in flight, and watches would otherwise never end on their own.
 func (s *Shop) Close() {
-	s.Catalog.events.close()
+	s.Catalog.shutdown()
 }
 
 // Serve serves the shop on lis until ctx is cancelled, then stops
@@ -75,10 +80,16 @@ func (s *Shop) Close() {
 // logger. opts are added after the shop's own options, so tests can add
 // interceptors (svcserver.WithServerOptions) or change the drain timeout.
 func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...svcserver.Option) error {
+	return ServeOn(ctx, lis, logger, InMemory(), opts...)
+}
+
+// ServeOn is Serve on the given repositories (see [OpenStore]); it does not
+// close them.
+func ServeOn(ctx context.Context, lis net.Listener, logger *slog.Logger, repos *Repositories, opts ...svcserver.Option) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	shop := New(logger)
+	shop := NewOn(logger, repos)
 	defer shop.Close()
 	srv := svcserver.New(append([]svcserver.Option{
 		svcserver.WithLogger(logger),
