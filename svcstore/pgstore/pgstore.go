@@ -61,6 +61,9 @@
 //
 // # CockroachDB and YugabyteDB
 //
+// The store drives pgx directly (statements prepared and cached per
+// connection by pgx); the SQL itself is shared with svcstore/sqlitestore.
+//
 // The SQL is limited to what both accept: CREATE ... IF NOT EXISTS,
 // sequences with nextval/setval, INSERT/UPDATE/DELETE ... RETURNING, a
 // data-modifying WITH, COLLATE "C", no OFFSET, no SELECT FOR UPDATE, no
@@ -72,7 +75,6 @@ package pgstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"hash/fnv"
 	"io"
@@ -82,7 +84,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -96,7 +97,6 @@ import (
 type Store[M proto.Message] struct {
 	*sqlrepo.Repo[M]
 	pool *pgxpool.Pool
-	db   *sql.DB
 
 	mu     sync.Mutex
 	feed   *svcstore.Feed[M] // nil while no listener runs
@@ -131,13 +131,11 @@ func New[M proto.Message](ctx context.Context, pool *pgxpool.Pool, schema svcsto
 	if pool == nil {
 		return nil, errors.New("pgstore: nil pool")
 	}
-	db := stdlib.OpenDBFromPool(pool)
-	r, err := sqlrepo.New[M](ctx, db, dialect, schema, opts)
+	r, err := sqlrepo.New[M](ctx, pgxDB{pool}, dialect, schema, opts)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	return &Store[M]{Repo: r, pool: pool, db: db}, nil
+	return &Store[M]{Repo: r, pool: pool}, nil
 }
 
 // WithTable names the table (default: the message's full name in lower
@@ -164,7 +162,7 @@ func (s *Store[M]) Close() error {
 		stop()
 		<-done
 	}
-	return s.db.Close()
+	return nil
 }
 
 // Watch subscribes to the changes committed from now on by any replica;
@@ -250,18 +248,18 @@ func (s *Store[M]) listen(ctx context.Context, conn *pgxpool.Conn, feed *svcstor
 // so concurrent Migrates run one after another. Where the function does not
 // exist (CockroachDB), it proceeds without: CREATE ... IF NOT EXISTS is
 // then the only guard, which those databases make transactional.
-func advisoryLock(ctx context.Context, conn *sql.Conn, name string) (func(), error) {
+func advisoryLock(ctx context.Context, conn sqlrepo.Querier, name string) (func(), error) {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	id := int64(h.Sum64())
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", id); err != nil {
+	if err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", id); err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && (pe.Code == "42883" || pe.Code == "0A000") {
 			return func() {}, nil
 		}
 		return nil, err
 	}
-	return func() { conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", id) }, nil
+	return func() { conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", id) }, nil
 }
 
 // classify maps PostgreSQL errors (by SQLSTATE) and connection failures to

@@ -79,7 +79,7 @@ func Open(path string) (*sql.DB, error) {
 // table unless [WithoutMigrate] is given. It takes svcstore's options
 // (page sizes, clock, key generator, page token key) and this package's.
 func New[M proto.Message](ctx context.Context, db *sql.DB, schema svcstore.Schema, opts ...svcstore.Option) (*Store[M], error) {
-	r, err := sqlrepo.New[M](ctx, db, dialect, schema, opts)
+	r, err := sqlrepo.New[M](ctx, sqlrepo.SQLDB(db), dialect, schema, opts)
 	if err != nil {
 		return nil, err
 	}

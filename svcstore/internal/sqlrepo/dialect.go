@@ -7,7 +7,6 @@ package sqlrepo
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -36,7 +35,7 @@ type Dialect struct {
 
 	// Lock serialises Migrate across processes (an advisory lock on
 	// PostgreSQL); it returns the unlock function. Nil: no lock needed.
-	Lock func(ctx context.Context, conn *sql.Conn, name string) (unlock func(), err error)
+	Lock func(ctx context.Context, conn Querier, name string) (unlock func(), err error)
 
 	// ClassifyError maps a driver error to a status error, or returns nil
 	// when it does not recognise it.

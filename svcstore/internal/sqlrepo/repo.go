@@ -35,19 +35,12 @@ const maxUpdateAttempts = 16
 // are read back by the watcher.
 const notifyInline = 3500
 
-// querier is what *sql.DB and *sql.Tx have in common.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // Repo is a svcstore.Repository over one table.
 type Repo[M proto.Message] struct {
 	l      *core.Layout
 	set    core.Settings
 	tokens *core.Tokens
-	db     *sql.DB
+	db     DB
 	d      *Dialect
 	keyGen func() string
 
@@ -65,7 +58,7 @@ type Repo[M proto.Message] struct {
 
 // New opens a repository of M on db. Unless disabled by an option it
 // creates the table (Migrate).
-func New[M proto.Message](ctx context.Context, db *sql.DB, d *Dialect, schema svcstore.Schema, opts []svcstore.Option) (*Repo[M], error) {
+func New[M proto.Message](ctx context.Context, db DB, d *Dialect, schema svcstore.Schema, opts []svcstore.Option) (*Repo[M], error) {
 	l, err := svcstore.NewLayout[M](schema)
 	if err != nil {
 		return nil, err
@@ -107,7 +100,6 @@ func New[M proto.Message](ctx context.Context, db *sql.DB, d *Dialect, schema sv
 func (r *Repo[M]) Layout() *core.Layout { return r.l }
 func (r *Repo[M]) Table() string        { return r.table }
 func (r *Repo[M]) Channel() string      { return r.channel }
-func (r *Repo[M]) DB() *sql.DB          { return r.db }
 
 // DDL returns the statements Migrate runs, each idempotent.
 func (r *Repo[M]) DDL() []string {
@@ -142,24 +134,21 @@ func (r *Repo[M]) DDL() []string {
 // idempotent, and safe to run from several processes at once where the
 // dialect has a lock (an advisory lock on PostgreSQL).
 func (r *Repo[M]) Migrate(ctx context.Context) error {
-	conn, err := r.db.Conn(ctx)
-	if err != nil {
-		return r.fail("migrate", "", err)
-	}
-	defer conn.Close()
-	if r.d.Lock != nil {
-		unlock, err := r.d.Lock(ctx, conn, "svcstore migrate "+r.table)
-		if err != nil {
-			return r.fail("migrate", "", err)
+	return r.db.WithConn(ctx, func(conn Querier) error {
+		if r.d.Lock != nil {
+			unlock, err := r.d.Lock(ctx, conn, "svcstore migrate "+r.table)
+			if err != nil {
+				return r.fail("migrate", "", err)
+			}
+			defer unlock()
 		}
-		defer unlock()
-	}
-	for _, stmt := range r.DDL() {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("svcstore/%s: migrate %s: %w", r.d.Name, r.table, err)
+		for _, stmt := range r.DDL() {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("svcstore/%s: migrate %s: %w", r.d.Name, r.table, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // --- reading -------------------------------------------------------------
@@ -245,8 +234,8 @@ func (r *Repo[M]) Get(ctx context.Context, key string) (M, error) {
 	}
 	var data []byte
 	var version int64
-	err = r.db.QueryRowContext(ctx, "SELECT message, version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&data, &version)
-	if errors.Is(err, sql.ErrNoRows) {
+	err = r.db.QueryRow(ctx, "SELECT message, version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&data, &version)
+	if errors.Is(err, ErrNoRows) {
 		return zero, r.l.NotFound(key)
 	}
 	if err != nil {
@@ -315,7 +304,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 			}
 		}
 		sb.WriteString(" ORDER BY resource_key LIMIT " + arg(chunk))
-		rows, err := r.db.QueryContext(ctx, sb.String(), args...)
+		rows, err := r.db.Query(ctx, sb.String(), args...)
 		if err != nil {
 			return nil, "", r.fail("list", "", err)
 		}
@@ -373,7 +362,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 // write runs fn, in a transaction unless single says one statement on the
 // pool is enough (databases with inline sequences). Without notification
 // it holds writeMu so that commits and their publication keep one order.
-func (r *Repo[M]) write(ctx context.Context, single bool, fn func(q querier) ([]svcstore.Change[M], error)) error {
+func (r *Repo[M]) write(ctx context.Context, single bool, fn func(q Querier) ([]svcstore.Change[M], error)) error {
 	if r.feed != nil {
 		r.writeMu.Lock()
 		defer r.writeMu.Unlock()
@@ -385,15 +374,15 @@ func (r *Repo[M]) write(ctx context.Context, single bool, fn func(q querier) ([]
 			return err
 		}
 	} else {
-		tx, err := r.db.BeginTx(ctx, nil)
+		tx, err := r.db.Begin(ctx)
 		if err != nil {
 			return r.fail("begin", "", err)
 		}
 		if changes, err = fn(tx); err != nil {
-			tx.Rollback()
+			tx.Rollback(context.Background())
 			return err
 		}
-		if err := tx.Commit(); err != nil {
+		if err := tx.Commit(ctx); err != nil {
 			return r.fail("commit", "", err)
 		}
 	}
@@ -407,12 +396,12 @@ func (r *Repo[M]) write(ctx context.Context, single bool, fn func(q querier) ([]
 
 // nextVal returns the SQL expression for the next value of seq: nextval
 // inline, or a value drawn from the counter table in q (a transaction).
-func (r *Repo[M]) nextVal(ctx context.Context, q querier, seq string, arg func(any) string) (string, error) {
+func (r *Repo[M]) nextVal(ctx context.Context, q Querier, seq string, arg func(any) string) (string, error) {
 	if r.d.InlineSequences {
 		return "nextval('" + seq + "')", nil
 	}
 	var v int64
-	err := q.QueryRowContext(ctx, "UPDATE svcstore_sequences SET value = value + 1 WHERE name = "+r.d.Placeholder(1)+" RETURNING value", seq).Scan(&v)
+	err := q.QueryRow(ctx, "UPDATE svcstore_sequences SET value = value + 1 WHERE name = "+r.d.Placeholder(1)+" RETURNING value", seq).Scan(&v)
 	if err != nil {
 		return "", r.fail("sequence", "", err)
 	}
@@ -423,12 +412,12 @@ func (r *Repo[M]) nextVal(ctx context.Context, q querier, seq string, arg func(a
 // explicitly chosen key is never assigned later. On PostgreSQL nextval and
 // setval are not transactional; two racing calls may leave the sequence
 // below the larger key, which Create repairs when an assigned key collides.
-func (r *Repo[M]) advanceKeySeq(ctx context.Context, q querier, v int64) error {
+func (r *Repo[M]) advanceKeySeq(ctx context.Context, q Querier, v int64) error {
 	var err error
 	if r.d.InlineSequences {
-		_, err = q.ExecContext(ctx, "SELECT CASE WHEN nextval('"+r.keySeq+"') < $1 THEN setval('"+r.keySeq+"', $1) END", v)
+		err = q.Exec(ctx, "SELECT CASE WHEN nextval('"+r.keySeq+"') < $1 THEN setval('"+r.keySeq+"', $1) END", v)
 	} else {
-		_, err = q.ExecContext(ctx, "UPDATE svcstore_sequences SET value = MAX(value, "+r.d.Placeholder(2)+") WHERE name = "+r.d.Placeholder(1), r.keySeq, v)
+		err = q.Exec(ctx, "UPDATE svcstore_sequences SET value = MAX(value, "+r.d.Placeholder(2)+") WHERE name = "+r.d.Placeholder(1), r.keySeq, v)
 	}
 	if err != nil {
 		return r.fail("sequence", "", err)
@@ -438,14 +427,14 @@ func (r *Repo[M]) advanceKeySeq(ctx context.Context, q querier, v int64) error {
 
 // repairKeySeq moves the key sequence past the largest stored key.
 func (r *Repo[M]) repairKeySeq(ctx context.Context) error {
-	var maxKey sql.NullInt64
-	if err := r.db.QueryRowContext(ctx, "SELECT MAX(resource_key) FROM "+r.table).Scan(&maxKey); err != nil {
+	var maxKey *int64
+	if err := r.db.QueryRow(ctx, "SELECT MAX(resource_key) FROM "+r.table).Scan(&maxKey); err != nil {
 		return r.fail("sequence", "", err)
 	}
-	if !maxKey.Valid {
+	if maxKey == nil {
 		return nil
 	}
-	return r.advanceKeySeq(ctx, r.db, maxKey.Int64)
+	return r.advanceKeySeq(ctx, r.db, *maxKey)
 }
 
 // returning wraps a writing statement so that it also notifies the
@@ -464,7 +453,7 @@ func (r *Repo[M]) returning(stmt string, kind byte, arg func(any) string) string
 
 // insert stores one prepared message (key set or to be assigned, times
 // stamped) and returns it as stored.
-func (r *Repo[M]) insert(ctx context.Context, q querier, in M, now time.Time) (M, svcstore.Change[M], error) {
+func (r *Repo[M]) insert(ctx context.Context, q Querier, in M, now time.Time) (M, svcstore.Change[M], error) {
 	var zero M
 	var none svcstore.Change[M]
 	key := r.l.KeyValue(in.ProtoReflect())
@@ -502,7 +491,7 @@ func (r *Repo[M]) insert(ctx context.Context, q querier, in M, now time.Time) (M
 	var col any
 	var version int64
 	var stored []byte
-	if err := q.QueryRowContext(ctx, r.returning(stmt, 'c', arg), args...).Scan(&col, &version, &stored); err != nil {
+	if err := q.QueryRow(ctx, r.returning(stmt, 'c', arg), args...).Scan(&col, &version, &stored); err != nil {
 		return zero, none, r.fail("create", key.Text, err)
 	}
 	k, err := r.keyFromColumn(col)
@@ -552,7 +541,7 @@ func (r *Repo[M]) Create(ctx context.Context, msg M) (M, error) {
 		}
 		assigned := r.l.IntKey() && r.l.KeyOf(in.ProtoReflect()) == ""
 		var out M
-		err = r.write(ctx, !(r.l.IntKey() && !assigned), func(q querier) ([]svcstore.Change[M], error) {
+		err = r.write(ctx, !(r.l.IntKey() && !assigned), func(q Querier) ([]svcstore.Change[M], error) {
 			o, c, err := r.insert(ctx, q, in, r.set.Clock())
 			out = o
 			return []svcstore.Change[M]{c}, err
@@ -604,7 +593,7 @@ func (r *Repo[M]) CreateBatch(ctx context.Context, msgs []M) ([]M, error) {
 		ins[i] = in
 	}
 	out := make([]M, len(ins))
-	err := r.write(ctx, false, func(q querier) ([]svcstore.Change[M], error) {
+	err := r.write(ctx, false, func(q Querier) ([]svcstore.Change[M], error) {
 		// Explicit integer keys move the sequence first, so that a key
 		// assigned early in the batch never takes one chosen later in it.
 		if r.l.IntKey() {
@@ -688,11 +677,11 @@ func (r *Repo[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMask
 	for attempt := 1; ; attempt++ {
 		var out M
 		var conflict bool
-		err := r.write(ctx, true, func(q querier) ([]svcstore.Change[M], error) {
+		err := r.write(ctx, true, func(q Querier) ([]svcstore.Change[M], error) {
 			var data []byte
 			var version int64
-			err := q.QueryRowContext(ctx, "SELECT message, version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&data, &version)
-			if errors.Is(err, sql.ErrNoRows) {
+			err := q.QueryRow(ctx, "SELECT message, version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&data, &version)
+			if errors.Is(err, ErrNoRows) {
 				return nil, r.l.NotFound(key)
 			}
 			if err != nil {
@@ -730,8 +719,8 @@ func (r *Repo[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMask
 			var newVersion int64
 			var c any
 			var stored []byte
-			err = q.QueryRowContext(ctx, r.returning(stmt, 'u', arg), args...).Scan(&c, &newVersion, &stored)
-			if errors.Is(err, sql.ErrNoRows) {
+			err = q.QueryRow(ctx, r.returning(stmt, 'u', arg), args...).Scan(&c, &newVersion, &stored)
+			if errors.Is(err, ErrNoRows) {
 				conflict = true
 				return nil, nil
 			}
@@ -773,7 +762,7 @@ func (r *Repo[M]) Delete(ctx context.Context, key string, etag string) (M, error
 		return zero, err
 	}
 	var out M
-	err = r.write(ctx, true, func(q querier) ([]svcstore.Change[M], error) {
+	err = r.write(ctx, true, func(q Querier) ([]svcstore.Change[M], error) {
 		var args []any
 		arg := func(v any) string { args = append(args, v); return r.d.Placeholder(len(args)) }
 		stmt := "DELETE FROM " + r.table + " WHERE resource_key = " + arg(col)
@@ -784,13 +773,13 @@ func (r *Repo[M]) Delete(ctx context.Context, key string, etag string) (M, error
 		var c any
 		var version int64
 		var data []byte
-		err := q.QueryRowContext(ctx, r.returning(stmt, 'd', arg), args...).Scan(&c, &version, &data)
-		if errors.Is(err, sql.ErrNoRows) {
+		err := q.QueryRow(ctx, r.returning(stmt, 'd', arg), args...).Scan(&c, &version, &data)
+		if errors.Is(err, ErrNoRows) {
 			// Missing, or there with another version.
 			var cur int64
-			err := q.QueryRowContext(ctx, "SELECT version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&cur)
+			err := q.QueryRow(ctx, "SELECT version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&cur)
 			switch {
-			case errors.Is(err, sql.ErrNoRows):
+			case errors.Is(err, ErrNoRows):
 				return nil, r.l.NotFound(key)
 			case err != nil:
 				return nil, r.fail("delete", key, err)
