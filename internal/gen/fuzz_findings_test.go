@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"go/parser"
 	"go/token"
 	"os/exec"
@@ -225,9 +226,7 @@ func shadowRequest(t testing.TB, withCtx bool) *pluginpb.CodeGeneratorRequest {
 // the findings that produce code, with protoc-gen-go and protoc-gen-go-grpc
 // output: the fuzz test only parses.
 func TestFuzzFindingsCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds pinned tools and a module; skipped with -short")
-	}
+	testenv.Slow(t, "builds pinned tools and a module")
 	module := map[string][]byte{}
 	for _, req := range []*pluginpb.CodeGeneratorRequest{
 		shadowRequest(t, false),

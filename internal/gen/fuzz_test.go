@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"go/ast"
 	"go/format"
 	"go/parser"
@@ -319,7 +320,7 @@ func shadowedImport(file *ast.File, declares func(importPath, name string) bool)
 // explores generation rather than rejects.
 func TestFuzzSweep(t *testing.T) {
 	n := 1000
-	if testing.Short() {
+	if !testenv.Full() {
 		n = 200
 	}
 	valid, generated := 0, 0
