@@ -19,7 +19,7 @@ const (
 
 // emitClient writes the client wrapper, its policy table and service config
 // of every service in the file.
-func emitClient(g *protogen.GeneratedFile, f *fileModel) {
+func emitClient(g *protogen.GeneratedFile, f *fileModel) error {
 	for _, sm := range f.services {
 		emitWrapper(g, f.file.GoImportPath, sm)
 		emitPolicies(g, sm)
@@ -27,6 +27,7 @@ func emitClient(g *protogen.GeneratedFile, f *fileModel) {
 			emitStartForTest(g, sm)
 		}
 	}
+	return nil
 }
 
 // emitStartForTest writes the one-call test helper: serve an implementation

@@ -39,7 +39,7 @@ func Supported(plugin *protogen.Plugin) {
 type output struct {
 	artifact Artifact
 	suffix   string
-	emit     func(g *protogen.GeneratedFile, f *fileModel)
+	emit     func(g *protogen.GeneratedFile, f *fileModel) error
 }
 
 // outputs lists, in order, the files written for each proto file with
@@ -103,7 +103,9 @@ func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, []string
 			name := model.file.GeneratedFilenamePrefix + out.suffix
 			g := plugin.NewGeneratedFile(name, model.file.GoImportPath)
 			emitHeader(g, plugin, model.file)
-			out.emit(g, model)
+			if err := out.emit(g, model); err != nil {
+				return nil, nil, fmt.Errorf("%s: %v", name, err)
+			}
 			generated = append(generated, generatedFile{g, name})
 		}
 	}

@@ -370,6 +370,19 @@ func checkMethodNames(file *protogen.File, svc *protogen.Service, params Params)
 // proto element's own leading comment, then a Deprecated paragraph when the
 // element is deprecated.
 func docComment(g *protogen.GeneratedFile, first string, comments protogen.Comments, deprecated bool) {
+	for _, line := range docLines(first, comments, deprecated) {
+		g.P(line)
+	}
+}
+
+// docText is docComment's lines as text for a template, without the final
+// newline.
+func docText(first string, comments protogen.Comments, deprecated bool) string {
+	return strings.Join(docLines(first, comments, deprecated), "\n")
+}
+
+// docLines are the lines of the doc comment docComment writes.
+func docLines(first string, comments protogen.Comments, deprecated bool) []string {
 	lines := wrapDoc(first)
 	if c := strings.TrimSpace(string(comments)); c != "" {
 		lines = append(lines, "//")
@@ -382,9 +395,7 @@ func docComment(g *protogen.GeneratedFile, first string, comments protogen.Comme
 	if deprecated {
 		lines = append(lines, "//", "// Deprecated: Do not use.")
 	}
-	for _, line := range lines {
-		g.P(line)
-	}
+	return lines
 }
 
 // docWidth is the width generated prose is wrapped at, "// " included, as

@@ -7,39 +7,49 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
+// repoView is the data of templates/repo.go.tmpl.
+type repoView struct {
+	Repositories []repositoryView
+}
+
+type repositoryView struct {
+	FullName     string // shop.v1.Product
+	Message      protogen.GoIdent
+	Repository   string // ProductRepository
+	KeyWhy       string
+	IntegerKey   bool
+	Schema       string // ProductSchema
+	SchemaFields []string
+	NewInMemory  string // NewInMemoryProductRepository
+	Opts         string // the constructor's parameter, free of the imports it uses
+
+	RepositoryType, SchemaType, OptionType, MemoryType, MustNew protogen.GoIdent
+}
+
 // emitRepo writes, for every resource the file declares and its services
 // serve, the repository interface, its schema and the in-memory
 // constructor.
-func emitRepo(g *protogen.GeneratedFile, f *fileModel) {
+func emitRepo(g *protogen.GeneratedFile, f *fileModel) error {
+	var v repoView
 	for _, r := range f.repositories {
-		msg := g.QualifiedGoIdent(r.msg.GoIdent)
-		name := string(r.msg.Desc.FullName())
-		g.P("// ", r.repository, " stores ", name, " resources by key: ", r.keyWhy, ".")
-		if keyKindOf(r.key) != keyString {
-			g.P("// The repository's key is the decimal form of the integer; keys are ordered as numbers.")
-		}
-		g.P("// Every error is a gRPC status error; svcstore/storetest is its executable")
-		g.P("// specification, for implementations backed by a real database.")
-		g.P("type ", r.repository, " = ", svcstorePackage.Ident("Repository"), "[*", msg, "]")
-		g.P()
-		g.P("// ", r.schema, " says where the key, etag and timestamps of a ", name)
-		g.P("// are, for svcstore and for repository implementations.")
-		g.P("func ", r.schema, "() ", svcstorePackage.Ident("Schema"), " {")
-		g.P("return ", svcstorePackage.Ident("Schema"), "{")
-		for _, f := range schemaFields(r) {
-			g.P(f, ",")
-		}
-		g.P("}")
-		g.P("}")
-		g.P()
-		g.P("// ", r.newInMemory, " returns an empty, thread-safe, ordered, in-memory")
-		g.P("// ", r.repository, ". It panics only when given invalid options, a programming error.")
-		opts := newLocalNames(f.file.GoImportPath, r.msg).of("opts")
-		g.P("func ", r.newInMemory, "(", opts, " ...", svcstorePackage.Ident("Option"), ") *", svcstorePackage.Ident("Memory"), "[*", msg, "] {")
-		g.P("return ", svcstorePackage.Ident("MustNew"), "[*", msg, "](", r.schema, "(), ", opts, "...)")
-		g.P("}")
-		g.P()
+		v.Repositories = append(v.Repositories, repositoryView{
+			FullName:       string(r.msg.Desc.FullName()),
+			Message:        r.msg.GoIdent,
+			Repository:     r.repository,
+			KeyWhy:         r.keyWhy,
+			IntegerKey:     keyKindOf(r.key) != keyString,
+			Schema:         r.schema,
+			SchemaFields:   schemaFields(r),
+			NewInMemory:    r.newInMemory,
+			Opts:           newLocalNames(f.file.GoImportPath, r.msg).of("opts"),
+			RepositoryType: svcstorePackage.Ident("Repository"),
+			SchemaType:     svcstorePackage.Ident("Schema"),
+			OptionType:     svcstorePackage.Ident("Option"),
+			MemoryType:     svcstorePackage.Ident("Memory"),
+			MustNew:        svcstorePackage.Ident("MustNew"),
+		})
 	}
+	return render(g, repoTemplate, v)
 }
 
 // schemaLiteral is the svcstore.Schema of r as a composite literal.

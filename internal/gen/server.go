@@ -10,14 +10,51 @@ import (
 // method of the service may have its name (see buildFile).
 const repositoriesMethod = "Repositories"
 
-// emitServer writes the server skeleton of every service in the file.
-func emitServer(g *protogen.GeneratedFile, f *fileModel) {
-	for _, sm := range f.services {
-		emitSkeleton(g, f, sm)
-	}
+// serverView is the data of templates/server.go.tmpl.
+type serverView struct {
+	Services []skeletonView
 }
 
-func emitSkeleton(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) {
+type skeletonView struct {
+	Doc                 string // the skeleton's doc comment, "//" lines
+	Skeleton            string
+	Server              string
+	Unimplemented       string
+	WithRepos           bool // the repo artifact is on: repositories and constructors
+	Repositories        string
+	NewSkeleton         string
+	NewInMemorySkeleton string
+	OptionType          protogen.GoIdent
+	Resources           []repositoryFieldView
+	Methods             []skeletonMethodView
+}
+
+type repositoryFieldView struct {
+	Field       string // Book, V1Item
+	Type        string // BookRepository, svcstore.Repository[*v1.Item]
+	NewInMemory string // the in-memory repository, with the skeleton's opts
+}
+
+type skeletonMethodView struct {
+	Doc           string
+	Receiver      string // "s LibrarySkeleton", or the bare type
+	Name          string
+	Signature     string
+	Unimplemented string // what the method returns when it does not serve
+	Repository    string // s.repos.Book, for a standard method
+	Body          string // a standard method's body after the repository check
+}
+
+// emitServer writes the server skeleton of every service in the file.
+func emitServer(g *protogen.GeneratedFile, f *fileModel) error {
+	var v serverView
+	for _, sm := range f.services {
+		v.Services = append(v.Services, skeletonOf(g, f, sm))
+	}
+	return render(g, serverTemplate, v)
+}
+
+func skeletonOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) skeletonView {
 	n := sm.names
 	withRepos := f.params.Artifacts[ArtifactRepo]
 	first := n.Skeleton + " is a ready implementation of " + n.Server + ": embed it by value\n" +
@@ -28,70 +65,32 @@ func emitSkeleton(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) {
 		first += "\nStandard methods are served from the repositories given to " + n.NewSkeleton + ";\n" +
 			"a zero " + n.Skeleton + " has none and answers Unimplemented for them too."
 	}
-	docComment(g, first, sm.svc.Comments.Leading, sm.deprecated)
-	g.P("type ", n.Skeleton, " struct {")
-	g.P(n.Unimplemented)
-	if withRepos {
-		g.P("repos ", n.Repositories)
+	v := skeletonView{
+		Doc:                 docText(first, sm.svc.Comments.Leading, sm.deprecated),
+		Skeleton:            n.Skeleton,
+		Server:              n.Server,
+		Unimplemented:       n.Unimplemented,
+		WithRepos:           withRepos,
+		Repositories:        n.Repositories,
+		NewSkeleton:         n.NewSkeleton,
+		NewInMemorySkeleton: n.NewInMemorySkeleton,
+		OptionType:          svcstorePackage.Ident("Option"),
 	}
-	g.P("}")
-	g.P()
-	g.P("var _ ", n.Server, " = ", n.Skeleton, "{}")
-	g.P()
-	if withRepos {
-		emitRepositories(g, f, sm)
+	for _, r := range sm.resources {
+		v.Resources = append(v.Resources, repositoryFieldView{
+			Field:       sm.repoField(r),
+			Type:        repositoryType(g, f, r),
+			NewInMemory: newInMemoryRepository(g, f, r, "opts"),
+		})
 	}
 	for _, mm := range sm.methods {
 		if mm.std != nil {
-			emitStandardMethod(g, f.file.GoImportPath, sm, mm)
+			v.Methods = append(v.Methods, standardMethodOf(g, f.file.GoImportPath, sm, mm))
 		} else {
-			emitUnimplementedMethod(g, sm, mm)
+			v.Methods = append(v.Methods, unimplementedMethodOf(g, sm, mm))
 		}
 	}
-}
-
-// emitRepositories writes the repository set of a skeleton and its
-// constructors. Every service has them, with or without resources, so the
-// same code starts any service.
-func emitRepositories(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) {
-	n := sm.names
-	g.P("// ", n.Repositories, " holds the repositories ", n.Skeleton, " serves standard")
-	g.P("// methods from. A nil repository leaves its methods Unimplemented.")
-	g.P("type ", n.Repositories, " struct {")
-	for _, r := range sm.resources {
-		g.P(sm.repoField(r), " ", repositoryType(g, f, r))
-	}
-	g.P("}")
-	g.P()
-	g.P("// ", n.NewSkeleton, " returns a skeleton that serves standard methods from repos.")
-	g.P("func ", n.NewSkeleton, "(repos ", n.Repositories, ") ", n.Skeleton, " {")
-	g.P("return ", n.Skeleton, "{repos: repos}")
-	g.P("}")
-	g.P()
-	g.P("// ", repositoriesMethod, " returns the repositories the skeleton serves standard")
-	g.P("// methods from, for the methods you write yourself.")
-	g.P("func (s ", n.Skeleton, ") ", repositoriesMethod, "() ", n.Repositories, " {")
-	g.P("return s.repos")
-	g.P("}")
-	g.P()
-	opts := "opts"
-	if len(sm.resources) == 0 {
-		g.P("// ", n.NewInMemorySkeleton, " returns a skeleton for a service that manages no")
-		g.P("// resources: every method answers Unimplemented until you override it. It")
-		g.P("// exists so that every service starts the same way; opts are not used.")
-		opts = "_"
-	} else {
-		g.P("// ", n.NewInMemorySkeleton, " returns a skeleton that serves standard methods from")
-		g.P("// new, empty in-memory repositories, each configured with opts.")
-	}
-	g.P("func ", n.NewInMemorySkeleton, "(", opts, " ...", svcstorePackage.Ident("Option"), ") ", n.Skeleton, " {")
-	g.P("return ", n.NewSkeleton, "(", n.Repositories, "{")
-	for _, r := range sm.resources {
-		g.P(sm.repoField(r), ": ", newInMemoryRepository(g, f, r, "opts"), ",")
-	}
-	g.P("})")
-	g.P("}")
-	g.P()
+	return v
 }
 
 // repositoryType is the Go type of r's repository: the alias the file
@@ -135,18 +134,20 @@ func signature(g *protogen.GeneratedFile, mm *methodModel, ctxName, reqName, str
 	return "(" + named(ctxName, g.QualifiedGoIdent(contextPackage.Ident("Context"))) + ", " + named(reqName, "*"+in) + ") (*" + out + ", error)"
 }
 
-func emitUnimplementedMethod(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel) {
+func unimplementedMethodOf(g *protogen.GeneratedFile, sm *serviceModel, mm *methodModel) skeletonMethodView {
 	m := mm.m
 	text := m.GoName + " answers codes.Unimplemented naming " + string(m.Desc.FullName()) + ";\n" +
 		"override it to serve the method."
 	if mm.notServed != "" {
 		text += "\nIt is not served from a repository: " + mm.notServed + "."
 	}
-	docComment(g, text, m.Comments.Leading, mm.deprecated)
-	g.P("func (", sm.names.Skeleton, ") ", m.GoName, signature(g, mm, "", "", ""), " {")
-	g.P("return ", unimplementedResult(g, mm))
-	g.P("}")
-	g.P()
+	return skeletonMethodView{
+		Doc:           docText(text, m.Comments.Leading, mm.deprecated),
+		Receiver:      sm.names.Skeleton,
+		Name:          m.GoName,
+		Signature:     signature(g, mm, "", "", ""),
+		Unimplemented: unimplementedResult(g, mm),
+	}
 }
 
 func unimplementedResult(g *protogen.GeneratedFile, mm *methodModel) string {
@@ -157,10 +158,10 @@ func unimplementedResult(g *protogen.GeneratedFile, mm *methodModel) string {
 	return call
 }
 
-// emitStandardMethod writes a method served from its resource's repository:
-// the doc comment that says what it does and how, the repository check, and
-// the shape's body. home is the Go import path of the file.
-func emitStandardMethod(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) {
+// standardMethodOf is a method served from its resource's repository: the
+// doc comment that says what it does and how, and the shape's body. home
+// is the Go import path of the file.
+func standardMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) skeletonMethodView {
 	m, std := mm.m, mm.std
 	w := newMethodWriter(g, home, sm, mm)
 	text := m.GoName + " " + std.summary + ", from the " + sm.repoField(std.resource) + " repository (" + std.resource.keyWhy + ")." +
@@ -171,14 +172,16 @@ func emitStandardMethod(g *protogen.GeneratedFile, home protogen.GoImportPath, s
 			text += "\n  - " + note
 		}
 	}
-	docComment(g, text, m.Comments.Leading, mm.deprecated)
-	g.P("func (", w.recv, " ", sm.names.Skeleton, ") ", m.GoName, signature(g, mm, w.ctx, w.req, w.stream), " {")
-	g.P("if ", w.repo, " == nil {")
-	g.P("return ", unimplementedResult(g, mm))
-	g.P("}")
 	std.shape.emit(w)
-	g.P("}")
-	g.P()
+	return skeletonMethodView{
+		Doc:           docText(text, m.Comments.Leading, mm.deprecated),
+		Receiver:      w.recv + " " + sm.names.Skeleton,
+		Name:          m.GoName,
+		Signature:     signature(g, mm, w.ctx, w.req, w.stream),
+		Unimplemented: unimplementedResult(g, mm),
+		Repository:    w.repo,
+		Body:          strings.TrimSuffix(w.buf.String(), "\n"),
+	}
 }
 
 // explainLine is the one-line account of a method for the explain report.

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -18,11 +19,13 @@ const (
 	svcstorePackage  = protogen.GoImportPath("github.com/svcgen/protoc-gen-svc/svcstore")
 )
 
-// methodWriter writes the body of one standard method: the names of its
-// receiver, parameters and locals (free of the imports the body uses), and
-// the small pieces every shape needs.
+// methodWriter writes the body of one standard method, as text for the
+// server template: the names of its receiver, parameters and locals (free
+// of the imports the body uses), and the small pieces every shape needs.
+// Identifiers go through g.QualifiedGoIdent, so protogen writes the imports.
 type methodWriter struct {
 	g   *protogen.GeneratedFile
+	buf strings.Builder
 	sm  *serviceModel
 	mm  *methodModel
 	std *standardMethod
@@ -56,8 +59,18 @@ func newMethodWriter(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *
 	return w
 }
 
-// P writes a line.
-func (w *methodWriter) P(v ...any) { w.g.P(v...) }
+// P writes a line, as protogen.GeneratedFile.P does: GoIdents qualified,
+// everything else as fmt.Print writes it.
+func (w *methodWriter) P(v ...any) {
+	for _, x := range v {
+		if id, ok := x.(protogen.GoIdent); ok {
+			w.buf.WriteString(w.g.QualifiedGoIdent(id))
+			continue
+		}
+		fmt.Fprint(&w.buf, x)
+	}
+	w.buf.WriteByte('\n')
+}
 
 // id returns the qualified Go identifier of an import.
 func (w *methodWriter) id(path protogen.GoImportPath, name string) string {

@@ -1,0 +1,46 @@
+package gen
+
+import (
+	"bytes"
+	"fmt"
+	"text/template"
+
+	"google.golang.org/protobuf/compiler/protogen"
+
+	"github.com/svcgen/protoc-gen-svc/templates"
+)
+
+// The templates of the generated files, one per artifact rendered from a
+// template (the client wrapper is still written by client.go).
+const (
+	serverTemplate = "server.go.tmpl"
+	repoTemplate   = "repo.go.tmpl"
+)
+
+// usedTemplates lists every template an emitter renders; a test checks it
+// against templates.FS, so no template is missing or unused.
+var usedTemplates = []string{serverTemplate, repoTemplate}
+
+// fileTemplates are the templates of the generated files, parsed once. The
+// ident function is bound to each generated file when it is rendered.
+var fileTemplates = template.Must(template.New("").
+	Funcs(template.FuncMap{"ident": func(protogen.GoIdent) string { return "" }}).
+	Option("missingkey=error").
+	ParseFS(templates.FS, "*.go.tmpl"))
+
+// render executes the named template with data into g. Identifiers given
+// to the template's ident function go through g.QualifiedGoIdent, so
+// protogen writes the imports.
+func render(g *protogen.GeneratedFile, name string, data any) error {
+	t, err := fileTemplates.Clone()
+	if err != nil {
+		return err
+	}
+	t.Funcs(template.FuncMap{"ident": g.QualifiedGoIdent})
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, name, data); err != nil {
+		return fmt.Errorf("rendering %s: %v", name, err)
+	}
+	_, err = g.Write(b.Bytes())
+	return err
+}
