@@ -50,6 +50,7 @@ type shopd struct {
 	addr   string
 	logs   *syncBuffer
 	exited chan error
+	waited bool // exited has been received from
 	conn   *grpc.ClientConn
 }
 
@@ -79,7 +80,7 @@ func startShopd(t *testing.T, bin string, args ...string) *shopd {
 		if s.conn != nil {
 			s.conn.Close()
 		}
-		if s.cmd.ProcessState == nil {
+		if !s.waited {
 			s.cmd.Process.Kill()
 			<-s.exited
 		}
@@ -110,6 +111,7 @@ func (s *shopd) stop(t *testing.T) {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-s.exited:
+		s.waited = true
 		if err != nil {
 			t.Fatalf("shopd exited with %v; logs:\n%s", err, s.logs.String())
 		}
