@@ -113,6 +113,12 @@
 //
 //	library.v1.Book "shelves/1/books/2" not found
 //
+// Database stores. svcstore/sqlitestore (one durable process, a SQLite file)
+// and svcstore/pgstore (PostgreSQL, any number of replicas) implement the
+// same Repository and Watcher, take the same Options, and pass the same
+// contract suite; they live in their own packages so that users of Memory
+// never link a database driver.
+//
 // Concurrency and cost. [Memory] is safe for concurrent use: one
 // sync.RWMutex guards a github.com/google/btree B-tree ordered by key (for
 // List) and a hash index from key to the same entries (for point lookups).

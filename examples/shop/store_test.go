@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"io"
 	"net/url"
 	"os"
@@ -34,7 +33,9 @@ func buildShopd(t *testing.T) string {
 	if runtime.GOOS == "windows" {
 		t.Skip("sends signals")
 	}
-	testenv.Slow(t, "builds binaries")
+	if testing.Short() {
+		t.Skip("builds binaries; skipped with -short")
+	}
 	bin := t.TempDir()
 	out, err := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/shopd").CombinedOutput()
 	if err != nil {
@@ -48,8 +49,8 @@ type shopd struct {
 	cmd    *exec.Cmd
 	addr   string
 	logs   *syncBuffer
-	exited chan error    // Wait's result, once
-	done   chan struct{} // closed once the process has been waited for
+	exited chan error
+	waited bool // exited has been received from
 	conn   *grpc.ClientConn
 }
 
@@ -57,7 +58,7 @@ type shopd struct {
 // The process is killed when t ends, if still running.
 func startShopd(t *testing.T, bin string, args ...string) *shopd {
 	t.Helper()
-	s := &shopd{logs: &syncBuffer{}, exited: make(chan error, 1), done: make(chan struct{})}
+	s := &shopd{logs: &syncBuffer{}, exited: make(chan error, 1)}
 	s.cmd = exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -74,17 +75,14 @@ func startShopd(t *testing.T, bin string, args ...string) *shopd {
 		first <- lines.Text()
 		io.Copy(io.Discard, stdout)
 		s.exited <- s.cmd.Wait()
-		close(s.done)
 	}()
 	t.Cleanup(func() {
 		if s.conn != nil {
 			s.conn.Close()
 		}
-		select {
-		case <-s.done:
-		default:
+		if !s.waited {
 			s.cmd.Process.Kill()
-			<-s.done
+			<-s.exited
 		}
 		if t.Failed() {
 			t.Logf("shopd %v logs:\n%s", args, s.logs.String())
@@ -113,6 +111,7 @@ func (s *shopd) stop(t *testing.T) {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-s.exited:
+		s.waited = true
 		if err != nil {
 			t.Fatalf("shopd exited with %v; logs:\n%s", err, s.logs.String())
 		}

@@ -3,10 +3,12 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 	"google.golang.org/grpc/codes"
@@ -229,5 +231,50 @@ func TestErrorsHideSQL(t *testing.T) {
 	}
 	if _, err := svcstore.New[*testpb.Widget](fixtures.WidgetSchema, pgstore.WithTable("x")); err == nil {
 		t.Error("svcstore.New with a SQL option: no error")
+	}
+}
+
+// TestWatchLosesConnection: when the listening connection dies, watches
+// end with Unavailable (changes may have been missed), and the next Watch
+// listens again.
+func TestWatchLosesConnection(t *testing.T) {
+	pool := pgtest.Pool(t)
+	st := open[*testpb.Ticket](t, fixtures.TicketSchema)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes, err := st.Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var killed int
+	err = pool.QueryRow(ctx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = $1",
+		`LISTEN "`+st.Channel()+`"`).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminating the listener: %d backends, %v", killed, err)
+	}
+	for _, err := range changes {
+		if status.Code(err) != codes.Unavailable {
+			t.Fatalf("watch after the connection died: %v, want Unavailable", err)
+		}
+		break
+	}
+	var again iter.Seq2[svcstore.Change[*testpb.Ticket], error]
+	for range 50 { // the old listener may still be winding down
+		if again, err = st.Watch(wctx); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("Watch after reconnecting: %v", err)
+	}
+	if _, err := st.Create(ctx, &testpb.Ticket{Title: "after"}); err != nil {
+		t.Fatal(err)
+	}
+	for c, err := range again {
+		if err != nil || c.Message.GetTitle() != "after" {
+			t.Fatalf("second watch: %v, %v", c, err)
+		}
+		break
 	}
 }

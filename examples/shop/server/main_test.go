@@ -96,7 +96,17 @@ func startShopWith(t *testing.T, opts []svcserver.Option, client svcprod.ClientC
 	// A bounded drain, so that a test that leaves a call hanging fails
 	// instead of hanging; opts may change it.
 	opts = append([]svcserver.Option{svcserver.WithDrainTimeout(10 * time.Second)}, opts...)
-	go func() { s.served <- server.Serve(ctx, lis, logger, opts...) }()
+	repos := server.InMemory()
+	if storeURL != nil {
+		var err error
+		if repos, err = server.OpenStore(ctx, storeURL(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() {
+		s.served <- server.ServeOn(ctx, lis, logger, repos, opts...)
+		repos.Close()
+	}()
 
 	s.conn = dial(t, s.addr, client)
 	s.catalog = shopv1.NewCatalogWrapper(s.conn, clientOpts...)
@@ -110,6 +120,10 @@ func startShopWith(t *testing.T, opts []svcserver.Option, client svcprod.ClientC
 	})
 	return s
 }
+
+// storeURL, when set, gives startShop the store URL for a test (see
+// TestOnEveryStore); nil means in memory.
+var storeURL func(t *testing.T) string
 
 // stop asks the server to stop, as SIGTERM does to shopd, and waits for
 // Serve to return.
