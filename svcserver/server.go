@@ -118,6 +118,7 @@ type config struct {
 	maxSend        int
 	keepalive      keepalive.ServerParameters
 	enforcement    keepalive.EnforcementPolicy
+	inProcess      bool // ServeInProcess: no network, nothing to warn about
 }
 
 // WithTLS serves over TLS with cfg (see [LoadServerTLS]); with cfg.ClientCAs
@@ -198,6 +199,9 @@ func New(opts ...Option) *Server {
 		opt(&c)
 	}
 	transport := "plaintext"
+	if c.inProcess {
+		transport = "in-process"
+	}
 	serverOptions := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(c.maxRecv),
 		grpc.MaxSendMsgSize(c.maxSend),
