@@ -39,6 +39,8 @@ func (sendServer) Send(context.Context, *testvalidatev1.SendRequest) (*testvalid
 //   - bare: grpc.NewServer() with nothing;
 //   - svcserver: svcserver.New() defaults (recovery, sanitiser, limits,
 //     keepalive, the malformed-request stats handler, health, reflection);
+//   - checks: svcserver plus authentication, validation and the id check;
+//   - checks+log: and the access log;
 //   - production: svcserver plus the full svcprod chain: access log (slog,
 //     JSON, to io.Discard), telemetry (otelgrpc with an SDK tracer provider
 //     that samples every span and batches them to an exporter that drops
@@ -75,6 +77,21 @@ func BenchmarkUnary(b *testing.B) {
 		}},
 		{"svcserver", func(lis net.Listener) func() {
 			return serveBench(lis, svcserver.WithLogger(logger))
+		}},
+		{"checks", func(lis net.Listener) func() {
+			return serveBench(lis,
+				svcserver.WithLogger(logger),
+				svcprod.WithAuth(checkToken),
+				svcprod.WithValidation(),
+				svcprod.WithIDCheck())
+		}},
+		{"checks+log", func(lis net.Listener) func() {
+			return serveBench(lis,
+				svcserver.WithLogger(logger),
+				svcprod.WithAccessLog(logger),
+				svcprod.WithAuth(checkToken),
+				svcprod.WithValidation(),
+				svcprod.WithIDCheck())
 		}},
 		{"production", func(lis net.Listener) func() {
 			return serveBench(lis,

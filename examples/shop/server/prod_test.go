@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/examples/shop/server"
 	"github.com/svcgen/protoc-gen-svc/svcclient"
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
@@ -162,5 +165,28 @@ func TestRetriesAsSpanEvents(t *testing.T) {
 	}
 	if strings.Join(retries, ", ") != "retry 1, retry 2" {
 		t.Errorf("caller span events %q, want retry 1, retry 2", retries)
+	}
+}
+
+func TestLoadTokens(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	got, err := server.LoadTokens(write("ok", "# tokens\n\nadmin\n  reader readonly  \n"))
+	if err != nil || len(got) != 2 || got[0] != (server.Token{Secret: "admin"}) || got[1] != (server.Token{Secret: "reader", ReadOnly: true}) {
+		t.Errorf("LoadTokens = %v, %v", got, err)
+	}
+	for name, content := range map[string]string{"empty": "# nothing\n", "extra": "tok admin\n", "three": "a readonly b\n"} {
+		if _, err := server.LoadTokens(write(name, content)); err == nil {
+			t.Errorf("LoadTokens(%s) accepted %q", name, content)
+		}
+	}
+	if _, err := server.LoadTokens(filepath.Join(dir, "missing")); err == nil {
+		t.Error("LoadTokens accepted a missing file")
 	}
 }
