@@ -39,13 +39,15 @@ func (sendServer) Send(context.Context, *testvalidatev1.SendRequest) (*testvalid
 //   - bare: grpc.NewServer() with nothing;
 //   - svcserver: svcserver.New() defaults (recovery, sanitiser, limits,
 //     keepalive, the malformed-request stats handler, health, reflection);
-//   - checks: svcserver plus authentication, validation and the id check;
+//   - checks: svcserver plus authentication, validation, the id check and
+//     the field size limit;
 //   - checks+log: and the access log;
 //   - production: svcserver plus the full svcprod chain: access log (slog,
 //     JSON, to io.Discard), telemetry (otelgrpc with an SDK tracer provider
 //     that samples every span and batches them to an exporter that drops
 //     them, and an SDK meter provider), bearer-token authentication,
-//     protovalidate (an e-mail rule) and the AIP-122 id check.
+//     protovalidate (an e-mail rule), the AIP-122 id check and the field
+//     size limit.
 //
 // Compare with: go test -run '^$' -bench BenchmarkUnary -count 6 ./svcprod
 // | benchstat -col /chain -
@@ -83,7 +85,8 @@ func BenchmarkUnary(b *testing.B) {
 				svcserver.WithLogger(logger),
 				svcprod.WithAuth(checkToken),
 				svcprod.WithValidation(),
-				svcprod.WithIDCheck())
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
 		}},
 		{"checks+log", func(lis net.Listener) func() {
 			return serveBench(lis,
@@ -91,7 +94,8 @@ func BenchmarkUnary(b *testing.B) {
 				svcprod.WithAccessLog(logger),
 				svcprod.WithAuth(checkToken),
 				svcprod.WithValidation(),
-				svcprod.WithIDCheck())
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
 		}},
 		{"production", func(lis net.Listener) func() {
 			return serveBench(lis,
@@ -100,7 +104,8 @@ func BenchmarkUnary(b *testing.B) {
 				svcprod.WithTelemetry(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp)),
 				svcprod.WithAuth(checkToken),
 				svcprod.WithValidation(),
-				svcprod.WithIDCheck())
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
 		}},
 	}
 	for _, chain := range chains {

@@ -113,6 +113,22 @@ func TestBadIDsRejected(t *testing.T) {
 	}
 }
 
+// TestOversizedFieldsRejected: a 3 MiB description fits in a message but
+// not in a field.
+func TestOversizedFieldsRejected(t *testing.T) {
+	ctx := testContext(t)
+	s := startShop(t, nil)
+	_, err := s.catalog.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: "heavy",
+		Product: &shopv1.Product{Title: "Heavy", Description: strings.Repeat("x", 3<<20)}})
+	wantCode(t, err, codes.InvalidArgument)
+	if !strings.Contains(status.Convert(err).Message(), "product.description is 3145728 bytes long") {
+		t.Errorf("message %q does not name the field and its size", status.Convert(err).Message())
+	}
+	_, err = s.catalog.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: "tagged",
+		Product: &shopv1.Product{Title: "Tagged", Attributes: map[string]string{"k": strings.Repeat("v", 70<<10)}}})
+	wantCode(t, err, codes.InvalidArgument)
+}
+
 // TestRetriesAsSpanEvents: GetProduct fails twice with Unavailable, the
 // generated wrapper retries it (the schema allows 5 attempts), and the trace
 // shows a client and a server span per attempt, and two retry events on
