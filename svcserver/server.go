@@ -102,7 +102,8 @@ type Server struct {
 	health       *health.Server
 	logger       *slog.Logger
 	drainTimeout time.Duration
-	transport    string // for the log: plaintext, tls or mtls
+	tls          *tls.Config // nil: plaintext
+	transport    string      // for the log: plaintext, tls or mtls
 }
 
 // Option configures a Server.
@@ -230,6 +231,7 @@ func New(opts ...Option) *Server {
 		health:       health.NewServer(),
 		logger:       c.logger,
 		drainTimeout: c.drainTimeout,
+		tls:          c.tls,
 		transport:    transport,
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -249,6 +251,23 @@ func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
 
 // GRPC returns the underlying grpc.Server, for APIs that need it directly.
 func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Logger returns the logger the server logs to (WithLogger).
+func (s *Server) Logger() *slog.Logger { return s.logger }
+
+// TLSConfig returns the TLS configuration given to WithTLS, or nil for a
+// plaintext server. Packages that serve the same grpc.Server another way
+// (svchttp) serve with it too, so one option secures every protocol.
+func (s *Server) TLSConfig() *tls.Config { return s.tls }
+
+// Transport names what the server speaks, for logs: "plaintext", "tls" or
+// "mtls" (client certificates verified).
+func (s *Server) Transport() string { return s.transport }
+
+// DrainTimeout returns how long a graceful stop waits for calls in flight
+// (WithDrainTimeout); zero or negative means without bound. Packages that
+// serve the same grpc.Server another way (svchttp) stop by the same rule.
+func (s *Server) DrainTimeout() time.Duration { return s.drainTimeout }
 
 // Health returns the health service, to report a service NOT_SERVING while a
 // dependency is down, for example. The empty service name is the server as a

@@ -178,9 +178,9 @@ func TestShopdAndShopctl(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("shopd still running 15s after SIGTERM")
 	}
-	for _, want := range []string{`msg="grpc server listening"`, `transport=mtls`, `msg="authentication on" tokens=2`,
+	for _, want := range []string{`msg="http server listening"`, `transport=mtls`, `msg="authentication on" tokens=2`,
 		`msg="finished call" protocol=grpc grpc.service=shop.v1.Catalog grpc.method=CreateProduct grpc.method_type=unary peer.address=127.0.0.1:`,
-		`grpc.code=PermissionDenied`, `msg="grpc server stopped"`} {
+		`grpc.code=PermissionDenied`, `msg="http server stopped"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("shopd logs lack %s", want)
 		}
@@ -239,7 +239,7 @@ func TestShopdAndShopctl(t *testing.T) {
 	if err := plain.Wait(); err != nil {
 		t.Errorf("plaintext shopd after SIGTERM: %v", err)
 	}
-	for _, want := range []string{`level=WARN msg="grpc server listening"`, `transport=plaintext`, `msg="authentication off`} {
+	for _, want := range []string{`level=WARN msg="http server listening"`, `transport=plaintext`, `msg="authentication off`} {
 		if !strings.Contains(plainLogs.String(), want) {
 			t.Errorf("plaintext shopd logs lack %s:\n%s", want, plainLogs.String())
 		}

@@ -39,7 +39,8 @@ func tool(t testing.TB, name string) string {
 		cmd := exec.Command("go", "build", "-o", toolsDir+string(os.PathSeparator),
 			"google.golang.org/protobuf/cmd/protoc-gen-go",
 			"google.golang.org/grpc/cmd/protoc-gen-go-grpc",
-			"honnef.co/go/tools/cmd/staticcheck")
+			"honnef.co/go/tools/cmd/staticcheck",
+			"github.com/bufbuild/buf/cmd/buf")
 		cmd.Dir = filepath.Join(repoRoot, "tools")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			toolsErr = fmt.Errorf("building the pinned tools: %v\n%s", err, out)

@@ -15,8 +15,10 @@ import (
 	"google.golang.org/grpc"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/examples/shop/web"
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
+	"github.com/svcgen/protoc-gen-svc/svcserver/svchttp"
 )
 
 // Shop holds the implementations of the shop's three services. They share
@@ -72,24 +74,45 @@ func (s *Shop) Close() {
 // limits, keepalive, the health service with each shop service SERVING, and
 // reflection) with svcprod's access log to logger, protovalidate validation,
 // AIP-122 resource ids and 64 KiB per string (so that no product can make a
-// page of ListProducts too large for a default client on its own). opts come between the access log and the
-// validation: shopd adds TLS, authentication ([TokenAuth]) and telemetry
-// there, so that unauthenticated calls are refused before anything else
-// looks at them; tests add interceptors or change the drain timeout.
+// page of ListProducts too large for a default client on its own). opts
+// come between the access log and the validation: shopd adds TLS,
+// authentication ([TokenAuth]) and telemetry there, so that unauthenticated
+// calls are refused before anything else looks at them; tests add
+// interceptors or change the drain timeout.
 func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...svcserver.Option) error {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	shop := New(logger)
+	srv, shop := newServer(logger, opts)
 	defer shop.Close()
-	all := []svcserver.Option{svcserver.WithLogger(logger), svcprod.WithAccessLog(logger)}
-	all = append(all, opts...)
-	all = append(all, svcprod.WithValidation(), svcprod.WithIDCheck(), svcprod.WithFieldSizeLimit(0, nil))
-	srv := svcserver.New(all...)
-	shop.Register(srv)
 	// Close the watches as soon as the stop begins, in parallel with
 	// svcserver's graceful stop, which waits for them.
 	stopWatches := context.AfterFunc(ctx, shop.Close)
 	defer stopWatches()
 	return srv.Serve(ctx, lis)
+}
+
+// ServeHTTP is Serve for every kind of client on the one listener: gRPC,
+// gRPC-Web, Connect and REST/JSON (from the protos' google.api.http rules)
+// through svchttp, and the shop's web page (package web) at "/". The calls
+// run through the same interceptors whatever their protocol. httpOpts are
+// added after the shop's own (the web page), e.g. svchttp.WithTLSConfig.
+func ServeHTTP(ctx context.Context, lis net.Listener, logger *slog.Logger, httpOpts []svchttp.Option, opts ...svcserver.Option) error {
+	srv, shop := newServer(logger, opts)
+	defer shop.Close()
+	stopWatches := context.AfterFunc(ctx, shop.Close)
+	defer stopWatches()
+	return svchttp.Serve(ctx, srv, lis, append([]svchttp.Option{svchttp.WithFallback(web.Handler())}, httpOpts...)...)
+}
+
+// newServer returns the svcserver.Server with the shop registered, as
+// Serve documents.
+func newServer(logger *slog.Logger, opts []svcserver.Option) (*svcserver.Server, *Shop) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	shop := New(logger)
+	all := []svcserver.Option{svcserver.WithLogger(logger), svcprod.WithAccessLog(logger)}
+	all = append(all, opts...)
+	all = append(all, svcprod.WithValidation(), svcprod.WithIDCheck(), svcprod.WithFieldSizeLimit(0, nil))
+	srv := svcserver.New(all...)
+	shop.Register(srv)
+	return srv, shop
 }

@@ -3,6 +3,10 @@
 //
 //	go run ./examples/shop/cmd/shopd --listen 127.0.0.1:8443
 //
+// The one --listen address serves gRPC, gRPC-Web, Connect and REST/JSON
+// (HTTP/1.1 and HTTP/2), and the shop's web page at http://ADDR/;
+// --grpc-only serves gRPC alone on grpc-go's own transport.
+//
 // In production it serves over TLS (--tls-cert, --tls-key), optionally
 // mutual TLS (--client-ca), and takes bearer tokens (--auth-token-file):
 //
@@ -53,6 +57,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:8443", "`address` to listen on; port 0 picks a free port")
 	logFormat := flag.String("log-format", "text", "log format: text or json")
 	drain := flag.Duration("drain-timeout", 10*time.Second, "on shutdown, how long calls in flight (e.g. open RepriceProducts streams) may take to finish")
+	grpcOnly := flag.Bool("grpc-only", false, "serve gRPC only, on grpc-go's own HTTP/2 transport, instead of gRPC, gRPC-Web, Connect, REST/JSON and the web page")
 	tlsCert := flag.String("tls-cert", "", "PEM `file` with the server's certificate chain; with --tls-key, serve over TLS")
 	tlsKey := flag.String("tls-key", "", "PEM `file` with the server's private key")
 	clientCA := flag.String("client-ca", "", "PEM `file` with the CAs of client certificates; requires them (mutual TLS)")
@@ -118,7 +123,13 @@ func main() {
 		fail(logger, "listen", err)
 	}
 	fmt.Printf("listening on %s\n", lis.Addr())
-	if err := server.Serve(ctx, lis, logger, opts...); err != nil {
+	// TLS (svcserver.WithTLS) applies to both: svchttp serves with the
+	// server's TLS configuration.
+	serve := func() error { return server.ServeHTTP(ctx, lis, logger, nil, opts...) }
+	if *grpcOnly {
+		serve = func() error { return server.Serve(ctx, lis, logger, opts...) }
+	}
+	if err := serve(); err != nil {
 		fail(logger, "serve", err)
 	}
 }
