@@ -376,3 +376,13 @@ func TestKeepaliveFindsFrozenClient(t *testing.T) {
 		t.Fatal("the server's call still runs 10s after its client froze")
 	}
 }
+
+func TestKeepaliveAccessor(t *testing.T) {
+	if got := svcserver.New().Keepalive(); got != svcserver.DefaultKeepaliveParams {
+		t.Errorf("Keepalive() = %+v, want the defaults", got)
+	}
+	params := keepalive.ServerParameters{Time: time.Minute, Timeout: 5 * time.Second}
+	if got := svcserver.New(svcserver.WithKeepalive(params, svcserver.DefaultKeepaliveEnforcement)).Keepalive(); got != params {
+		t.Errorf("Keepalive() = %+v, want %+v", got, params)
+	}
+}
