@@ -47,12 +47,16 @@ func (sendServer) Send(context.Context, *testvalidatev1.SendRequest) (*testvalid
 //     that samples every span and batches them to an exporter that drops
 //     them, and an SDK meter provider), bearer-token authentication,
 //     protovalidate (an e-mail rule), the AIP-122 id check and the field
-//     size limit.
+//     size limit;
+//   - production-1%: the same with 1% of the traces sampled.
 //
 // Compare with: go test -run '^$' -bench BenchmarkUnary -count 6 ./svcprod
 // | benchstat -col /chain -
 func BenchmarkUnary(b *testing.B) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}))
+	sampled := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}),
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
+	defer sampled.Shutdown(context.Background())
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	defer tp.Shutdown(context.Background())
 	defer mp.Shutdown(context.Background())
@@ -102,6 +106,16 @@ func BenchmarkUnary(b *testing.B) {
 				svcserver.WithLogger(logger),
 				svcprod.WithAccessLog(logger),
 				svcprod.WithTelemetry(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp)),
+				svcprod.WithAuth(checkToken),
+				svcprod.WithValidation(),
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
+		}},
+		{"production-1%", func(lis net.Listener) func() {
+			return serveBench(lis,
+				svcserver.WithLogger(logger),
+				svcprod.WithAccessLog(logger),
+				svcprod.WithTelemetry(otelgrpc.WithTracerProvider(sampled), otelgrpc.WithMeterProvider(mp)),
 				svcprod.WithAuth(checkToken),
 				svcprod.WithValidation(),
 				svcprod.WithIDCheck(),
