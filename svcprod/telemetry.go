@@ -44,7 +44,9 @@ func ClientTelemetry(opts ...otelgrpc.Option) []grpc.DialOption {
 // (rpc.grpc.status_code) and the wait before the next attempt
 // (svc.retry.delay_ms). It needs the connection's [ClientTelemetry] (which
 // tells it the span) and replaces any earlier svcclient.WithHook; use
-// [RetrySpanHook] to combine it with a hook of yours.
+// [RetrySpanHook] to combine it with a hook of yours. Unary calls only: the
+// re-opening of a server stream is not reported (each attempt still has its
+// own client span).
 func RetrySpanEvents() svcclient.Option {
 	return svcclient.WithHook(RetrySpanHook)
 }
