@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"io"
 	"net/url"
 	"os"
@@ -33,9 +34,7 @@ func buildShopd(t *testing.T) string {
 	if runtime.GOOS == "windows" {
 		t.Skip("sends signals")
 	}
-	if testing.Short() {
-		t.Skip("builds binaries; skipped with -short")
-	}
+	testenv.Slow(t, "builds binaries")
 	bin := t.TempDir()
 	out, err := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/shopd").CombinedOutput()
 	if err != nil {
@@ -49,7 +48,8 @@ type shopd struct {
 	cmd    *exec.Cmd
 	addr   string
 	logs   *syncBuffer
-	exited chan error
+	exited chan error    // Wait's result, once
+	done   chan struct{} // closed once the process has been waited for
 	conn   *grpc.ClientConn
 }
 
@@ -57,7 +57,7 @@ type shopd struct {
 // The process is killed when t ends, if still running.
 func startShopd(t *testing.T, bin string, args ...string) *shopd {
 	t.Helper()
-	s := &shopd{logs: &syncBuffer{}, exited: make(chan error, 1)}
+	s := &shopd{logs: &syncBuffer{}, exited: make(chan error, 1), done: make(chan struct{})}
 	s.cmd = exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -74,14 +74,17 @@ func startShopd(t *testing.T, bin string, args ...string) *shopd {
 		first <- lines.Text()
 		io.Copy(io.Discard, stdout)
 		s.exited <- s.cmd.Wait()
+		close(s.done)
 	}()
 	t.Cleanup(func() {
 		if s.conn != nil {
 			s.conn.Close()
 		}
-		if s.cmd.ProcessState == nil {
+		select {
+		case <-s.done:
+		default:
 			s.cmd.Process.Kill()
-			<-s.exited
+			<-s.done
 		}
 		if t.Failed() {
 			t.Logf("shopd %v logs:\n%s", args, s.logs.String())

@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"os"
 	"os/exec"
 	"path"
@@ -123,9 +124,7 @@ func runIn(t testing.TB, dir string, name string, args ...string) {
 // protoc-gen-go-grpc output of the same fixtures, plus user code that embeds
 // a skeleton, and requires go build, go vet and staticcheck to pass.
 func TestGoldensCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds pinned tools and a module; skipped with -short")
-	}
+	testenv.Slow(t, "builds pinned tools and a module")
 	var files []string
 	for _, dir := range fixtureCases(t) {
 		if !strings.HasPrefix(dir, "error_") {

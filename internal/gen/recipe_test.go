@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -162,9 +163,7 @@ func svcProtoDir(t *testing.T, dir string) string {
 }
 
 func TestUserRecipeProtoc(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a scratch module; skipped with -short")
-	}
+	testenv.Slow(t, "builds a scratch module")
 	protoc := protocBinary(t)
 	dir := recipeModule(t)
 	if err := os.MkdirAll(filepath.Join(dir, "gen"), 0o755); err != nil {
@@ -179,9 +178,7 @@ func TestUserRecipeProtoc(t *testing.T) {
 }
 
 func TestUserRecipeBuf(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds buf and a scratch module; skipped with -short")
-	}
+	testenv.Slow(t, "builds buf and a scratch module")
 	dir := recipeModule(t)
 	// svc/v1/options.proto is a module of the workspace, for imports, and
 	// not an input: only the user's own directory is generated.
