@@ -291,9 +291,7 @@ func TestWatchOnFrozenShopd(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("sends SIGSTOP")
 	}
-	if testing.Short() {
-		t.Skip("builds binaries and waits for keepalive; skipped with -short")
-	}
+	testenv.Slow(t, "builds binaries and waits for keepalive")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin := t.TempDir()
