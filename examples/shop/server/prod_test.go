@@ -139,12 +139,17 @@ func TestRetriesAsSpanEvents(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	otelOpts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
 
-	var failures atomic.Int32
+	var failures, streamFailures atomic.Int32
 	flaky := svcserver.WithServerOptions(grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if info.FullMethod == shopv1.Catalog_GetProduct_FullMethodName && failures.Add(1) <= 2 {
 			return nil, status.Error(codes.Unavailable, "warming up")
 		}
 		return handler(ctx, req)
+	}), grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if info.FullMethod == shopv1.Catalog_WatchProducts_FullMethodName && streamFailures.Add(1) <= 1 {
+			return status.Error(codes.Unavailable, "warming up")
+		}
+		return handler(srv, ss)
 	}))
 	ctx := testContext(t)
 	s := startShop(t, []svcserver.Option{svcprod.WithTelemetry(otelOpts...), flaky})
@@ -181,6 +186,33 @@ func TestRetriesAsSpanEvents(t *testing.T) {
 	}
 	if strings.Join(retries, ", ") != "retry 1, retry 2" {
 		t.Errorf("caller span events %q, want retry 1, retry 2", retries)
+	}
+
+	// A server stream re-opened once before its first message.
+	exporter.Reset()
+	ctx, watcher := tp.Tracer("test").Start(testContext(t), "watcher")
+	wctx, cancel := context.WithCancel(ctx)
+	watch, err := catalog.WatchProducts(wctx, &shopv1.WatchProductsRequest{IncludeExisting: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatalf("WatchProducts after one Unavailable: %v", err)
+	}
+	cancel()
+	watcher.End()
+	var streamRetries []string
+	for _, span := range exporter.GetSpans() {
+		if span.Name == "watcher" {
+			for _, e := range span.Events {
+				set := attribute.NewSet(e.Attributes...)
+				attempt, _ := set.Value("svc.retry.attempt")
+				streamRetries = append(streamRetries, e.Name+" "+attempt.String())
+			}
+		}
+	}
+	if strings.Join(streamRetries, ", ") != "retry 1" {
+		t.Errorf("watcher span events %q, want retry 1", streamRetries)
 	}
 }
 
