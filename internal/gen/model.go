@@ -370,14 +370,7 @@ func checkMethodNames(file *protogen.File, svc *protogen.Service, params Params)
 // proto element's own leading comment, then a Deprecated paragraph when the
 // element is deprecated.
 func docComment(g *protogen.GeneratedFile, first string, comments protogen.Comments, deprecated bool) {
-	var lines []string
-	for _, line := range strings.Split(first, "\n") {
-		if line == "" {
-			lines = append(lines, "//")
-			continue
-		}
-		lines = append(lines, "// "+line)
-	}
+	lines := wrapDoc(first)
 	if c := strings.TrimSpace(string(comments)); c != "" {
 		lines = append(lines, "//")
 		lines = append(lines, strings.Split(strings.TrimSuffix(goComment(comments), "\n"), "\n")...)
@@ -392,6 +385,51 @@ func docComment(g *protogen.GeneratedFile, first string, comments protogen.Comme
 	for _, line := range lines {
 		g.P(line)
 	}
+}
+
+// docWidth is the width generated prose is wrapped at, "// " included, as
+// connect-go wraps its generated comments.
+const docWidth = 80
+
+// wrapDoc turns generated prose into comment lines wrapped at docWidth.
+// Blank lines separate paragraphs; a line starting with "  - " is a list
+// item, wrapped with its continuation lines indented under its text. Other
+// line breaks in the text do not matter.
+func wrapDoc(text string) []string {
+	var lines, words []string
+	flush := func(first, rest string) {
+		line := first
+		for _, w := range words {
+			switch {
+			case line == first || line == rest:
+				line += w
+			case len(line)+1+len(w) > docWidth:
+				lines = append(lines, line)
+				line = rest + w
+			default:
+				line += " " + w
+			}
+		}
+		if len(words) > 0 {
+			lines = append(lines, line)
+		}
+		words = nil
+	}
+	for _, raw := range strings.Split(text, "\n") {
+		switch {
+		case strings.TrimSpace(raw) == "":
+			flush("// ", "// ")
+			lines = append(lines, "//")
+		case strings.HasPrefix(raw, "  - "):
+			flush("// ", "// ")
+			words = strings.Fields(raw[4:])
+			flush("//   - ", "//     ")
+		default:
+			words = append(words, strings.Fields(raw)...)
+		}
+	}
+	flush("// ", "// ")
+	return lines
 }
 
 // mayReformat reports whether a proto comment has lines that go/doc/comment

@@ -163,14 +163,14 @@ func unimplementedResult(g *protogen.GeneratedFile, mm *methodModel) string {
 func emitStandardMethod(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) {
 	m, std := mm.m, mm.std
 	w := newMethodWriter(g, home, sm, mm)
-	text := m.GoName + " " + std.summary + ",\nfrom the " + sm.repoField(std.resource) + " repository (" + std.resource.keyWhy + ")."
+	text := m.GoName + " " + std.summary + ", from the " + sm.repoField(std.resource) + " repository (" + std.resource.keyWhy + ")." +
+		" Without the repository it answers codes.Unimplemented. Override it to serve the method yourself."
 	if len(std.notes) > 0 {
-		text += "\nNotes:"
+		text += "\n\nNotes:"
 		for _, note := range std.notes {
 			text += "\n  - " + note
 		}
 	}
-	text += "\nWithout the repository it answers codes.Unimplemented. Override it to serve\nthe method yourself."
 	docComment(g, text, m.Comments.Leading, mm.deprecated)
 	g.P("func (", w.recv, " ", sm.names.Skeleton, ") ", m.GoName, signature(g, mm, w.ctx, w.req, w.stream), " {")
 	g.P("if ", w.repo, " == nil {")

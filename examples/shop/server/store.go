@@ -129,7 +129,7 @@ func OpenStore(ctx context.Context, url string, opts ...svcstore.Option) (*Repos
 		repos.close = closeAll
 		return repos, nil
 	}
-	return nil, fmt.Errorf("store %q: want memory:, sqlite:PATH or postgres://...", url)
+	return nil, fmt.Errorf("store %q: want memory:, sqlite:PATH or a postgres:// URL", url)
 }
 
 func openSQL(products func() (ProductStore, error), customers func() (shopv1.CustomerRepository, error), orders func() (shopv1.OrderRepository, error)) (*Repositories, error) {

@@ -18,10 +18,11 @@ import (
 )
 
 // EchoWrapper calls the svctest.v1.Echo service with a default deadline per
-// method and retries for the methods that are safe to retry (see EchoMethodPolicies).
-// It has the methods of EchoClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// method and retries for the methods that are safe to retry (see
+// EchoMethodPolicies). It has the methods of EchoClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Echo answers in every RPC shape.
 type EchoWrapper struct {
@@ -41,8 +42,8 @@ func WrapEchoClient(client EchoClient, opts ...svcclient.Option) *EchoWrapper {
 	return &EchoWrapper{client: client, inv: svcclient.NewInvoker(_Echo_svcPolicies, opts...)}
 }
 
-// Get calls svctest.v1.Echo.Get with a default deadline of 5s,
-// retried on UNAVAILABLE, 4 attempts at most.
+// Get calls svctest.v1.Echo.Get with a default deadline of 5s, retried on
+// UNAVAILABLE, 4 attempts at most.
 //
 // Get answers one message; it has no side effects, so it is retried.
 func (c *EchoWrapper) Get(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
@@ -55,8 +56,7 @@ func (c *EchoWrapper) Get(ctx context.Context, in *EchoRequest, opts ...grpc.Cal
 	return out, err
 }
 
-// Post calls svctest.v1.Echo.Post with a default deadline of 5s,
-// not retried.
+// Post calls svctest.v1.Echo.Post with a default deadline of 5s, not retried.
 //
 // Post answers one message; it is not idempotent, so it is not retried.
 func (c *EchoWrapper) Post(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
@@ -69,8 +69,8 @@ func (c *EchoWrapper) Post(ctx context.Context, in *EchoRequest, opts ...grpc.Ca
 	return out, err
 }
 
-// Put calls svctest.v1.Echo.Put with a default deadline of 800ms,
-// retried on UNAVAILABLE, 3 attempts at most.
+// Put calls svctest.v1.Echo.Put with a default deadline of 800ms, retried on
+// UNAVAILABLE, 3 attempts at most.
 //
 // Put is idempotent, with its own policy.
 func (c *EchoWrapper) Put(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
@@ -83,8 +83,8 @@ func (c *EchoWrapper) Put(ctx context.Context, in *EchoRequest, opts ...grpc.Cal
 	return out, err
 }
 
-// Listen calls svctest.v1.Echo.Listen with a default deadline of 5s,
-// retried on UNAVAILABLE, 4 attempts at most, until the first message arrives.
+// Listen calls svctest.v1.Echo.Listen with a default deadline of 5s, retried on
+// UNAVAILABLE, 4 attempts at most, until the first message arrives.
 //
 // Listen streams messages back. Server streams get a default deadline only
 // from their own method option, not from the service's.
@@ -94,24 +94,25 @@ func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.
 	})
 }
 
-// ListenSeq calls svctest.v1.Echo.Listen like Listen and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListenSeq calls svctest.v1.Echo.Listen like Listen and yields its messages; a
+// failed call yields one error and stops. Breaking out of the loop ends the
+// call.
 func (c *EchoWrapper) ListenSeq(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) iter.Seq2[*EchoResponse, error] {
 	return svcclient.Seq(ctx, c.inv, 3, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 		return c.client.Listen(ctx, in, opts...)
 	})
 }
 
-// Collect calls svctest.v1.Echo.Collect with a default deadline of 5s,
-// never retried (its messages cannot be replayed).
+// Collect calls svctest.v1.Echo.Collect with a default deadline of 5s, never
+// retried (its messages cannot be replayed).
 //
 // Collect reads a stream and answers once.
 func (c *EchoWrapper) Collect(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[EchoRequest, EchoResponse], error) {
 	return svcclient.ClientStream(ctx, c.inv, 4, opts, c.client.Collect)
 }
 
-// Chat calls svctest.v1.Echo.Chat with a default deadline of 5s,
-// never retried (its messages cannot be replayed).
+// Chat calls svctest.v1.Echo.Chat with a default deadline of 5s, never retried
+// (its messages cannot be replayed).
 //
 // Chat answers each message as it comes; like server streams, bidi streams
 // take a default deadline only from their method option.
@@ -119,8 +120,7 @@ func (c *EchoWrapper) Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.B
 	return svcclient.BidiStream(ctx, c.inv, 5, opts, c.client.Chat)
 }
 
-// Panic calls svctest.v1.Echo.Panic with a default deadline of 5s,
-// not retried.
+// Panic calls svctest.v1.Echo.Panic with a default deadline of 5s, not retried.
 //
 // Panic is implemented by a handler that panics.
 func (c *EchoWrapper) Panic(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*emptypb.Empty, error) {

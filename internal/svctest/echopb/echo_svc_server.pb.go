@@ -14,12 +14,12 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-// EchoSkeleton is a ready implementation of EchoServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewEchoSkeleton;
-// a zero EchoSkeleton has none and answers Unimplemented for them too.
+// EchoSkeleton is a ready implementation of EchoServer: embed it by value in
+// your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewEchoSkeleton; a zero
+// EchoSkeleton has none and answers Unimplemented for them too.
 //
 // Echo answers in every RPC shape.
 type EchoSkeleton struct {
@@ -52,36 +52,39 @@ func NewInMemoryEchoSkeleton(_ ...svcstore.Option) EchoSkeleton {
 	return NewEchoSkeleton(EchoRepositories{})
 }
 
-// Get answers codes.Unimplemented naming svctest.v1.Echo.Get;
-// override it to serve the method.
-// It is not served from a repository: EchoResponse is not a resource, nor a message with one resource field.
+// Get answers codes.Unimplemented naming svctest.v1.Echo.Get; override it to
+// serve the method. It is not served from a repository: EchoResponse is not a
+// resource, nor a message with one resource field.
 //
 // Get answers one message; it has no side effects, so it is retried.
 func (EchoSkeleton) Get(context.Context, *EchoRequest) (*EchoResponse, error) {
 	return nil, svcserver.Unimplemented(Echo_Get_FullMethodName)
 }
 
-// Post answers codes.Unimplemented naming svctest.v1.Echo.Post;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Post answers codes.Unimplemented naming svctest.v1.Echo.Post; override it to
+// serve the method. It is not served from a repository: its name does not start
+// with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 //
 // Post answers one message; it is not idempotent, so it is not retried.
 func (EchoSkeleton) Post(context.Context, *EchoRequest) (*EchoResponse, error) {
 	return nil, svcserver.Unimplemented(Echo_Post_FullMethodName)
 }
 
-// Put answers codes.Unimplemented naming svctest.v1.Echo.Put;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Put answers codes.Unimplemented naming svctest.v1.Echo.Put; override it to
+// serve the method. It is not served from a repository: its name does not start
+// with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 //
 // Put is idempotent, with its own policy.
 func (EchoSkeleton) Put(context.Context, *EchoRequest) (*EchoResponse, error) {
 	return nil, svcserver.Unimplemented(Echo_Put_FullMethodName)
 }
 
-// Listen answers codes.Unimplemented naming svctest.v1.Echo.Listen;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Listen answers codes.Unimplemented naming svctest.v1.Echo.Listen; override it
+// to serve the method. It is not served from a repository: its name does not
+// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 //
 // Listen streams messages back. Server streams get a default deadline only
 // from their own method option, not from the service's.
@@ -89,18 +92,20 @@ func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse
 	return svcserver.Unimplemented(Echo_Listen_FullMethodName)
 }
 
-// Collect answers codes.Unimplemented naming svctest.v1.Echo.Collect;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Collect answers codes.Unimplemented naming svctest.v1.Echo.Collect; override
+// it to serve the method. It is not served from a repository: its name does not
+// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 //
 // Collect reads a stream and answers once.
 func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse]) error {
 	return svcserver.Unimplemented(Echo_Collect_FullMethodName)
 }
 
-// Chat answers codes.Unimplemented naming svctest.v1.Echo.Chat;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Chat answers codes.Unimplemented naming svctest.v1.Echo.Chat; override it to
+// serve the method. It is not served from a repository: its name does not start
+// with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 //
 // Chat answers each message as it comes; like server streams, bidi streams
 // take a default deadline only from their method option.
@@ -108,9 +113,10 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 	return svcserver.Unimplemented(Echo_Chat_FullMethodName)
 }
 
-// Panic answers codes.Unimplemented naming svctest.v1.Echo.Panic;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Panic answers codes.Unimplemented naming svctest.v1.Echo.Panic; override it
+// to serve the method. It is not served from a repository: its name does not
+// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 //
 // Panic is implemented by a handler that panics.
 func (EchoSkeleton) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {

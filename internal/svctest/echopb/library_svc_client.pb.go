@@ -17,11 +17,12 @@ import (
 	time "time"
 )
 
-// LibraryWrapper calls the svctest.v1.Library service with a default deadline per
-// method and retries for the methods that are safe to retry (see LibraryMethodPolicies).
-// It has the methods of LibraryClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// LibraryWrapper calls the svctest.v1.Library service with a default deadline
+// per method and retries for the methods that are safe to retry (see
+// LibraryMethodPolicies). It has the methods of LibraryClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Library serves books with the canonical AIP shapes.
 type LibraryWrapper struct {
@@ -65,8 +66,8 @@ func (c *LibraryWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, op
 	return out, err
 }
 
-// CreateBook calls svctest.v1.Library.CreateBook with a default deadline of 30s,
-// not retried.
+// CreateBook calls svctest.v1.Library.CreateBook with a default deadline of
+// 30s, not retried.
 func (c *LibraryWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -77,8 +78,8 @@ func (c *LibraryWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, 
 	return out, err
 }
 
-// UpdateBook calls svctest.v1.Library.UpdateBook with a default deadline of 30s,
-// not retried.
+// UpdateBook calls svctest.v1.Library.UpdateBook with a default deadline of
+// 30s, not retried.
 func (c *LibraryWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -89,8 +90,8 @@ func (c *LibraryWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, 
 	return out, err
 }
 
-// DeleteBook calls svctest.v1.Library.DeleteBook with a default deadline of 30s,
-// retried on UNAVAILABLE, 4 attempts at most.
+// DeleteBook calls svctest.v1.Library.DeleteBook with a default deadline of
+// 30s, retried on UNAVAILABLE, 4 attempts at most.
 func (c *LibraryWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	var out *emptypb.Empty
 	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -222,11 +223,12 @@ func StartLibraryForTest(tb svcserver.TB, impl LibraryServer, opts ...svcclient.
 	return NewLibraryWrapper(conn, opts...)
 }
 
-// ShelvesWrapper calls the svctest.v1.Shelves service with a default deadline per
-// method and retries for the methods that are safe to retry (see ShelvesMethodPolicies).
-// It has the methods of ShelvesClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// ShelvesWrapper calls the svctest.v1.Shelves service with a default deadline
+// per method and retries for the methods that are safe to retry (see
+// ShelvesMethodPolicies). It has the methods of ShelvesClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Shelves serves shelves with the other common shapes.
 type ShelvesWrapper struct {
@@ -266,16 +268,17 @@ func (c *ShelvesWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest
 	})
 }
 
-// ListShelvesSeq calls svctest.v1.Shelves.ListShelves like ListShelves and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListShelvesSeq calls svctest.v1.Shelves.ListShelves like ListShelves and
+// yields its messages; a failed call yields one error and stops. Breaking out
+// of the loop ends the call.
 func (c *ShelvesWrapper) ListShelvesSeq(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) iter.Seq2[*Shelf, error] {
 	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 		return c.client.ListShelves(ctx, in, opts...)
 	})
 }
 
-// CreateShelf calls svctest.v1.Shelves.CreateShelf with a default deadline of 30s,
-// not retried.
+// CreateShelf calls svctest.v1.Shelves.CreateShelf with a default deadline of
+// 30s, not retried.
 func (c *ShelvesWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -286,8 +289,8 @@ func (c *ShelvesWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest
 	return out, err
 }
 
-// UpdateShelf calls svctest.v1.Shelves.UpdateShelf with a default deadline of 30s,
-// not retried.
+// UpdateShelf calls svctest.v1.Shelves.UpdateShelf with a default deadline of
+// 30s, not retried.
 func (c *ShelvesWrapper) UpdateShelf(ctx context.Context, in *UpdateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -298,8 +301,8 @@ func (c *ShelvesWrapper) UpdateShelf(ctx context.Context, in *UpdateShelfRequest
 	return out, err
 }
 
-// DeleteShelf calls svctest.v1.Shelves.DeleteShelf with a default deadline of 30s,
-// not retried.
+// DeleteShelf calls svctest.v1.Shelves.DeleteShelf with a default deadline of
+// 30s, not retried.
 func (c *ShelvesWrapper) DeleteShelf(ctx context.Context, in *DeleteShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {

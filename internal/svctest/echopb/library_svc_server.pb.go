@@ -20,11 +20,11 @@ import (
 )
 
 // LibrarySkeleton is a ready implementation of LibraryServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewLibrarySkeleton;
-// a zero LibrarySkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewLibrarySkeleton; a zero
+// LibrarySkeleton has none and answers Unimplemented for them too.
 //
 // Library serves books with the canonical AIP shapes.
 type LibrarySkeleton struct {
@@ -59,10 +59,9 @@ func NewInMemoryLibrarySkeleton(opts ...svcstore.Option) LibrarySkeleton {
 	})
 }
 
-// GetBook reads the Book whose name is the request's name,
-// from the Book repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetBook reads the Book whose name is the request's name, from the Book
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
 func (s LibrarySkeleton) GetBook(ctx context.Context, req *GetBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_GetBook_FullMethodName)
@@ -70,10 +69,9 @@ func (s LibrarySkeleton) GetBook(ctx context.Context, req *GetBookRequest) (*Boo
 	return s.repos.Book.Get(ctx, req.GetName())
 }
 
-// ListBooks lists a page of Book resources in key order,
-// from the Book repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ListBooks lists a page of Book resources in key order, from the Book
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
 func (s LibrarySkeleton) ListBooks(ctx context.Context, req *ListBooksRequest) (*ListBooksResponse, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_ListBooks_FullMethodName)
@@ -85,13 +83,12 @@ func (s LibrarySkeleton) ListBooks(ctx context.Context, req *ListBooksRequest) (
 	return &ListBooksResponse{Books: items, NextPageToken: next}, nil
 }
 
-// CreateBook creates a Book from CreateBookRequest.book,
-// from the Book repository (name is the key (there is no id field)).
+// CreateBook creates a Book from CreateBookRequest.book, from the Book
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
+//
 // Notes:
 //   - book_id chooses the key <book_id> (a server-assigned one when empty)
-//
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
 func (s LibrarySkeleton) CreateBook(ctx context.Context, req *CreateBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_CreateBook_FullMethodName)
@@ -108,10 +105,11 @@ func (s LibrarySkeleton) CreateBook(ctx context.Context, req *CreateBookRequest)
 	return s.repos.Book.Create(ctx, msg)
 }
 
-// UpdateBook updates the Book in UpdateBookRequest.book: the fields update_mask names, or, without one, the fields the request populates (AIP-134),
-// from the Book repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// UpdateBook updates the Book in UpdateBookRequest.book: the fields update_mask
+// names, or, without one, the fields the request populates (AIP-134), from the
+// Book repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 func (s LibrarySkeleton) UpdateBook(ctx context.Context, req *UpdateBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_UpdateBook_FullMethodName)
@@ -123,10 +121,10 @@ func (s LibrarySkeleton) UpdateBook(ctx context.Context, req *UpdateBookRequest)
 	return s.repos.Book.Update(ctx, msg, req.GetUpdateMask())
 }
 
-// DeleteBook deletes the Book whose name is the request's name, if its etag is the request's etag (when set),
-// from the Book repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// DeleteBook deletes the Book whose name is the request's name, if its etag is
+// the request's etag (when set), from the Book repository (name is the key
+// (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s LibrarySkeleton) DeleteBook(ctx context.Context, req *DeleteBookRequest) (*emptypb.Empty, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_DeleteBook_FullMethodName)
@@ -137,10 +135,12 @@ func (s LibrarySkeleton) DeleteBook(ctx context.Context, req *DeleteBookRequest)
 	return &emptypb.Empty{}, nil
 }
 
-// ImportBooks creates every Book the client streams (from the Book), all or nothing, once the stream ends; a batch whose answer would exceed svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before anything is stored,
-// from the Book repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ImportBooks creates every Book the client streams (from the Book), all or
+// nothing, once the stream ends; a batch whose answer would exceed
+// svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before
+// anything is stored, from the Book repository (name is the key (there is no id
+// field)). Without the repository it answers codes.Unimplemented. Override it
+// to serve the method yourself.
 //
 // ImportBooks creates every book the client streams.
 func (s LibrarySkeleton) ImportBooks(stream grpc.ClientStreamingServer[Book, ImportBooksResponse]) error {
@@ -170,8 +170,9 @@ func (s LibrarySkeleton) ImportBooks(stream grpc.ClientStreamingServer[Book, Imp
 }
 
 // Recommend answers codes.Unimplemented naming svctest.v1.Library.Recommend;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Recommend is not a standard method: it stays Unimplemented.
 func (LibrarySkeleton) Recommend(context.Context, *GetBookRequest) (*Book, error) {
@@ -179,11 +180,11 @@ func (LibrarySkeleton) Recommend(context.Context, *GetBookRequest) (*Book, error
 }
 
 // ShelvesSkeleton is a ready implementation of ShelvesServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewShelvesSkeleton;
-// a zero ShelvesSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewShelvesSkeleton; a zero
+// ShelvesSkeleton has none and answers Unimplemented for them too.
 //
 // Shelves serves shelves with the other common shapes.
 type ShelvesSkeleton struct {
@@ -218,10 +219,9 @@ func NewInMemoryShelvesSkeleton(opts ...svcstore.Option) ShelvesSkeleton {
 	})
 }
 
-// GetShelf reads the Shelf whose id is the request's id,
-// from the Shelf repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetShelf reads the Shelf whose id is the request's id, from the Shelf
+// repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s ShelvesSkeleton) GetShelf(ctx context.Context, req *GetShelfRequest) (*GetShelfResponse, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_GetShelf_FullMethodName)
@@ -233,10 +233,9 @@ func (s ShelvesSkeleton) GetShelf(ctx context.Context, req *GetShelfRequest) (*G
 	return &GetShelfResponse{Shelf: res}, nil
 }
 
-// ListShelves streams the Shelf resources, in key order, page by page,
-// from the Shelf repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ListShelves streams the Shelf resources, in key order, page by page, from the
+// Shelf repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s ShelvesSkeleton) ListShelves(req *ListShelvesRequest, stream grpc.ServerStreamingServer[Shelf]) error {
 	if s.repos.Shelf == nil {
 		return svcserver.Unimplemented(Shelves_ListShelves_FullMethodName)
@@ -259,10 +258,10 @@ func (s ShelvesSkeleton) ListShelves(req *ListShelvesRequest, stream grpc.Server
 	}
 }
 
-// CreateShelf creates a Shelf from the fields theme, capacity of CreateShelfRequest,
-// from the Shelf repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// CreateShelf creates a Shelf from the fields theme, capacity of
+// CreateShelfRequest, from the Shelf repository (id is the key). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 func (s ShelvesSkeleton) CreateShelf(ctx context.Context, req *CreateShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_CreateShelf_FullMethodName)
@@ -271,13 +270,14 @@ func (s ShelvesSkeleton) CreateShelf(ctx context.Context, req *CreateShelfReques
 	return s.repos.Shelf.Create(ctx, msg)
 }
 
-// UpdateShelf updates the Shelf whose id is the request's id: of theme, capacity, the fields UpdateShelfRequest sets,
-// from the Shelf repository (id is the key).
-// Notes:
-//   - a field with presence is set when present; one without, when not its zero value
+// UpdateShelf updates the Shelf whose id is the request's id: of theme,
+// capacity, the fields UpdateShelfRequest sets, from the Shelf repository (id
+// is the key). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - a field with presence is set when present; one without, when not its zero
+//     value
 func (s ShelvesSkeleton) UpdateShelf(ctx context.Context, req *UpdateShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_UpdateShelf_FullMethodName)
@@ -299,10 +299,9 @@ func (s ShelvesSkeleton) UpdateShelf(ctx context.Context, req *UpdateShelfReques
 	return s.repos.Shelf.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }
 
-// DeleteShelf deletes the Shelf whose id is the request's id,
-// from the Shelf repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// DeleteShelf deletes the Shelf whose id is the request's id, from the Shelf
+// repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s ShelvesSkeleton) DeleteShelf(ctx context.Context, req *DeleteShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_DeleteShelf_FullMethodName)

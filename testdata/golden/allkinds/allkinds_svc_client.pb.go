@@ -17,11 +17,12 @@ import (
 	time "time"
 )
 
-// EchoWrapper calls the fixtures.allkinds.v1.Echo service with a default deadline per
-// method and retries for the methods that are safe to retry (see EchoMethodPolicies).
-// It has the methods of EchoClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// EchoWrapper calls the fixtures.allkinds.v1.Echo service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// EchoMethodPolicies). It has the methods of EchoClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Echo repeats what it is told, in every RPC shape.
 //
@@ -44,8 +45,8 @@ func WrapEchoClient(client EchoClient, opts ...svcclient.Option) *EchoWrapper {
 	return &EchoWrapper{client: client, inv: svcclient.NewInvoker(_Echo_svcPolicies, opts...)}
 }
 
-// Say calls fixtures.allkinds.v1.Echo.Say with a default deadline of 30s,
-// not retried.
+// Say calls fixtures.allkinds.v1.Echo.Say with a default deadline of 30s, not
+// retried.
 //
 // Say answers one message with one message.
 func (c *EchoWrapper) Say(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
@@ -58,8 +59,8 @@ func (c *EchoWrapper) Say(ctx context.Context, in *EchoRequest, opts ...grpc.Cal
 	return out, err
 }
 
-// Listen calls fixtures.allkinds.v1.Echo.Listen with no default deadline,
-// not retried.
+// Listen calls fixtures.allkinds.v1.Echo.Listen with no default deadline, not
+// retried.
 //
 // Listen answers one message with a stream.
 func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
@@ -68,8 +69,9 @@ func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.
 	})
 }
 
-// ListenSeq calls fixtures.allkinds.v1.Echo.Listen like Listen and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListenSeq calls fixtures.allkinds.v1.Echo.Listen like Listen and yields its
+// messages; a failed call yields one error and stops. Breaking out of the loop
+// ends the call.
 func (c *EchoWrapper) ListenSeq(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) iter.Seq2[*EchoResponse, error] {
 	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 		return c.client.Listen(ctx, in, opts...)
@@ -84,16 +86,16 @@ func (c *EchoWrapper) Collect(ctx context.Context, opts ...grpc.CallOption) (grp
 	return svcclient.ClientStream(ctx, c.inv, 2, opts, c.client.Collect)
 }
 
-// Chat calls fixtures.allkinds.v1.Echo.Chat with no default deadline,
-// never retried (its messages cannot be replayed).
+// Chat calls fixtures.allkinds.v1.Echo.Chat with no default deadline, never
+// retried (its messages cannot be replayed).
 //
 // Chat talks back as it is talked to.
 func (c *EchoWrapper) Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EchoRequest, EchoResponse], error) {
 	return svcclient.BidiStream(ctx, c.inv, 3, opts, c.client.Chat)
 }
 
-// Ping calls fixtures.allkinds.v1.Echo.Ping with a default deadline of 30s,
-// not retried.
+// Ping calls fixtures.allkinds.v1.Echo.Ping with a default deadline of 30s, not
+// retried.
 //
 // Ping is deprecated; use Say.
 //
@@ -191,11 +193,12 @@ func StartEchoForTest(tb svcserver.TB, impl EchoServer, opts ...svcclient.Option
 	return NewEchoWrapper(conn, opts...)
 }
 
-// OldEchoWrapper calls the fixtures.allkinds.v1.OldEcho service with a default deadline per
-// method and retries for the methods that are safe to retry (see OldEchoMethodPolicies).
-// It has the methods of OldEchoClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// OldEchoWrapper calls the fixtures.allkinds.v1.OldEcho service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// OldEchoMethodPolicies). It has the methods of OldEchoClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // OldEcho is kept for old clients.
 //

@@ -15,12 +15,12 @@ import (
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 )
 
-// EchoSkeleton is a ready implementation of EchoServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewEchoSkeleton;
-// a zero EchoSkeleton has none and answers Unimplemented for them too.
+// EchoSkeleton is a ready implementation of EchoServer: embed it by value in
+// your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewEchoSkeleton; a zero
+// EchoSkeleton has none and answers Unimplemented for them too.
 //
 // Echo repeats what it is told, in every RPC shape.
 //
@@ -57,8 +57,9 @@ func NewInMemoryEchoSkeleton(_ ...svcstore.Option) EchoSkeleton {
 }
 
 // Say answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Say;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Say answers one message with one message.
 func (EchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -66,8 +67,9 @@ func (EchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
 }
 
 // Listen answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Listen;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Listen answers one message with a stream.
 func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse]) error {
@@ -75,8 +77,9 @@ func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse
 }
 
 // Collect answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Collect;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Collect reads a stream and answers once.
 func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse]) error {
@@ -84,8 +87,9 @@ func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse
 }
 
 // Chat answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Chat;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Chat talks back as it is talked to.
 func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) error {
@@ -93,8 +97,9 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 }
 
 // Ping answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Ping;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Ping is deprecated; use Say.
 //
@@ -104,18 +109,19 @@ func (EchoSkeleton) Ping(context.Context, *emptypb.Empty) (*timestamppb.Timestam
 }
 
 // Nested answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Nested;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (EchoSkeleton) Nested(context.Context, *EchoRequest_Part) (*EchoResponse_Part_Piece, error) {
 	return nil, svcserver.Unimplemented(Echo_Nested_FullMethodName)
 }
 
 // OldEchoSkeleton is a ready implementation of OldEchoServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewOldEchoSkeleton;
-// a zero OldEchoSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewOldEchoSkeleton; a zero
+// OldEchoSkeleton has none and answers Unimplemented for them too.
 //
 // OldEcho is kept for old clients.
 //
@@ -151,8 +157,9 @@ func NewInMemoryOldEchoSkeleton(_ ...svcstore.Option) OldEchoSkeleton {
 }
 
 // Say answers codes.Unimplemented naming fixtures.allkinds.v1.OldEcho.Say;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (OldEchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
 	return nil, svcserver.Unimplemented(OldEcho_Say_FullMethodName)
 }

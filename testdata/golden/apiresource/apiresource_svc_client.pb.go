@@ -14,11 +14,12 @@ import (
 	time "time"
 )
 
-// CatalogWrapper calls the fixtures.apiresource.v1.Catalog service with a default deadline per
-// method and retries for the methods that are safe to retry (see CatalogMethodPolicies).
-// It has the methods of CatalogClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// CatalogWrapper calls the fixtures.apiresource.v1.Catalog service with a
+// default deadline per method and retries for the methods that are safe to
+// retry (see CatalogMethodPolicies). It has the methods of CatalogClient, with
+// the same signatures, so it can stand in for it; svcclient.WithTimeout,
+// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
+// Server-streaming methods are also offered as iterators.
 type CatalogWrapper struct {
 	client CatalogClient
 	inv    *svcclient.Invoker
@@ -36,8 +37,8 @@ func WrapCatalogClient(client CatalogClient, opts ...svcclient.Option) *CatalogW
 	return &CatalogWrapper{client: client, inv: svcclient.NewInvoker(_Catalog_svcPolicies, opts...)}
 }
 
-// GetPublisher calls fixtures.apiresource.v1.Catalog.GetPublisher with a default deadline of 30s,
-// not retried.
+// GetPublisher calls fixtures.apiresource.v1.Catalog.GetPublisher with a
+// default deadline of 30s, not retried.
 func (c *CatalogWrapper) GetPublisher(ctx context.Context, in *GetPublisherRequest, opts ...grpc.CallOption) (*Publisher, error) {
 	var out *Publisher
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -48,8 +49,8 @@ func (c *CatalogWrapper) GetPublisher(ctx context.Context, in *GetPublisherReque
 	return out, err
 }
 
-// CreatePublisher calls fixtures.apiresource.v1.Catalog.CreatePublisher with a default deadline of 30s,
-// not retried.
+// CreatePublisher calls fixtures.apiresource.v1.Catalog.CreatePublisher with a
+// default deadline of 30s, not retried.
 func (c *CatalogWrapper) CreatePublisher(ctx context.Context, in *CreatePublisherRequest, opts ...grpc.CallOption) (*Publisher, error) {
 	var out *Publisher
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -60,8 +61,8 @@ func (c *CatalogWrapper) CreatePublisher(ctx context.Context, in *CreatePublishe
 	return out, err
 }
 
-// GetSku calls fixtures.apiresource.v1.Catalog.GetSku with a default deadline of 30s,
-// not retried.
+// GetSku calls fixtures.apiresource.v1.Catalog.GetSku with a default deadline
+// of 30s, not retried.
 func (c *CatalogWrapper) GetSku(ctx context.Context, in *GetSkuRequest, opts ...grpc.CallOption) (*Sku, error) {
 	var out *Sku
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -72,8 +73,8 @@ func (c *CatalogWrapper) GetSku(ctx context.Context, in *GetSkuRequest, opts ...
 	return out, err
 }
 
-// CreateSku calls fixtures.apiresource.v1.Catalog.CreateSku with a default deadline of 30s,
-// not retried.
+// CreateSku calls fixtures.apiresource.v1.Catalog.CreateSku with a default
+// deadline of 30s, not retried.
 func (c *CatalogWrapper) CreateSku(ctx context.Context, in *CreateSkuRequest, opts ...grpc.CallOption) (*Sku, error) {
 	var out *Sku
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -84,8 +85,8 @@ func (c *CatalogWrapper) CreateSku(ctx context.Context, in *CreateSkuRequest, op
 	return out, err
 }
 
-// GetDraft calls fixtures.apiresource.v1.Catalog.GetDraft with a default deadline of 30s,
-// not retried.
+// GetDraft calls fixtures.apiresource.v1.Catalog.GetDraft with a default
+// deadline of 30s, not retried.
 func (c *CatalogWrapper) GetDraft(ctx context.Context, in *GetDraftRequest, opts ...grpc.CallOption) (*Draft, error) {
 	var out *Draft
 	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {

@@ -16,11 +16,11 @@ import (
 )
 
 // CatalogSkeleton is a ready implementation of CatalogServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewCatalogSkeleton;
-// a zero CatalogSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewCatalogSkeleton; a zero
+// CatalogSkeleton has none and answers Unimplemented for them too.
 type CatalogSkeleton struct {
 	UnimplementedCatalogServer
 	repos CatalogRepositories
@@ -55,10 +55,10 @@ func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
 	})
 }
 
-// GetPublisher reads the Publisher whose resource_name is the request's resource_name,
-// from the Publisher repository (resource_name is the key: the resource name of google.api.resource).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetPublisher reads the Publisher whose resource_name is the request's
+// resource_name, from the Publisher repository (resource_name is the key: the
+// resource name of google.api.resource). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s CatalogSkeleton) GetPublisher(ctx context.Context, req *GetPublisherRequest) (*Publisher, error) {
 	if s.repos.Publisher == nil {
 		return nil, svcserver.Unimplemented(Catalog_GetPublisher_FullMethodName)
@@ -67,12 +67,13 @@ func (s CatalogSkeleton) GetPublisher(ctx context.Context, req *GetPublisherRequ
 }
 
 // CreatePublisher creates a Publisher from CreatePublisherRequest.publisher,
-// from the Publisher repository (resource_name is the key: the resource name of google.api.resource).
-// Notes:
-//   - publisher_id chooses the key publishers/<publisher_id> (a server-assigned one when empty)
+// from the Publisher repository (resource_name is the key: the resource name of
+// google.api.resource). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - publisher_id chooses the key publishers/<publisher_id> (a server-assigned
+//     one when empty)
 func (s CatalogSkeleton) CreatePublisher(ctx context.Context, req *CreatePublisherRequest) (*Publisher, error) {
 	if s.repos.Publisher == nil {
 		return nil, svcserver.Unimplemented(Catalog_CreatePublisher_FullMethodName)
@@ -89,10 +90,10 @@ func (s CatalogSkeleton) CreatePublisher(ctx context.Context, req *CreatePublish
 	return s.repos.Publisher.Create(ctx, msg)
 }
 
-// GetSku reads the Sku whose code is the request's code,
-// from the Sku repository (code is the key, as (svc.v1.resource).key_field says).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetSku reads the Sku whose code is the request's code, from the Sku
+// repository (code is the key, as (svc.v1.resource).key_field says). Without
+// the repository it answers codes.Unimplemented. Override it to serve the
+// method yourself.
 func (s CatalogSkeleton) GetSku(ctx context.Context, req *GetSkuRequest) (*Sku, error) {
 	if s.repos.Sku == nil {
 		return nil, svcserver.Unimplemented(Catalog_GetSku_FullMethodName)
@@ -100,13 +101,13 @@ func (s CatalogSkeleton) GetSku(ctx context.Context, req *GetSkuRequest) (*Sku, 
 	return s.repos.Sku.Get(ctx, req.GetCode())
 }
 
-// CreateSku creates a Sku from CreateSkuRequest.sku,
-// from the Sku repository (code is the key, as (svc.v1.resource).key_field says).
+// CreateSku creates a Sku from CreateSkuRequest.sku, from the Sku repository
+// (code is the key, as (svc.v1.resource).key_field says). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
 // Notes:
 //   - sku_id chooses the key skus/<sku_id> (a server-assigned one when empty)
-//
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
 func (s CatalogSkeleton) CreateSku(ctx context.Context, req *CreateSkuRequest) (*Sku, error) {
 	if s.repos.Sku == nil {
 		return nil, svcserver.Unimplemented(Catalog_CreateSku_FullMethodName)
@@ -123,9 +124,10 @@ func (s CatalogSkeleton) CreateSku(ctx context.Context, req *CreateSkuRequest) (
 	return s.repos.Sku.Create(ctx, msg)
 }
 
-// GetDraft answers codes.Unimplemented naming fixtures.apiresource.v1.Catalog.GetDraft;
-// override it to serve the method.
-// It is not served from a repository: Draft is not a resource, nor a message with one resource field.
+// GetDraft answers codes.Unimplemented naming
+// fixtures.apiresource.v1.Catalog.GetDraft; override it to serve the method. It
+// is not served from a repository: Draft is not a resource, nor a message with
+// one resource field.
 func (CatalogSkeleton) GetDraft(context.Context, *GetDraftRequest) (*Draft, error) {
 	return nil, svcserver.Unimplemented(Catalog_GetDraft_FullMethodName)
 }

@@ -15,11 +15,12 @@ import (
 	time "time"
 )
 
-// ServiceWrapper calls the fixtures.collide.v1.Service service with a default deadline per
-// method and retries for the methods that are safe to retry (see ServiceMethodPolicies).
-// It has the methods of ServiceClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// ServiceWrapper calls the fixtures.collide.v1.Service service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// ServiceMethodPolicies). It has the methods of ServiceClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Service is literally named Service.
 type ServiceWrapper struct {
@@ -39,8 +40,8 @@ func WrapServiceClient(client ServiceClient, opts ...svcclient.Option) *ServiceW
 	return &ServiceWrapper{client: client, inv: svcclient.NewInvoker(_Service_svcPolicies, opts...)}
 }
 
-// String calls fixtures.collide.v1.Service.String with a default deadline of 30s,
-// not retried.
+// String calls fixtures.collide.v1.Service.String with a default deadline of
+// 30s, not retried.
 func (c *ServiceWrapper) String(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Server, error) {
 	var out *Server
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -51,8 +52,8 @@ func (c *ServiceWrapper) String(ctx context.Context, in *Client, opts ...grpc.Ca
 	return out, err
 }
 
-// Import calls fixtures.collide.v1.Service.Import with a default deadline of 30s,
-// not retried.
+// Import calls fixtures.collide.v1.Service.Import with a default deadline of
+// 30s, not retried.
 func (c *ServiceWrapper) Import(ctx context.Context, in *Context, opts ...grpc.CallOption) (*Client, error) {
 	var out *Client
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -87,8 +88,8 @@ func (c *ServiceWrapper) Close(ctx context.Context, in *Client, opts ...grpc.Cal
 	return out, err
 }
 
-// New calls fixtures.collide.v1.Service.New with a default deadline of 30s,
-// not retried.
+// New calls fixtures.collide.v1.Service.New with a default deadline of 30s, not
+// retried.
 func (c *ServiceWrapper) New(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
 	var out *Client
 	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -105,24 +106,25 @@ func (c *ServiceWrapper) Context(ctx context.Context, opts ...grpc.CallOption) (
 	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.Context)
 }
 
-// Error calls fixtures.collide.v1.Service.Error with no default deadline,
-// not retried.
+// Error calls fixtures.collide.v1.Service.Error with no default deadline, not
+// retried.
 func (c *ServiceWrapper) Error(ctx context.Context, in *Client, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
 	return svcclient.ServerStream(ctx, c.inv, 6, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
 		return c.client.Error(ctx, in, opts...)
 	})
 }
 
-// ErrorSeq calls fixtures.collide.v1.Service.Error like Error and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ErrorSeq calls fixtures.collide.v1.Service.Error like Error and yields its
+// messages; a failed call yields one error and stops. Breaking out of the loop
+// ends the call.
 func (c *ServiceWrapper) ErrorSeq(ctx context.Context, in *Client, opts ...grpc.CallOption) iter.Seq2[*Client, error] {
 	return svcclient.Seq(ctx, c.inv, 6, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
 		return c.client.Error(ctx, in, opts...)
 	})
 }
 
-// Func calls fixtures.collide.v1.Service.func with no default deadline,
-// never retried (its messages cannot be replayed).
+// Func calls fixtures.collide.v1.Service.func with no default deadline, never
+// retried (its messages cannot be replayed).
 func (c *ServiceWrapper) Func(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Client, Client], error) {
 	return svcclient.BidiStream(ctx, c.inv, 7, opts, c.client.Func)
 }
@@ -212,10 +214,11 @@ func StartServiceForTest(tb svcserver.TB, impl ServiceServer, opts ...svcclient.
 	return NewServiceWrapper(conn, opts...)
 }
 
-// ClientServiceWrapper calls the fixtures.collide.v1.ClientService service with a default deadline per
-// method and retries for the methods that are safe to retry (see ClientServiceMethodPolicies).
-// It has the methods of ClientServiceClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
+// ClientServiceWrapper calls the fixtures.collide.v1.ClientService service with
+// a default deadline per method and retries for the methods that are safe to
+// retry (see ClientServiceMethodPolicies). It has the methods of
+// ClientServiceClient, with the same signatures, so it can stand in for it;
+// svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
 // grpc.CallOptions. Server-streaming methods are also offered as iterators.
 //
 // Client is a service named like a message... of another name.
@@ -236,8 +239,8 @@ func WrapClientServiceClient(client ClientServiceClient, opts ...svcclient.Optio
 	return &ClientServiceWrapper{client: client, inv: svcclient.NewInvoker(_ClientService_svcPolicies, opts...)}
 }
 
-// Get calls fixtures.collide.v1.ClientService.Get with a default deadline of 30s,
-// not retried.
+// Get calls fixtures.collide.v1.ClientService.Get with a default deadline of
+// 30s, not retried.
 func (c *ClientServiceWrapper) Get(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
 	var out *Client
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -287,11 +290,12 @@ func StartClientServiceForTest(tb svcserver.TB, impl ClientServiceServer, opts .
 	return NewClientServiceWrapper(conn, opts...)
 }
 
-// TypeWrapper calls the fixtures.collide.v1.type service with a default deadline per
-// method and retries for the methods that are safe to retry (see TypeMethodPolicies).
-// It has the methods of TypeClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// TypeWrapper calls the fixtures.collide.v1.type service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// TypeMethodPolicies). It has the methods of TypeClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 type TypeWrapper struct {
 	client TypeClient
 	inv    *svcclient.Invoker
@@ -309,8 +313,8 @@ func WrapTypeClient(client TypeClient, opts ...svcclient.Option) *TypeWrapper {
 	return &TypeWrapper{client: client, inv: svcclient.NewInvoker(_Type_svcPolicies, opts...)}
 }
 
-// Map calls fixtures.collide.v1.type.map with a default deadline of 30s,
-// not retried.
+// Map calls fixtures.collide.v1.type.map with a default deadline of 30s, not
+// retried.
 func (c *TypeWrapper) Map(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
 	var out *Client
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -321,8 +325,8 @@ func (c *TypeWrapper) Map(ctx context.Context, in *Client, opts ...grpc.CallOpti
 	return out, err
 }
 
-// Go calls fixtures.collide.v1.type.go with a default deadline of 30s,
-// not retried.
+// Go calls fixtures.collide.v1.type.go with a default deadline of 30s, not
+// retried.
 func (c *TypeWrapper) Go(ctx context.Context, in *Context, opts ...grpc.CallOption) (*Context, error) {
 	var out *Context
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {

@@ -14,11 +14,11 @@ import (
 )
 
 // ServiceSkeleton is a ready implementation of ServiceServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewServiceSkeleton;
-// a zero ServiceSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewServiceSkeleton; a zero
+// ServiceSkeleton has none and answers Unimplemented for them too.
 //
 // Service is literally named Service.
 type ServiceSkeleton struct {
@@ -52,67 +52,75 @@ func NewInMemoryServiceSkeleton(_ ...svcstore.Option) ServiceSkeleton {
 }
 
 // String answers codes.Unimplemented naming fixtures.collide.v1.Service.String;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) String(context.Context, *Client) (*Server, error) {
 	return nil, svcserver.Unimplemented(Service_String_FullMethodName)
 }
 
 // Import answers codes.Unimplemented naming fixtures.collide.v1.Service.Import;
-// override it to serve the method.
-// It is not served from a repository: a batch create streams its resources from the client, and this is a unary method.
+// override it to serve the method. It is not served from a repository: a batch
+// create streams its resources from the client, and this is a unary method.
 func (ServiceSkeleton) Import(context.Context, *Context) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Import_FullMethodName)
 }
 
 // Type answers codes.Unimplemented naming fixtures.collide.v1.Service.Type;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Type(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Type_FullMethodName)
 }
 
 // Close answers codes.Unimplemented naming fixtures.collide.v1.Service.Close;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Close(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Close_FullMethodName)
 }
 
 // New answers codes.Unimplemented naming fixtures.collide.v1.Service.New;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) New(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_New_FullMethodName)
 }
 
-// Context answers codes.Unimplemented naming fixtures.collide.v1.Service.Context;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Context answers codes.Unimplemented naming
+// fixtures.collide.v1.Service.Context; override it to serve the method. It is
+// not served from a repository: its name does not start with a standard verb
+// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Context(grpc.ClientStreamingServer[Context, Context]) error {
 	return svcserver.Unimplemented(Service_Context_FullMethodName)
 }
 
 // Error answers codes.Unimplemented naming fixtures.collide.v1.Service.Error;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Error(*Client, grpc.ServerStreamingServer[Client]) error {
 	return svcserver.Unimplemented(Service_Error_FullMethodName)
 }
 
 // Func answers codes.Unimplemented naming fixtures.collide.v1.Service.func;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Func(grpc.BidiStreamingServer[Client, Client]) error {
 	return svcserver.Unimplemented(Service_Func_FullMethodName)
 }
 
-// ClientServiceSkeleton is a ready implementation of ClientServiceServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewClientServiceSkeleton;
-// a zero ClientServiceSkeleton has none and answers Unimplemented for them too.
+// ClientServiceSkeleton is a ready implementation of ClientServiceServer: embed
+// it by value in your own type and override the methods you serve. Every method
+// you do not override answers codes.Unimplemented with the method's full name,
+// so adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to
+// NewClientServiceSkeleton; a zero ClientServiceSkeleton has none and answers
+// Unimplemented for them too.
 //
 // Client is a service named like a message... of another name.
 type ClientServiceSkeleton struct {
@@ -146,18 +154,18 @@ func NewInMemoryClientServiceSkeleton(_ ...svcstore.Option) ClientServiceSkeleto
 }
 
 // Get answers codes.Unimplemented naming fixtures.collide.v1.ClientService.Get;
-// override it to serve the method.
-// It is not served from a repository: Client is not a resource, nor a message with one resource field.
+// override it to serve the method. It is not served from a repository: Client
+// is not a resource, nor a message with one resource field.
 func (ClientServiceSkeleton) Get(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(ClientService_Get_FullMethodName)
 }
 
-// TypeSkeleton is a ready implementation of TypeServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewTypeSkeleton;
-// a zero TypeSkeleton has none and answers Unimplemented for them too.
+// TypeSkeleton is a ready implementation of TypeServer: embed it by value in
+// your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewTypeSkeleton; a zero
+// TypeSkeleton has none and answers Unimplemented for them too.
 type TypeSkeleton struct {
 	UnimplementedTypeServer
 	repos TypeRepositories
@@ -188,16 +196,18 @@ func NewInMemoryTypeSkeleton(_ ...svcstore.Option) TypeSkeleton {
 	return NewTypeSkeleton(TypeRepositories{})
 }
 
-// Map answers codes.Unimplemented naming fixtures.collide.v1.type.map;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Map answers codes.Unimplemented naming fixtures.collide.v1.type.map; override
+// it to serve the method. It is not served from a repository: its name does not
+// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 func (TypeSkeleton) Map(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Type_Map_FullMethodName)
 }
 
-// Go answers codes.Unimplemented naming fixtures.collide.v1.type.go;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Go answers codes.Unimplemented naming fixtures.collide.v1.type.go; override
+// it to serve the method. It is not served from a repository: its name does not
+// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 func (TypeSkeleton) Go(context.Context, *Context) (*Context, error) {
 	return nil, svcserver.Unimplemented(Type_Go_FullMethodName)
 }

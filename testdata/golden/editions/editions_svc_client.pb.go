@@ -15,11 +15,12 @@ import (
 	time "time"
 )
 
-// ThingsWrapper calls the fixtures.editions.v1.Things service with a default deadline per
-// method and retries for the methods that are safe to retry (see ThingsMethodPolicies).
-// It has the methods of ThingsClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// ThingsWrapper calls the fixtures.editions.v1.Things service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// ThingsMethodPolicies). It has the methods of ThingsClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Things is written in edition 2023.
 type ThingsWrapper struct {
@@ -51,16 +52,17 @@ func (c *ThingsWrapper) Make(ctx context.Context, in *Thing, opts ...grpc.CallOp
 	return out, err
 }
 
-// Watch calls fixtures.editions.v1.Things.Watch with no default deadline,
-// not retried.
+// Watch calls fixtures.editions.v1.Things.Watch with no default deadline, not
+// retried.
 func (c *ThingsWrapper) Watch(ctx context.Context, in *Thing, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
 	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
 		return c.client.Watch(ctx, in, opts...)
 	})
 }
 
-// WatchSeq calls fixtures.editions.v1.Things.Watch like Watch and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// WatchSeq calls fixtures.editions.v1.Things.Watch like Watch and yields its
+// messages; a failed call yields one error and stops. Breaking out of the loop
+// ends the call.
 func (c *ThingsWrapper) WatchSeq(ctx context.Context, in *Thing, opts ...grpc.CallOption) iter.Seq2[*Thing, error] {
 	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
 		return c.client.Watch(ctx, in, opts...)

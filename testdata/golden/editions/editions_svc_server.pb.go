@@ -14,11 +14,11 @@ import (
 )
 
 // ThingsSkeleton is a ready implementation of ThingsServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewThingsSkeleton;
-// a zero ThingsSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewThingsSkeleton; a zero
+// ThingsSkeleton has none and answers Unimplemented for them too.
 //
 // Things is written in edition 2023.
 type ThingsSkeleton struct {
@@ -52,15 +52,17 @@ func NewInMemoryThingsSkeleton(_ ...svcstore.Option) ThingsSkeleton {
 }
 
 // Make answers codes.Unimplemented naming fixtures.editions.v1.Things.Make;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ThingsSkeleton) Make(context.Context, *Thing) (*Thing, error) {
 	return nil, svcserver.Unimplemented(Things_Make_FullMethodName)
 }
 
 // Watch answers codes.Unimplemented naming fixtures.editions.v1.Things.Watch;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (ThingsSkeleton) Watch(*Thing, grpc.ServerStreamingServer[Thing]) error {
 	return svcserver.Unimplemented(Things_Watch_FullMethodName)
 }

@@ -15,10 +15,11 @@ import (
 	time "time"
 )
 
-// LibraryServiceWrapper calls the google.example.library.v1.LibraryService service with a default deadline per
-// method and retries for the methods that are safe to retry (see LibraryServiceMethodPolicies).
-// It has the methods of LibraryServiceClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
+// LibraryServiceWrapper calls the google.example.library.v1.LibraryService
+// service with a default deadline per method and retries for the methods that
+// are safe to retry (see LibraryServiceMethodPolicies). It has the methods of
+// LibraryServiceClient, with the same signatures, so it can stand in for it;
+// svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
 // grpc.CallOptions. Server-streaming methods are also offered as iterators.
 type LibraryServiceWrapper struct {
 	client LibraryServiceClient
@@ -37,8 +38,8 @@ func WrapLibraryServiceClient(client LibraryServiceClient, opts ...svcclient.Opt
 	return &LibraryServiceWrapper{client: client, inv: svcclient.NewInvoker(_LibraryService_svcPolicies, opts...)}
 }
 
-// CreateShelf calls google.example.library.v1.LibraryService.CreateShelf with a default deadline of 30s,
-// not retried.
+// CreateShelf calls google.example.library.v1.LibraryService.CreateShelf with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -49,8 +50,8 @@ func (c *LibraryServiceWrapper) CreateShelf(ctx context.Context, in *CreateShelf
 	return out, err
 }
 
-// GetShelf calls google.example.library.v1.LibraryService.GetShelf with a default deadline of 30s,
-// not retried.
+// GetShelf calls google.example.library.v1.LibraryService.GetShelf with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) GetShelf(ctx context.Context, in *GetShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -61,8 +62,8 @@ func (c *LibraryServiceWrapper) GetShelf(ctx context.Context, in *GetShelfReques
 	return out, err
 }
 
-// ListShelves calls google.example.library.v1.LibraryService.ListShelves with a default deadline of 30s,
-// not retried.
+// ListShelves calls google.example.library.v1.LibraryService.ListShelves with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) (*ListShelvesResponse, error) {
 	var out *ListShelvesResponse
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -73,8 +74,8 @@ func (c *LibraryServiceWrapper) ListShelves(ctx context.Context, in *ListShelves
 	return out, err
 }
 
-// DeleteShelf calls google.example.library.v1.LibraryService.DeleteShelf with a default deadline of 30s,
-// not retried.
+// DeleteShelf calls google.example.library.v1.LibraryService.DeleteShelf with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) DeleteShelf(ctx context.Context, in *DeleteShelfRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	var out *emptypb.Empty
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -85,8 +86,8 @@ func (c *LibraryServiceWrapper) DeleteShelf(ctx context.Context, in *DeleteShelf
 	return out, err
 }
 
-// MergeShelves calls google.example.library.v1.LibraryService.MergeShelves with a default deadline of 30s,
-// not retried.
+// MergeShelves calls google.example.library.v1.LibraryService.MergeShelves with
+// a default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) MergeShelves(ctx context.Context, in *MergeShelvesRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -97,8 +98,8 @@ func (c *LibraryServiceWrapper) MergeShelves(ctx context.Context, in *MergeShelv
 	return out, err
 }
 
-// CreateBook calls google.example.library.v1.LibraryService.CreateBook with a default deadline of 30s,
-// not retried.
+// CreateBook calls google.example.library.v1.LibraryService.CreateBook with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 5, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -109,8 +110,8 @@ func (c *LibraryServiceWrapper) CreateBook(ctx context.Context, in *CreateBookRe
 	return out, err
 }
 
-// GetBook calls google.example.library.v1.LibraryService.GetBook with a default deadline of 30s,
-// not retried.
+// GetBook calls google.example.library.v1.LibraryService.GetBook with a default
+// deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) GetBook(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 6, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -121,8 +122,8 @@ func (c *LibraryServiceWrapper) GetBook(ctx context.Context, in *GetBookRequest,
 	return out, err
 }
 
-// ListBooks calls google.example.library.v1.LibraryService.ListBooks with a default deadline of 30s,
-// not retried.
+// ListBooks calls google.example.library.v1.LibraryService.ListBooks with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, opts ...grpc.CallOption) (*ListBooksResponse, error) {
 	var out *ListBooksResponse
 	err := c.inv.Unary(ctx, 7, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -133,8 +134,8 @@ func (c *LibraryServiceWrapper) ListBooks(ctx context.Context, in *ListBooksRequ
 	return out, err
 }
 
-// DeleteBook calls google.example.library.v1.LibraryService.DeleteBook with a default deadline of 30s,
-// not retried.
+// DeleteBook calls google.example.library.v1.LibraryService.DeleteBook with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	var out *emptypb.Empty
 	err := c.inv.Unary(ctx, 8, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -145,8 +146,8 @@ func (c *LibraryServiceWrapper) DeleteBook(ctx context.Context, in *DeleteBookRe
 	return out, err
 }
 
-// UpdateBook calls google.example.library.v1.LibraryService.UpdateBook with a default deadline of 30s,
-// not retried.
+// UpdateBook calls google.example.library.v1.LibraryService.UpdateBook with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 9, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -157,8 +158,8 @@ func (c *LibraryServiceWrapper) UpdateBook(ctx context.Context, in *UpdateBookRe
 	return out, err
 }
 
-// MoveBook calls google.example.library.v1.LibraryService.MoveBook with a default deadline of 30s,
-// not retried.
+// MoveBook calls google.example.library.v1.LibraryService.MoveBook with a
+// default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) MoveBook(ctx context.Context, in *MoveBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 10, opts, func(ctx context.Context, opts []grpc.CallOption) error {

@@ -16,12 +16,13 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-// LibraryServiceSkeleton is a ready implementation of LibraryServiceServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewLibraryServiceSkeleton;
-// a zero LibraryServiceSkeleton has none and answers Unimplemented for them too.
+// LibraryServiceSkeleton is a ready implementation of LibraryServiceServer:
+// embed it by value in your own type and override the methods you serve. Every
+// method you do not override answers codes.Unimplemented with the method's full
+// name, so adding a method to the service and regenerating keeps your type
+// compiling. Standard methods are served from the repositories given to
+// NewLibraryServiceSkeleton; a zero LibraryServiceSkeleton has none and answers
+// Unimplemented for them too.
 type LibraryServiceSkeleton struct {
 	UnimplementedLibraryServiceServer
 	repos LibraryServiceRepositories
@@ -56,8 +57,8 @@ func NewInMemoryLibraryServiceSkeleton(opts ...svcstore.Option) LibraryServiceSk
 	})
 }
 
-// CreateShelf creates a Shelf from CreateShelfRequest.shelf,
-// from the Shelf repository (name is the key: the resource name of google.api.resource).
+// CreateShelf creates a Shelf from CreateShelfRequest.shelf, from the Shelf
+// repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
 func (s LibraryServiceSkeleton) CreateShelf(ctx context.Context, req *CreateShelfRequest) (*Shelf, error) {
@@ -71,8 +72,8 @@ func (s LibraryServiceSkeleton) CreateShelf(ctx context.Context, req *CreateShel
 	return s.repos.Shelf.Create(ctx, msg)
 }
 
-// GetShelf reads the Shelf whose name is the request's name,
-// from the Shelf repository (name is the key: the resource name of google.api.resource).
+// GetShelf reads the Shelf whose name is the request's name, from the Shelf
+// repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
 func (s LibraryServiceSkeleton) GetShelf(ctx context.Context, req *GetShelfRequest) (*Shelf, error) {
@@ -82,8 +83,8 @@ func (s LibraryServiceSkeleton) GetShelf(ctx context.Context, req *GetShelfReque
 	return s.repos.Shelf.Get(ctx, req.GetName())
 }
 
-// ListShelves lists a page of Shelf resources in key order,
-// from the Shelf repository (name is the key: the resource name of google.api.resource).
+// ListShelves lists a page of Shelf resources in key order, from the Shelf
+// repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
 func (s LibraryServiceSkeleton) ListShelves(ctx context.Context, req *ListShelvesRequest) (*ListShelvesResponse, error) {
@@ -97,8 +98,8 @@ func (s LibraryServiceSkeleton) ListShelves(ctx context.Context, req *ListShelve
 	return &ListShelvesResponse{Shelves: items, NextPageToken: next}, nil
 }
 
-// DeleteShelf deletes the Shelf whose name is the request's name,
-// from the Shelf repository (name is the key: the resource name of google.api.resource).
+// DeleteShelf deletes the Shelf whose name is the request's name, from the
+// Shelf repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
 func (s LibraryServiceSkeleton) DeleteShelf(ctx context.Context, req *DeleteShelfRequest) (*emptypb.Empty, error) {
@@ -111,20 +112,22 @@ func (s LibraryServiceSkeleton) DeleteShelf(ctx context.Context, req *DeleteShel
 	return &emptypb.Empty{}, nil
 }
 
-// MergeShelves answers codes.Unimplemented naming google.example.library.v1.LibraryService.MergeShelves;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// MergeShelves answers codes.Unimplemented naming
+// google.example.library.v1.LibraryService.MergeShelves; override it to serve
+// the method. It is not served from a repository: its name does not start with
+// a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
+// Import).
 func (LibraryServiceSkeleton) MergeShelves(context.Context, *MergeShelvesRequest) (*Shelf, error) {
 	return nil, svcserver.Unimplemented(LibraryService_MergeShelves_FullMethodName)
 }
 
-// CreateBook creates a Book from CreateBookRequest.book,
-// from the Book repository (name is the key: the resource name of google.api.resource).
-// Notes:
-//   - the new name is parent/books/<a server-assigned id>
-//
+// CreateBook creates a Book from CreateBookRequest.book, from the Book
+// repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - the new name is parent/books/<a server-assigned id>
 func (s LibraryServiceSkeleton) CreateBook(ctx context.Context, req *CreateBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(LibraryService_CreateBook_FullMethodName)
@@ -149,8 +152,8 @@ func (s LibraryServiceSkeleton) CreateBook(ctx context.Context, req *CreateBookR
 	return s.repos.Book.Create(ctx, msg)
 }
 
-// GetBook reads the Book whose name is the request's name,
-// from the Book repository (name is the key: the resource name of google.api.resource).
+// GetBook reads the Book whose name is the request's name, from the Book
+// repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
 func (s LibraryServiceSkeleton) GetBook(ctx context.Context, req *GetBookRequest) (*Book, error) {
@@ -160,10 +163,10 @@ func (s LibraryServiceSkeleton) GetBook(ctx context.Context, req *GetBookRequest
 	return s.repos.Book.Get(ctx, req.GetName())
 }
 
-// ListBooks lists a page of Book resources in key order under the request's parent (shelves/*),
-// from the Book repository (name is the key: the resource name of google.api.resource).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ListBooks lists a page of Book resources in key order under the request's
+// parent (shelves/*), from the Book repository (name is the key: the resource
+// name of google.api.resource). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s LibraryServiceSkeleton) ListBooks(ctx context.Context, req *ListBooksRequest) (*ListBooksResponse, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(LibraryService_ListBooks_FullMethodName)
@@ -187,8 +190,8 @@ func (s LibraryServiceSkeleton) ListBooks(ctx context.Context, req *ListBooksReq
 	return &ListBooksResponse{Books: items, NextPageToken: next}, nil
 }
 
-// DeleteBook deletes the Book whose name is the request's name,
-// from the Book repository (name is the key: the resource name of google.api.resource).
+// DeleteBook deletes the Book whose name is the request's name, from the Book
+// repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
 func (s LibraryServiceSkeleton) DeleteBook(ctx context.Context, req *DeleteBookRequest) (*emptypb.Empty, error) {
@@ -201,8 +204,9 @@ func (s LibraryServiceSkeleton) DeleteBook(ctx context.Context, req *DeleteBookR
 	return &emptypb.Empty{}, nil
 }
 
-// UpdateBook updates the Book in UpdateBookRequest.book: the fields update_mask names, or, without one, the fields the request populates (AIP-134),
-// from the Book repository (name is the key: the resource name of google.api.resource).
+// UpdateBook updates the Book in UpdateBookRequest.book: the fields update_mask
+// names, or, without one, the fields the request populates (AIP-134), from the
+// Book repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
 func (s LibraryServiceSkeleton) UpdateBook(ctx context.Context, req *UpdateBookRequest) (*Book, error) {
@@ -216,9 +220,11 @@ func (s LibraryServiceSkeleton) UpdateBook(ctx context.Context, req *UpdateBookR
 	return s.repos.Book.Update(ctx, msg, req.GetUpdateMask())
 }
 
-// MoveBook answers codes.Unimplemented naming google.example.library.v1.LibraryService.MoveBook;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// MoveBook answers codes.Unimplemented naming
+// google.example.library.v1.LibraryService.MoveBook; override it to serve the
+// method. It is not served from a repository: its name does not start with a
+// standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
+// Import).
 func (LibraryServiceSkeleton) MoveBook(context.Context, *MoveBookRequest) (*Book, error) {
 	return nil, svcserver.Unimplemented(LibraryService_MoveBook_FullMethodName)
 }

@@ -19,11 +19,12 @@ import (
 	time "time"
 )
 
-// PricingWrapper calls the fixtures.imports.v1.Pricing service with a default deadline per
-// method and retries for the methods that are safe to retry (see PricingMethodPolicies).
-// It has the methods of PricingClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// PricingWrapper calls the fixtures.imports.v1.Pricing service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// PricingMethodPolicies). It has the methods of PricingClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Pricing takes and returns messages of other packages only.
 type PricingWrapper struct {
@@ -55,8 +56,8 @@ func (c *PricingWrapper) Quote(ctx context.Context, in *common.Money, opts ...gr
 	return out, err
 }
 
-// Now calls fixtures.imports.v1.Pricing.Now with a default deadline of 30s,
-// not retried.
+// Now calls fixtures.imports.v1.Pricing.Now with a default deadline of 30s, not
+// retried.
 func (c *PricingWrapper) Now(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*timestamppb.Timestamp, error) {
 	var out *timestamppb.Timestamp
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -67,24 +68,25 @@ func (c *PricingWrapper) Now(ctx context.Context, in *emptypb.Empty, opts ...grp
 	return out, err
 }
 
-// Stream calls fixtures.imports.v1.Pricing.Stream with no default deadline,
-// not retried.
+// Stream calls fixtures.imports.v1.Pricing.Stream with no default deadline, not
+// retried.
 func (c *PricingWrapper) Stream(ctx context.Context, in *wrapperspb.StringValue, opts ...grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
 	return svcclient.ServerStream(ctx, c.inv, 2, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
 		return c.client.Stream(ctx, in, opts...)
 	})
 }
 
-// StreamSeq calls fixtures.imports.v1.Pricing.Stream like Stream and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// StreamSeq calls fixtures.imports.v1.Pricing.Stream like Stream and yields its
+// messages; a failed call yields one error and stops. Breaking out of the loop
+// ends the call.
 func (c *PricingWrapper) StreamSeq(ctx context.Context, in *wrapperspb.StringValue, opts ...grpc.CallOption) iter.Seq2[*common.PageInfo, error] {
 	return svcclient.Seq(ctx, c.inv, 2, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
 		return c.client.Stream(ctx, in, opts...)
 	})
 }
 
-// Nothing calls fixtures.imports.v1.Pricing.Nothing with a default deadline of 30s,
-// not retried.
+// Nothing calls fixtures.imports.v1.Pricing.Nothing with a default deadline of
+// 30s, not retried.
 func (c *PricingWrapper) Nothing(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	var out *emptypb.Empty
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {

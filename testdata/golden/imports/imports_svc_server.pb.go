@@ -18,11 +18,11 @@ import (
 )
 
 // PricingSkeleton is a ready implementation of PricingServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewPricingSkeleton;
-// a zero PricingSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewPricingSkeleton; a zero
+// PricingSkeleton has none and answers Unimplemented for them too.
 //
 // Pricing takes and returns messages of other packages only.
 type PricingSkeleton struct {
@@ -56,29 +56,33 @@ func NewInMemoryPricingSkeleton(_ ...svcstore.Option) PricingSkeleton {
 }
 
 // Quote answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Quote;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Quote(context.Context, *common.Money) (*common.Money, error) {
 	return nil, svcserver.Unimplemented(Pricing_Quote_FullMethodName)
 }
 
 // Now answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Now;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Now(context.Context, *emptypb.Empty) (*timestamppb.Timestamp, error) {
 	return nil, svcserver.Unimplemented(Pricing_Now_FullMethodName)
 }
 
 // Stream answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Stream;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Stream(*wrapperspb.StringValue, grpc.ServerStreamingServer[common.PageInfo]) error {
 	return svcserver.Unimplemented(Pricing_Stream_FullMethodName)
 }
 
-// Nothing answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Nothing;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Nothing answers codes.Unimplemented naming
+// fixtures.imports.v1.Pricing.Nothing; override it to serve the method. It is
+// not served from a repository: its name does not start with a standard verb
+// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Nothing(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return nil, svcserver.Unimplemented(Pricing_Nothing_FullMethodName)
 }

@@ -15,11 +15,12 @@ import (
 	time "time"
 )
 
-// SearchWrapper calls the fixtures.legacy.Search service with a default deadline per
-// method and retries for the methods that are safe to retry (see SearchMethodPolicies).
-// It has the methods of SearchClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// SearchWrapper calls the fixtures.legacy.Search service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// SearchMethodPolicies). It has the methods of SearchClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Search is a proto2 service.
 type SearchWrapper struct {
@@ -39,8 +40,8 @@ func WrapSearchClient(client SearchClient, opts ...svcclient.Option) *SearchWrap
 	return &SearchWrapper{client: client, inv: svcclient.NewInvoker(_Search_svcPolicies, opts...)}
 }
 
-// Find calls fixtures.legacy.Search.Find with a default deadline of 30s,
-// not retried.
+// Find calls fixtures.legacy.Search.Find with a default deadline of 30s, not
+// retried.
 func (c *SearchWrapper) Find(ctx context.Context, in *Query, opts ...grpc.CallOption) (*Result, error) {
 	var out *Result
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -51,16 +52,17 @@ func (c *SearchWrapper) Find(ctx context.Context, in *Query, opts ...grpc.CallOp
 	return out, err
 }
 
-// FindAll calls fixtures.legacy.Search.FindAll with no default deadline,
-// not retried.
+// FindAll calls fixtures.legacy.Search.FindAll with no default deadline, not
+// retried.
 func (c *SearchWrapper) FindAll(ctx context.Context, in *Query, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
 	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
 		return c.client.FindAll(ctx, in, opts...)
 	})
 }
 
-// FindAllSeq calls fixtures.legacy.Search.FindAll like FindAll and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// FindAllSeq calls fixtures.legacy.Search.FindAll like FindAll and yields its
+// messages; a failed call yields one error and stops. Breaking out of the loop
+// ends the call.
 func (c *SearchWrapper) FindAllSeq(ctx context.Context, in *Query, opts ...grpc.CallOption) iter.Seq2[*Result, error] {
 	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
 		return c.client.FindAll(ctx, in, opts...)

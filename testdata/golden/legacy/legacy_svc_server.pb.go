@@ -14,11 +14,11 @@ import (
 )
 
 // SearchSkeleton is a ready implementation of SearchServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewSearchSkeleton;
-// a zero SearchSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewSearchSkeleton; a zero
+// SearchSkeleton has none and answers Unimplemented for them too.
 //
 // Search is a proto2 service.
 type SearchSkeleton struct {
@@ -51,16 +51,18 @@ func NewInMemorySearchSkeleton(_ ...svcstore.Option) SearchSkeleton {
 	return NewSearchSkeleton(SearchRepositories{})
 }
 
-// Find answers codes.Unimplemented naming fixtures.legacy.Search.Find;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// Find answers codes.Unimplemented naming fixtures.legacy.Search.Find; override
+// it to serve the method. It is not served from a repository: its name does not
+// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
 func (SearchSkeleton) Find(context.Context, *Query) (*Result, error) {
 	return nil, svcserver.Unimplemented(Search_Find_FullMethodName)
 }
 
 // FindAll answers codes.Unimplemented naming fixtures.legacy.Search.FindAll;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (SearchSkeleton) FindAll(*Query, grpc.ServerStreamingServer[Result]) error {
 	return svcserver.Unimplemented(Search_FindAll_FullMethodName)
 }

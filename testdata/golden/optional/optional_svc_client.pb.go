@@ -14,11 +14,12 @@ import (
 	time "time"
 )
 
-// PatcherWrapper calls the fixtures.optional.v1.Patcher service with a default deadline per
-// method and retries for the methods that are safe to retry (see PatcherMethodPolicies).
-// It has the methods of PatcherClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// PatcherWrapper calls the fixtures.optional.v1.Patcher service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// PatcherMethodPolicies). It has the methods of PatcherClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 type PatcherWrapper struct {
 	client PatcherClient
 	inv    *svcclient.Invoker
@@ -36,8 +37,8 @@ func WrapPatcherClient(client PatcherClient, opts ...svcclient.Option) *PatcherW
 	return &PatcherWrapper{client: client, inv: svcclient.NewInvoker(_Patcher_svcPolicies, opts...)}
 }
 
-// Apply calls fixtures.optional.v1.Patcher.Apply with a default deadline of 30s,
-// not retried.
+// Apply calls fixtures.optional.v1.Patcher.Apply with a default deadline of
+// 30s, not retried.
 func (c *PatcherWrapper) Apply(ctx context.Context, in *Patch, opts ...grpc.CallOption) (*Patch, error) {
 	var out *Patch
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {

@@ -13,11 +13,11 @@ import (
 )
 
 // PatcherSkeleton is a ready implementation of PatcherServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewPatcherSkeleton;
-// a zero PatcherSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewPatcherSkeleton; a zero
+// PatcherSkeleton has none and answers Unimplemented for them too.
 type PatcherSkeleton struct {
 	UnimplementedPatcherServer
 	repos PatcherRepositories
@@ -49,8 +49,9 @@ func NewInMemoryPatcherSkeleton(_ ...svcstore.Option) PatcherSkeleton {
 }
 
 // Apply answers codes.Unimplemented naming fixtures.optional.v1.Patcher.Apply;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (PatcherSkeleton) Apply(context.Context, *Patch) (*Patch, error) {
 	return nil, svcserver.Unimplemented(Patcher_Apply_FullMethodName)
 }

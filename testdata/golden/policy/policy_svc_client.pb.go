@@ -17,11 +17,12 @@ import (
 	time "time"
 )
 
-// CatalogWrapper calls the fixtures.policy.v1.Catalog service with a default deadline per
-// method and retries for the methods that are safe to retry (see CatalogMethodPolicies).
-// It has the methods of CatalogClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// CatalogWrapper calls the fixtures.policy.v1.Catalog service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// CatalogMethodPolicies). It has the methods of CatalogClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Catalog has a service-wide policy.
 type CatalogWrapper struct {
@@ -97,8 +98,8 @@ func (c *CatalogWrapper) Charge(ctx context.Context, in *Item, opts ...grpc.Call
 	return out, err
 }
 
-// Peek calls fixtures.policy.v1.Catalog.Peek with a default deadline of 3s,
-// not retried.
+// Peek calls fixtures.policy.v1.Catalog.Peek with a default deadline of 3s, not
+// retried.
 //
 // Peek is safe, but retries are switched off.
 func (c *CatalogWrapper) Peek(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
@@ -122,8 +123,9 @@ func (c *CatalogWrapper) Watch(ctx context.Context, in *Item, opts ...grpc.CallO
 	})
 }
 
-// WatchSeq calls fixtures.policy.v1.Catalog.Watch like Watch and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// WatchSeq calls fixtures.policy.v1.Catalog.Watch like Watch and yields its
+// messages; a failed call yields one error and stops. Breaking out of the loop
+// ends the call.
 func (c *CatalogWrapper) WatchSeq(ctx context.Context, in *Item, opts ...grpc.CallOption) iter.Seq2[*Item, error] {
 	return svcclient.Seq(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Item], error) {
 		return c.client.Watch(ctx, in, opts...)
@@ -244,11 +246,12 @@ func StartCatalogForTest(tb svcserver.TB, impl CatalogServer, opts ...svcclient.
 	return NewCatalogWrapper(conn, opts...)
 }
 
-// PlainWrapper calls the fixtures.policy.v1.Plain service with a default deadline per
-// method and retries for the methods that are safe to retry (see PlainMethodPolicies).
-// It has the methods of PlainClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// PlainWrapper calls the fixtures.policy.v1.Plain service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// PlainMethodPolicies). It has the methods of PlainClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Plain has no options: plugin-option defaults apply.
 type PlainWrapper struct {
@@ -280,8 +283,8 @@ func (c *PlainWrapper) Get(ctx context.Context, in *Item, opts ...grpc.CallOptio
 	return out, err
 }
 
-// Sync calls fixtures.policy.v1.Plain.Sync with no default deadline,
-// never retried (its messages cannot be replayed).
+// Sync calls fixtures.policy.v1.Plain.Sync with no default deadline, never
+// retried (its messages cannot be replayed).
 func (c *PlainWrapper) Sync(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Item, Item], error) {
 	return svcclient.BidiStream(ctx, c.inv, 1, opts, c.client.Sync)
 }

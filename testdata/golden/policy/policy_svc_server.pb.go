@@ -15,11 +15,11 @@ import (
 )
 
 // CatalogSkeleton is a ready implementation of CatalogServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewCatalogSkeleton;
-// a zero CatalogSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewCatalogSkeleton; a zero
+// CatalogSkeleton has none and answers Unimplemented for them too.
 //
 // Catalog has a service-wide policy.
 type CatalogSkeleton struct {
@@ -54,10 +54,9 @@ func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
 	})
 }
 
-// Get reads the Item whose name is the request's name,
-// from the Item repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Get reads the Item whose name is the request's name, from the Item repository
+// (name is the key (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // Get has no side effects: retried with the service's policy.
 func (s CatalogSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
@@ -68,18 +67,18 @@ func (s CatalogSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
 }
 
 // Put answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Put;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Put is idempotent and overrides the timeout and the codes.
 func (CatalogSkeleton) Put(context.Context, *Item) (*Item, error) {
 	return nil, svcserver.Unimplemented(Catalog_Put_FullMethodName)
 }
 
-// Create creates an Item from the Item,
-// from the Item repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Create creates an Item from the Item, from the Item repository (name is the
+// key (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // Create has side effects: not retried.
 func (s CatalogSkeleton) Create(ctx context.Context, req *Item) (*Item, error) {
@@ -90,8 +89,9 @@ func (s CatalogSkeleton) Create(ctx context.Context, req *Item) (*Item, error) {
 }
 
 // Charge answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Charge;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Charge has side effects but the schema says retrying is safe.
 func (CatalogSkeleton) Charge(context.Context, *Item) (*Item, error) {
@@ -99,8 +99,9 @@ func (CatalogSkeleton) Charge(context.Context, *Item) (*Item, error) {
 }
 
 // Peek answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Peek;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Peek is safe, but retries are switched off.
 func (CatalogSkeleton) Peek(context.Context, *Item) (*Item, error) {
@@ -108,8 +109,9 @@ func (CatalogSkeleton) Peek(context.Context, *Item) (*Item, error) {
 }
 
 // Watch answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Watch;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Watch streams; retried before the first message, no default deadline
 // unless the schema sets one; here the method sets none, the service does.
@@ -118,20 +120,21 @@ func (CatalogSkeleton) Watch(*Item, grpc.ServerStreamingServer[Item]) error {
 }
 
 // Upload answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Upload;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Upload is client streaming: never retried.
 func (CatalogSkeleton) Upload(grpc.ClientStreamingServer[Item, emptypb.Empty]) error {
 	return svcserver.Unimplemented(Catalog_Upload_FullMethodName)
 }
 
-// PlainSkeleton is a ready implementation of PlainServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewPlainSkeleton;
-// a zero PlainSkeleton has none and answers Unimplemented for them too.
+// PlainSkeleton is a ready implementation of PlainServer: embed it by value in
+// your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewPlainSkeleton; a zero
+// PlainSkeleton has none and answers Unimplemented for them too.
 //
 // Plain has no options: plugin-option defaults apply.
 type PlainSkeleton struct {
@@ -166,10 +169,9 @@ func NewInMemoryPlainSkeleton(opts ...svcstore.Option) PlainSkeleton {
 	})
 }
 
-// Get reads the Item whose name is the request's name,
-// from the Item repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Get reads the Item whose name is the request's name, from the Item repository
+// (name is the key (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s PlainSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
 	if s.repos.Item == nil {
 		return nil, svcserver.Unimplemented(Plain_Get_FullMethodName)
@@ -178,8 +180,9 @@ func (s PlainSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
 }
 
 // Sync answers codes.Unimplemented naming fixtures.policy.v1.Plain.Sync;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 func (PlainSkeleton) Sync(grpc.BidiStreamingServer[Item, Item]) error {
 	return svcserver.Unimplemented(Plain_Sync_FullMethodName)
 }

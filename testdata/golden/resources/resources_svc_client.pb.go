@@ -16,11 +16,12 @@ import (
 	time "time"
 )
 
-// LibraryWrapper calls the fixtures.resources.v1.Library service with a default deadline per
-// method and retries for the methods that are safe to retry (see LibraryMethodPolicies).
-// It has the methods of LibraryClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// LibraryWrapper calls the fixtures.resources.v1.Library service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// LibraryMethodPolicies). It has the methods of LibraryClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Library serves books with the canonical AIP shapes.
 type LibraryWrapper struct {
@@ -40,8 +41,8 @@ func WrapLibraryClient(client LibraryClient, opts ...svcclient.Option) *LibraryW
 	return &LibraryWrapper{client: client, inv: svcclient.NewInvoker(_Library_svcPolicies, opts...)}
 }
 
-// GetBook calls fixtures.resources.v1.Library.GetBook with a default deadline of 30s,
-// not retried.
+// GetBook calls fixtures.resources.v1.Library.GetBook with a default deadline
+// of 30s, not retried.
 func (c *LibraryWrapper) GetBook(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -52,8 +53,8 @@ func (c *LibraryWrapper) GetBook(ctx context.Context, in *GetBookRequest, opts .
 	return out, err
 }
 
-// ListBooks calls fixtures.resources.v1.Library.ListBooks with a default deadline of 30s,
-// not retried.
+// ListBooks calls fixtures.resources.v1.Library.ListBooks with a default
+// deadline of 30s, not retried.
 func (c *LibraryWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, opts ...grpc.CallOption) (*ListBooksResponse, error) {
 	var out *ListBooksResponse
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -64,8 +65,8 @@ func (c *LibraryWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, op
 	return out, err
 }
 
-// CreateBook calls fixtures.resources.v1.Library.CreateBook with a default deadline of 30s,
-// not retried.
+// CreateBook calls fixtures.resources.v1.Library.CreateBook with a default
+// deadline of 30s, not retried.
 func (c *LibraryWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -76,8 +77,8 @@ func (c *LibraryWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, 
 	return out, err
 }
 
-// UpdateBook calls fixtures.resources.v1.Library.UpdateBook with a default deadline of 30s,
-// not retried.
+// UpdateBook calls fixtures.resources.v1.Library.UpdateBook with a default
+// deadline of 30s, not retried.
 func (c *LibraryWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, opts ...grpc.CallOption) (*Book, error) {
 	var out *Book
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -88,8 +89,8 @@ func (c *LibraryWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, 
 	return out, err
 }
 
-// DeleteBook calls fixtures.resources.v1.Library.DeleteBook with a default deadline of 30s,
-// not retried.
+// DeleteBook calls fixtures.resources.v1.Library.DeleteBook with a default
+// deadline of 30s, not retried.
 func (c *LibraryWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	var out *emptypb.Empty
 	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -100,16 +101,16 @@ func (c *LibraryWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, 
 	return out, err
 }
 
-// ImportBooks calls fixtures.resources.v1.Library.ImportBooks with no default deadline,
-// never retried (its messages cannot be replayed).
+// ImportBooks calls fixtures.resources.v1.Library.ImportBooks with no default
+// deadline, never retried (its messages cannot be replayed).
 //
 // ImportBooks creates every book the client streams.
 func (c *LibraryWrapper) ImportBooks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Book, ImportBooksResponse], error) {
 	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.ImportBooks)
 }
 
-// Recommend calls fixtures.resources.v1.Library.Recommend with a default deadline of 30s,
-// not retried.
+// Recommend calls fixtures.resources.v1.Library.Recommend with a default
+// deadline of 30s, not retried.
 //
 // Recommend is not a standard method.
 func (c *LibraryWrapper) Recommend(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
@@ -203,11 +204,12 @@ func StartLibraryForTest(tb svcserver.TB, impl LibraryServer, opts ...svcclient.
 	return NewLibraryWrapper(conn, opts...)
 }
 
-// ShelvesWrapper calls the fixtures.resources.v1.Shelves service with a default deadline per
-// method and retries for the methods that are safe to retry (see ShelvesMethodPolicies).
-// It has the methods of ShelvesClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// ShelvesWrapper calls the fixtures.resources.v1.Shelves service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// ShelvesMethodPolicies). It has the methods of ShelvesClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Shelves serves shelves with the other common shapes.
 type ShelvesWrapper struct {
@@ -227,8 +229,8 @@ func WrapShelvesClient(client ShelvesClient, opts ...svcclient.Option) *ShelvesW
 	return &ShelvesWrapper{client: client, inv: svcclient.NewInvoker(_Shelves_svcPolicies, opts...)}
 }
 
-// GetShelf calls fixtures.resources.v1.Shelves.GetShelf with a default deadline of 30s,
-// not retried.
+// GetShelf calls fixtures.resources.v1.Shelves.GetShelf with a default deadline
+// of 30s, not retried.
 func (c *ShelvesWrapper) GetShelf(ctx context.Context, in *GetShelfRequest, opts ...grpc.CallOption) (*GetShelfResponse, error) {
 	var out *GetShelfResponse
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -239,24 +241,25 @@ func (c *ShelvesWrapper) GetShelf(ctx context.Context, in *GetShelfRequest, opts
 	return out, err
 }
 
-// ListShelves calls fixtures.resources.v1.Shelves.ListShelves with no default deadline,
-// not retried.
+// ListShelves calls fixtures.resources.v1.Shelves.ListShelves with no default
+// deadline, not retried.
 func (c *ShelvesWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 		return c.client.ListShelves(ctx, in, opts...)
 	})
 }
 
-// ListShelvesSeq calls fixtures.resources.v1.Shelves.ListShelves like ListShelves and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListShelvesSeq calls fixtures.resources.v1.Shelves.ListShelves like
+// ListShelves and yields its messages; a failed call yields one error and
+// stops. Breaking out of the loop ends the call.
 func (c *ShelvesWrapper) ListShelvesSeq(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) iter.Seq2[*Shelf, error] {
 	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 		return c.client.ListShelves(ctx, in, opts...)
 	})
 }
 
-// CreateShelf calls fixtures.resources.v1.Shelves.CreateShelf with a default deadline of 30s,
-// not retried.
+// CreateShelf calls fixtures.resources.v1.Shelves.CreateShelf with a default
+// deadline of 30s, not retried.
 func (c *ShelvesWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -267,8 +270,8 @@ func (c *ShelvesWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest
 	return out, err
 }
 
-// UpdateShelf calls fixtures.resources.v1.Shelves.UpdateShelf with a default deadline of 30s,
-// not retried.
+// UpdateShelf calls fixtures.resources.v1.Shelves.UpdateShelf with a default
+// deadline of 30s, not retried.
 func (c *ShelvesWrapper) UpdateShelf(ctx context.Context, in *UpdateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -279,8 +282,8 @@ func (c *ShelvesWrapper) UpdateShelf(ctx context.Context, in *UpdateShelfRequest
 	return out, err
 }
 
-// DeleteShelf calls fixtures.resources.v1.Shelves.DeleteShelf with a default deadline of 30s,
-// not retried.
+// DeleteShelf calls fixtures.resources.v1.Shelves.DeleteShelf with a default
+// deadline of 30s, not retried.
 func (c *ShelvesWrapper) DeleteShelf(ctx context.Context, in *DeleteShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
 	var out *Shelf
 	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -291,8 +294,8 @@ func (c *ShelvesWrapper) DeleteShelf(ctx context.Context, in *DeleteShelfRequest
 	return out, err
 }
 
-// BatchCreateShelves calls fixtures.resources.v1.Shelves.BatchCreateShelves with no default deadline,
-// never retried (its messages cannot be replayed).
+// BatchCreateShelves calls fixtures.resources.v1.Shelves.BatchCreateShelves
+// with no default deadline, never retried (its messages cannot be replayed).
 func (c *ShelvesWrapper) BatchCreateShelves(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Shelf, emptypb.Empty], error) {
 	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.BatchCreateShelves)
 }

@@ -15,11 +15,12 @@ import (
 	time "time"
 )
 
-// ItemsWrapper calls the fixtures.samename.Items service with a default deadline per
-// method and retries for the methods that are safe to retry (see ItemsMethodPolicies).
-// It has the methods of ItemsClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// ItemsWrapper calls the fixtures.samename.Items service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// ItemsMethodPolicies). It has the methods of ItemsClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 type ItemsWrapper struct {
 	client ItemsClient
 	inv    *svcclient.Invoker
@@ -49,8 +50,8 @@ func (c *ItemsWrapper) GetItem(ctx context.Context, in *GetItemRequest, opts ...
 	return out, err
 }
 
-// ListItems calls fixtures.samename.Items.ListItems with a default deadline of 30s,
-// not retried.
+// ListItems calls fixtures.samename.Items.ListItems with a default deadline of
+// 30s, not retried.
 func (c *ItemsWrapper) ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error) {
 	var out *ListItemsResponse
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {

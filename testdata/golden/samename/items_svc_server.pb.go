@@ -14,12 +14,12 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// ItemsSkeleton is a ready implementation of ItemsServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewItemsSkeleton;
-// a zero ItemsSkeleton has none and answers Unimplemented for them too.
+// ItemsSkeleton is a ready implementation of ItemsServer: embed it by value in
+// your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewItemsSkeleton; a zero
+// ItemsSkeleton has none and answers Unimplemented for them too.
 type ItemsSkeleton struct {
 	UnimplementedItemsServer
 	repos ItemsRepositories
@@ -54,10 +54,9 @@ func NewInMemoryItemsSkeleton(opts ...svcstore.Option) ItemsSkeleton {
 	})
 }
 
-// GetItem reads the Item whose id is the request's id,
-// from the V1Item repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetItem reads the Item whose id is the request's id, from the V1Item
+// repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s ItemsSkeleton) GetItem(ctx context.Context, req *GetItemRequest) (*v1.Item, error) {
 	if s.repos.V1Item == nil {
 		return nil, svcserver.Unimplemented(Items_GetItem_FullMethodName)
@@ -65,10 +64,9 @@ func (s ItemsSkeleton) GetItem(ctx context.Context, req *GetItemRequest) (*v1.It
 	return s.repos.V1Item.Get(ctx, req.GetId())
 }
 
-// ListItems lists a page of Item resources in key order,
-// from the V2Item repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ListItems lists a page of Item resources in key order, from the V2Item
+// repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s ItemsSkeleton) ListItems(ctx context.Context, req *ListItemsRequest) (*ListItemsResponse, error) {
 	if s.repos.V2Item == nil {
 		return nil, svcserver.Unimplemented(Items_ListItems_FullMethodName)

@@ -15,10 +15,11 @@ import (
 	time "time"
 )
 
-// ProductServiceWrapper calls the ecommerce.ProductService service with a default deadline per
-// method and retries for the methods that are safe to retry (see ProductServiceMethodPolicies).
-// It has the methods of ProductServiceClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
+// ProductServiceWrapper calls the ecommerce.ProductService service with a
+// default deadline per method and retries for the methods that are safe to
+// retry (see ProductServiceMethodPolicies). It has the methods of
+// ProductServiceClient, with the same signatures, so it can stand in for it;
+// svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
 // grpc.CallOptions. Server-streaming methods are also offered as iterators.
 //
 // Product service definition
@@ -39,8 +40,8 @@ func WrapProductServiceClient(client ProductServiceClient, opts ...svcclient.Opt
 	return &ProductServiceWrapper{client: client, inv: svcclient.NewInvoker(_ProductService_svcPolicies, opts...)}
 }
 
-// GetProduct calls ecommerce.ProductService.GetProduct with a default deadline of 30s,
-// not retried.
+// GetProduct calls ecommerce.ProductService.GetProduct with a default deadline
+// of 30s, not retried.
 //
 // Unary RPC - simple request/response
 func (c *ProductServiceWrapper) GetProduct(ctx context.Context, in *GetProductRequest, opts ...grpc.CallOption) (*Product, error) {
@@ -53,8 +54,8 @@ func (c *ProductServiceWrapper) GetProduct(ctx context.Context, in *GetProductRe
 	return out, err
 }
 
-// CreateProduct calls ecommerce.ProductService.CreateProduct with a default deadline of 30s,
-// not retried.
+// CreateProduct calls ecommerce.ProductService.CreateProduct with a default
+// deadline of 30s, not retried.
 func (c *ProductServiceWrapper) CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*CreateProductResponse, error) {
 	var out *CreateProductResponse
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -65,8 +66,8 @@ func (c *ProductServiceWrapper) CreateProduct(ctx context.Context, in *CreatePro
 	return out, err
 }
 
-// UpdateProduct calls ecommerce.ProductService.UpdateProduct with a default deadline of 30s,
-// not retried.
+// UpdateProduct calls ecommerce.ProductService.UpdateProduct with a default
+// deadline of 30s, not retried.
 func (c *ProductServiceWrapper) UpdateProduct(ctx context.Context, in *UpdateProductRequest, opts ...grpc.CallOption) (*Product, error) {
 	var out *Product
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -77,8 +78,8 @@ func (c *ProductServiceWrapper) UpdateProduct(ctx context.Context, in *UpdatePro
 	return out, err
 }
 
-// DeleteProduct calls ecommerce.ProductService.DeleteProduct with a default deadline of 30s,
-// not retried.
+// DeleteProduct calls ecommerce.ProductService.DeleteProduct with a default
+// deadline of 30s, not retried.
 func (c *ProductServiceWrapper) DeleteProduct(ctx context.Context, in *DeleteProductRequest, opts ...grpc.CallOption) (*Empty, error) {
 	var out *Empty
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -89,8 +90,8 @@ func (c *ProductServiceWrapper) DeleteProduct(ctx context.Context, in *DeletePro
 	return out, err
 }
 
-// ListProducts calls ecommerce.ProductService.ListProducts with no default deadline,
-// not retried.
+// ListProducts calls ecommerce.ProductService.ListProducts with no default
+// deadline, not retried.
 //
 // Server streaming - server sends multiple responses
 func (c *ProductServiceWrapper) ListProducts(ctx context.Context, in *ProductListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Product], error) {
@@ -99,40 +100,42 @@ func (c *ProductServiceWrapper) ListProducts(ctx context.Context, in *ProductLis
 	})
 }
 
-// ListProductsSeq calls ecommerce.ProductService.ListProducts like ListProducts and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListProductsSeq calls ecommerce.ProductService.ListProducts like ListProducts
+// and yields its messages; a failed call yields one error and stops. Breaking
+// out of the loop ends the call.
 func (c *ProductServiceWrapper) ListProductsSeq(ctx context.Context, in *ProductListRequest, opts ...grpc.CallOption) iter.Seq2[*Product, error] {
 	return svcclient.Seq(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Product], error) {
 		return c.client.ListProducts(ctx, in, opts...)
 	})
 }
 
-// WatchProduct calls ecommerce.ProductService.WatchProduct with no default deadline,
-// not retried.
+// WatchProduct calls ecommerce.ProductService.WatchProduct with no default
+// deadline, not retried.
 func (c *ProductServiceWrapper) WatchProduct(ctx context.Context, in *ProductWatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 	return svcclient.ServerStream(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 		return c.client.WatchProduct(ctx, in, opts...)
 	})
 }
 
-// WatchProductSeq calls ecommerce.ProductService.WatchProduct like WatchProduct and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// WatchProductSeq calls ecommerce.ProductService.WatchProduct like WatchProduct
+// and yields its messages; a failed call yields one error and stops. Breaking
+// out of the loop ends the call.
 func (c *ProductServiceWrapper) WatchProductSeq(ctx context.Context, in *ProductWatchRequest, opts ...grpc.CallOption) iter.Seq2[*ProductEvent, error] {
 	return svcclient.Seq(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 		return c.client.WatchProduct(ctx, in, opts...)
 	})
 }
 
-// BulkCreateProducts calls ecommerce.ProductService.BulkCreateProducts with no default deadline,
-// never retried (its messages cannot be replayed).
+// BulkCreateProducts calls ecommerce.ProductService.BulkCreateProducts with no
+// default deadline, never retried (its messages cannot be replayed).
 //
 // Client streaming - client sends multiple requests
 func (c *ProductServiceWrapper) BulkCreateProducts(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[CreateProductRequest, BulkCreateResponse], error) {
 	return svcclient.ClientStream(ctx, c.inv, 6, opts, c.client.BulkCreateProducts)
 }
 
-// ProcessProductBatch calls ecommerce.ProductService.ProcessProductBatch with no default deadline,
-// never retried (its messages cannot be replayed).
+// ProcessProductBatch calls ecommerce.ProductService.ProcessProductBatch with
+// no default deadline, never retried (its messages cannot be replayed).
 //
 // Bidirectional streaming - both client and server stream
 func (c *ProductServiceWrapper) ProcessProductBatch(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ProductBatchRequest, ProductBatchResponse], error) {
@@ -224,11 +227,12 @@ func StartProductServiceForTest(tb svcserver.TB, impl ProductServiceServer, opts
 	return NewProductServiceWrapper(conn, opts...)
 }
 
-// OrderServiceWrapper calls the ecommerce.OrderService service with a default deadline per
-// method and retries for the methods that are safe to retry (see OrderServiceMethodPolicies).
-// It has the methods of OrderServiceClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// OrderServiceWrapper calls the ecommerce.OrderService service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// OrderServiceMethodPolicies). It has the methods of OrderServiceClient, with
+// the same signatures, so it can stand in for it; svcclient.WithTimeout,
+// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
+// Server-streaming methods are also offered as iterators.
 //
 // Order service with more complex patterns
 type OrderServiceWrapper struct {
@@ -248,8 +252,8 @@ func WrapOrderServiceClient(client OrderServiceClient, opts ...svcclient.Option)
 	return &OrderServiceWrapper{client: client, inv: svcclient.NewInvoker(_OrderService_svcPolicies, opts...)}
 }
 
-// CreateOrder calls ecommerce.OrderService.CreateOrder with a default deadline of 30s,
-// not retried.
+// CreateOrder calls ecommerce.OrderService.CreateOrder with a default deadline
+// of 30s, not retried.
 func (c *OrderServiceWrapper) CreateOrder(ctx context.Context, in *CreateOrderRequest, opts ...grpc.CallOption) (*Order, error) {
 	var out *Order
 	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -260,8 +264,8 @@ func (c *OrderServiceWrapper) CreateOrder(ctx context.Context, in *CreateOrderRe
 	return out, err
 }
 
-// GetOrder calls ecommerce.OrderService.GetOrder with a default deadline of 30s,
-// not retried.
+// GetOrder calls ecommerce.OrderService.GetOrder with a default deadline of
+// 30s, not retried.
 func (c *OrderServiceWrapper) GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*Order, error) {
 	var out *Order
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -280,16 +284,17 @@ func (c *OrderServiceWrapper) ListOrders(ctx context.Context, in *ListOrdersRequ
 	})
 }
 
-// ListOrdersSeq calls ecommerce.OrderService.ListOrders like ListOrders and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListOrdersSeq calls ecommerce.OrderService.ListOrders like ListOrders and
+// yields its messages; a failed call yields one error and stops. Breaking out
+// of the loop ends the call.
 func (c *OrderServiceWrapper) ListOrdersSeq(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) iter.Seq2[*Order, error] {
 	return svcclient.Seq(ctx, c.inv, 2, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Order], error) {
 		return c.client.ListOrders(ctx, in, opts...)
 	})
 }
 
-// UpdateOrderStatus calls ecommerce.OrderService.UpdateOrderStatus with a default deadline of 30s,
-// not retried.
+// UpdateOrderStatus calls ecommerce.OrderService.UpdateOrderStatus with a
+// default deadline of 30s, not retried.
 func (c *OrderServiceWrapper) UpdateOrderStatus(ctx context.Context, in *UpdateOrderStatusRequest, opts ...grpc.CallOption) (*Order, error) {
 	var out *Order
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -300,8 +305,8 @@ func (c *OrderServiceWrapper) UpdateOrderStatus(ctx context.Context, in *UpdateO
 	return out, err
 }
 
-// StreamOrderEvents calls ecommerce.OrderService.StreamOrderEvents with no default deadline,
-// not retried.
+// StreamOrderEvents calls ecommerce.OrderService.StreamOrderEvents with no
+// default deadline, not retried.
 //
 // Bidirectional for real-time order processing
 func (c *OrderServiceWrapper) StreamOrderEvents(ctx context.Context, in *Empty, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OrderEvent], error) {
@@ -310,8 +315,9 @@ func (c *OrderServiceWrapper) StreamOrderEvents(ctx context.Context, in *Empty, 
 	})
 }
 
-// StreamOrderEventsSeq calls ecommerce.OrderService.StreamOrderEvents like StreamOrderEvents and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// StreamOrderEventsSeq calls ecommerce.OrderService.StreamOrderEvents like
+// StreamOrderEvents and yields its messages; a failed call yields one error and
+// stops. Breaking out of the loop ends the call.
 func (c *OrderServiceWrapper) StreamOrderEventsSeq(ctx context.Context, in *Empty, opts ...grpc.CallOption) iter.Seq2[*OrderEvent, error] {
 	return svcclient.Seq(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[OrderEvent], error) {
 		return c.client.StreamOrderEvents(ctx, in, opts...)

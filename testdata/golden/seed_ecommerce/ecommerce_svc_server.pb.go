@@ -16,12 +16,13 @@ import (
 	strconv "strconv"
 )
 
-// ProductServiceSkeleton is a ready implementation of ProductServiceServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewProductServiceSkeleton;
-// a zero ProductServiceSkeleton has none and answers Unimplemented for them too.
+// ProductServiceSkeleton is a ready implementation of ProductServiceServer:
+// embed it by value in your own type and override the methods you serve. Every
+// method you do not override answers codes.Unimplemented with the method's full
+// name, so adding a method to the service and regenerating keeps your type
+// compiling. Standard methods are served from the repositories given to
+// NewProductServiceSkeleton; a zero ProductServiceSkeleton has none and answers
+// Unimplemented for them too.
 //
 // Product service definition
 type ProductServiceSkeleton struct {
@@ -56,10 +57,9 @@ func NewInMemoryProductServiceSkeleton(opts ...svcstore.Option) ProductServiceSk
 	})
 }
 
-// GetProduct reads the Product whose id is the request's id,
-// from the Product repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetProduct reads the Product whose id is the request's id, from the Product
+// repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // Unary RPC - simple request/response
 func (s ProductServiceSkeleton) GetProduct(ctx context.Context, req *GetProductRequest) (*Product, error) {
@@ -69,14 +69,14 @@ func (s ProductServiceSkeleton) GetProduct(ctx context.Context, req *GetProductR
 	return s.repos.Product.Get(ctx, req.GetId())
 }
 
-// CreateProduct creates a Product from the fields name, description, price, category_id, tags of CreateProductRequest,
-// from the Product repository (id is the key).
+// CreateProduct creates a Product from the fields name, description, price,
+// category_id, tags of CreateProductRequest, from the Product repository (id is
+// the key). Without the repository it answers codes.Unimplemented. Override it
+// to serve the method yourself.
+//
 // Notes:
 //   - CreateProductResponse.message is left unset
 //   - category_id is stored as Product.category.id (a guess from its name)
-//
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
 func (s ProductServiceSkeleton) CreateProduct(ctx context.Context, req *CreateProductRequest) (*CreateProductResponse, error) {
 	if s.repos.Product == nil {
 		return nil, svcserver.Unimplemented(ProductService_CreateProduct_FullMethodName)
@@ -92,14 +92,16 @@ func (s ProductServiceSkeleton) CreateProduct(ctx context.Context, req *CreatePr
 	return &CreateProductResponse{Product: res}, nil
 }
 
-// UpdateProduct updates the Product whose id is the request's id: of name, description, price, inventory, the fields UpdateProductRequest.update sets,
-// from the Product repository (id is the key).
-// Notes:
-//   - inventory is set when update_inventory is true, even to its zero value (a guess from the names)
-//   - a field with presence is set when present; one without, when not its zero value
+// UpdateProduct updates the Product whose id is the request's id: of name,
+// description, price, inventory, the fields UpdateProductRequest.update sets,
+// from the Product repository (id is the key). Without the repository it
+// answers codes.Unimplemented. Override it to serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - inventory is set when update_inventory is true, even to its zero value (a
+//     guess from the names)
+//   - a field with presence is set when present; one without, when not its zero
+//     value
 func (s ProductServiceSkeleton) UpdateProduct(ctx context.Context, req *UpdateProductRequest) (*Product, error) {
 	if s.repos.Product == nil {
 		return nil, svcserver.Unimplemented(ProductService_UpdateProduct_FullMethodName)
@@ -131,10 +133,9 @@ func (s ProductServiceSkeleton) UpdateProduct(ctx context.Context, req *UpdatePr
 	return s.repos.Product.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }
 
-// DeleteProduct deletes the Product whose id is the request's id,
-// from the Product repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// DeleteProduct deletes the Product whose id is the request's id, from the
+// Product repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s ProductServiceSkeleton) DeleteProduct(ctx context.Context, req *DeleteProductRequest) (*Empty, error) {
 	if s.repos.Product == nil {
 		return nil, svcserver.Unimplemented(ProductService_DeleteProduct_FullMethodName)
@@ -145,13 +146,13 @@ func (s ProductServiceSkeleton) DeleteProduct(ctx context.Context, req *DeletePr
 	return &Empty{}, nil
 }
 
-// ListProducts streams the Product resources, in key order, page by page,
-// from the Product repository (id is the key).
-// Notes:
-//   - when set, category_filter keeps the Product resources whose category.id equals it (a guess from its name)
+// ListProducts streams the Product resources, in key order, page by page, from
+// the Product repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - when set, category_filter keeps the Product resources whose category.id
+//     equals it (a guess from its name)
 //
 // Server streaming - server sends multiple responses
 func (s ProductServiceSkeleton) ListProducts(req *ProductListRequest, stream grpc.ServerStreamingServer[Product]) error {
@@ -180,20 +181,24 @@ func (s ProductServiceSkeleton) ListProducts(req *ProductListRequest, stream grp
 	}
 }
 
-// WatchProduct answers codes.Unimplemented naming ecommerce.ProductService.WatchProduct;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// WatchProduct answers codes.Unimplemented naming
+// ecommerce.ProductService.WatchProduct; override it to serve the method. It is
+// not served from a repository: its name does not start with a standard verb
+// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ProductServiceSkeleton) WatchProduct(*ProductWatchRequest, grpc.ServerStreamingServer[ProductEvent]) error {
 	return svcserver.Unimplemented(ProductService_WatchProduct_FullMethodName)
 }
 
-// BulkCreateProducts creates every Product the client streams (from the fields name, description, price, category_id, tags of CreateProductRequest), all or nothing, once the stream ends; a batch whose answer would exceed svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before anything is stored,
-// from the Product repository (id is the key).
+// BulkCreateProducts creates every Product the client streams (from the fields
+// name, description, price, category_id, tags of CreateProductRequest), all or
+// nothing, once the stream ends; a batch whose answer would exceed
+// svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before
+// anything is stored, from the Product repository (id is the key). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
 // Notes:
 //   - category_id is stored as Product.category.id (a guess from its name)
-//
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
 //
 // Client streaming - client sends multiple requests
 func (s ProductServiceSkeleton) BulkCreateProducts(stream grpc.ClientStreamingServer[CreateProductRequest, BulkCreateResponse]) error {
@@ -226,21 +231,24 @@ func (s ProductServiceSkeleton) BulkCreateProducts(stream grpc.ClientStreamingSe
 	return stream.SendAndClose(&BulkCreateResponse{Products: created, CreatedCount: int32(len(created))})
 }
 
-// ProcessProductBatch answers codes.Unimplemented naming ecommerce.ProductService.ProcessProductBatch;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// ProcessProductBatch answers codes.Unimplemented naming
+// ecommerce.ProductService.ProcessProductBatch; override it to serve the
+// method. It is not served from a repository: its name does not start with a
+// standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
+// Import).
 //
 // Bidirectional streaming - both client and server stream
 func (ProductServiceSkeleton) ProcessProductBatch(grpc.BidiStreamingServer[ProductBatchRequest, ProductBatchResponse]) error {
 	return svcserver.Unimplemented(ProductService_ProcessProductBatch_FullMethodName)
 }
 
-// OrderServiceSkeleton is a ready implementation of OrderServiceServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewOrderServiceSkeleton;
-// a zero OrderServiceSkeleton has none and answers Unimplemented for them too.
+// OrderServiceSkeleton is a ready implementation of OrderServiceServer: embed
+// it by value in your own type and override the methods you serve. Every method
+// you do not override answers codes.Unimplemented with the method's full name,
+// so adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to
+// NewOrderServiceSkeleton; a zero OrderServiceSkeleton has none and answers
+// Unimplemented for them too.
 //
 // Order service with more complex patterns
 type OrderServiceSkeleton struct {
@@ -275,10 +283,10 @@ func NewInMemoryOrderServiceSkeleton(opts ...svcstore.Option) OrderServiceSkelet
 	})
 }
 
-// CreateOrder creates an Order from the fields items, shipping_address, payment_info, metadata of CreateOrderRequest,
-// from the Order repository (id is the key, as (svc.v1.resource).key_field says).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// CreateOrder creates an Order from the fields items, shipping_address,
+// payment_info, metadata of CreateOrderRequest, from the Order repository (id
+// is the key, as (svc.v1.resource).key_field says). Without the repository it
+// answers codes.Unimplemented. Override it to serve the method yourself.
 func (s OrderServiceSkeleton) CreateOrder(ctx context.Context, req *CreateOrderRequest) (*Order, error) {
 	if s.repos.Order == nil {
 		return nil, svcserver.Unimplemented(OrderService_CreateOrder_FullMethodName)
@@ -287,10 +295,10 @@ func (s OrderServiceSkeleton) CreateOrder(ctx context.Context, req *CreateOrderR
 	return s.repos.Order.Create(ctx, msg)
 }
 
-// GetOrder reads the Order whose id is the request's id,
-// from the Order repository (id is the key, as (svc.v1.resource).key_field says).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetOrder reads the Order whose id is the request's id, from the Order
+// repository (id is the key, as (svc.v1.resource).key_field says). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 func (s OrderServiceSkeleton) GetOrder(ctx context.Context, req *GetOrderRequest) (*Order, error) {
 	if s.repos.Order == nil {
 		return nil, svcserver.Unimplemented(OrderService_GetOrder_FullMethodName)
@@ -298,13 +306,13 @@ func (s OrderServiceSkeleton) GetOrder(ctx context.Context, req *GetOrderRequest
 	return s.repos.Order.Get(ctx, strconv.FormatInt(int64(req.GetId()), 10))
 }
 
-// ListOrders streams the Order resources, in key order, page by page,
-// from the Order repository (id is the key, as (svc.v1.resource).key_field says).
-// Notes:
-//   - when set, status keeps the Order resources whose status equals it
-//
+// ListOrders streams the Order resources, in key order, page by page, from the
+// Order repository (id is the key, as (svc.v1.resource).key_field says).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - when set, status keeps the Order resources whose status equals it
 func (s OrderServiceSkeleton) ListOrders(req *ListOrdersRequest, stream grpc.ServerStreamingServer[Order]) error {
 	if s.repos.Order == nil {
 		return svcserver.Unimplemented(OrderService_ListOrders_FullMethodName)
@@ -331,16 +339,18 @@ func (s OrderServiceSkeleton) ListOrders(req *ListOrdersRequest, stream grpc.Ser
 	}
 }
 
-// UpdateOrderStatus answers codes.Unimplemented naming ecommerce.OrderService.UpdateOrderStatus;
-// override it to serve the method.
-// It is not served from a repository: it answers Order, but its noun OrderStatus does not name it: a custom method, not a standard one.
+// UpdateOrderStatus answers codes.Unimplemented naming
+// ecommerce.OrderService.UpdateOrderStatus; override it to serve the method. It
+// is not served from a repository: it answers Order, but its noun OrderStatus
+// does not name it: a custom method, not a standard one.
 func (OrderServiceSkeleton) UpdateOrderStatus(context.Context, *UpdateOrderStatusRequest) (*Order, error) {
 	return nil, svcserver.Unimplemented(OrderService_UpdateOrderStatus_FullMethodName)
 }
 
-// StreamOrderEvents answers codes.Unimplemented naming ecommerce.OrderService.StreamOrderEvents;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// StreamOrderEvents answers codes.Unimplemented naming
+// ecommerce.OrderService.StreamOrderEvents; override it to serve the method. It
+// is not served from a repository: its name does not start with a standard verb
+// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Bidirectional for real-time order processing
 func (OrderServiceSkeleton) StreamOrderEvents(*Empty, grpc.ServerStreamingServer[OrderEvent]) error {

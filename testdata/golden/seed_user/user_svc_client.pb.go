@@ -16,11 +16,12 @@ import (
 	time "time"
 )
 
-// UserServiceWrapper calls the user.v1.UserService service with a default deadline per
-// method and retries for the methods that are safe to retry (see UserServiceMethodPolicies).
-// It has the methods of UserServiceClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// UserServiceWrapper calls the user.v1.UserService service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// UserServiceMethodPolicies). It has the methods of UserServiceClient, with the
+// same signatures, so it can stand in for it; svcclient.WithTimeout,
+// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
+// Server-streaming methods are also offered as iterators.
 //
 // User service definition
 type UserServiceWrapper struct {
@@ -40,8 +41,8 @@ func WrapUserServiceClient(client UserServiceClient, opts ...svcclient.Option) *
 	return &UserServiceWrapper{client: client, inv: svcclient.NewInvoker(_UserService_svcPolicies, opts...)}
 }
 
-// GetUser calls user.v1.UserService.GetUser with a default deadline of 30s,
-// not retried.
+// GetUser calls user.v1.UserService.GetUser with a default deadline of 30s, not
+// retried.
 //
 // Unary RPC
 func (c *UserServiceWrapper) GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*GetUserResponse, error) {
@@ -54,8 +55,8 @@ func (c *UserServiceWrapper) GetUser(ctx context.Context, in *GetUserRequest, op
 	return out, err
 }
 
-// CreateUser calls user.v1.UserService.CreateUser with a default deadline of 30s,
-// not retried.
+// CreateUser calls user.v1.UserService.CreateUser with a default deadline of
+// 30s, not retried.
 func (c *UserServiceWrapper) CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*CreateUserResponse, error) {
 	var out *CreateUserResponse
 	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -66,8 +67,8 @@ func (c *UserServiceWrapper) CreateUser(ctx context.Context, in *CreateUserReque
 	return out, err
 }
 
-// UpdateUser calls user.v1.UserService.UpdateUser with a default deadline of 30s,
-// not retried.
+// UpdateUser calls user.v1.UserService.UpdateUser with a default deadline of
+// 30s, not retried.
 func (c *UserServiceWrapper) UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*UpdateUserResponse, error) {
 	var out *UpdateUserResponse
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -78,8 +79,8 @@ func (c *UserServiceWrapper) UpdateUser(ctx context.Context, in *UpdateUserReque
 	return out, err
 }
 
-// DeleteUser calls user.v1.UserService.DeleteUser with a default deadline of 30s,
-// not retried.
+// DeleteUser calls user.v1.UserService.DeleteUser with a default deadline of
+// 30s, not retried.
 func (c *UserServiceWrapper) DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	var out *emptypb.Empty
 	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -90,8 +91,8 @@ func (c *UserServiceWrapper) DeleteUser(ctx context.Context, in *DeleteUserReque
 	return out, err
 }
 
-// ListUsers calls user.v1.UserService.ListUsers with no default deadline,
-// not retried.
+// ListUsers calls user.v1.UserService.ListUsers with no default deadline, not
+// retried.
 //
 // Server streaming - list with pagination
 func (c *UserServiceWrapper) ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[User], error) {
@@ -100,24 +101,25 @@ func (c *UserServiceWrapper) ListUsers(ctx context.Context, in *ListUsersRequest
 	})
 }
 
-// ListUsersSeq calls user.v1.UserService.ListUsers like ListUsers and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListUsersSeq calls user.v1.UserService.ListUsers like ListUsers and yields
+// its messages; a failed call yields one error and stops. Breaking out of the
+// loop ends the call.
 func (c *UserServiceWrapper) ListUsersSeq(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) iter.Seq2[*User, error] {
 	return svcclient.Seq(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[User], error) {
 		return c.client.ListUsers(ctx, in, opts...)
 	})
 }
 
-// BatchCreateUsers calls user.v1.UserService.BatchCreateUsers with no default deadline,
-// never retried (its messages cannot be replayed).
+// BatchCreateUsers calls user.v1.UserService.BatchCreateUsers with no default
+// deadline, never retried (its messages cannot be replayed).
 //
 // Client streaming - batch create
 func (c *UserServiceWrapper) BatchCreateUsers(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[CreateUserRequest, BatchCreateUsersResponse], error) {
 	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.BatchCreateUsers)
 }
 
-// SyncUsers calls user.v1.UserService.SyncUsers with no default deadline,
-// never retried (its messages cannot be replayed).
+// SyncUsers calls user.v1.UserService.SyncUsers with no default deadline, never
+// retried (its messages cannot be replayed).
 //
 // Bidirectional streaming
 func (c *UserServiceWrapper) SyncUsers(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SyncUsersRequest, SyncUsersResponse], error) {

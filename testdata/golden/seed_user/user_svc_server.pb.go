@@ -16,12 +16,13 @@ import (
 	io "io"
 )
 
-// UserServiceSkeleton is a ready implementation of UserServiceServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewUserServiceSkeleton;
-// a zero UserServiceSkeleton has none and answers Unimplemented for them too.
+// UserServiceSkeleton is a ready implementation of UserServiceServer: embed it
+// by value in your own type and override the methods you serve. Every method
+// you do not override answers codes.Unimplemented with the method's full name,
+// so adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to
+// NewUserServiceSkeleton; a zero UserServiceSkeleton has none and answers
+// Unimplemented for them too.
 //
 // User service definition
 type UserServiceSkeleton struct {
@@ -56,10 +57,9 @@ func NewInMemoryUserServiceSkeleton(opts ...svcstore.Option) UserServiceSkeleton
 	})
 }
 
-// GetUser reads the User whose id is the request's id,
-// from the User repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetUser reads the User whose id is the request's id, from the User repository
+// (id is the key). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
 //
 // Unary RPC
 func (s UserServiceSkeleton) GetUser(ctx context.Context, req *GetUserRequest) (*GetUserResponse, error) {
@@ -73,10 +73,10 @@ func (s UserServiceSkeleton) GetUser(ctx context.Context, req *GetUserRequest) (
 	return &GetUserResponse{User: res}, nil
 }
 
-// CreateUser creates an User from the fields email, name, role of CreateUserRequest,
-// from the User repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// CreateUser creates an User from the fields email, name, role of
+// CreateUserRequest, from the User repository (id is the key). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 func (s UserServiceSkeleton) CreateUser(ctx context.Context, req *CreateUserRequest) (*CreateUserResponse, error) {
 	if s.repos.User == nil {
 		return nil, svcserver.Unimplemented(UserService_CreateUser_FullMethodName)
@@ -89,13 +89,14 @@ func (s UserServiceSkeleton) CreateUser(ctx context.Context, req *CreateUserRequ
 	return &CreateUserResponse{User: res}, nil
 }
 
-// UpdateUser updates the User whose id is the request's id: of email, name, role, the fields UpdateUserRequest sets,
-// from the User repository (id is the key).
-// Notes:
-//   - a field with presence is set when present; one without, when not its zero value
+// UpdateUser updates the User whose id is the request's id: of email, name,
+// role, the fields UpdateUserRequest sets, from the User repository (id is the
+// key). Without the repository it answers codes.Unimplemented. Override it to
+// serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - a field with presence is set when present; one without, when not its zero
+//     value
 func (s UserServiceSkeleton) UpdateUser(ctx context.Context, req *UpdateUserRequest) (*UpdateUserResponse, error) {
 	if s.repos.User == nil {
 		return nil, svcserver.Unimplemented(UserService_UpdateUser_FullMethodName)
@@ -129,10 +130,9 @@ func (s UserServiceSkeleton) UpdateUser(ctx context.Context, req *UpdateUserRequ
 	return &UpdateUserResponse{User: res}, nil
 }
 
-// DeleteUser deletes the User whose id is the request's id,
-// from the User repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// DeleteUser deletes the User whose id is the request's id, from the User
+// repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 func (s UserServiceSkeleton) DeleteUser(ctx context.Context, req *DeleteUserRequest) (*emptypb.Empty, error) {
 	if s.repos.User == nil {
 		return nil, svcserver.Unimplemented(UserService_DeleteUser_FullMethodName)
@@ -143,10 +143,9 @@ func (s UserServiceSkeleton) DeleteUser(ctx context.Context, req *DeleteUserRequ
 	return &emptypb.Empty{}, nil
 }
 
-// ListUsers streams the User resources, in key order, page by page,
-// from the User repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ListUsers streams the User resources, in key order, page by page, from the
+// User repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // Server streaming - list with pagination
 func (s UserServiceSkeleton) ListUsers(req *ListUsersRequest, stream grpc.ServerStreamingServer[User]) error {
@@ -171,10 +170,12 @@ func (s UserServiceSkeleton) ListUsers(req *ListUsersRequest, stream grpc.Server
 	}
 }
 
-// BatchCreateUsers creates every User the client streams (from the fields email, name, role of CreateUserRequest), all or nothing, once the stream ends; a batch whose answer would exceed svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before anything is stored,
-// from the User repository (id is the key).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// BatchCreateUsers creates every User the client streams (from the fields
+// email, name, role of CreateUserRequest), all or nothing, once the stream
+// ends; a batch whose answer would exceed svcserver.MaxBatchBytes is refused
+// with codes.ResourceExhausted before anything is stored, from the User
+// repository (id is the key). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // Client streaming - batch create
 func (s UserServiceSkeleton) BatchCreateUsers(stream grpc.ClientStreamingServer[CreateUserRequest, BatchCreateUsersResponse]) error {
@@ -205,8 +206,9 @@ func (s UserServiceSkeleton) BatchCreateUsers(stream grpc.ClientStreamingServer[
 }
 
 // SyncUsers answers codes.Unimplemented naming user.v1.UserService.SyncUsers;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
 //
 // Bidirectional streaming
 func (UserServiceSkeleton) SyncUsers(grpc.BidiStreamingServer[SyncUsersRequest, SyncUsersResponse]) error {

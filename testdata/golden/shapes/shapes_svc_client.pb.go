@@ -15,11 +15,12 @@ import (
 	time "time"
 )
 
-// NotesWrapper calls the fixtures.shapes.v1.Notes service with a default deadline per
-// method and retries for the methods that are safe to retry (see NotesMethodPolicies).
-// It has the methods of NotesClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// NotesWrapper calls the fixtures.shapes.v1.Notes service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// NotesMethodPolicies). It has the methods of NotesClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 type NotesWrapper struct {
 	client NotesClient
 	inv    *svcclient.Invoker
@@ -37,8 +38,8 @@ func WrapNotesClient(client NotesClient, opts ...svcclient.Option) *NotesWrapper
 	return &NotesWrapper{client: client, inv: svcclient.NewInvoker(_Notes_svcPolicies, opts...)}
 }
 
-// ListNotes calls fixtures.shapes.v1.Notes.ListNotes with a default deadline of 30s,
-// not retried.
+// ListNotes calls fixtures.shapes.v1.Notes.ListNotes with a default deadline of
+// 30s, not retried.
 //
 // Filtered lists need a query language the store does not have.
 func (c *NotesWrapper) ListNotes(ctx context.Context, in *ListNotesRequest, opts ...grpc.CallOption) (*ListNotesResponse, error) {
@@ -51,8 +52,8 @@ func (c *NotesWrapper) ListNotes(ctx context.Context, in *ListNotesRequest, opts
 	return out, err
 }
 
-// GetNote calls fixtures.shapes.v1.Notes.GetNote with a default deadline of 30s,
-// not retried.
+// GetNote calls fixtures.shapes.v1.Notes.GetNote with a default deadline of
+// 30s, not retried.
 //
 // Its request has no key field.
 func (c *NotesWrapper) GetNote(ctx context.Context, in *GetNoteRequest, opts ...grpc.CallOption) (*Note, error) {
@@ -65,8 +66,8 @@ func (c *NotesWrapper) GetNote(ctx context.Context, in *GetNoteRequest, opts ...
 	return out, err
 }
 
-// GetKeyless calls fixtures.shapes.v1.Notes.GetKeyless with a default deadline of 30s,
-// not retried.
+// GetKeyless calls fixtures.shapes.v1.Notes.GetKeyless with a default deadline
+// of 30s, not retried.
 func (c *NotesWrapper) GetKeyless(ctx context.Context, in *GetNoteRequest, opts ...grpc.CallOption) (*Keyless, error) {
 	var out *Keyless
 	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
@@ -77,8 +78,8 @@ func (c *NotesWrapper) GetKeyless(ctx context.Context, in *GetNoteRequest, opts 
 	return out, err
 }
 
-// DeleteNote calls fixtures.shapes.v1.Notes.DeleteNote with a default deadline of 30s,
-// not retried.
+// DeleteNote calls fixtures.shapes.v1.Notes.DeleteNote with a default deadline
+// of 30s, not retried.
 //
 // Extra fields it cannot honour.
 func (c *NotesWrapper) DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
@@ -91,8 +92,8 @@ func (c *NotesWrapper) DeleteNote(ctx context.Context, in *DeleteNoteRequest, op
 	return out, err
 }
 
-// CreateNote calls fixtures.shapes.v1.Notes.CreateNote with a default deadline of 30s,
-// not retried.
+// CreateNote calls fixtures.shapes.v1.Notes.CreateNote with a default deadline
+// of 30s, not retried.
 //
 // Returns something else than the resource.
 func (c *NotesWrapper) CreateNote(ctx context.Context, in *Note, opts ...grpc.CallOption) (*emptypb.Empty, error) {
@@ -105,8 +106,8 @@ func (c *NotesWrapper) CreateNote(ctx context.Context, in *Note, opts ...grpc.Ca
 	return out, err
 }
 
-// UpdateNote calls fixtures.shapes.v1.Notes.UpdateNote with a default deadline of 30s,
-// not retried.
+// UpdateNote calls fixtures.shapes.v1.Notes.UpdateNote with a default deadline
+// of 30s, not retried.
 //
 // A flat update whose fields have no presence cannot say what to set.
 func (c *NotesWrapper) UpdateNote(ctx context.Context, in *Note, opts ...grpc.CallOption) (*Note, error) {
@@ -119,8 +120,8 @@ func (c *NotesWrapper) UpdateNote(ctx context.Context, in *Note, opts ...grpc.Ca
 	return out, err
 }
 
-// ImportNotes calls fixtures.shapes.v1.Notes.ImportNotes with no default deadline,
-// never retried (its messages cannot be replayed).
+// ImportNotes calls fixtures.shapes.v1.Notes.ImportNotes with no default
+// deadline, never retried (its messages cannot be replayed).
 //
 // Bidi streams are never standard methods.
 func (c *NotesWrapper) ImportNotes(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Note, Note], error) {

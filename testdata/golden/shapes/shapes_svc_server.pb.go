@@ -14,12 +14,12 @@ import (
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
 
-// NotesSkeleton is a ready implementation of NotesServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewNotesSkeleton;
-// a zero NotesSkeleton has none and answers Unimplemented for them too.
+// NotesSkeleton is a ready implementation of NotesServer: embed it by value in
+// your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewNotesSkeleton; a zero
+// NotesSkeleton has none and answers Unimplemented for them too.
 type NotesSkeleton struct {
 	UnimplementedNotesServer
 	repos NotesRepositories
@@ -52,13 +52,13 @@ func NewInMemoryNotesSkeleton(opts ...svcstore.Option) NotesSkeleton {
 	})
 }
 
-// ListNotes lists a page of Note resources in key order,
-// from the Note repository (name is the key (there is no id field)).
-// Notes:
-//   - a request that sets ListNotesRequest.filter answers codes.Unimplemented: the repository cannot honour it
+// ListNotes lists a page of Note resources in key order, from the Note
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - a request that sets ListNotesRequest.filter answers codes.Unimplemented:
+//     the repository cannot honour it
 //
 // Filtered lists need a query language the store does not have.
 func (s NotesSkeleton) ListNotes(ctx context.Context, req *ListNotesRequest) (*ListNotesResponse, error) {
@@ -76,28 +76,29 @@ func (s NotesSkeleton) ListNotes(ctx context.Context, req *ListNotesRequest) (*L
 }
 
 // GetNote answers codes.Unimplemented naming fixtures.shapes.v1.Notes.GetNote;
-// override it to serve the method.
-// It is not served from a repository: GetNoteRequest has no field name of the type of Note's key.
+// override it to serve the method. It is not served from a repository:
+// GetNoteRequest has no field name of the type of Note's key.
 //
 // Its request has no key field.
 func (NotesSkeleton) GetNote(context.Context, *GetNoteRequest) (*Note, error) {
 	return nil, svcserver.Unimplemented(Notes_GetNote_FullMethodName)
 }
 
-// GetKeyless answers codes.Unimplemented naming fixtures.shapes.v1.Notes.GetKeyless;
-// override it to serve the method.
-// It is not served from a repository: Keyless is not a resource, nor a message with one resource field.
+// GetKeyless answers codes.Unimplemented naming
+// fixtures.shapes.v1.Notes.GetKeyless; override it to serve the method. It is
+// not served from a repository: Keyless is not a resource, nor a message with
+// one resource field.
 func (NotesSkeleton) GetKeyless(context.Context, *GetNoteRequest) (*Keyless, error) {
 	return nil, svcserver.Unimplemented(Notes_GetKeyless_FullMethodName)
 }
 
-// DeleteNote deletes the Note whose name is the request's name,
-// from the Note repository (name is the key (there is no id field)).
-// Notes:
-//   - a request that sets DeleteNoteRequest.force answers codes.Unimplemented: the repository cannot honour it
+// DeleteNote deletes the Note whose name is the request's name, from the Note
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - a request that sets DeleteNoteRequest.force answers codes.Unimplemented:
+//     the repository cannot honour it
 //
 // Extra fields it cannot honour.
 func (s NotesSkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequest) (*emptypb.Empty, error) {
@@ -113,27 +114,30 @@ func (s NotesSkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequest) (
 	return &emptypb.Empty{}, nil
 }
 
-// CreateNote answers codes.Unimplemented naming fixtures.shapes.v1.Notes.CreateNote;
-// override it to serve the method.
-// It is not served from a repository: Empty is not a resource, nor a message with one resource field.
+// CreateNote answers codes.Unimplemented naming
+// fixtures.shapes.v1.Notes.CreateNote; override it to serve the method. It is
+// not served from a repository: Empty is not a resource, nor a message with one
+// resource field.
 //
 // Returns something else than the resource.
 func (NotesSkeleton) CreateNote(context.Context, *Note) (*emptypb.Empty, error) {
 	return nil, svcserver.Unimplemented(Notes_CreateNote_FullMethodName)
 }
 
-// UpdateNote answers codes.Unimplemented naming fixtures.shapes.v1.Notes.UpdateNote;
-// override it to serve the method.
-// It is not served from a repository: the request is the Note itself, which cannot say which fields to change.
+// UpdateNote answers codes.Unimplemented naming
+// fixtures.shapes.v1.Notes.UpdateNote; override it to serve the method. It is
+// not served from a repository: the request is the Note itself, which cannot
+// say which fields to change.
 //
 // A flat update whose fields have no presence cannot say what to set.
 func (NotesSkeleton) UpdateNote(context.Context, *Note) (*Note, error) {
 	return nil, svcserver.Unimplemented(Notes_UpdateNote_FullMethodName)
 }
 
-// ImportNotes answers codes.Unimplemented naming fixtures.shapes.v1.Notes.ImportNotes;
-// override it to serve the method.
-// It is not served from a repository: a batch create streams its resources from the client, and this is a bidirectional stream.
+// ImportNotes answers codes.Unimplemented naming
+// fixtures.shapes.v1.Notes.ImportNotes; override it to serve the method. It is
+// not served from a repository: a batch create streams its resources from the
+// client, and this is a bidirectional stream.
 //
 // Bidi streams are never standard methods.
 func (NotesSkeleton) ImportNotes(grpc.BidiStreamingServer[Note, Note]) error {

@@ -18,10 +18,11 @@ import (
 )
 
 // CatalogWrapper calls the shop.v1.Catalog service with a default deadline per
-// method and retries for the methods that are safe to retry (see CatalogMethodPolicies).
-// It has the methods of CatalogClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// method and retries for the methods that are safe to retry (see
+// CatalogMethodPolicies). It has the methods of CatalogClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Catalog manages the products the shop sells.
 type CatalogWrapper struct {
@@ -55,8 +56,8 @@ func (c *CatalogWrapper) GetProduct(ctx context.Context, in *GetProductRequest, 
 	return out, err
 }
 
-// ListProducts calls shop.v1.Catalog.ListProducts with a default deadline of 5s,
-// retried on UNAVAILABLE, 4 attempts at most.
+// ListProducts calls shop.v1.Catalog.ListProducts with a default deadline of
+// 5s, retried on UNAVAILABLE, 4 attempts at most.
 //
 // ListProducts returns products in name order, one page at a time.
 func (c *CatalogWrapper) ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error) {
@@ -69,8 +70,8 @@ func (c *CatalogWrapper) ListProducts(ctx context.Context, in *ListProductsReque
 	return out, err
 }
 
-// CreateProduct calls shop.v1.Catalog.CreateProduct with a default deadline of 5s,
-// not retried.
+// CreateProduct calls shop.v1.Catalog.CreateProduct with a default deadline of
+// 5s, not retried.
 //
 // CreateProduct adds a product to the catalog. It is not idempotent, so
 // it is not retried: a retry after a lost answer would fail with
@@ -85,8 +86,8 @@ func (c *CatalogWrapper) CreateProduct(ctx context.Context, in *CreateProductReq
 	return out, err
 }
 
-// UpdateProduct calls shop.v1.Catalog.UpdateProduct with a default deadline of 5s,
-// not retried.
+// UpdateProduct calls shop.v1.Catalog.UpdateProduct with a default deadline of
+// 5s, not retried.
 //
 // UpdateProduct changes the fields of a product that update_mask names
 // (all of them when it is empty). A product etag that differs from the
@@ -101,8 +102,8 @@ func (c *CatalogWrapper) UpdateProduct(ctx context.Context, in *UpdateProductReq
 	return out, err
 }
 
-// DeleteProduct calls shop.v1.Catalog.DeleteProduct with a default deadline of 5s,
-// retried on UNAVAILABLE, 4 attempts at most.
+// DeleteProduct calls shop.v1.Catalog.DeleteProduct with a default deadline of
+// 5s, retried on UNAVAILABLE, 4 attempts at most.
 //
 // DeleteProduct removes a product, only if its etag still matches when
 // one is given.
@@ -127,16 +128,17 @@ func (c *CatalogWrapper) WatchProducts(ctx context.Context, in *WatchProductsReq
 	})
 }
 
-// WatchProductsSeq calls shop.v1.Catalog.WatchProducts like WatchProducts and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// WatchProductsSeq calls shop.v1.Catalog.WatchProducts like WatchProducts and
+// yields its messages; a failed call yields one error and stops. Breaking out
+// of the loop ends the call.
 func (c *CatalogWrapper) WatchProductsSeq(ctx context.Context, in *WatchProductsRequest, opts ...grpc.CallOption) iter.Seq2[*ProductEvent, error] {
 	return svcclient.Seq(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 		return c.client.WatchProducts(ctx, in, opts...)
 	})
 }
 
-// ImportProducts calls shop.v1.Catalog.ImportProducts with a default deadline of 1m0s,
-// never retried (its messages cannot be replayed).
+// ImportProducts calls shop.v1.Catalog.ImportProducts with a default deadline
+// of 1m0s, never retried (its messages cannot be replayed).
 //
 // ImportProducts creates every product the client streams and answers
 // with all of them once the client is done. It is not atomic: products
@@ -145,8 +147,8 @@ func (c *CatalogWrapper) ImportProducts(ctx context.Context, opts ...grpc.CallOp
 	return svcclient.ClientStream(ctx, c.inv, 6, opts, c.client.ImportProducts)
 }
 
-// RepriceProducts calls shop.v1.Catalog.RepriceProducts with no default deadline,
-// never retried (its messages cannot be replayed).
+// RepriceProducts calls shop.v1.Catalog.RepriceProducts with no default
+// deadline, never retried (its messages cannot be replayed).
 //
 // RepriceProducts changes prices interactively: every request is answered
 // as soon as it is applied, and a product that cannot be repriced gets an

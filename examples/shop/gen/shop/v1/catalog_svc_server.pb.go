@@ -19,11 +19,11 @@ import (
 )
 
 // CatalogSkeleton is a ready implementation of CatalogServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
-// adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewCatalogSkeleton;
-// a zero CatalogSkeleton has none and answers Unimplemented for them too.
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewCatalogSkeleton; a zero
+// CatalogSkeleton has none and answers Unimplemented for them too.
 //
 // Catalog manages the products the shop sells.
 type CatalogSkeleton struct {
@@ -58,10 +58,10 @@ func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
 	})
 }
 
-// GetProduct reads the Product whose name is the request's name,
-// from the Product repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetProduct reads the Product whose name is the request's name, from the
+// Product repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 //
 // GetProduct returns one product.
 func (s CatalogSkeleton) GetProduct(ctx context.Context, req *GetProductRequest) (*Product, error) {
@@ -71,10 +71,9 @@ func (s CatalogSkeleton) GetProduct(ctx context.Context, req *GetProductRequest)
 	return s.repos.Product.Get(ctx, req.GetName())
 }
 
-// ListProducts lists a page of Product resources in key order,
-// from the Product repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ListProducts lists a page of Product resources in key order, from the Product
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
 //
 // ListProducts returns products in name order, one page at a time.
 func (s CatalogSkeleton) ListProducts(ctx context.Context, req *ListProductsRequest) (*ListProductsResponse, error) {
@@ -88,13 +87,14 @@ func (s CatalogSkeleton) ListProducts(ctx context.Context, req *ListProductsRequ
 	return &ListProductsResponse{Products: items, NextPageToken: next}, nil
 }
 
-// CreateProduct creates a Product from CreateProductRequest.product,
-// from the Product repository (name is the key (there is no id field)).
-// Notes:
-//   - product_id chooses the key <product_id> (a server-assigned one when empty)
+// CreateProduct creates a Product from CreateProductRequest.product, from the
+// Product repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - product_id chooses the key <product_id> (a server-assigned one when
+//     empty)
 //
 // CreateProduct adds a product to the catalog. It is not idempotent, so
 // it is not retried: a retry after a lost answer would fail with
@@ -115,10 +115,11 @@ func (s CatalogSkeleton) CreateProduct(ctx context.Context, req *CreateProductRe
 	return s.repos.Product.Create(ctx, msg)
 }
 
-// UpdateProduct updates the Product in UpdateProductRequest.product: the fields update_mask names, or, without one, the fields the request populates (AIP-134),
-// from the Product repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// UpdateProduct updates the Product in UpdateProductRequest.product: the fields
+// update_mask names, or, without one, the fields the request populates
+// (AIP-134), from the Product repository (name is the key (there is no id
+// field)). Without the repository it answers codes.Unimplemented. Override it
+// to serve the method yourself.
 //
 // UpdateProduct changes the fields of a product that update_mask names
 // (all of them when it is empty). A product etag that differs from the
@@ -134,10 +135,10 @@ func (s CatalogSkeleton) UpdateProduct(ctx context.Context, req *UpdateProductRe
 	return s.repos.Product.Update(ctx, msg, req.GetUpdateMask())
 }
 
-// DeleteProduct deletes the Product whose name is the request's name, if its etag is the request's etag (when set),
-// from the Product repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// DeleteProduct deletes the Product whose name is the request's name, if its
+// etag is the request's etag (when set), from the Product repository (name is
+// the key (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // DeleteProduct removes a product, only if its etag still matches when
 // one is given.
@@ -151,9 +152,10 @@ func (s CatalogSkeleton) DeleteProduct(ctx context.Context, req *DeleteProductRe
 	return &emptypb.Empty{}, nil
 }
 
-// WatchProducts answers codes.Unimplemented naming shop.v1.Catalog.WatchProducts;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// WatchProducts answers codes.Unimplemented naming
+// shop.v1.Catalog.WatchProducts; override it to serve the method. It is not
+// served from a repository: its name does not start with a standard verb (Get,
+// List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // WatchProducts streams changes to products as they happen, until the
 // client cancels or the server shuts down.
@@ -161,10 +163,12 @@ func (CatalogSkeleton) WatchProducts(*WatchProductsRequest, grpc.ServerStreaming
 	return svcserver.Unimplemented(Catalog_WatchProducts_FullMethodName)
 }
 
-// ImportProducts creates every Product the client streams (from the Product), all or nothing, once the stream ends; a batch whose answer would exceed svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before anything is stored,
-// from the Product repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// ImportProducts creates every Product the client streams (from the Product),
+// all or nothing, once the stream ends; a batch whose answer would exceed
+// svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before
+// anything is stored, from the Product repository (name is the key (there is no
+// id field)). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
 //
 // ImportProducts creates every product the client streams and answers
 // with all of them once the client is done. It is not atomic: products
@@ -195,9 +199,10 @@ func (s CatalogSkeleton) ImportProducts(stream grpc.ClientStreamingServer[Produc
 	return stream.SendAndClose(&ImportProductsResponse{Products: created})
 }
 
-// RepriceProducts answers codes.Unimplemented naming shop.v1.Catalog.RepriceProducts;
-// override it to serve the method.
-// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// RepriceProducts answers codes.Unimplemented naming
+// shop.v1.Catalog.RepriceProducts; override it to serve the method. It is not
+// served from a repository: its name does not start with a standard verb (Get,
+// List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // RepriceProducts changes prices interactively: every request is answered
 // as soon as it is applied, and a product that cannot be repriced gets an

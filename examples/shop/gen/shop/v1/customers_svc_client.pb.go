@@ -16,11 +16,12 @@ import (
 	time "time"
 )
 
-// CustomersWrapper calls the shop.v1.Customers service with a default deadline per
-// method and retries for the methods that are safe to retry (see CustomersMethodPolicies).
-// It has the methods of CustomersClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// CustomersWrapper calls the shop.v1.Customers service with a default deadline
+// per method and retries for the methods that are safe to retry (see
+// CustomersMethodPolicies). It has the methods of CustomersClient, with the
+// same signatures, so it can stand in for it; svcclient.WithTimeout,
+// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
+// Server-streaming methods are also offered as iterators.
 //
 // Customers manages the people who buy from the shop. Every method is served
 // by the generated skeleton from its repository: it uses the flat create and
@@ -42,8 +43,8 @@ func WrapCustomersClient(client CustomersClient, opts ...svcclient.Option) *Cust
 	return &CustomersWrapper{client: client, inv: svcclient.NewInvoker(_Customers_svcPolicies, opts...)}
 }
 
-// GetCustomer calls shop.v1.Customers.GetCustomer with a default deadline of 30s,
-// retried on UNAVAILABLE, 4 attempts at most.
+// GetCustomer calls shop.v1.Customers.GetCustomer with a default deadline of
+// 30s, retried on UNAVAILABLE, 4 attempts at most.
 //
 // GetCustomer returns one customer.
 func (c *CustomersWrapper) GetCustomer(ctx context.Context, in *GetCustomerRequest, opts ...grpc.CallOption) (*Customer, error) {
@@ -66,16 +67,17 @@ func (c *CustomersWrapper) ListCustomers(ctx context.Context, in *ListCustomersR
 	})
 }
 
-// ListCustomersSeq calls shop.v1.Customers.ListCustomers like ListCustomers and yields its messages;
-// a failed call yields one error and stops. Breaking out of the loop ends the call.
+// ListCustomersSeq calls shop.v1.Customers.ListCustomers like ListCustomers and
+// yields its messages; a failed call yields one error and stops. Breaking out
+// of the loop ends the call.
 func (c *CustomersWrapper) ListCustomersSeq(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) iter.Seq2[*Customer, error] {
 	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Customer], error) {
 		return c.client.ListCustomers(ctx, in, opts...)
 	})
 }
 
-// CreateCustomer calls shop.v1.Customers.CreateCustomer with a default deadline of 30s,
-// not retried.
+// CreateCustomer calls shop.v1.Customers.CreateCustomer with a default deadline
+// of 30s, not retried.
 //
 // CreateCustomer registers a customer; the server picks the name.
 func (c *CustomersWrapper) CreateCustomer(ctx context.Context, in *CreateCustomerRequest, opts ...grpc.CallOption) (*Customer, error) {
@@ -88,8 +90,8 @@ func (c *CustomersWrapper) CreateCustomer(ctx context.Context, in *CreateCustome
 	return out, err
 }
 
-// UpdateCustomer calls shop.v1.Customers.UpdateCustomer with a default deadline of 30s,
-// retried on UNAVAILABLE, 4 attempts at most.
+// UpdateCustomer calls shop.v1.Customers.UpdateCustomer with a default deadline
+// of 30s, retried on UNAVAILABLE, 4 attempts at most.
 //
 // UpdateCustomer changes the fields the request sets. Setting the same
 // values twice has the same effect as once.
@@ -103,8 +105,8 @@ func (c *CustomersWrapper) UpdateCustomer(ctx context.Context, in *UpdateCustome
 	return out, err
 }
 
-// DeleteCustomer calls shop.v1.Customers.DeleteCustomer with a default deadline of 30s,
-// retried on UNAVAILABLE, 4 attempts at most.
+// DeleteCustomer calls shop.v1.Customers.DeleteCustomer with a default deadline
+// of 30s, retried on UNAVAILABLE, 4 attempts at most.
 //
 // DeleteCustomer removes a customer and returns it as it was.
 func (c *CustomersWrapper) DeleteCustomer(ctx context.Context, in *DeleteCustomerRequest, opts ...grpc.CallOption) (*Customer, error) {

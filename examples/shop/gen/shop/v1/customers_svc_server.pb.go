@@ -14,12 +14,13 @@ import (
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
-// CustomersSkeleton is a ready implementation of CustomersServer: embed it by value
-// in your own type and override the methods you serve. Every method you do
-// not override answers codes.Unimplemented with the method's full name, so
+// CustomersSkeleton is a ready implementation of CustomersServer: embed it by
+// value in your own type and override the methods you serve. Every method you
+// do not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
-// Standard methods are served from the repositories given to NewCustomersSkeleton;
-// a zero CustomersSkeleton has none and answers Unimplemented for them too.
+// Standard methods are served from the repositories given to
+// NewCustomersSkeleton; a zero CustomersSkeleton has none and answers
+// Unimplemented for them too.
 //
 // Customers manages the people who buy from the shop. Every method is served
 // by the generated skeleton from its repository: it uses the flat create and
@@ -56,10 +57,10 @@ func NewInMemoryCustomersSkeleton(opts ...svcstore.Option) CustomersSkeleton {
 	})
 }
 
-// GetCustomer reads the Customer whose name is the request's name,
-// from the Customer repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// GetCustomer reads the Customer whose name is the request's name, from the
+// Customer repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 //
 // GetCustomer returns one customer.
 func (s CustomersSkeleton) GetCustomer(ctx context.Context, req *GetCustomerRequest) (*Customer, error) {
@@ -97,10 +98,10 @@ func (s CustomersSkeleton) ListCustomers(req *ListCustomersRequest, stream grpc.
 	}
 }
 
-// CreateCustomer creates a Customer from the fields display_name, email, phone, tier, shipping_address, labels of CreateCustomerRequest,
-// from the Customer repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// CreateCustomer creates a Customer from the fields display_name, email, phone,
+// tier, shipping_address, labels of CreateCustomerRequest, from the Customer
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
 //
 // CreateCustomer registers a customer; the server picks the name.
 func (s CustomersSkeleton) CreateCustomer(ctx context.Context, req *CreateCustomerRequest) (*Customer, error) {
@@ -111,13 +112,15 @@ func (s CustomersSkeleton) CreateCustomer(ctx context.Context, req *CreateCustom
 	return s.repos.Customer.Create(ctx, msg)
 }
 
-// UpdateCustomer updates the Customer whose name is the request's name: of display_name, email, phone, tier, shipping_address, the fields UpdateCustomerRequest sets,
-// from the Customer repository (name is the key (there is no id field)).
-// Notes:
-//   - a field with presence is set when present; one without, when not its zero value
+// UpdateCustomer updates the Customer whose name is the request's name: of
+// display_name, email, phone, tier, shipping_address, the fields
+// UpdateCustomerRequest sets, from the Customer repository (name is the key
+// (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// Notes:
+//   - a field with presence is set when present; one without, when not its zero
+//     value
 //
 // UpdateCustomer changes the fields the request sets. Setting the same
 // values twice has the same effect as once.
@@ -154,10 +157,10 @@ func (s CustomersSkeleton) UpdateCustomer(ctx context.Context, req *UpdateCustom
 	return s.repos.Customer.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }
 
-// DeleteCustomer deletes the Customer whose name is the request's name,
-// from the Customer repository (name is the key (there is no id field)).
-// Without the repository it answers codes.Unimplemented. Override it to serve
-// the method yourself.
+// DeleteCustomer deletes the Customer whose name is the request's name, from
+// the Customer repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
 //
 // DeleteCustomer removes a customer and returns it as it was.
 func (s CustomersSkeleton) DeleteCustomer(ctx context.Context, req *DeleteCustomerRequest) (*Customer, error) {

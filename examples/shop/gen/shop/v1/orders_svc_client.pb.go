@@ -16,10 +16,11 @@ import (
 )
 
 // OrdersWrapper calls the shop.v1.Orders service with a default deadline per
-// method and retries for the methods that are safe to retry (see OrdersMethodPolicies).
-// It has the methods of OrdersClient, with the same signatures, so it can stand in
-// for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// method and retries for the methods that are safe to retry (see
+// OrdersMethodPolicies). It has the methods of OrdersClient, with the same
+// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
+// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
+// also offered as iterators.
 //
 // Orders takes and tracks orders.
 type OrdersWrapper struct {
