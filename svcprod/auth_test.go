@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
@@ -65,9 +66,10 @@ func withToken(ctx context.Context, token string) context.Context {
 // Unauthenticated and PermissionDenied reach the client.
 func TestAuthPerMethod(t *testing.T) {
 	a := &tokenAuth{}
-	var seenIdentity any
+	var seenIdentity atomic.Value // string
 	h := func(ctx context.Context, fullMethod string, reqs []proto.Message) (proto.Message, error) {
-		seenIdentity = ctx.Value(identityKey{})
+		id, _ := ctx.Value(identityKey{}).(string)
+		seenIdentity.Store(id)
 		return echoItem(t)(ctx, fullMethod, reqs)
 	}
 	addr, _ := serve(t, h, svcprod.WithAuth(a.authenticate))
@@ -97,14 +99,14 @@ func TestAuthPerMethod(t *testing.T) {
 		if tc.token != "" {
 			callCtx = withToken(ctx, tc.token)
 		}
-		seenIdentity = nil
+		seenIdentity.Store("")
 		_, err := invoke(callCtx, t, conn, tc.method, tc.req)
 		wantCode(t, tc.method+" with token "+tc.token, err, tc.want)
 		if hooked := len(a.calls()) > before; hooked != tc.hooked {
 			t.Errorf("%s: auth hook called = %v, want %v", tc.method, hooked, tc.hooked)
 		}
-		if tc.want == codes.OK && tc.hooked && seenIdentity != tc.token {
-			t.Errorf("%s: handler saw identity %v, want the hook's %q", tc.method, seenIdentity, tc.token)
+		if got := seenIdentity.Load(); tc.want == codes.OK && tc.hooked && got != tc.token {
+			t.Errorf("%s: handler saw identity %v, want the hook's %q", tc.method, got, tc.token)
 		}
 	}
 	if calls := a.calls(); !slices.Contains(calls, "/prodtest.v1.Items/CreateItem") {

@@ -12,7 +12,9 @@
 //     answers codes.InvalidArgument with google.rpc.BadRequest field
 //     violations;
 //   - resource ids ([WithIDCheck]): AIP-122 ids by default, so that ids with
-//     "/", "..", NUL, newlines or 10 KiB never reach a repository;
+//     "/", "..", NUL, newlines or 10 KiB never reach a repository; and field
+//     sizes ([WithFieldSizeLimit]): 64 KiB per string or bytes value by
+//     default, so that no stored item can make a List page unanswerable;
 //   - an access log through log/slog ([WithAccessLog]): go-grpc-middleware's
 //     logging interceptor, one line per call with method, code, duration and
 //     peer;
@@ -37,6 +39,7 @@
 //		svcprod.WithAuth(checkToken),
 //		svcprod.WithValidation(),
 //		svcprod.WithIDCheck(),
+//		svcprod.WithFieldSizeLimit(0, nil),
 //	)
 //
 // Interceptors run in the order their options are given (after svcserver's

@@ -68,6 +68,8 @@ message Item {
   string title = 2 [(buf.validate.field).string.min_len = 1, (buf.validate.field).string.max_len = 100];
   Price price = 3;
   bytes blob = 4;
+  repeated string tags = 5;
+  map<string, string> attributes = 6;
 }
 
 message Price {

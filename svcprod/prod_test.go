@@ -2,7 +2,6 @@ package svcprod_test
 
 import (
 	"context"
-	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -24,6 +23,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/svcgen/protoc-gen-svc/internal/prodtest"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"github.com/svcgen/protoc-gen-svc/svcclient"
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
@@ -35,6 +36,7 @@ func ClientTelemetry(opts ...otelgrpc.Option) []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(opts...)),
 		grpc.WithChainUnaryInterceptor(tagAttemptSpan),
+		grpc.WithChainStreamInterceptor(tagStreamSpan),
 	}
 }
 
@@ -44,7 +46,8 @@ func ClientTelemetry(opts ...otelgrpc.Option) []grpc.DialOption {
 // (rpc.grpc.status_code) and the wait before the next attempt
 // (svc.retry.delay_ms). It needs the connection's [ClientTelemetry] (which
 // tells it the span) and replaces any earlier svcclient.WithHook; use
-// [RetrySpanHook] to combine it with a hook of yours.
+// [RetrySpanHook] to combine it with a hook of yours. Unary calls and the
+// re-opening of server streams are reported alike.
 func RetrySpanEvents() svcclient.Option {
 	return svcclient.WithHook(RetrySpanHook)
 }
@@ -88,6 +91,34 @@ func tagAttemptSpan(ctx context.Context, method string, req, reply any, cc *grpc
 		if span := trace.SpanFromContext(ctx); span.IsRecording() {
 			return &attemptError{err: err, span: span}
 		}
+	}
+	return err
+}
+
+// tagStreamSpan is tagAttemptSpan for streams: the errors of opening the
+// stream and of receiving from it (but io.EOF, the normal end) carry the
+// caller's span.
+func tagStreamSpan(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return cs, err
+	}
+	if err != nil {
+		return nil, &attemptError{err: err, span: span}
+	}
+	return attemptStream{ClientStream: cs, span: span}, nil
+}
+
+type attemptStream struct {
+	grpc.ClientStream
+	span trace.Span
+}
+
+func (s attemptStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return &attemptError{err: err, span: s.span}
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	validatepb "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
@@ -42,9 +43,9 @@ func fieldViolations(t *testing.T, err error) (fields []string, descriptions []s
 // streamed, and expects InvalidArgument with BadRequest field paths; the
 // handler never sees them.
 func TestValidation(t *testing.T) {
-	handled := 0
+	var handled atomic.Int32
 	h := func(ctx context.Context, fullMethod string, reqs []proto.Message) (proto.Message, error) {
-		handled++
+		handled.Add(1)
 		return echoItem(t)(ctx, fullMethod, reqs)
 	}
 	addr, _ := serve(t, h, svcprod.WithValidation())
@@ -77,8 +78,8 @@ func TestValidation(t *testing.T) {
 	if _, err := invoke(ctx, t, conn, "/prodtest.v1.Items/CreateItem", good); err != nil {
 		t.Errorf("valid CreateItem: %v", err)
 	}
-	if handled != 1 {
-		t.Errorf("the handler ran %d times, want once (for the valid request)", handled)
+	if n := handled.Load(); n != 1 {
+		t.Errorf("the handler ran %d times, want once (for the valid request)", n)
 	}
 
 	// A client stream: the second message is invalid.

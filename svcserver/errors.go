@@ -2,6 +2,7 @@ package svcserver
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"runtime/debug"
 
@@ -65,8 +66,12 @@ func sanitize(ctx context.Context, logger *slog.Logger, fullMethod string, err e
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	if st := status.FromContextError(err); st.Code() != codes.Unknown {
-		return st.Err()
+	// Context errors keep their meaning, not their wrappers' text.
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, context.Canceled.Error())
 	}
 	if logger == nil {
 		logger = slog.Default()

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/stats"
@@ -18,8 +19,6 @@ import (
 // larger than the send limit (codes.ResourceExhausted).
 type malformedLogger struct{ logger *slog.Logger }
 
-type methodKey struct{}
-
 // The messages of grpc's status errors for a request it could not decode
 // (grpc-go rpc_util.go, recv) and for an answer over the send limit
 // (rpc_util.go, msgHeader callers).
@@ -28,8 +27,8 @@ const (
 	tooLargeSubstr  = "trying to send message larger than max"
 )
 
-func (h malformedLogger) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	return context.WithValue(ctx, methodKey{}, info.FullMethodName)
+func (h malformedLogger) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	return ctx
 }
 
 func (h malformedLogger) HandleRPC(ctx context.Context, s stats.RPCStats) {
@@ -47,7 +46,7 @@ func (h malformedLogger) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	default:
 		return
 	}
-	method, _ := ctx.Value(methodKey{}).(string)
+	method, _ := grpc.Method(ctx)
 	attrs := []slog.Attr{
 		slog.String("method", method),
 		slog.String("error", st.Message()),

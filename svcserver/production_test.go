@@ -233,7 +233,7 @@ func TestNonStatusErrorsBecomeInternal(t *testing.T) {
 		case "status":
 			return status.Error(codes.NotFound, "no such thing")
 		case "deadline":
-			return context.DeadlineExceeded
+			return fmt.Errorf("querying 10.0.0.7: %w", context.DeadlineExceeded)
 		case "panic":
 			panic(errSecret)
 		}
@@ -257,7 +257,7 @@ func TestNonStatusErrorsBecomeInternal(t *testing.T) {
 		if st.Code() != tc.code {
 			t.Errorf("%s: %v, want %v", tc.msg, err, tc.code)
 		}
-		if strings.Contains(st.Message(), "secrets") || strings.Contains(st.Message(), "postgres") {
+		if strings.Contains(st.Message(), "secrets") || strings.Contains(st.Message(), "postgres") || strings.Contains(st.Message(), "10.0.0.7") {
 			t.Errorf("%s: the client sees the internal error: %q", tc.msg, st.Message())
 		}
 		if tc.code == codes.Internal && st.Message() != "internal error in /grpc.testing.TestService/UnaryCall" {
@@ -374,5 +374,15 @@ func TestKeepaliveFindsFrozenClient(t *testing.T) {
 		t.Logf("the server ended the call %v after the client froze", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server's call still runs 10s after its client froze")
+	}
+}
+
+func TestKeepaliveAccessor(t *testing.T) {
+	if got := svcserver.New().Keepalive(); got != svcserver.DefaultKeepaliveParams {
+		t.Errorf("Keepalive() = %+v, want the defaults", got)
+	}
+	params := keepalive.ServerParameters{Time: time.Minute, Timeout: 5 * time.Second}
+	if got := svcserver.New(svcserver.WithKeepalive(params, svcserver.DefaultKeepaliveEnforcement)).Keepalive(); got != params {
+		t.Errorf("Keepalive() = %+v, want %+v", got, params)
 	}
 }

@@ -104,6 +104,7 @@ type Server struct {
 	drainTimeout time.Duration
 	tls          *tls.Config // nil: plaintext
 	transport    string      // for the log: plaintext, tls or mtls
+	keepalive    keepalive.ServerParameters
 }
 
 // Option configures a Server.
@@ -119,6 +120,7 @@ type config struct {
 	maxSend        int
 	keepalive      keepalive.ServerParameters
 	enforcement    keepalive.EnforcementPolicy
+	inProcess      bool // ServeInProcess: no network, nothing to warn about
 }
 
 // WithTLS serves over TLS with cfg (see [LoadServerTLS]); with cfg.ClientCAs
@@ -199,6 +201,9 @@ func New(opts ...Option) *Server {
 		opt(&c)
 	}
 	transport := "plaintext"
+	if c.inProcess {
+		transport = "in-process"
+	}
 	serverOptions := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(c.maxRecv),
 		grpc.MaxSendMsgSize(c.maxSend),
@@ -229,6 +234,7 @@ func New(opts ...Option) *Server {
 		drainTimeout: c.drainTimeout,
 		tls:          c.tls,
 		transport:    transport,
+		keepalive:    c.keepalive,
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if c.withReflection {
@@ -264,6 +270,13 @@ func (s *Server) Transport() string { return s.transport }
 // (WithDrainTimeout); zero or negative means without bound. Packages that
 // serve the same grpc.Server another way (svchttp) stop by the same rule.
 func (s *Server) DrainTimeout() time.Duration { return s.drainTimeout }
+
+// Keepalive returns the server's keepalive parameters (WithKeepalive,
+// DefaultKeepaliveParams). grpc-go applies them to the connections it
+// serves itself; packages that serve the same grpc.Server over net/http
+// (svchttp) should apply them too (http.HTTP2Config's SendPingTimeout and
+// PingTimeout), since grpc-go cannot on connections it does not own.
+func (s *Server) Keepalive() keepalive.ServerParameters { return s.keepalive }
 
 // Health returns the health service, to report a service NOT_SERVING while a
 // dependency is down, for example. The empty service name is the server as a

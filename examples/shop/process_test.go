@@ -282,3 +282,77 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestWatchOnFrozenShopd stops shopd with SIGSTOP while shopctl watches:
+// without keepalive the watch would hang until its deadline (it has none);
+// with shopctl's keepalive (here every 10s, the least grpc-go allows) it
+// fails with Unavailable within seconds.
+func TestWatchOnFrozenShopd(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("sends SIGSTOP")
+	}
+	testenv.Slow(t, "builds binaries and waits for keepalive")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	bin := t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./cmd/shopd", "./cmd/shopctl")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	shopd := exec.Command(filepath.Join(bin, "shopd"), "--listen", "127.0.0.1:0")
+	stdout, err := shopd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	shopd.Stderr = &logs
+	if err := shopd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		shopd.Process.Signal(syscall.SIGCONT)
+		shopd.Process.Kill()
+		shopd.Wait()
+	}()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() {
+		t.Fatalf("shopd printed nothing; logs:\n%s", logs.String())
+	}
+	addr, ok := strings.CutPrefix(lines.Text(), "listening on ")
+	if !ok {
+		t.Fatalf("shopd printed %q first", lines.Text())
+	}
+	go io.Copy(io.Discard, stdout)
+
+	watch := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), "watch", "--addr", addr, "--keepalive", "10s")
+	var watchErr syncBuffer
+	watch.Stderr = &watchErr
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	watched := make(chan struct{})
+	go func() {
+		watch.Wait()
+		close(watched)
+	}()
+	defer func() {
+		watch.Process.Kill()
+		<-watched
+	}()
+	waitFor(t, "the watch to start", func() bool { return strings.Contains(watchErr.String(), "watching for changes") })
+
+	if err := shopd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	select {
+	case <-watched:
+		took := time.Since(start)
+		if watch.ProcessState.ExitCode() != 1 || !strings.Contains(watchErr.String(), "shopctl watch: Unavailable") {
+			t.Errorf("shopctl watch on a frozen shopd: exit %d, stderr %q; want exit 1, Unavailable", watch.ProcessState.ExitCode(), watchErr.String())
+		}
+		t.Logf("the watch ended %v after shopd froze: %s", took.Round(time.Millisecond), strings.TrimSpace(watchErr.String()))
+	case <-time.After(45 * time.Second):
+		t.Fatal("shopctl watch still running 45s after shopd froze")
+	}
+}

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/examples/shop/server"
 	"github.com/svcgen/protoc-gen-svc/svcclient"
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
@@ -110,6 +113,22 @@ func TestBadIDsRejected(t *testing.T) {
 	}
 }
 
+// TestOversizedFieldsRejected: a 3 MiB description fits in a message but
+// not in a field.
+func TestOversizedFieldsRejected(t *testing.T) {
+	ctx := testContext(t)
+	s := startShop(t, nil)
+	_, err := s.catalog.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: "heavy",
+		Product: &shopv1.Product{Title: "Heavy", Description: strings.Repeat("x", 3<<20)}})
+	wantCode(t, err, codes.InvalidArgument)
+	if !strings.Contains(status.Convert(err).Message(), "product.description is 3145728 bytes long") {
+		t.Errorf("message %q does not name the field and its size", status.Convert(err).Message())
+	}
+	_, err = s.catalog.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: "tagged",
+		Product: &shopv1.Product{Title: "Tagged", Attributes: map[string]string{"k": strings.Repeat("v", 70<<10)}}})
+	wantCode(t, err, codes.InvalidArgument)
+}
+
 // TestRetriesAsSpanEvents: GetProduct fails twice with Unavailable, the
 // generated wrapper retries it (the schema allows 5 attempts), and the trace
 // shows a client and a server span per attempt, and two retry events on
@@ -120,12 +139,17 @@ func TestRetriesAsSpanEvents(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	otelOpts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
 
-	var failures atomic.Int32
+	var failures, streamFailures atomic.Int32
 	flaky := svcserver.WithServerOptions(grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if info.FullMethod == shopv1.Catalog_GetProduct_FullMethodName && failures.Add(1) <= 2 {
 			return nil, status.Error(codes.Unavailable, "warming up")
 		}
 		return handler(ctx, req)
+	}), grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if info.FullMethod == shopv1.Catalog_WatchProducts_FullMethodName && streamFailures.Add(1) <= 1 {
+			return status.Error(codes.Unavailable, "warming up")
+		}
+		return handler(srv, ss)
 	}))
 	ctx := testContext(t)
 	s := startShop(t, []svcserver.Option{svcprod.WithTelemetry(otelOpts...), flaky})
@@ -162,5 +186,55 @@ func TestRetriesAsSpanEvents(t *testing.T) {
 	}
 	if strings.Join(retries, ", ") != "retry 1, retry 2" {
 		t.Errorf("caller span events %q, want retry 1, retry 2", retries)
+	}
+
+	// A server stream re-opened once before its first message.
+	exporter.Reset()
+	ctx, watcher := tp.Tracer("test").Start(testContext(t), "watcher")
+	wctx, cancel := context.WithCancel(ctx)
+	watch, err := catalog.WatchProducts(wctx, &shopv1.WatchProductsRequest{IncludeExisting: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Fatalf("WatchProducts after one Unavailable: %v", err)
+	}
+	cancel()
+	watcher.End()
+	var streamRetries []string
+	for _, span := range exporter.GetSpans() {
+		if span.Name == "watcher" {
+			for _, e := range span.Events {
+				set := attribute.NewSet(e.Attributes...)
+				attempt, _ := set.Value("svc.retry.attempt")
+				streamRetries = append(streamRetries, e.Name+" "+attempt.String())
+			}
+		}
+	}
+	if strings.Join(streamRetries, ", ") != "retry 1" {
+		t.Errorf("watcher span events %q, want retry 1", streamRetries)
+	}
+}
+
+func TestLoadTokens(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	got, err := server.LoadTokens(write("ok", "# tokens\n\nadmin\n  reader readonly  \n"))
+	if err != nil || len(got) != 2 || got[0] != (server.Token{Secret: "admin"}) || got[1] != (server.Token{Secret: "reader", ReadOnly: true}) {
+		t.Errorf("LoadTokens = %v, %v", got, err)
+	}
+	for name, content := range map[string]string{"empty": "# nothing\n", "extra": "tok admin\n", "three": "a readonly b\n"} {
+		if _, err := server.LoadTokens(write(name, content)); err == nil {
+			t.Errorf("LoadTokens(%s) accepted %q", name, content)
+		}
+	}
+	if _, err := server.LoadTokens(filepath.Join(dir, "missing")); err == nil {
+		t.Error("LoadTokens accepted a missing file")
 	}
 }

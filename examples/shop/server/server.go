@@ -77,11 +77,13 @@ func (s *Shop) Close() {
 //
 // The server is a svcserver.Server (panic recovery, error sanitising, size
 // limits, keepalive, the health service with each shop service SERVING, and
-// reflection) with svcprod's access log to logger, protovalidate validation
-// and AIP-122 resource ids. opts come between the access log and the
-// validation: shopd adds TLS, authentication ([TokenAuth]) and telemetry
-// there, so that unauthenticated calls are refused before anything else
-// looks at them; tests add interceptors or change the drain timeout.
+// reflection) with svcprod's access log to logger, protovalidate validation,
+// AIP-122 resource ids and 64 KiB per string (so that no product can make a
+// page of ListProducts too large for a default client on its own). opts
+// come between the access log and the validation: shopd adds TLS,
+// authentication ([TokenAuth]) and telemetry there, so that unauthenticated
+// calls are refused before anything else looks at them; tests add
+// interceptors or change the drain timeout.
 func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...svcserver.Option) error {
 	return ServeOn(ctx, lis, logger, InMemory(), opts...)
 }
@@ -126,7 +128,7 @@ func newServer(logger *slog.Logger, repos *Repositories, opts []svcserver.Option
 	shop := NewOn(logger, repos)
 	all := []svcserver.Option{svcserver.WithLogger(logger), svcprod.WithAccessLog(logger)}
 	all = append(all, opts...)
-	all = append(all, svcprod.WithValidation(), svcprod.WithIDCheck())
+	all = append(all, svcprod.WithValidation(), svcprod.WithIDCheck(), svcprod.WithFieldSizeLimit(0, nil))
 	srv := svcserver.New(all...)
 	shop.Register(srv)
 	return srv, shop

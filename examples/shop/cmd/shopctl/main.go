@@ -13,7 +13,9 @@
 // Every command takes --addr (default 127.0.0.1:8443) and --timeout, and,
 // for a shopd serving TLS, --tls-ca (the CA of the server's certificate),
 // --cert and --key (a client certificate, for mutual TLS) and --token (a
-// bearer token; sent only over TLS).
+// bearer token; sent only over TLS). Connections ping shopd after 30s
+// without activity (--keepalive), so a watch on a frozen shopd fails with
+// Unavailable instead of hanging.
 // It exits 0 on success, 1 when a call fails (with one line on stderr) and
 // 2 on bad usage.
 package main
@@ -127,6 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cert := fs.String("cert", "", "PEM `file` with a client certificate, for mutual TLS")
 	key := fs.String("key", "", "PEM `file` with the client certificate's key")
 	token := fs.String("token", "", "bearer `token` sent with every call (needs TLS)")
+	keepaliveEvery := fs.Duration("keepalive", svcprod.DefaultClientKeepalive.Time, "ping shopd after this long without activity (at least 10s); a watch on a frozen shopd fails after the ping goes unanswered for a third of it (at most 10s)")
 	runCmd := cmd.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: shopctl %s [flags] %s\n", name, cmd.args)
@@ -140,7 +143,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage // the flag package has printed the error and usage
 	}
 
-	dialOpts, err := svcprod.DialOptions(svcprod.ClientConfig{CAFile: *tlsCA, CertFile: *cert, KeyFile: *key, Token: *token})
+	ka := svcprod.DefaultClientKeepalive
+	if *keepaliveEvery != ka.Time {
+		ka.Time, ka.Timeout = *keepaliveEvery, min(*keepaliveEvery/3, 10*time.Second)
+	}
+	dialOpts, err := svcprod.DialOptions(svcprod.ClientConfig{CAFile: *tlsCA, CertFile: *cert, KeyFile: *key, Token: *token, Keepalive: ka})
 	if err != nil {
 		fmt.Fprintf(stderr, "shopctl: %v\n", err)
 		return exitUsage

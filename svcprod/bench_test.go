@@ -1,0 +1,196 @@
+package svcprod_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	testvalidatev1 "github.com/grpc-ecosystem/go-grpc-middleware/v2/testing/testvalidate/v1"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/svcgen/protoc-gen-svc/svcprod"
+	"github.com/svcgen/protoc-gen-svc/svcserver"
+)
+
+// sendServer is go-grpc-middleware's test service with a buf.validate
+// rule (the message must be an e-mail address).
+type sendServer struct {
+	testvalidatev1.UnimplementedTestValidateServiceServer
+}
+
+func (sendServer) Send(context.Context, *testvalidatev1.SendRequest) (*testvalidatev1.SendResponse, error) {
+	return &testvalidatev1.SendResponse{}, nil
+}
+
+// BenchmarkUnary measures one unary call over loopback TCP:
+//
+//   - bare: grpc.NewServer() with nothing;
+//   - svcserver: svcserver.New() defaults (recovery, sanitiser, limits,
+//     keepalive, the malformed-request stats handler, health, reflection);
+//   - checks: svcserver plus authentication, validation, the id check and
+//     the field size limit;
+//   - checks+log: and the access log;
+//   - production: svcserver plus the full svcprod chain: access log (slog,
+//     JSON, to io.Discard), telemetry (otelgrpc with an SDK tracer provider
+//     that samples every span and batches them to an exporter that drops
+//     them, and an SDK meter provider), bearer-token authentication,
+//     protovalidate (an e-mail rule), the AIP-122 id check and the field
+//     size limit;
+//   - production-1%: the same with 1% of the traces sampled.
+//
+// Compare with: go test -run '^$' -bench BenchmarkUnary -count 6 ./svcprod
+// | benchstat -col /chain -
+func BenchmarkUnary(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}))
+	sampled := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}),
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.01))))
+	defer sampled.Shutdown(context.Background())
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	defer tp.Shutdown(context.Background())
+	defer mp.Shutdown(context.Background())
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	checkToken := func(ctx context.Context, _ string) (context.Context, error) {
+		token, err := auth.AuthFromMD(ctx, "bearer")
+		if err != nil {
+			return nil, err
+		}
+		if token != "bench-token" {
+			return nil, status.Error(codes.Unauthenticated, "unknown token")
+		}
+		return ctx, nil
+	}
+	chains := []struct {
+		name  string
+		start func(lis net.Listener) (stop func())
+	}{
+		{"bare", func(lis net.Listener) func() {
+			s := grpc.NewServer()
+			testvalidatev1.RegisterTestValidateServiceServer(s, sendServer{})
+			go s.Serve(lis)
+			return s.Stop
+		}},
+		{"svcserver", func(lis net.Listener) func() {
+			return serveBench(lis, svcserver.WithLogger(logger))
+		}},
+		{"checks", func(lis net.Listener) func() {
+			return serveBench(lis,
+				svcserver.WithLogger(logger),
+				svcprod.WithAuth(checkToken),
+				svcprod.WithValidation(),
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
+		}},
+		{"checks+log", func(lis net.Listener) func() {
+			return serveBench(lis,
+				svcserver.WithLogger(logger),
+				svcprod.WithAccessLog(logger),
+				svcprod.WithAuth(checkToken),
+				svcprod.WithValidation(),
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
+		}},
+		{"production", func(lis net.Listener) func() {
+			return serveBench(lis,
+				svcserver.WithLogger(logger),
+				svcprod.WithAccessLog(logger),
+				svcprod.WithTelemetry(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp)),
+				svcprod.WithAuth(checkToken),
+				svcprod.WithValidation(),
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
+		}},
+		{"production-1%", func(lis net.Listener) func() {
+			return serveBench(lis,
+				svcserver.WithLogger(logger),
+				svcprod.WithAccessLog(logger),
+				svcprod.WithTelemetry(otelgrpc.WithTracerProvider(sampled), otelgrpc.WithMeterProvider(mp)),
+				svcprod.WithAuth(checkToken),
+				svcprod.WithValidation(),
+				svcprod.WithIDCheck(),
+				svcprod.WithFieldSizeLimit(0, nil))
+		}},
+	}
+	for _, chain := range chains {
+		b.Run("chain="+chain.name, func(b *testing.B) {
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			stop := chain.start(lis)
+			defer stop()
+			conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer conn.Close()
+			client := testvalidatev1.NewTestValidateServiceClient(conn)
+			ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer bench-token")
+			req := &testvalidatev1.SendRequest{Message: "someone@example.com"}
+			if _, err := client.Send(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+			if chain.name == "production" {
+				// The chain is really there: validation and authentication refuse.
+				if _, err := client.Send(ctx, &testvalidatev1.SendRequest{Message: "not an address"}); status.Code(err) != codes.InvalidArgument {
+					b.Fatalf("invalid request: %v, want InvalidArgument", err)
+				}
+				if _, err := client.Send(context.Background(), req); status.Code(err) != codes.Unauthenticated {
+					b.Fatalf("request without a token: %v, want Unauthenticated", err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime()
+			for b.Loop() {
+				if _, err := client.Send(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// The CPU time of the process (client and server) per call: on
+			// a shared machine, steadier than the wall-clock time.
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// discardSpans is a span exporter that drops what it is given.
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
+
+// cpuTime returns the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func serveBench(lis net.Listener, opts ...svcserver.Option) (stop func()) {
+	s := svcserver.New(append(opts, svcserver.WithDrainTimeout(time.Second))...)
+	testvalidatev1.RegisterTestValidateServiceServer(s, sendServer{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		s.Serve(ctx, lis)
+		close(done)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
