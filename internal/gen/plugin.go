@@ -20,6 +20,9 @@ import (
 // print to the user.
 func Respond(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
 	params := DefaultParams()
+	if err := CheckParameter(req.GetParameter()); err != nil {
+		return withSupport(&pluginpb.CodeGeneratorResponse{Error: proto.String(oneLine(err.Error()))})
+	}
 	plugin, err := protogen.Options{ParamFunc: params.SetParam}.New(req)
 	if err != nil {
 		// protogen reports its own errors (and ours, from SetParam) before a

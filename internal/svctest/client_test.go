@@ -840,6 +840,8 @@ func TestMethodPoliciesFollowSchema(t *testing.T) {
 		{FullMethod: "/svctest.v1.Echo/Collect", Kind: svcclient.ClientStreaming, Timeout: 5 * time.Second, Retry: none},
 		{FullMethod: "/svctest.v1.Echo/Chat", Kind: svcclient.BidiStreaming, Timeout: 5 * time.Second, Retry: none},
 		{FullMethod: "/svctest.v1.Echo/Panic", Kind: svcclient.Unary, Timeout: 5 * time.Second, Retry: none},
+		{FullMethod: "/svctest.v1.Echo/Lookup", Kind: svcclient.Unary, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def,
+			Hedging: svcclient.HedgingPolicy{MaxAttempts: 3, Delay: 50 * time.Millisecond, NonFatalCodes: []codes.Code{codes.Unavailable}}},
 	}
 	got := echopb.EchoMethodPolicies()
 	for i := range got {
@@ -944,7 +946,8 @@ func TestServiceConfig(t *testing.T) {
 				if got := duration(mc.Timeout); got != p.Timeout {
 					t.Errorf("%s: timeout %q, want %v", p.FullMethod, mc.Timeout, p.Timeout)
 				}
-				retried := (p.Kind == svcclient.Unary || p.Kind == svcclient.ServerStreaming) && p.Retry.MaxAttempts > 1
+				// A hedged method has a hedgingPolicy instead (grpc-go ignores it).
+				retried := (p.Kind == svcclient.Unary || p.Kind == svcclient.ServerStreaming) && p.Retry.MaxAttempts > 1 && p.Hedging.MaxAttempts <= 1
 				rp := mc.RetryPolicy
 				switch {
 				case !retried && rp != nil:

@@ -82,3 +82,12 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 func (EchoSkeleton) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return nil, svcserver.Unimplemented(Echo_Panic_FullMethodName)
 }
+
+// Lookup answers codes.Unimplemented naming svctest.v1.Echo.Lookup;
+// override it to serve the method.
+//
+// Lookup has no side effects and is hedged: another attempt goes out
+// every 50ms without an answer, 3 attempts at most.
+func (EchoSkeleton) Lookup(context.Context, *EchoRequest) (*EchoResponse, error) {
+	return nil, svcserver.Unimplemented(Echo_Lookup_FullMethodName)
+}
