@@ -114,7 +114,7 @@ func TestHedgeCodes(t *testing.T) {
 // flight, the caller gets DeadlineExceeded promptly and every attempt is
 // cancelled.
 func TestHedgeDeadline(t *testing.T) {
-	inv := NewInvoker(hedgedPolicies(10*time.Millisecond))
+	inv := NewInvoker(hedgedPolicies(10 * time.Millisecond))
 	s := &stubAttempts{script: func(_ int, ctx context.Context) (*wrapperspb.StringValue, error) { return blockUntilDone(ctx) }}
 	start := time.Now()
 	_, err := Hedge(context.Background(), inv, hedgedIdx, []grpc.CallOption{CallTimeout(100 * time.Millisecond)}, wrapperspb.String(""), s.call)
