@@ -245,7 +245,7 @@ func TestServerDownPastDeadline(t *testing.T) {
 	}
 	mu.Unlock()
 
-	p = startShopd(t, bin, p.addr)
+	startShopd(t, bin, p.addr)
 	if _, err := w.ListProducts(context.Background(), &shopv1.ListProductsRequest{}); err != nil {
 		t.Errorf("ListProducts once shopd is back: %v", err)
 	}
