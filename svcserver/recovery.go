@@ -3,11 +3,8 @@ package svcserver
 import (
 	"context"
 	"log/slog"
-	"runtime/debug"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // UnaryRecovery returns an interceptor that turns a panic in a unary handler
@@ -35,15 +32,4 @@ func StreamRecovery(logger *slog.Logger) grpc.StreamServerInterceptor {
 		}()
 		return handler(srv, ss)
 	}
-}
-
-func recovered(ctx context.Context, logger *slog.Logger, fullMethod string, r any) error {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	logger.ErrorContext(ctx, "panic in grpc handler",
-		slog.String("method", fullMethod),
-		slog.Any("panic", r),
-		slog.String("stack", string(debug.Stack())))
-	return status.Error(codes.Internal, "internal error in "+fullMethod)
 }

@@ -8,8 +8,27 @@
 // service) and reflection, and stops gracefully when its context is
 // cancelled.
 //
+// A Server is also safe by default where grpc-go is not:
+//
+//   - a handler error that is not a gRPC status error reaches the client as
+//     codes.Internal "internal error in /pkg.Service/Method", never with its
+//     text (which may hold file paths, SQL or addresses); the full error is
+//     logged ([UnarySanitizer]);
+//   - requests grpc cannot decode are logged (method, peer, error);
+//   - messages are limited to [DefaultMaxRecvMsgSize] received and
+//     [DefaultMaxSendMsgSize] sent ([WithMessageSizeLimits]);
+//   - keepalive pings find dead or frozen clients ([DefaultKeepaliveParams])
+//     and clients may ping as often as every 10s
+//     ([DefaultKeepaliveEnforcement]) without being disconnected;
+//   - TLS and mutual TLS are one option away ([WithTLS], [LoadServerTLS]);
+//     a server without TLS says so in its "grpc server listening" log line.
+//
+// Authentication, validation, access logs and OpenTelemetry live in package
+// svcprod, so that this package (imported by every generated skeleton) links
+// nothing but grpc and protobuf.
+//
 // A Server is a plain grpc.Server underneath: every grpc-go feature
-// (interceptors, credentials, keepalive, ...) stays available through
+// (interceptors, credentials, stats handlers, ...) stays available through
 // WithServerOptions, and generated Register functions accept it because it
 // implements grpc.ServiceRegistrar.
 //
@@ -20,6 +39,7 @@ package svcserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -27,8 +47,10 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 )
@@ -44,13 +66,44 @@ func Unimplemented(fullMethod string) error {
 // after its context is cancelled, before it closes the remaining connections.
 const DefaultDrainTimeout = 30 * time.Second
 
-// Server is a grpc.Server with panic recovery, the health service and
-// reflection registered, and graceful shutdown tied to a context.
+// Message size limits. The receive limit is grpc-go's own default; grpc-go
+// sends messages of any size (up to 2 GiB), which a client with the default
+// 4 MiB receive limit then refuses, so a Server limits what it sends to what
+// a default client accepts: an oversized answer fails on the server, with
+// codes.ResourceExhausted and a log line, instead of on every client.
+const (
+	DefaultMaxRecvMsgSize = 4 << 20
+	DefaultMaxSendMsgSize = 4 << 20
+)
+
+// DefaultKeepaliveParams is the server side of keepalive: after 30s without
+// activity on a connection the server pings the client, and closes the
+// connection when no answer comes within 10s, so calls of a client that
+// froze or vanished (a dead host, a dropped NAT mapping) end within ~40s
+// instead of never.
+var DefaultKeepaliveParams = keepalive.ServerParameters{
+	Time:    30 * time.Second,
+	Timeout: 10 * time.Second,
+}
+
+// DefaultKeepaliveEnforcement lets clients ping every 10s (grpc-go's minimum
+// client interval), also without calls in flight. grpc-go's default (5
+// minutes, no pings without calls) disconnects clients that use keepalive to
+// detect a frozen server, with "too_many_pings".
+var DefaultKeepaliveEnforcement = keepalive.EnforcementPolicy{
+	MinTime:             10 * time.Second,
+	PermitWithoutStream: true,
+}
+
+// Server is a grpc.Server with panic recovery, error sanitising, the health
+// service and reflection registered, and graceful shutdown tied to a context.
 type Server struct {
 	grpc         *grpc.Server
 	health       *health.Server
 	logger       *slog.Logger
 	drainTimeout time.Duration
+	tls          *tls.Config // nil: plaintext
+	transport    string      // for the log: plaintext, tls or mtls
 }
 
 // Option configures a Server.
@@ -61,6 +114,44 @@ type config struct {
 	serverOptions  []grpc.ServerOption
 	drainTimeout   time.Duration
 	withReflection bool
+	tls            *tls.Config
+	maxRecv        int
+	maxSend        int
+	keepalive      keepalive.ServerParameters
+	enforcement    keepalive.EnforcementPolicy
+}
+
+// WithTLS serves over TLS with cfg (see [LoadServerTLS]); with cfg.ClientCAs
+// set and cfg.ClientAuth requiring certificates, over mutual TLS. Without
+// it a Server speaks plaintext, for local development and for deployments
+// where a sidecar terminates TLS, and logs a warning when it starts.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *config) { c.tls = cfg }
+}
+
+// WithMessageSizeLimits sets the largest message the server receives and
+// sends, in bytes (defaults [DefaultMaxRecvMsgSize], [DefaultMaxSendMsgSize]).
+// A larger request fails with codes.ResourceExhausted before the handler
+// runs; a larger answer fails with codes.ResourceExhausted on the server.
+// Zero or negative keeps the default.
+func WithMessageSizeLimits(recv, send int) Option {
+	return func(c *config) {
+		if recv > 0 {
+			c.maxRecv = recv
+		}
+		if send > 0 {
+			c.maxSend = send
+		}
+	}
+}
+
+// WithKeepalive replaces [DefaultKeepaliveParams] and
+// [DefaultKeepaliveEnforcement].
+func WithKeepalive(params keepalive.ServerParameters, enforcement keepalive.EnforcementPolicy) Option {
+	return func(c *config) {
+		c.keepalive = params
+		c.enforcement = enforcement
+	}
 }
 
 // WithLogger sets the logger for recovered panics and lifecycle events. The
@@ -69,9 +160,11 @@ func WithLogger(logger *slog.Logger) Option {
 	return func(c *config) { c.logger = logger }
 }
 
-// WithServerOptions passes options to the underlying grpc.NewServer. Unary and
-// stream interceptors given here run after the recovery interceptors, so a
-// panic in them is recovered too.
+// WithServerOptions passes options to the underlying grpc.NewServer; they
+// come after the Server's own, so they override its limits, keepalive and
+// credentials. Unary and stream interceptors given here run after the
+// recovery interceptors, so a panic in them is recovered too, and before the
+// sanitizing ones ([UnarySanitizer]), so they see the status the client gets.
 func WithServerOptions(opts ...grpc.ServerOption) Option {
 	return func(c *config) { c.serverOptions = append(c.serverOptions, opts...) }
 }
@@ -89,24 +182,53 @@ func WithoutReflection() Option {
 	return func(c *config) { c.withReflection = false }
 }
 
-// New returns a Server with recovery interceptors, the health service and
-// (unless WithoutReflection is given) reflection registered.
+// New returns a Server with recovery and sanitizing interceptors, message
+// size limits, keepalive, the health service and (unless WithoutReflection
+// is given) reflection registered.
 func New(opts ...Option) *Server {
-	c := config{logger: slog.Default(), drainTimeout: DefaultDrainTimeout, withReflection: true}
+	c := config{
+		logger:         slog.Default(),
+		drainTimeout:   DefaultDrainTimeout,
+		withReflection: true,
+		maxRecv:        DefaultMaxRecvMsgSize,
+		maxSend:        DefaultMaxSendMsgSize,
+		keepalive:      DefaultKeepaliveParams,
+		enforcement:    DefaultKeepaliveEnforcement,
+	}
 	for _, opt := range opts {
 		opt(&c)
 	}
-	// ChainUnaryInterceptor puts the recovery interceptors outermost, so they
-	// also catch panics in interceptors the user adds.
-	serverOptions := append([]grpc.ServerOption{
+	transport := "plaintext"
+	serverOptions := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(c.maxRecv),
+		grpc.MaxSendMsgSize(c.maxSend),
+		grpc.KeepaliveParams(c.keepalive),
+		grpc.KeepaliveEnforcementPolicy(c.enforcement),
+		grpc.StatsHandler(malformedLogger{c.logger}),
+		// Chained interceptors run in the order they are given: the recovery
+		// interceptors outermost, so that they also catch panics in
+		// interceptors the user adds, and the sanitizers innermost.
 		grpc.ChainUnaryInterceptor(UnaryRecovery(c.logger)),
 		grpc.ChainStreamInterceptor(StreamRecovery(c.logger)),
-	}, c.serverOptions...)
+	}
+	if c.tls != nil {
+		serverOptions = append(serverOptions, grpc.Creds(credentials.NewTLS(c.tls)))
+		transport = "tls"
+		if c.tls.ClientAuth >= tls.VerifyClientCertIfGiven {
+			transport = "mtls"
+		}
+	}
+	serverOptions = append(serverOptions, c.serverOptions...)
+	serverOptions = append(serverOptions,
+		grpc.ChainUnaryInterceptor(UnarySanitizer(c.logger)),
+		grpc.ChainStreamInterceptor(StreamSanitizer(c.logger)))
 	s := &Server{
 		grpc:         grpc.NewServer(serverOptions...),
 		health:       health.NewServer(),
 		logger:       c.logger,
 		drainTimeout: c.drainTimeout,
+		tls:          c.tls,
+		transport:    transport,
 	}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if c.withReflection {
@@ -126,6 +248,23 @@ func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
 // GRPC returns the underlying grpc.Server, for APIs that need it directly.
 func (s *Server) GRPC() *grpc.Server { return s.grpc }
 
+// Logger returns the logger the server logs to (WithLogger).
+func (s *Server) Logger() *slog.Logger { return s.logger }
+
+// TLSConfig returns the TLS configuration given to WithTLS, or nil for a
+// plaintext server. Packages that serve the same grpc.Server another way
+// (svchttp) serve with it too, so one option secures every protocol.
+func (s *Server) TLSConfig() *tls.Config { return s.tls }
+
+// Transport names what the server speaks, for logs: "plaintext", "tls" or
+// "mtls" (client certificates verified).
+func (s *Server) Transport() string { return s.transport }
+
+// DrainTimeout returns how long a graceful stop waits for calls in flight
+// (WithDrainTimeout); zero or negative means without bound. Packages that
+// serve the same grpc.Server another way (svchttp) stop by the same rule.
+func (s *Server) DrainTimeout() time.Duration { return s.drainTimeout }
+
 // Health returns the health service, to report a service NOT_SERVING while a
 // dependency is down, for example. The empty service name is the server as a
 // whole.
@@ -140,7 +279,14 @@ func (s *Server) Health() *health.Server { return s.health }
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.grpc.Serve(lis) }()
-	s.logger.InfoContext(ctx, "grpc server listening", slog.String("address", lis.Addr().String()))
+	if s.transport == "plaintext" {
+		s.logger.WarnContext(ctx, "grpc server listening", slog.String("address", lis.Addr().String()),
+			slog.String("transport", "plaintext"),
+			slog.String("note", "no TLS: for local development, or behind a proxy that terminates TLS"))
+	} else {
+		s.logger.InfoContext(ctx, "grpc server listening", slog.String("address", lis.Addr().String()),
+			slog.String("transport", s.transport))
+	}
 
 	select {
 	case err := <-serveErr:

@@ -202,7 +202,7 @@ func BenchmarkList(b *testing.B) {
 			f := getFixture(b)
 			token := ""
 			if depth == "middle" {
-				token = f.mem.tokens.encode(f.mid)
+				token = f.mem.tokens.Encode(f.mid, "")
 			}
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {

@@ -11,11 +11,17 @@
 //
 // # Semantics
 //
-// Keys. Every resource is identified by a string key held in a top-level
-// field of the message (Schema.KeyField, usually "name" or "id"). Keys are
-// compared as byte strings. A Create whose key field is empty gets a
-// server-assigned key: Schema.KeyPrefix followed by a random UUIDv4-shaped id
-// (see [WithKeyGenerator]). A client-chosen key is taken as given; the prefix
+// Keys. Every resource is identified by a key held in a top-level field of
+// the message (Schema.KeyField, usually "name" or "id"), a string or an
+// integer. String keys are compared as byte strings. A Create whose string
+// key is empty gets a server-assigned key: Schema.KeyPrefix followed by a
+// random UUIDv4-shaped id (see [WithKeyGenerator]). Integer keys travel
+// through the [Repository] interface in canonical decimal form ("42"; not
+// "042" or "+42"), are ordered numerically, and 0 means unset: a Create with
+// key 0 gets one more than the largest key the store has ever held, so
+// assigned keys strictly increase and are never reused, even after a Delete
+// (an explicit key moves the counter past it). A key that is not canonical
+// or is out of the field's range is InvalidArgument naming the field. A client-chosen key is taken as given; the prefix
 // is not enforced on it, because collection prefixes of nested resources
 // ("shelves/1/books/") depend on the parent and are checked by the caller.
 //
@@ -34,6 +40,18 @@
 // present throughout. Resources inserted behind the cursor are not seen; ones
 // inserted ahead of it are.
 //
+// Filters. List takes optional filters: [KeyPrefix] (a parent's
+// collection, seeked to in the key order) and [Equal] (a field equals a
+// value, evaluated on each resource scanned; see its cost). A page token is
+// bound to the filter set that issued it.
+//
+// Batches. CreateBatch stores several resources atomically: all or none, and
+// no reader sees part of a batch.
+//
+// Change feed. [Memory] implements [Watcher]: changes are delivered in
+// commit order, and a watcher that falls [WatchBuffer] changes behind is
+// dropped with Aborted rather than slowing writers.
+//
 // Page size. A page size of 0 means [DefaultPageSize]; sizes above
 // [MaxPageSize] are clamped to it (AIP-158: the maximum is documented and a
 // larger request is not an error); a negative size is InvalidArgument. Both
@@ -43,10 +61,12 @@
 // listing is complete.
 //
 // Page tokens. Tokens are opaque to clients: base64url of a version byte, a
-// per-store nonce and the last key, authenticated with HMAC-SHA256 under a
-// per-store random secret (truncated to 128 bits). A forged, corrupted or
-// truncated token, or one issued by another store (including an earlier
-// instance of the same in-memory store, e.g. before a restart), is
+// per-store nonce, a hash of the listing's filters and the last key,
+// authenticated with HMAC-SHA256 (truncated to 128 bits) under a per-store
+// random secret, or one derived from the key given with [WithPageTokenKey],
+// which replicas share. A forged, corrupted or truncated token, one issued
+// by another store (including an earlier instance of the same in-memory
+// store, e.g. before a restart), or one used with other filters, is
 // InvalidArgument. Tokens do not depend on the page size, so a client may
 // change page_size between pages, and they do not expire.
 //

@@ -6,9 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/btree"
 	"google.golang.org/grpc/codes"
@@ -16,6 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/svcgen/protoc-gen-svc/svcstore/internal/core"
 )
 
 // btreeDegree is the B-tree's minimum degree: nodes hold up to 2*32-1 items.
@@ -30,25 +31,24 @@ const btreeDegree = 32
 // deterministic generators that could otherwise loop forever.
 const maxKeyAttempts = 8
 
-const timestampFullName protoreflect.FullName = "google.protobuf.Timestamp"
-
 // entry holds the current version of one resource. It is shared by the hash
 // index and the B-tree, so an Update swaps msg in O(1) without touching the
 // tree.
 type entry[M proto.Message] struct {
-	key string
-	msg M // guarded by Memory.mu; the message itself is never mutated
+	key string // canonical form, as clients send it
+	msg M      // guarded by Memory.mu; the message itself is never mutated
 }
 
-// item is what the B-tree holds. The key is kept in the item itself (not
-// only behind the entry pointer) so that a comparison costs one pointer
-// chase, to the key's bytes, instead of two.
+// item is what the B-tree holds. The sort key is kept in the item itself
+// (not only behind the entry pointer) so that a comparison costs one pointer
+// chase, to the key's bytes, instead of two. For string keys it is the key;
+// for integer keys an order-preserving fixed-width encoding.
 type item[M proto.Message] struct {
-	key string
-	e   *entry[M]
+	skey string
+	e    *entry[M]
 }
 
-func lessItem[M proto.Message](a, b item[M]) bool { return a.key < b.key }
+func lessItem[M proto.Message](a, b item[M]) bool { return a.skey < b.skey }
 
 // Memory is the in-memory [Repository]. See the package documentation for
 // its semantics. Create one with [New] or [MustNew]; the zero value is not
@@ -66,26 +66,18 @@ func lessItem[M proto.Message](a, b item[M]) bool { return a.key < b.key }
 // Stored messages are immutable: every write stores a fresh message, and
 // readers copy the message they found after releasing the read lock.
 type Memory[M proto.Message] struct {
-	typeName protoreflect.FullName
-	msgType  protoreflect.MessageType
+	l   *core.Layout
+	set core.Settings
 
-	schema   Schema
-	keyFD    protoreflect.FieldDescriptor
-	etagFD   protoreflect.FieldDescriptor // nil when the schema has no etag
-	createFD protoreflect.FieldDescriptor // nil when the schema has no create_time
-	updateFD protoreflect.FieldDescriptor // nil when the schema has no update_time
-
-	clock           func() time.Time
-	keyGen          func() string
-	maxPageSize     int
-	defaultPageSize int
-
-	tokens tokenCodec
+	keyGen func() string
+	tokens *core.Tokens
+	feed   feed[M]
 
 	mu      sync.RWMutex
-	tree    *btree.BTreeG[item[M]] // guarded by mu; every entry, by key
+	tree    *btree.BTreeG[item[M]] // guarded by mu; every entry, by sort key
 	index   map[string]*entry[M]   // guarded by mu; the same entries, by key
 	version uint64                 // guarded by mu; source of etags
+	lastID  core.Key               // guarded by mu; the largest integer key seen
 }
 
 var _ Repository[proto.Message] = (*Memory[proto.Message])(nil)
@@ -93,102 +85,46 @@ var _ Repository[proto.Message] = (*Memory[proto.Message])(nil)
 // New returns an empty in-memory repository of M laid out as schema says.
 // M must be a concrete generated message type (such as *librarypb.Book).
 // New checks that every field named in schema exists in M, is a top-level
-// singular field of the right kind (string for the key and etag,
-// google.protobuf.Timestamp for the times), and that no field is used twice;
-// the error names the message and the field.
+// singular field of the right kind (string or integer for the key, string
+// for the etag, google.protobuf.Timestamp for the times), and that no field
+// is used twice; the error names the message and the field.
 func New[M proto.Message](schema Schema, opts ...Option) (*Memory[M], error) {
+	l, err := NewLayout[M](schema)
+	if err != nil {
+		return nil, err
+	}
+	o := ApplyOptions(opts...)
+	set, err := o.Resolve(l)
+	if err != nil {
+		return nil, err
+	}
+	m := &Memory[M]{
+		l:      l,
+		set:    set,
+		keyGen: set.KeyGen,
+		tree:   btree.NewG(btreeDegree, lessItem[M]),
+		index:  make(map[string]*entry[M]),
+	}
+	if m.keyGen == nil {
+		m.keyGen = randomID
+	}
+	if m.tokens, err = core.NewTokens(string(l.TypeName), set.PageTokenKey); err != nil {
+		return nil, fmt.Errorf("svcstore: %s: %w", l.TypeName, err)
+	}
+	m.feed.init()
+	return m, nil
+}
+
+// NewLayout resolves schema against M. It is for the stores in svcstore's
+// subpackages, which share Memory's validation.
+func NewLayout[M proto.Message](schema Schema) (*core.Layout, error) {
 	var zero M
 	if any(zero) == nil {
 		return nil, errors.New("svcstore: type parameter M must be a concrete generated message type, not an interface")
 	}
 	// Generated message types answer ProtoReflect on a nil pointer, which
 	// gives the descriptor without allocating a message.
-	mt := zero.ProtoReflect().Type()
-	md := mt.Descriptor()
-
-	m := &Memory[M]{
-		typeName:        md.FullName(),
-		msgType:         mt,
-		schema:          schema,
-		clock:           time.Now,
-		keyGen:          randomID,
-		maxPageSize:     MaxPageSize,
-		defaultPageSize: DefaultPageSize,
-		tree:            btree.NewG(btreeDegree, lessItem[M]),
-		index:           make(map[string]*entry[M]),
-	}
-
-	if schema.KeyField == "" {
-		return nil, fmt.Errorf("svcstore: %s: Schema.KeyField is required", md.FullName())
-	}
-	used := map[protoreflect.Name]string{}
-	lookup := func(option, name string, want func(protoreflect.FieldDescriptor) bool, wantDesc string) (protoreflect.FieldDescriptor, error) {
-		if name == "" {
-			return nil, nil
-		}
-		fd := md.Fields().ByName(protoreflect.Name(name))
-		if fd == nil {
-			return nil, fmt.Errorf("svcstore: %s has no field %q (Schema.%s)", md.FullName(), name, option)
-		}
-		if fd.Cardinality() == protoreflect.Repeated || !want(fd) {
-			return nil, fmt.Errorf("svcstore: field %s.%s (Schema.%s) must be a singular %s, not %s",
-				md.FullName(), name, option, wantDesc, describeField(fd))
-		}
-		if prev, ok := used[fd.Name()]; ok {
-			return nil, fmt.Errorf("svcstore: field %s.%s is named by both Schema.%s and Schema.%s",
-				md.FullName(), name, prev, option)
-		}
-		used[fd.Name()] = option
-		return fd, nil
-	}
-	isString := func(fd protoreflect.FieldDescriptor) bool { return fd.Kind() == protoreflect.StringKind }
-	isTimestamp := func(fd protoreflect.FieldDescriptor) bool {
-		return fd.Kind() == protoreflect.MessageKind && fd.Message().FullName() == timestampFullName
-	}
-	var err error
-	if m.keyFD, err = lookup("KeyField", schema.KeyField, isString, "string"); err != nil {
-		return nil, err
-	}
-	if m.etagFD, err = lookup("EtagField", schema.EtagField, isString, "string"); err != nil {
-		return nil, err
-	}
-	if m.createFD, err = lookup("CreateTimeField", schema.CreateTimeField, isTimestamp, string(timestampFullName)); err != nil {
-		return nil, err
-	}
-	if m.updateFD, err = lookup("UpdateTimeField", schema.UpdateTimeField, isTimestamp, string(timestampFullName)); err != nil {
-		return nil, err
-	}
-
-	o := options{}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if len(o.errs) > 0 {
-		return nil, fmt.Errorf("svcstore: %s: %w", md.FullName(), errors.Join(o.errs...))
-	}
-	if o.clock != nil {
-		m.clock = o.clock
-	}
-	if o.keyGen != nil {
-		m.keyGen = o.keyGen
-	}
-	if o.maxPageSize != 0 {
-		m.maxPageSize = o.maxPageSize
-	}
-	switch {
-	case o.defaultSet && o.defaultPageSize > m.maxPageSize:
-		return nil, fmt.Errorf("svcstore: %s: default page size %d exceeds maximum page size %d",
-			md.FullName(), o.defaultPageSize, m.maxPageSize)
-	case o.defaultSet:
-		m.defaultPageSize = o.defaultPageSize
-	default:
-		m.defaultPageSize = min(DefaultPageSize, m.maxPageSize)
-	}
-
-	if m.tokens, err = newTokenCodec(); err != nil {
-		return nil, fmt.Errorf("svcstore: %s: %w", md.FullName(), err)
-	}
-	return m, nil
+	return core.NewLayout(zero.ProtoReflect().Type(), schema.spec())
 }
 
 // MustNew is like [New] but panics on error. It suits package-level
@@ -211,11 +147,11 @@ func (m *Memory[M]) Len() int {
 // Get returns a copy of the resource stored under key.
 func (m *Memory[M]) Get(ctx context.Context, key string) (M, error) {
 	var zero M
-	if err := ctxErr(ctx); err != nil {
+	if err := core.CtxErr(ctx.Err()); err != nil {
 		return zero, err
 	}
-	if key == "" {
-		return zero, m.emptyKey()
+	if _, err := m.l.ParseKey(key); err != nil {
+		return zero, err
 	}
 	m.mu.RLock()
 	e, ok := m.index[key]
@@ -225,33 +161,47 @@ func (m *Memory[M]) Get(ctx context.Context, key string) (M, error) {
 	}
 	m.mu.RUnlock()
 	if !ok {
-		return zero, m.notFound(key)
+		return zero, m.l.NotFound(key)
 	}
 	// Stored messages are immutable, so copying outside the lock is safe
 	// and keeps the critical section to the lookup.
 	return clone(msg), nil
 }
 
-// List returns up to pageSize resources in key order after the position in
-// pageToken. See the package documentation for page sizes and tokens.
-func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string) ([]M, string, error) {
-	if err := ctxErr(ctx); err != nil {
+// List returns up to pageSize resources passing filters, in key order,
+// after the position in pageToken. See the package documentation for page
+// sizes and tokens, and [Filter] for what filters cost.
+func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string, filters ...Filter) ([]M, string, error) {
+	if err := core.CtxErr(ctx.Err()); err != nil {
 		return nil, "", err
 	}
-	switch {
-	case pageSize < 0:
-		return nil, "", status.Errorf(codes.InvalidArgument, "list %s: page_size must not be negative, got %d", m.typeName, pageSize)
-	case pageSize == 0:
-		pageSize = m.defaultPageSize
-	case pageSize > m.maxPageSize:
-		pageSize = m.maxPageSize
+	pageSize, err := m.set.PageSize(m.l, pageSize)
+	if err != nil {
+		return nil, "", err
 	}
-	var after string
+	q, err := m.l.CompileFilters(FilterSpecs(filters))
+	if err != nil {
+		return nil, "", err
+	}
+	// Start at the key prefix, or after the token's cursor if that is
+	// further on.
+	start, afterCursor := q.Prefix, ""
 	if pageToken != "" {
-		var err error
-		if after, err = m.tokens.decode(pageToken); err != nil {
-			return nil, "", status.Errorf(codes.InvalidArgument, "list %s: invalid page_token: %v", m.typeName, err)
+		after, err := m.tokens.Decode(pageToken, q.Fingerprint)
+		if err != nil {
+			return nil, "", status.Errorf(codes.InvalidArgument, "list %s: invalid page_token: %v", m.l.TypeName, err)
 		}
+		k, err := m.l.ParseKey(after)
+		if err != nil {
+			// Authentic tokens always hold valid keys.
+			return nil, "", status.Errorf(codes.InvalidArgument, "list %s: invalid page_token", m.l.TypeName)
+		}
+		if sk := m.l.SortKey(k); sk >= start {
+			start, afterCursor = sk, sk
+		}
+	}
+	if q.None {
+		return nil, "", nil
 	}
 
 	// Collect one item more than asked: its presence is how we know a next
@@ -262,26 +212,30 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string) ([
 	page := make([]M, 0, min(pageSize, 1024)+1)
 	var prevKey, lastKey string // lastKey: the key of the page's last item
 	collect := func(it item[M]) bool {
+		if afterCursor != "" && it.skey == afterCursor {
+			return true
+		}
+		if q.Prefix != "" && !strings.HasPrefix(it.skey, q.Prefix) {
+			return false // keys with the prefix are contiguous: done
+		}
+		if q.HasEquals() && !q.Match(it.e.msg.ProtoReflect()) {
+			return true
+		}
 		if len(page) == pageSize {
 			lastKey = prevKey
 		}
 		page = append(page, it.e.msg)
-		prevKey = it.key
+		prevKey = it.e.key
 		return len(page) <= pageSize
 	}
 	m.mu.RLock()
-	if pageToken == "" {
+	// Seek in O(log n) and continue from there. The cursor's own key may
+	// have been deleted since; seeking by key rather than by position makes
+	// that harmless.
+	if start == "" {
 		m.tree.Ascend(collect)
 	} else {
-		// Seek to the cursor in O(log n) and continue after it. The cursor's
-		// own key may have been deleted since; seeking by key rather than by
-		// position makes that harmless.
-		m.tree.AscendGreaterOrEqual(item[M]{key: after}, func(it item[M]) bool {
-			if it.key == after {
-				return true
-			}
-			return collect(it)
-		})
+		m.tree.AscendGreaterOrEqual(item[M]{skey: start}, collect)
 	}
 	m.mu.RUnlock()
 
@@ -291,7 +245,7 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string) ([
 		// could otherwise reach a stored message through items[:cap(items)].
 		clear(page[pageSize:])
 		page = page[:pageSize]
-		next = m.tokens.encode(lastKey)
+		next = m.tokens.Encode(lastKey, q.Fingerprint)
 	}
 	for i, msg := range page {
 		page[i] = clone(msg)
@@ -299,62 +253,179 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string) ([
 	return page, next, nil
 }
 
-// Create stores a copy of msg, assigning a key when its key field is empty,
+// Create stores a copy of msg, assigning a key when its key field is unset,
 // and returns a copy of what was stored.
 func (m *Memory[M]) Create(ctx context.Context, msg M) (M, error) {
 	var zero M
-	if err := ctxErr(ctx); err != nil {
+	if err := core.CtxErr(ctx.Err()); err != nil {
 		return zero, err
 	}
-	in, err := m.cloneIn("create", msg)
+	in, err := m.prepareCreate(msg)
 	if err != nil {
 		return zero, err
 	}
+	m.mu.Lock()
+	e, err := m.place(in, nil)
+	if err == nil {
+		m.insert(e)
+		m.feed.publish(Change[M]{Kind: Created, Key: e.key, Message: e.msg})
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return zero, err
+	}
+	return clone(in), nil
+}
+
+// CreateBatch stores copies of msgs, all or none, and returns copies of
+// what was stored in the order of msgs. Every message is checked and given
+// its key under the lock before any is inserted, so a failure leaves the
+// store untouched and no reader ever sees part of a batch.
+func (m *Memory[M]) CreateBatch(ctx context.Context, msgs []M) ([]M, error) {
+	if err := core.CtxErr(ctx.Err()); err != nil {
+		return nil, err
+	}
+	ins := make([]M, len(msgs))
+	for i, msg := range msgs {
+		in, err := m.prepareCreate(msg)
+		if err != nil {
+			return nil, err
+		}
+		ins[i] = in
+	}
+	m.mu.Lock()
+	entries := make([]*entry[M], len(ins))
+	pending := make(map[string]bool, len(ins))
+	savedID, savedVersion := m.lastID, m.version
+	// Explicit integer keys move the counter first, so that a key assigned
+	// early in the batch never takes one chosen later in it.
+	if m.l.IntKey() {
+		for _, in := range ins {
+			if k := m.l.KeyValue(in.ProtoReflect()); k.Text != "" {
+				m.advanceID(k)
+			}
+		}
+	}
+	for i, in := range ins {
+		e, err := m.place(in, pending)
+		if err != nil {
+			// Nothing was inserted, so the counters go back: the keys and
+			// etags handed to this batch were never visible to anyone.
+			m.lastID, m.version = savedID, savedVersion
+			m.mu.Unlock()
+			return nil, err
+		}
+		pending[e.key] = true
+		entries[i] = e
+	}
+	for _, e := range entries {
+		m.insert(e)
+		m.feed.publish(Change[M]{Kind: Created, Key: e.key, Message: e.msg})
+	}
+	m.mu.Unlock()
+	out := make([]M, len(ins))
+	for i, in := range ins {
+		out[i] = clone(in)
+	}
+	return out, nil
+}
+
+// prepareCreate copies msg, validates an explicit key and drops the
+// output-only fields.
+func (m *Memory[M]) prepareCreate(msg M) (M, error) {
+	in, err := m.cloneIn("create", msg)
+	if err != nil {
+		return in, err
+	}
 	r := in.ProtoReflect()
-	key := r.Get(m.keyFD).String()
-	generated := key == ""
 	// Output-only fields are the server's: whatever the client sent in them
 	// is dropped rather than stored.
-	for _, fd := range []protoreflect.FieldDescriptor{m.etagFD, m.createFD, m.updateFD} {
-		if fd != nil {
-			r.Clear(fd)
-		}
-	}
+	m.l.ClearManaged(r)
+	return in, nil
+}
 
-	m.mu.Lock()
-	for attempt := 1; ; attempt++ {
-		if generated {
+// place gives in its key (assigning one when unset), checks it is free in
+// the store and in pending, and stamps times and etag. It returns the entry
+// to insert. Callers hold m.mu for writing.
+func (m *Memory[M]) place(in M, pending map[string]bool) (*entry[M], error) {
+	r := in.ProtoReflect()
+	key := m.l.KeyValue(r)
+	taken := func(k string) bool {
+		_, exists := m.index[k]
+		return exists || pending[k]
+	}
+	switch {
+	case key.Text != "" && taken(key.Text):
+		return nil, m.l.AlreadyExists(key.Text)
+	case key.Text != "" && m.l.IntKey():
+		m.advanceID(key)
+	case m.l.IntKey():
+		k, err := m.nextID()
+		if err != nil {
+			return nil, err
+		}
+		key = k
+		m.l.SetKey(r, key)
+	case key.Text == "":
+		for attempt := 1; ; attempt++ {
 			id := m.keyGen()
 			if id == "" {
-				m.mu.Unlock()
-				return zero, status.Errorf(codes.Internal, "create %s: key generator returned an empty id", m.typeName)
+				return nil, status.Errorf(codes.Internal, "create %s: key generator returned an empty id", m.l.TypeName)
 			}
-			key = m.schema.KeyPrefix + id
+			key.Text = m.l.KeyPrefix + id
+			if !taken(key.Text) {
+				break
+			}
+			if attempt == maxKeyAttempts {
+				return nil, status.Errorf(codes.Internal, "create %s: %d generated keys in a row were already in use (last %q)",
+					m.l.TypeName, maxKeyAttempts, key.Text)
+			}
 		}
-		if _, exists := m.index[key]; !exists {
-			break
-		}
-		if !generated {
-			m.mu.Unlock()
-			return zero, status.Errorf(codes.AlreadyExists, "%s %q already exists", m.typeName, key)
-		}
-		if attempt == maxKeyAttempts {
-			m.mu.Unlock()
-			return zero, status.Errorf(codes.Internal, "create %s: %d generated keys in a row were already in use (last %q)",
-				m.typeName, maxKeyAttempts, key)
-		}
+		m.l.SetKey(r, key)
 	}
-	r.Set(m.keyFD, protoreflect.ValueOfString(key))
-	now := m.clock()
-	setTime(r, m.createFD, now)
-	setTime(r, m.updateFD, now)
+	m.l.StampCreate(r, m.set.Clock())
 	m.stampEtag(r)
-	e := &entry[M]{key: key, msg: in}
-	m.index[key] = e
-	m.tree.ReplaceOrInsert(item[M]{key: key, e: e})
-	m.mu.Unlock()
+	return &entry[M]{key: key.Text, msg: in}, nil
+}
 
-	return clone(in), nil
+func (m *Memory[M]) insert(e *entry[M]) {
+	k, _ := m.l.ParseKey(e.key) // valid: place made or checked it
+	m.index[e.key] = e
+	m.tree.ReplaceOrInsert(item[M]{skey: m.l.SortKey(k), e: e})
+}
+
+// nextID returns the next server-assigned integer key: one more than the
+// largest key ever stored, so keys strictly increase and a deleted key is
+// never handed out again. Callers hold m.mu for writing.
+func (m *Memory[M]) nextID() (core.Key, error) {
+	max := m.l.MaxKey()
+	switch m.l.KeyKind {
+	case core.SignedKey:
+		if m.lastID.Int >= max.Int {
+			return core.Key{}, m.exhausted()
+		}
+		m.lastID = core.IntKey(max64(m.lastID.Int, 0) + 1)
+	default:
+		if m.lastID.Uint >= max.Uint {
+			return core.Key{}, m.exhausted()
+		}
+		m.lastID = core.UintKey(m.lastID.Uint + 1)
+	}
+	return m.lastID, nil
+}
+
+func max64(a, b int64) int64 { return max(a, b) }
+
+// advanceID moves the counter past an explicitly chosen key.
+func (m *Memory[M]) advanceID(k core.Key) {
+	if m.l.KeyKind == core.SignedKey && k.Int > m.lastID.Int || m.l.KeyKind == core.UnsignedKey && k.Uint > m.lastID.Uint {
+		m.lastID = k
+	}
+}
+
+func (m *Memory[M]) exhausted() error {
+	return status.Errorf(codes.ResourceExhausted, "create %s: no %s left to assign: the largest %s value is in use",
+		m.l.TypeName, m.l.KeyFD.Name(), m.l.KeyFD.Kind())
 }
 
 // Update applies msg to the stored resource with msg's key as mask says and
@@ -362,7 +433,7 @@ func (m *Memory[M]) Create(ctx context.Context, msg M) (M, error) {
 // rules.
 func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMask) (M, error) {
 	var zero M
-	if err := ctxErr(ctx); err != nil {
+	if err := core.CtxErr(ctx.Err()); err != nil {
 		return zero, err
 	}
 	in, err := m.cloneIn("update", msg)
@@ -370,28 +441,25 @@ func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMa
 		return zero, err
 	}
 	r := in.ProtoReflect()
-	key := r.Get(m.keyFD).String()
+	key := m.l.KeyOf(r)
 	if key == "" {
-		return zero, m.emptyKey()
+		return zero, m.l.EmptyKey()
 	}
 	// Validate the mask before taking the lock: it depends only on M.
-	paths, full, err := m.resolveMask(mask, r)
+	paths, full, err := m.l.ResolveMask(mask, r)
 	if err != nil {
 		return zero, err
 	}
-	var etag string
-	if m.etagFD != nil {
-		etag = r.Get(m.etagFD).String()
-	}
+	etag := m.l.Etag(r)
 
 	m.mu.Lock()
 	e, ok := m.index[key]
 	if !ok {
 		m.mu.Unlock()
-		return zero, m.notFound(key)
+		return zero, m.l.NotFound(key)
 	}
 	old := e.msg.ProtoReflect()
-	if err := m.checkEtag(key, old, etag); err != nil {
+	if err := m.l.CheckEtag(key, m.l.Etag(old), etag); err != nil {
 		m.mu.Unlock()
 		return zero, err
 	}
@@ -402,23 +470,16 @@ func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMa
 		// Full replacement: the incoming message is the new resource, except
 		// for the fields the store owns.
 		next = in
-		for _, fd := range []protoreflect.FieldDescriptor{m.etagFD, m.createFD, m.updateFD} {
-			if fd != nil {
-				r.Clear(fd)
-			}
-		}
-		if m.createFD != nil && old.Has(m.createFD) {
-			created := proto.Clone(old.Get(m.createFD).Message().Interface())
-			r.Set(m.createFD, protoreflect.ValueOfMessage(created.ProtoReflect()))
-		}
+		m.l.PrepareReplacement(r, old)
 	} else {
 		next = clone(e.msg)
-		applyPaths(next.ProtoReflect(), r, paths)
+		core.ApplyPaths(next.ProtoReflect(), r, paths)
 	}
 	nr := next.ProtoReflect()
-	setTime(nr, m.updateFD, m.clock())
+	core.SetTime(nr, m.l.UpdateFD, m.set.Clock())
 	m.stampEtag(nr)
 	e.msg = next // the tree holds the same entry: no tree operation needed
+	m.feed.publish(Change[M]{Kind: Updated, Key: key, Message: next})
 	m.mu.Unlock()
 
 	return clone(next), nil
@@ -428,29 +489,30 @@ func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMa
 // etag must match the stored one.
 func (m *Memory[M]) Delete(ctx context.Context, key string, etag string) (M, error) {
 	var zero M
-	if err := ctxErr(ctx); err != nil {
+	if err := core.CtxErr(ctx.Err()); err != nil {
 		return zero, err
 	}
-	if key == "" {
-		return zero, m.emptyKey()
+	k, err := m.l.ParseKey(key)
+	if err != nil {
+		return zero, err
 	}
-	if etag != "" && m.etagFD == nil {
-		return zero, status.Errorf(codes.InvalidArgument, "delete %s %q: etag given but %s has no etag field",
-			m.typeName, key, m.typeName)
+	if err := m.l.CheckDeleteEtag(key, etag); err != nil {
+		return zero, err
 	}
 	m.mu.Lock()
 	e, ok := m.index[key]
 	if !ok {
 		m.mu.Unlock()
-		return zero, m.notFound(key)
+		return zero, m.l.NotFound(key)
 	}
-	if err := m.checkEtag(key, e.msg.ProtoReflect(), etag); err != nil {
+	if err := m.l.CheckEtag(key, m.l.Etag(e.msg.ProtoReflect()), etag); err != nil {
 		m.mu.Unlock()
 		return zero, err
 	}
 	delete(m.index, key)
-	m.tree.Delete(item[M]{key: key})
+	m.tree.Delete(item[M]{skey: m.l.SortKey(k)})
 	msg := e.msg
+	m.feed.publish(Change[M]{Kind: Deleted, Key: key, Message: msg})
 	m.mu.Unlock()
 	return clone(msg), nil
 }
@@ -459,86 +521,24 @@ func (m *Memory[M]) Delete(ctx context.Context, key string, etag string) (M, err
 func (m *Memory[M]) cloneIn(op string, msg M) (M, error) {
 	if any(msg) == nil || !msg.ProtoReflect().IsValid() {
 		var zero M
-		return zero, status.Errorf(codes.InvalidArgument, "%s %s: message is nil", op, m.typeName)
+		return zero, m.l.NilMessage(op)
 	}
 	return clone(msg), nil
-}
-
-// checkEtag compares a client's etag with the stored message's. An empty
-// client etag is unconditional.
-func (m *Memory[M]) checkEtag(key string, stored protoreflect.Message, etag string) error {
-	if m.etagFD == nil || etag == "" {
-		return nil
-	}
-	if cur := stored.Get(m.etagFD).String(); cur != etag {
-		return status.Errorf(codes.Aborted, "%s %q: etag %s does not match current etag %s; re-read and retry",
-			m.typeName, key, etag, cur)
-	}
-	return nil
 }
 
 // stampEtag gives r the next store-wide etag. Callers hold m.mu for writing.
 // A counter is cheap, deterministic for tests, and unique across the whole
 // store, so a deleted and re-created resource never repeats an old etag.
 func (m *Memory[M]) stampEtag(r protoreflect.Message) {
-	if m.etagFD == nil {
+	if m.l.EtagFD == nil {
 		return
 	}
 	m.version++
-	r.Set(m.etagFD, protoreflect.ValueOfString(`"`+strconv.FormatUint(m.version, 10)+`"`))
-}
-
-func (m *Memory[M]) notFound(key string) error {
-	return status.Errorf(codes.NotFound, "%s %q not found", m.typeName, key)
-}
-
-func (m *Memory[M]) emptyKey() error {
-	return status.Errorf(codes.InvalidArgument, "%s: %s must not be empty", m.typeName, m.keyFD.Name())
-}
-
-// setTime sets the google.protobuf.Timestamp field fd of r to t. It writes
-// the seconds and nanos fields through reflection rather than assigning a
-// *timestamppb.Timestamp, so it does not depend on how M's Go type was
-// generated.
-func setTime(r protoreflect.Message, fd protoreflect.FieldDescriptor, t time.Time) {
-	if fd == nil {
-		return
-	}
-	ts := r.Mutable(fd).Message()
-	fields := ts.Descriptor().Fields()
-	ts.Set(fields.ByName("seconds"), protoreflect.ValueOfInt64(t.Unix()))
-	ts.Set(fields.ByName("nanos"), protoreflect.ValueOfInt32(int32(t.Nanosecond())))
+	m.l.SetEtag(r, m.version)
 }
 
 func clone[M proto.Message](msg M) M {
 	return proto.Clone(msg).(M)
-}
-
-// ctxErr turns a finished context into the matching status error, so a
-// caller whose deadline has passed gets DeadlineExceeded, as from a server.
-func ctxErr(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return status.FromContextError(err).Err()
-	}
-	return nil
-}
-
-func describeField(fd protoreflect.FieldDescriptor) string {
-	switch {
-	case fd.IsMap():
-		return "map field"
-	case fd.IsList():
-		return "repeated " + kindName(fd)
-	default:
-		return kindName(fd)
-	}
-}
-
-func kindName(fd protoreflect.FieldDescriptor) string {
-	if md := fd.Message(); md != nil && !fd.IsMap() {
-		return string(md.FullName())
-	}
-	return fd.Kind().String()
 }
 
 // randomID is the default key generator: 16 bytes from crypto/rand shaped as

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -37,7 +38,33 @@ var (
 		UpdateTimeField: "update_time",
 	}
 	widgetSchema = svcstore.Schema{KeyField: "id"}
+	ticketSchema = svcstore.Schema{KeyField: "id", EtagField: "etag", UpdateTimeField: "update_time"}
 )
+
+// ticketFixture is the integer-keyed fixture, with filters on an enum, a
+// nested field and a bool.
+var ticketFixture = storetest.Fixture[*testpb.Ticket]{
+	Schema: ticketSchema,
+	New: func(i int) *testpb.Ticket {
+		t := &testpb.Ticket{
+			Title:  fmt.Sprint("ticket ", i),
+			Status: testpb.Status(i % 3),
+			Urgent: i%5 == 0,
+			Tags:   []string{"t", fmt.Sprint(i)},
+		}
+		if i%4 != 0 { // some without a category: the filter reads ""
+			t.Category = &testpb.Category{Id: fmt.Sprint("c", i%4)}
+		}
+		return t
+	},
+	Mutate:   func(t *testpb.Ticket) { t.Title += " (edited)"; t.Status = testpb.Status_STATUS_CLOSED },
+	MaskPath: "title",
+	EqualFilters: []storetest.EqualFilter{
+		{Path: "status", Value: testpb.Status_STATUS_OPEN},
+		{Path: "category.id", Value: "c1"},
+		{Path: "urgent", Value: false},
+	},
+}
 
 // Compile-time check that Memory implements Repository for a generated type.
 var _ svcstore.Repository[*testpb.Book] = (*svcstore.Memory[*testpb.Book])(nil)
@@ -57,6 +84,10 @@ func TestContract(t *testing.T) {
 			},
 			Mutate:   func(b *testpb.Book) { b.Details.Pages += 1000; b.Title += " (2nd ed.)" },
 			MaskPath: "details.pages",
+			EqualFilters: []storetest.EqualFilter{
+				{Path: "author", Value: "Author 3"},
+				{Path: "details.pages", Value: int32(120)},
+			},
 		})
 	})
 	t.Run("BookTopLevelMask", func(t *testing.T) {
@@ -67,6 +98,22 @@ func TestContract(t *testing.T) {
 			New:      func(i int) *testpb.Book { return &testpb.Book{Title: fmt.Sprint("Title ", i)} },
 			Mutate:   func(b *testpb.Book) { b.Title += "!" },
 			MaskPath: "title",
+		})
+	})
+	t.Run("Ticket", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Ticket] {
+			return svcstore.MustNew[*testpb.Ticket](ticketSchema)
+		}, ticketFixture)
+	})
+	t.Run("Counter", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Counter] {
+			return svcstore.MustNew[*testpb.Counter](svcstore.Schema{KeyField: "id"})
+		}, storetest.Fixture[*testpb.Counter]{
+			Schema:       svcstore.Schema{KeyField: "id"},
+			New:          func(i int) *testpb.Counter { return &testpb.Counter{Label: fmt.Sprint("label ", i%4)} },
+			Mutate:       func(c *testpb.Counter) { c.Label += "+" },
+			MaskPath:     "label",
+			EqualFilters: []storetest.EqualFilter{{Path: "label", Value: "label 1"}},
 		})
 	})
 	t.Run("Widget", func(t *testing.T) {
@@ -90,7 +137,7 @@ func TestNewRejectsBadSchema(t *testing.T) {
 		{"no key", svcstore.Schema{}, `svcstore.test.v1.Book: Schema.KeyField is required`},
 		{"unknown key", svcstore.Schema{KeyField: "nam"}, `svcstore.test.v1.Book has no field "nam" (Schema.KeyField)`},
 		{"json name", svcstore.Schema{KeyField: "name", CreateTimeField: "createTime"}, `svcstore.test.v1.Book has no field "createTime" (Schema.CreateTimeField)`},
-		{"message key", svcstore.Schema{KeyField: "details"}, `field svcstore.test.v1.Book.details (Schema.KeyField) must be a singular string, not svcstore.test.v1.Details`},
+		{"message key", svcstore.Schema{KeyField: "details"}, `field svcstore.test.v1.Book.details (Schema.KeyField) must be a singular string or integer, not svcstore.test.v1.Details`},
 		{"timestamp etag", svcstore.Schema{KeyField: "name", EtagField: "create_time"}, `field svcstore.test.v1.Book.create_time (Schema.EtagField) must be a singular string, not google.protobuf.Timestamp`},
 		{"string time", svcstore.Schema{KeyField: "name", UpdateTimeField: "title"}, `field svcstore.test.v1.Book.title (Schema.UpdateTimeField) must be a singular google.protobuf.Timestamp, not string`},
 		{"other message time", svcstore.Schema{KeyField: "name", CreateTimeField: "details"}, `must be a singular google.protobuf.Timestamp, not svcstore.test.v1.Details`},
@@ -104,9 +151,16 @@ func TestNewRejectsBadSchema(t *testing.T) {
 			}
 		})
 	}
-	if _, err := svcstore.New[*wrapperspb.Int64Value](svcstore.Schema{KeyField: "value"}); err == nil ||
-		!strings.Contains(err.Error(), "must be a singular string, not int64") {
-		t.Errorf("New with an int64 key: error = %v", err)
+	if _, err := svcstore.New[*wrapperspb.Int64Value](svcstore.Schema{KeyField: "value"}); err != nil {
+		t.Errorf("New with an int64 key: %v", err)
+	}
+	if _, err := svcstore.New[*wrapperspb.DoubleValue](svcstore.Schema{KeyField: "value"}); err == nil ||
+		!strings.Contains(err.Error(), "must be a singular string or integer, not double") {
+		t.Errorf("New with a double key: error = %v", err)
+	}
+	if _, err := svcstore.New[*wrapperspb.Int64Value](svcstore.Schema{KeyField: "value", KeyPrefix: "n/"}); err == nil ||
+		!strings.Contains(err.Error(), `Schema.KeyPrefix "n/" needs a string key`) {
+		t.Errorf("New with an int64 key and a prefix: error = %v", err)
 	}
 	if _, err := svcstore.New[proto.Message](svcstore.Schema{KeyField: "name"}); err == nil ||
 		!strings.Contains(err.Error(), "concrete generated message type") {
@@ -253,7 +307,7 @@ func TestErrorMessages(t *testing.T) {
 			}
 			_, _, err = repo.List(ctx, 1, tok)
 			return err
-		}, codes.InvalidArgument, `list svcstore.test.v1.Book: invalid page_token: token was issued by a different store`},
+		}, codes.InvalidArgument, `list svcstore.test.v1.Book: invalid page_token: token was issued by a different store (replicas must share one page token key)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -521,5 +575,165 @@ func TestListSpareCapacityHoldsNothing(t *testing.T) {
 		if w != nil {
 			t.Errorf("items[%d] beyond len is %v, want nil", len(items)+i, w)
 		}
+	}
+}
+
+func TestWatch(t *testing.T) {
+	repo := svcstore.MustNew[*testpb.Ticket](ticketSchema)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes, err := repo.Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := repo.Create(ctx, &testpb.Ticket{Title: "a"})
+	a.Title = "a2"
+	if _, err := repo.Update(ctx, a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.CreateBatch(ctx, []*testpb.Ticket{{Title: "b"}, {Title: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Delete(ctx, "1", ""); err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		kind  svcstore.ChangeKind
+		key   string
+		title string
+	}
+	want := []seen{{svcstore.Created, "1", "a"}, {svcstore.Updated, "1", "a2"}, {svcstore.Created, "2", "b"},
+		{svcstore.Created, "3", "c"}, {svcstore.Deleted, "1", "a2"}}
+	var got []seen
+	for c, err := range changes {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, seen{c.Kind, c.Key, c.Message.GetTitle()})
+		c.Message.Title = "scribbled" // the receiver owns its copy
+		if len(got) == len(want) {
+			break
+		}
+	}
+	if d := cmp.Diff(want, got, cmp.AllowUnexported(seen{})); d != "" {
+		t.Errorf("changes (-want +got):\n%s", d)
+	}
+	if b, _ := repo.Get(ctx, "2"); b.GetTitle() != "b" {
+		t.Errorf("a watcher's copy aliased the store: %q", b.GetTitle())
+	}
+}
+
+func TestWatchDropsSlowWatcher(t *testing.T) {
+	repo := svcstore.MustNew[*testpb.Ticket](ticketSchema)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changes, err := repo.Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range svcstore.WatchBuffer + 1 {
+		if _, err := repo.Create(ctx, &testpb.Ticket{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	var last error
+	for _, err := range changes {
+		if err != nil {
+			last = err
+			break
+		}
+		n++
+	}
+	if status.Code(last) != codes.Aborted || n != svcstore.WatchBuffer {
+		t.Errorf("slow watcher: %d changes then %v; want %d then Aborted", n, last, svcstore.WatchBuffer)
+	}
+}
+
+func TestWatchEndsWithContext(t *testing.T) {
+	repo := svcstore.MustNew[*testpb.Ticket](ticketSchema)
+	wctx, cancel := context.WithCancel(ctx)
+	changes, err := repo.Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	for _, err := range changes {
+		t.Fatalf("change after cancel: %v", err)
+	}
+	if _, err := repo.Watch(wctx); status.Code(err) != codes.Canceled {
+		t.Errorf("Watch with a done context: %v, want Canceled", err)
+	}
+}
+
+func TestFiltersAndIntegerKeyErrors(t *testing.T) {
+	repo := svcstore.MustNew[*testpb.Ticket](ticketSchema)
+	for _, tt := range []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"malformed key", func() error { _, err := repo.Get(ctx, "x1"); return err },
+			`svcstore.test.v1.Ticket: id "x1" is not the canonical decimal form of an integer`},
+		{"out of range", func() error { _, err := repo.Get(ctx, "9223372036854775808"); return err },
+			`svcstore.test.v1.Ticket: id "9223372036854775808" is out of range for int64`},
+		{"wrong type", func() error { _, _, err := repo.List(ctx, 0, "", svcstore.Equal("status", int32(1))); return err },
+			`list svcstore.test.v1.Ticket: filter "status": value 1 of type int32 does not match field svcstore.test.v1.Ticket.status of type enum (want a Go svcstore.test.v1.Status or protoreflect.EnumNumber)`},
+		{"other enum", func() error {
+			_, _, err := repo.List(ctx, 0, "", svcstore.Equal("status", codes.OK))
+			return err
+		}, `list svcstore.test.v1.Ticket: filter "status": value OK of type codes.Code does not match field`},
+		{"repeated", func() error { _, _, err := repo.List(ctx, 0, "", svcstore.Equal("tags", "x")); return err },
+			`list svcstore.test.v1.Ticket: filter "tags": field svcstore.test.v1.Ticket.tags is a repeated string; only singular fields can be filtered`},
+		{"through scalar", func() error { _, _, err := repo.List(ctx, 0, "", svcstore.Equal("title.x", "x")); return err },
+			`list svcstore.test.v1.Ticket: filter "title.x": title is not a message field`},
+		{"prefix", func() error { _, _, err := repo.List(ctx, 0, "", svcstore.KeyPrefix("1")); return err },
+			`list svcstore.test.v1.Ticket: a key prefix filter needs a string key, but id is int64`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := status.Convert(tt.call())
+			if st.Code() != codes.InvalidArgument || !strings.HasPrefix(st.Message(), tt.want) {
+				t.Errorf("got %v %q\nwant InvalidArgument %q", st.Code(), st.Message(), tt.want)
+			}
+		})
+	}
+	// An enum filter also takes a bare protoreflect.EnumNumber.
+	if _, err := repo.Create(ctx, &testpb.Ticket{Status: testpb.Status_STATUS_OPEN}); err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := repo.List(ctx, 0, "", svcstore.Equal("status", protoreflect.EnumNumber(1)))
+	if err != nil || len(items) != 1 {
+		t.Errorf("List(status = EnumNumber(1)) = %d items, %v", len(items), err)
+	}
+	if _, err := svcstore.New[*testpb.Ticket](ticketSchema, svcstore.WithKeyGenerator(func() string { return "x" })); err == nil {
+		t.Error("New with an integer key and WithKeyGenerator: no error")
+	}
+	if _, err := svcstore.New[*testpb.Ticket](ticketSchema, svcstore.WithPageTokenKey([]byte("short"))); err == nil {
+		t.Error("New with a 5-byte page token key: no error")
+	}
+}
+
+func TestSharedPageTokenKey(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	a := svcstore.MustNew[*testpb.Widget](widgetSchema, svcstore.WithPageTokenKey(key))
+	b := svcstore.MustNew[*testpb.Widget](widgetSchema, svcstore.WithPageTokenKey(key))
+	c := svcstore.MustNew[*testpb.Widget](widgetSchema, svcstore.WithPageTokenKey([]byte("another key, 16+ bytes")))
+	for _, r := range []*svcstore.Memory[*testpb.Widget]{a, b, c} {
+		for _, id := range []string{"1", "2", "3"} {
+			if _, err := r.Create(ctx, &testpb.Widget{Id: id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, tok, err := a.List(ctx, 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page, _, err := b.List(ctx, 1, tok); err != nil || len(page) != 1 || page[0].GetId() != "2" {
+		t.Errorf("token across stores sharing a key: %v, %v", page, err)
+	}
+	_, _, err = c.List(ctx, 1, tok)
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "replicas must share one page token key") {
+		t.Errorf("token under another key: %v", err)
 	}
 }

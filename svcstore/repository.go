@@ -3,10 +3,13 @@ package svcstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/svcgen/protoc-gen-svc/svcstore/internal/core"
 )
 
 // Page-size limits of List. A page size of 0 asks for DefaultPageSize; a page
@@ -14,13 +17,14 @@ import (
 // AIP-158 recommends. Both can be changed per store with [WithDefaultPageSize]
 // and [WithMaxPageSize].
 const (
-	DefaultPageSize = 50
-	MaxPageSize     = 1000
+	DefaultPageSize = core.DefaultPageSize
+	MaxPageSize     = core.MaxPageSize
 )
 
 // Repository is the storage interface generated skeletons serve standard
 // methods from. Keys are the values of the message's key field (see
-// [Schema]). Every error is a gRPC status error; the package documentation
+// [Schema]) as strings: the value itself for a string key, the canonical
+// decimal form (strconv.FormatInt / FormatUint) for an integer key. Every error is a gRPC status error; the package documentation
 // lists the codes. Implementations must be safe for concurrent use and must
 // not retain or return messages that alias the caller's.
 //
@@ -30,21 +34,34 @@ type Repository[M proto.Message] interface {
 	// Get returns the resource stored under key, or NotFound.
 	Get(ctx context.Context, key string) (M, error)
 
-	// List returns up to pageSize resources in ascending key order, starting
-	// after the position recorded in pageToken ("" for the first page), and
-	// the token of the next page, which is "" when there are no more.
-	// A pageSize of 0 means the default; larger than the maximum is clamped.
-	List(ctx context.Context, pageSize int, pageToken string) (items []M, nextPageToken string, err error)
+	// List returns up to pageSize resources that pass every filter, in
+	// ascending key order (numeric for integer keys), starting after the
+	// position recorded in pageToken ("" for the first page), and the token
+	// of the next page, which is "" when there are no more. A pageSize of 0
+	// means the default; larger than the maximum is clamped. A page token
+	// is bound to the filters of the listing that issued it: using it with
+	// other filters is InvalidArgument. See [Filter] for what each filter
+	// costs.
+	List(ctx context.Context, pageSize int, pageToken string, filters ...Filter) (items []M, nextPageToken string, err error)
 
 	// Create stores msg and returns it as stored, with its key (assigned by
-	// the server when msg's key field is empty), etag and timestamps set.
-	// It fails with AlreadyExists when the key is in use.
+	// the server when msg's key field is empty, or zero for an integer key),
+	// etag and timestamps set. It fails with AlreadyExists when the key is
+	// in use.
 	Create(ctx context.Context, msg M) (M, error)
 
+	// CreateBatch stores every message of msgs, or none: keys are assigned
+	// as Create assigns them, and a key used twice in the batch or already
+	// stored fails the whole batch with AlreadyExists. It returns the
+	// stored messages in the order of msgs.
+	CreateBatch(ctx context.Context, msgs []M) ([]M, error)
+
 	// Update applies msg to the resource with msg's key, restricted to the
-	// paths of mask; a nil or empty mask replaces every mutable field.
-	// When msg carries a non-empty etag that differs from the stored one it
-	// fails with Aborted. It returns the resource as stored.
+	// paths of mask. A nil or empty mask means the fields msg populates
+	// (AIP-134: a field left at its zero value is kept; name it in a mask to
+	// clear it); the single path "*" replaces every mutable field. When msg
+	// carries a non-empty etag that differs from the stored one it fails
+	// with Aborted. It returns the resource as stored.
 	Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMask) (M, error)
 
 	// Delete removes the resource stored under key and returns it as it was.
@@ -57,12 +74,16 @@ type Repository[M proto.Message] interface {
 // field name (not Go or JSON name). All fields are top-level fields of M.
 // [New] checks every named field against M's descriptor.
 type Schema struct {
-	// KeyField is the singular string field holding the key, usually "name"
-	// or "id". Required.
+	// KeyField is the singular field holding the key, usually "name" or
+	// "id": a string, or an integer (int32, int64, uint32, uint64, sint32,
+	// sint64, sfixed32, sfixed64, fixed32, fixed64). Integer keys are
+	// ordered numerically, and zero means "unset": a Create with key 0 gets
+	// the next value of a per-store counter. Required.
 	KeyField string
 
 	// KeyPrefix is prepended to generated ids to form server-assigned keys,
-	// e.g. "shelves/" gives keys like "shelves/<id>". Optional.
+	// e.g. "shelves/" gives keys like "shelves/<id>". Optional; string keys
+	// only.
 	KeyPrefix string
 
 	// EtagField is the singular string field holding the etag. Optional;
@@ -78,54 +99,69 @@ type Schema struct {
 	UpdateTimeField string
 }
 
-// Option configures a store created by [New].
-type Option func(*options)
+func (s Schema) spec() core.SchemaSpec {
+	return core.SchemaSpec{
+		KeyField:        s.KeyField,
+		KeyPrefix:       s.KeyPrefix,
+		EtagField:       s.EtagField,
+		CreateTimeField: s.CreateTimeField,
+		UpdateTimeField: s.UpdateTimeField,
+	}
+}
 
-type options struct {
-	clock           func() time.Time
-	keyGen          func() string
-	maxPageSize     int
-	defaultPageSize int
-	defaultSet      bool
-	errs            []error
+// Option configures a store created by [New] (and by the database-backed
+// stores in svcstore's subpackages, which take the same options).
+type Option func(*core.Options)
+
+// ApplyOptions folds opts into one value; stores in svcstore's subpackages
+// use it to read the options they share with [Memory].
+func ApplyOptions(opts ...Option) core.Options {
+	var o core.Options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o
 }
 
 // WithClock sets the clock that stamps create and update times. The default
 // is time.Now. Tests inject a fake clock to get exact, reproducible values.
 func WithClock(now func() time.Time) Option {
-	return func(o *options) {
+	return func(o *core.Options) {
 		if now == nil {
-			o.errs = append(o.errs, errors.New("WithClock: nil clock"))
+			o.Errs = append(o.Errs, errors.New("WithClock: nil clock"))
 			return
 		}
-		o.clock = now
+		o.Clock = now
 	}
 }
 
 // WithKeyGenerator sets the function that generates the id part of
-// server-assigned keys (the key is Schema.KeyPrefix + id). The default
+// server-assigned string keys (the key is Schema.KeyPrefix + id); it is an
+// error with an integer key, whose values come from a counter. The default
 // returns a random UUIDv4-shaped string read from crypto/rand. If a generated
 // key is already in use the store asks for another a few times before giving
 // up with codes.Internal.
 func WithKeyGenerator(gen func() string) Option {
-	return func(o *options) {
+	return func(o *core.Options) {
 		if gen == nil {
-			o.errs = append(o.errs, errors.New("WithKeyGenerator: nil generator"))
+			o.Errs = append(o.Errs, errors.New("WithKeyGenerator: nil generator"))
 			return
 		}
-		o.keyGen = gen
+		o.KeyGen = gen
 	}
 }
 
 // WithMaxPageSize sets the largest page List returns; larger requests are
 // clamped to it. The default is [MaxPageSize]. n must be positive.
 func WithMaxPageSize(n int) Option {
-	return func(o *options) {
+	return func(o *core.Options) {
 		if n < 1 {
-			o.errs = append(o.errs, errors.New("WithMaxPageSize: page size must be positive"))
+			o.Errs = append(o.Errs, errors.New("WithMaxPageSize: page size must be positive"))
 			return
 		}
-		o.maxPageSize = n
+		o.MaxPageSize = n
 	}
 }
 
@@ -133,12 +169,88 @@ func WithMaxPageSize(n int) Option {
 // default is [DefaultPageSize], lowered to the maximum page size when that is
 // smaller. n must be positive and not above the maximum page size.
 func WithDefaultPageSize(n int) Option {
-	return func(o *options) {
+	return func(o *core.Options) {
 		if n < 1 {
-			o.errs = append(o.errs, errors.New("WithDefaultPageSize: page size must be positive"))
+			o.Errs = append(o.Errs, errors.New("WithDefaultPageSize: page size must be positive"))
 			return
 		}
-		o.defaultPageSize = n
-		o.defaultSet = true
+		o.DefaultPageSize = n
+		o.DefaultSet = true
 	}
+}
+
+// MinPageTokenKeyLen is the shortest key [WithPageTokenKey] accepts.
+const MinPageTokenKeyLen = 16
+
+// WithPageTokenKey sets the secret that authenticates page tokens. Without
+// it every store draws a random secret, so its tokens are valid only in the
+// process that issued them. Replicas of one service that share a database
+// must share a key (at least [MinPageTokenKeyLen] bytes, e.g. 32 random
+// bytes from a file every replica reads), so that a client may fetch page 1
+// from one replica and page 2 from another. A token issued under another
+// key is InvalidArgument, with a message saying the replicas' keys differ.
+func WithPageTokenKey(key []byte) Option {
+	return func(o *core.Options) {
+		if len(key) < MinPageTokenKeyLen {
+			o.Errs = append(o.Errs, fmt.Errorf("WithPageTokenKey: key has %d bytes, want at least %d", len(key), MinPageTokenKeyLen))
+			return
+		}
+		o.PageTokenKey = append([]byte(nil), key...)
+	}
+}
+
+// Filter restricts a List to some resources. Build one with [KeyPrefix] or
+// [Equal]; several filters must all hold. The zero Filter is invalid.
+type Filter struct {
+	spec core.FilterSpec
+}
+
+// KeyPrefix keeps only the resources whose key starts with p, such as the
+// books of one shelf, "shelves/1/books/". It costs nothing beyond the page:
+// stores seek to p in their key order and stop at the first key without it,
+// O(log n + page size). Only for string keys (InvalidArgument otherwise).
+func KeyPrefix(p string) Filter {
+	return Filter{spec: core.FilterSpec{IsPrefix: true, Prefix: p}}
+}
+
+// Equal keeps only the resources whose field at path equals value. path
+// names proto fields (not Go or JSON names), dotted through singular message
+// fields ("status", "category.id"); a field behind an unset message has its
+// default value. value must have the Go type of the field: string, bool,
+// int32, int64, uint32, uint64, float32, float64 or []byte, and for an enum
+// field the generated enum type or a protoreflect.EnumNumber. An unknown
+// path, a repeated or map field, a message-typed leaf or a value of another
+// type is InvalidArgument naming the path.
+//
+// Cost: stores evaluate Equal filters on the decoded message, so a page
+// scans the resources in key order (after any KeyPrefix seek) and skips the
+// ones that do not match: O(log n + scanned) per page, where scanned is
+// every resource passed over to fill the page. A selective filter over a
+// large collection therefore reads far more than it returns; give such
+// lists a collection of their own (a key prefix) or a dedicated index in
+// your own store.
+func Equal(path string, value any) Filter {
+	return Filter{spec: core.FilterSpec{Path: path, Value: value}}
+}
+
+// Prefix returns the prefix of a [KeyPrefix] filter. It is for
+// implementations of [Repository] in other packages.
+func (f Filter) Prefix() (prefix string, ok bool) { return f.spec.Prefix, f.spec.IsPrefix }
+
+// Field returns the path and value of an [Equal] filter. It is for
+// implementations of [Repository] in other packages.
+func (f Filter) Field() (path string, value any, ok bool) {
+	return f.spec.Path, f.spec.Value, !f.spec.IsPrefix
+}
+
+// FilterSpecs converts filters for the shared store machinery.
+func FilterSpecs(filters []Filter) []core.FilterSpec {
+	if len(filters) == 0 {
+		return nil
+	}
+	out := make([]core.FilterSpec, len(filters))
+	for i, f := range filters {
+		out[i] = f.spec
+	}
+	return out
 }

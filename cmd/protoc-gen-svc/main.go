@@ -23,7 +23,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "protoc-gen-svc: unknown argument %q: this program is run by protoc or buf (see --help)\n", os.Args[1])
 		os.Exit(2)
 	}
-	if err := gen.Run(os.Stdin, os.Stdout); err != nil {
+	if err := gen.Run(os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "protoc-gen-svc:", err)
 		os.Exit(1)
 	}

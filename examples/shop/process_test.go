@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/svcgen/protoc-gen-svc/internal/prodtest"
 )
 
 func TestMain(m *testing.M) {
@@ -26,10 +29,11 @@ func TestMain(m *testing.M) {
 }
 
 // TestShopdAndShopctl builds shopd and shopctl, starts shopd on a free
-// loopback port, reads the address it prints, uses shopctl against it
-// (create, list, get, watch, errors), stops shopd with SIGTERM and expects
-// exit status 0, then sees shopctl retry and fail with Unavailable once the
-// server is gone.
+// loopback port with mutual TLS and bearer tokens, reads the address it
+// prints, uses shopctl against it (create, list, get, watch, errors, no
+// token), stops shopd with SIGTERM and expects exit status 0, then sees
+// shopctl retry and fail with Unavailable once the server is gone. Last, a
+// plaintext shopd says so.
 func TestShopdAndShopctl(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("sends SIGTERM")
@@ -45,7 +49,17 @@ func TestShopdAndShopctl(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	shopd := exec.Command(filepath.Join(bin, "shopd"), "--listen", "127.0.0.1:0")
+	pki, err := prodtest.Write(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "tokens.txt")
+	if err := os.WriteFile(tokenFile, []byte("# shop tokens\nadmin-token\nreader-token readonly\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shopd := exec.Command(filepath.Join(bin, "shopd"), "--listen", "127.0.0.1:0",
+		"--tls-cert", pki.ServerCert, "--tls-key", pki.ServerKey, "--client-ca", pki.CA,
+		"--auth-token-file", tokenFile, "--no-reflection")
 	stdout, err := shopd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +89,7 @@ func TestShopdAndShopctl(t *testing.T) {
 		}
 	})
 	var addr string
+	var shopctlAnon func(args ...string) (stdout, stderr string, code int)
 	select {
 	case line := <-first:
 		var ok bool
@@ -85,9 +100,14 @@ func TestShopdAndShopctl(t *testing.T) {
 		t.Fatal("shopd printed no address in 30s")
 	}
 
+	tlsFlags := []string{"--tls-ca", pki.CA, "--cert", pki.ClientCert, "--key", pki.ClientKey}
 	shopctl := func(args ...string) (stdout, stderr string, code int) {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), append(args, "--addr", addr)...)
+		return shopctlAnon(append(args, "--token", "admin-token")...)
+	}
+	shopctlAnon = func(args ...string) (stdout, stderr string, code int) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), append(append(args, "--addr", addr), tlsFlags...)...)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		err := cmd.Run()
@@ -99,7 +119,8 @@ func TestShopdAndShopctl(t *testing.T) {
 	}
 
 	// A watcher, as a process of its own, until the server goes away.
-	watch := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), "watch", "--addr", addr)
+	// (WatchProducts is public: no token.)
+	watch := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), append([]string{"watch", "--addr", addr}, tlsFlags...)...)
 	var watchOut, watchErr syncBuffer
 	watch.Stdout, watch.Stderr = &watchOut, &watchErr
 	if err := watch.Start(); err != nil {
@@ -121,6 +142,18 @@ func TestShopdAndShopctl(t *testing.T) {
 	out, errOut, code = shopctl("list")
 	if code != 0 || !strings.Contains(out, "NAME") || !hasLine(out, "espresso", "Espresso", "machine", "electronics", "EUR", "249.00", "3") {
 		t.Fatalf("shopctl list: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if out, errOut, code = shopctlAnon("list"); code != 0 || !strings.Contains(out, "espresso") {
+		t.Errorf("shopctl list without a token (public): exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if _, errOut, code = shopctlAnon("delete", "espresso"); code != 1 || !strings.HasPrefix(errOut, "shopctl delete: Unauthenticated: ") {
+		t.Errorf("shopctl delete without a token: exit %d, stderr %q; want exit 1, Unauthenticated", code, errOut)
+	}
+	if _, errOut, code = shopctlAnon("delete", "espresso", "--token", "reader-token"); code != 1 || !strings.HasPrefix(errOut, "shopctl delete: PermissionDenied: ") {
+		t.Errorf("shopctl delete with a read-only token: exit %d, stderr %q; want exit 1, PermissionDenied", code, errOut)
+	}
+	if _, errOut, code = shopctl("get", "../etc/passwd"); code != 1 || !strings.HasPrefix(errOut, "shopctl get: InvalidArgument: invalid resource id: name ") {
+		t.Errorf("shopctl get ../etc/passwd: exit %d, stderr %q; want exit 1, InvalidArgument", code, errOut)
 	}
 	out, errOut, code = shopctl("get", "nope")
 	if code != 1 || out != "" || errOut != "shopctl get: NotFound: shop.v1.Product \"nope\" not found\n" {
@@ -144,7 +177,9 @@ func TestShopdAndShopctl(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("shopd still running 15s after SIGTERM")
 	}
-	for _, want := range []string{`msg="grpc server listening"`, `msg=rpc method=/shop.v1.Catalog/CreateProduct code=OK`, `msg="grpc server stopped"`} {
+	for _, want := range []string{`msg="http server listening"`, `transport=mtls`, `msg="authentication on" tokens=2`,
+		`msg="finished call" protocol=grpc grpc.service=shop.v1.Catalog grpc.method=CreateProduct grpc.method_type=unary peer.address=127.0.0.1:`,
+		`grpc.code=PermissionDenied`, `msg="http server stopped"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("shopd logs lack %s", want)
 		}
@@ -180,6 +215,39 @@ func TestShopdAndShopctl(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed > 1500*time.Millisecond {
 		t.Errorf("shopctl create with the server down took %v, want it to fail fast", elapsed)
+	}
+
+	// Plaintext, for development: it works, and says so.
+	plain := exec.CommandContext(ctx, filepath.Join(bin, "shopd"), "--listen", "127.0.0.1:0")
+	plainOut, err := plain.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plainLogs syncBuffer
+	plain.Stderr = &plainLogs
+	if err := plain.Start(); err != nil {
+		t.Fatal(err)
+	}
+	plainLines := bufio.NewScanner(plainOut)
+	plainLines.Scan()
+	plainAddr, _ := strings.CutPrefix(plainLines.Text(), "listening on ")
+	go io.Copy(io.Discard, plainOut)
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), "list", "--addr", plainAddr)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("shopctl list on a plaintext shopd: %v\n%s", err, out)
+	}
+	cmd = exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), "list", "--addr", plainAddr, "--token", "admin-token")
+	if out, _ := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), "bearer token over plaintext") {
+		t.Errorf("shopctl --token without TLS: exit %d, %s; want exit 2 and a refusal", cmd.ProcessState.ExitCode(), out)
+	}
+	plain.Process.Signal(syscall.SIGTERM)
+	if err := plain.Wait(); err != nil {
+		t.Errorf("plaintext shopd after SIGTERM: %v", err)
+	}
+	for _, want := range []string{`level=WARN msg="http server listening"`, `transport=plaintext`, `msg="authentication off`} {
+		if !strings.Contains(plainLogs.String(), want) {
+			t.Errorf("plaintext shopd logs lack %s:\n%s", want, plainLogs.String())
+		}
 	}
 }
 

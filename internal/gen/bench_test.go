@@ -260,7 +260,7 @@ func BenchmarkRespond(b *testing.B) {
 		b.Run(fmt.Sprintf("large%dx", scale), func(b *testing.B) {
 			in := largeRequestBytes(b, scale)
 			var out bytes.Buffer
-			if err := Run(bytes.NewReader(in), &out); err != nil {
+			if err := Run(bytes.NewReader(in), &out, io.Discard); err != nil {
 				b.Fatal(err)
 			}
 			checkResponse(b, "Run", out.Bytes())
@@ -268,7 +268,7 @@ func BenchmarkRespond(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := Run(bytes.NewReader(in), io.Discard); err != nil {
+				if err := Run(bytes.NewReader(in), io.Discard, io.Discard); err != nil {
 					b.Fatal(err)
 				}
 			}

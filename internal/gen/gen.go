@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"google.golang.org/protobuf/compiler/protogen"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
 )
@@ -56,7 +55,7 @@ var outputs = []output{
 // It reports the first proto it cannot serve as an error naming the file and
 // the element.
 func Generate(plugin *protogen.Plugin, params Params) error {
-	_, err := generate(plugin, params)
+	_, _, err := generate(plugin, params)
 	return err
 }
 
@@ -66,12 +65,12 @@ type generatedFile struct {
 	name string
 }
 
-// generate is Generate, returning the files it created, in order.
-func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, error) {
+// generate is Generate, returning the files it created, in order, and the
+// report of what each method does (see report).
+func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, []string, error) {
 	Supported(plugin)
-	// Files are modelled in path order, so which file declares a shared
-	// repository, and which error is reported first, do not depend on the
-	// order of the request.
+	// Files are modelled in path order, so which error is reported first
+	// does not depend on the order of the request.
 	var files []*protogen.File
 	for _, file := range plugin.Files {
 		if file.Generate && len(file.Services) > 0 {
@@ -83,17 +82,16 @@ func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, error) {
 	resources := newResourceIndex()
 	var models []*fileModel
 	for _, file := range files {
-		model, err := buildFile(file, params, resources)
+		model, err := buildFile(plugin, file, params, resources)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		models = append(models, model)
 	}
-	assignRepositories(models)
 	packages := indexPackages(plugin)
 	for _, model := range models {
 		if err := packages[model.file.GoImportPath].claimGenerated(model); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var generated []generatedFile
@@ -109,28 +107,40 @@ func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, error) {
 			generated = append(generated, generatedFile{g, name})
 		}
 	}
-	return generated, nil
+	return generated, report(models, params), nil
 }
 
-// assignRepositories gives each resource's repository declaration to the
-// first file of its Go package (models are in path order) that uses it.
-func assignRepositories(models []*fileModel) {
-	type key struct {
-		pkg      protogen.GoImportPath
-		resource protoreflect.FullName
-	}
-	declared := map[key]bool{}
+// report is what generation tells the user on stderr: a warning for every
+// guess (a key chosen between id and name, a field mapped by its name), and
+// with the explain option a line for every method saying how it is served
+// or why not.
+func report(models []*fileModel, params Params) []string {
+	var lines []string
+	seen := map[string]bool{}
 	for _, fm := range models {
 		for _, sm := range fm.services {
-			for _, r := range sm.resources {
-				k := key{fm.file.GoImportPath, r.msg.Desc.FullName()}
-				if !declared[k] {
-					declared[k] = true
-					fm.repositories = append(fm.repositories, r)
+			for _, mm := range sm.methods {
+				prefix := fmt.Sprintf("%s: %s: ", fm.file.Desc.Path(), mm.m.Desc.FullName())
+				if params.Explain {
+					lines = append(lines, prefix+mm.explainLine(sm))
+				}
+				if mm.std == nil {
+					continue
+				}
+				// A resource's own warnings once, at its first method.
+				if r := mm.std.resource; !seen[string(r.msg.Desc.FullName())] {
+					seen[string(r.msg.Desc.FullName())] = true
+					for _, w := range r.warnings {
+						lines = append(lines, fmt.Sprintf("warning: %s: %s: %s", fm.file.Desc.Path(), r.msg.Desc.FullName(), w))
+					}
+				}
+				for _, w := range mm.std.warnings {
+					lines = append(lines, "warning: "+prefix+w)
 				}
 			}
 		}
 	}
+	return lines
 }
 
 // emitHeader writes the "Code generated" header with the versions and the

@@ -363,13 +363,11 @@ func TestLargeRequestShape(t *testing.T) {
 	}
 	served := 0
 	for _, f := range resp.File {
-		served += strings.Count(f.GetContent(), "without one it answers codes.Unimplemented")
+		served += strings.Count(f.GetContent(), "Without the repository it answers codes.Unimplemented")
 	}
 	t.Logf("scale 1: %d files to generate (%d proto files in all), %d services, %d methods %v, %d bytes; %d files generated, %d standard methods served",
 		len(req.FileToGenerate), len(req.ProtoFile), services, methods, kinds, proto.Size(req), len(resp.File), served)
-	// Get, List, Create, Update, Import and Delete; a Delete that returns
-	// Empty names its resource only by noun, which other packages share, so
-	// it is served only when unambiguous (resourceByNoun).
+	// Get, List, Create, Update, Import and Delete: at least five of them.
 	if want := services * 5; served < want {
 		t.Errorf("%d standard methods served from repositories, want at least %d", served, want)
 	}

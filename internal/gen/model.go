@@ -21,9 +21,21 @@ type fileModel struct {
 	params   Params
 	services []*serviceModel
 	// repositories are the resources whose repository this file declares:
-	// each resource is declared once per Go package, by the first file (in
-	// path order) whose services manage it.
+	// those its services serve whose message the file itself declares. A
+	// resource of another file is used through svcstore's generic types, so
+	// the file's output depends only on the file and its imports.
 	repositories []*resourceModel
+}
+
+// declares reports whether the file declares r's repository, schema and
+// in-memory constructor.
+func (f *fileModel) declares(r *resourceModel) bool {
+	for _, d := range f.repositories {
+		if d == r {
+			return true
+		}
+	}
+	return false
 }
 
 // serviceModel is one service with every generated name decided.
@@ -33,9 +45,15 @@ type serviceModel struct {
 	methods    []*methodModel
 	deprecated bool
 	// resources are the resources whose standard methods the skeleton
-	// serves, ordered by Go name.
+	// serves, ordered by the name of their field in the repository set.
 	resources []*resourceModel
+	// fields names each resource's field in the repository set: its Go
+	// name, qualified by its proto package when two resources share it.
+	fields map[*resourceModel]string
 }
+
+// repoField is the name of r's field in the service's repository set.
+func (sm *serviceModel) repoField(r *resourceModel) string { return sm.fields[r] }
 
 // serviceNames holds every package-level identifier generated for a service,
 // and those of protoc-gen-go-grpc that generated code refers to, in one
@@ -96,17 +114,22 @@ type methodModel struct {
 	policy     callPolicy      // the client policy, resolved from schema and options
 	seqName    string          // for server streams: the wrapper's iterator method, e.g. ListBooksSeq
 	std        *standardMethod // how the skeleton serves it from a repository; nil: Unimplemented
+	notServed  string          // why std is nil
 }
 
-// buildFile derives the model of one file. resources indexes the messages
-// examined as resources across the request.
-func buildFile(file *protogen.File, params Params, resources *resourceIndex) (*fileModel, error) {
+// buildFile derives the model of one file. resources caches the messages
+// examined as resources; what it holds depends on each message alone.
+func buildFile(plugin *protogen.Plugin, file *protogen.File, params Params, resources *resourceIndex) (*fileModel, error) {
 	fm := &fileModel{file: file, params: params}
 	if name := string(file.GoPackageName); !token.IsIdentifier(name) || name == "_" {
 		// An explicit name in go_package (or an M option) is taken as it is:
 		// "example.com/x;type" would give package clauses that do not parse.
 		return nil, fmt.Errorf("%s: the Go package name %q (from option go_package or an M plugin option) is not a valid Go package name; use an identifier that is not a Go keyword", file.Desc.Path(), name)
 	}
+	if err := checkResourceOptions(file); err != nil {
+		return nil, err
+	}
+	scope := newFileScope(plugin, file)
 	for _, svc := range file.Services {
 		sm := &serviceModel{
 			svc:        svc,
@@ -134,14 +157,12 @@ func buildFile(file *protogen.File, params Params, resources *resourceIndex) (*f
 			if mm.policy, err = resolvePolicy(file, svc, m, servicePolicy, params); err != nil {
 				return nil, err
 			}
-			if params.Artifacts[ArtifactRepo] {
-				mm.std = recogniseMethod(m, resources)
-			}
 			sm.methods = append(sm.methods, mm)
 		}
-		if err := sm.collectResources(file); err != nil {
-			return nil, err
+		if params.Artifacts[ArtifactRepo] {
+			sm.recognise(scope, resources)
 		}
+		sm.nameResources()
 		if params.Artifacts[ArtifactServer] {
 			for _, m := range svc.Methods {
 				if m.GoName == sm.names.Unimplemented {
@@ -150,7 +171,7 @@ func buildFile(file *protogen.File, params Params, resources *resourceIndex) (*f
 				}
 			}
 		}
-		if len(sm.resources) > 0 && params.Artifacts[ArtifactServer] {
+		if params.Artifacts[ArtifactRepo] && params.Artifacts[ArtifactServer] {
 			for _, m := range svc.Methods {
 				if m.GoName == repositoriesMethod {
 					return nil, fmt.Errorf("%s: service %s: method %s collides with the skeleton's %s accessor of its repositories; rename the method, or leave repo out of the artifacts option",
@@ -158,32 +179,100 @@ func buildFile(file *protogen.File, params Params, resources *resourceIndex) (*f
 				}
 			}
 		}
+		for _, r := range sm.resources {
+			if r.msg.Location.SourceFile == file.Desc.Path() && !fm.declares(r) {
+				fm.repositories = append(fm.repositories, r)
+			}
+		}
 		fm.services = append(fm.services, sm)
 	}
+	sort.Slice(fm.repositories, func(i, j int) bool {
+		return fm.repositories[i].msg.GoIdent.GoName < fm.repositories[j].msg.GoIdent.GoName
+	})
 	return fm, nil
 }
 
-// collectResources lists the resources the service's standard methods use,
-// ordered by Go name, and rejects two that would share a field of the
-// repository set.
-func (sm *serviceModel) collectResources(file *protogen.File) error {
-	byField := map[string]*resourceModel{}
-	for _, mm := range sm.methods {
-		if mm.std == nil {
-			continue
-		}
-		r := mm.std.resource
-		if prev, ok := byField[r.skeletonField]; ok && prev != r {
-			return fmt.Errorf("%s: service %s: resources %s and %s have the same Go name %s; rename one, or switch one off with option (svc.v1.resource).enabled = false",
-				file.Desc.Path(), sm.svc.Desc.FullName(), prev.msg.Desc.FullName(), r.msg.Desc.FullName(), r.skeletonField)
-		}
-		if _, ok := byField[r.skeletonField]; !ok {
-			byField[r.skeletonField] = r
-			sm.resources = append(sm.resources, r)
+// recognise decides how each method is served, in two passes: the methods
+// whose messages name their resource, then those that name it only by a key
+// (a Delete answering an empty message), among the resources the first pass
+// found. Then each child collection finds its parent's resource, when the
+// service serves it.
+func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
+	var served []*resourceModel
+	for pass := range 2 {
+		for _, mm := range sm.methods {
+			if mm.std != nil {
+				continue
+			}
+			c := &methodContext{m: mm.m, kind: mm.kind, svc: sm.svc, scope: scope, resources: resources}
+			if pass == 1 {
+				c.served = served
+			}
+			mm.std, mm.notServed = recogniseMethod(c)
+			if mm.std != nil && !slices.Contains(served, mm.std.resource) {
+				served = append(served, mm.std.resource)
+			}
 		}
 	}
-	sort.Slice(sm.resources, func(i, j int) bool { return sm.resources[i].skeletonField < sm.resources[j].skeletonField })
-	return nil
+	for _, mm := range sm.methods {
+		if mm.std == nil || mm.std.parent == nil {
+			continue
+		}
+		for _, p := range served {
+			if p.pattern == mm.std.resource.parentPattern {
+				mm.std.parentResource = p
+			}
+		}
+	}
+	sm.resources = served
+}
+
+// nameResources names each resource's field in the repository set by its Go
+// name; resources of different packages that share one are qualified by as
+// many trailing elements of their proto package as it takes to tell them
+// apart (V1Finding, V2Finding). Resources are ordered by field name.
+func (sm *serviceModel) nameResources() {
+	sm.fields = map[*resourceModel]string{}
+	byName := map[string][]*resourceModel{}
+	for _, r := range sm.resources {
+		byName[r.msg.GoIdent.GoName] = append(byName[r.msg.GoIdent.GoName], r)
+	}
+	for name, rs := range byName {
+		if len(rs) == 1 {
+			sm.fields[rs[0]] = name
+			continue
+		}
+		for depth := 1; ; depth++ {
+			seen := map[string]bool{}
+			unique := true
+			for _, r := range rs {
+				q := qualifier(r, depth) + name
+				unique = unique && !seen[q]
+				seen[q] = true
+				sm.fields[r] = q
+			}
+			if unique || depth > 32 {
+				break
+			}
+		}
+	}
+	sort.Slice(sm.resources, func(i, j int) bool { return sm.fields[sm.resources[i]] < sm.fields[sm.resources[j]] })
+}
+
+// qualifier is the last depth elements of r's proto package, each with its
+// first letter upper-cased: google.cloud.securitycenter.v2 at depth 1 is V2.
+func qualifier(r *resourceModel, depth int) string {
+	parts := strings.Split(string(r.msg.Desc.ParentFile().Package()), ".")
+	var q string
+	for _, p := range parts[max(0, len(parts)-depth):] {
+		if p != "" {
+			q += strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	if q == "" {
+		q = "X"
+	}
+	return q
 }
 
 func namesFor(svc *protogen.Service) serviceNames {
@@ -239,7 +328,7 @@ func (sm *serviceModel) generatedIdents(params Params) []ident {
 	n := sm.names
 	if params.Artifacts[ArtifactServer] {
 		ids = append(ids, ident{n.Skeleton, "server skeleton"})
-		if len(sm.resources) > 0 {
+		if params.Artifacts[ArtifactRepo] {
 			ids = append(ids,
 				ident{n.Repositories, "repository set of the skeleton"},
 				ident{n.NewSkeleton, "skeleton constructor"},
@@ -311,6 +400,10 @@ func checkMethodNames(file *protogen.File, svc *protogen.Service, params Params)
 func docComment(g *protogen.GeneratedFile, first string, comments protogen.Comments, deprecated bool) {
 	var lines []string
 	for _, line := range strings.Split(first, "\n") {
+		if line == "" {
+			lines = append(lines, "//")
+			continue
+		}
 		lines = append(lines, "// "+line)
 	}
 	if c := strings.TrimSpace(string(comments)); c != "" {
@@ -434,16 +527,16 @@ func goComment(comments protogen.Comments) string {
 // adds a number to an import name another import has; no local name here
 // ends in a digit or an underscore, so renamed locals never meet either.)
 type localNames struct {
-	imports [3]string // the last elements of the import paths referred to
+	imports []string // the last elements of the import paths referred to
 }
 
 // newLocalNames returns the names of a function of a file of Go package
-// home that refers to msgs (at most three).
+// home that refers to msgs.
 func newLocalNames(home protogen.GoImportPath, msgs ...*protogen.Message) localNames {
 	var l localNames
-	for i, m := range msgs {
+	for _, m := range msgs {
 		if m != nil && m.GoIdent.GoImportPath != home {
-			l.imports[i] = path.Base(string(m.GoIdent.GoImportPath))
+			l.imports = append(l.imports, path.Base(string(m.GoIdent.GoImportPath)))
 		}
 	}
 	return l
@@ -452,7 +545,7 @@ func newLocalNames(home protogen.GoImportPath, msgs ...*protogen.Message) localN
 // of returns the name of the local wanted.
 func (l localNames) of(want string) string {
 	name := want
-	for slices.Contains(l.imports[:], name) {
+	for slices.Contains(l.imports, name) {
 		name += "_"
 	}
 	return name

@@ -60,6 +60,10 @@ type Params struct {
 	// Retry holds project-wide retry defaults for retryable methods; unset
 	// fields fall back to the built-in defaults.
 	Retry RetryDefaults
+
+	// Explain prints, on stderr, how every method is served or why it is
+	// not. It never changes the generated code.
+	Explain bool
 }
 
 // RetryDefaults are the plugin-option defaults of the retry policy. A nil
@@ -94,6 +98,14 @@ type option struct {
 // protogen's own (paths, module, M...).
 var options = []option{
 	{"artifacts", `a "+"-separated list of server, client, repo, each once (e.g. server+client)`, parseArtifacts},
+	{"explain", "true or false: print on stderr how every method is served, or why it is not", func(p *Params, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errBadValue
+		}
+		p.Explain = b
+		return nil
+	}},
 	{"default_timeout", "a non-negative Go duration up to 24h such as 500ms or 2s (0 = no default deadline)", func(p *Params, v string) error {
 		d, err := parseDuration(v)
 		if d > maxTimeout {

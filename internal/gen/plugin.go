@@ -19,18 +19,26 @@ import (
 // reported in the response's error field, in one line, which protoc and buf
 // print to the user.
 func Respond(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse {
+	resp, _ := RespondWithReport(req)
+	return resp
+}
+
+// RespondWithReport is Respond, also returning the lines to print on
+// stderr: warnings about guesses, and with the explain option the account of
+// every method.
+func RespondWithReport(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, []string) {
 	params := DefaultParams()
 	if err := CheckParameter(req.GetParameter()); err != nil {
-		return withSupport(&pluginpb.CodeGeneratorResponse{Error: proto.String(oneLine(err.Error()))})
+		return withSupport(&pluginpb.CodeGeneratorResponse{Error: proto.String(oneLine(err.Error()))}), nil
 	}
 	plugin, err := protogen.Options{ParamFunc: params.SetParam}.New(req)
 	if err != nil {
 		// protogen reports its own errors (and ours, from SetParam) before a
 		// Plugin exists; answer them the same way a generation error is.
 		resp := &pluginpb.CodeGeneratorResponse{Error: proto.String(oneLine(err.Error()))}
-		return withSupport(resp)
+		return withSupport(resp), nil
 	}
-	files, err := generate(plugin, params)
+	files, lines, err := generate(plugin, params)
 	var resp *pluginpb.CodeGeneratorResponse
 	if err != nil {
 		plugin.Error(err)
@@ -39,7 +47,7 @@ func Respond(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse
 		resp = response(plugin, files)
 	}
 	SortResponse(resp)
-	return resp
+	return resp, lines
 }
 
 // response is protogen's Plugin.Response for the files generate created,
@@ -151,7 +159,7 @@ func withSupport(resp *pluginpb.CodeGeneratorResponse) *pluginpb.CodeGeneratorRe
 // stdout, as protoc and buf expect. It returns an error only when there is no
 // valid request to answer (the input is not a CodeGeneratorRequest) or the
 // answer cannot be written; everything else goes into the response.
-func Run(stdin io.Reader, stdout io.Writer) error {
+func Run(stdin io.Reader, stdout, stderr io.Writer) error {
 	in, err := io.ReadAll(stdin)
 	if err != nil {
 		return fmt.Errorf("reading the CodeGeneratorRequest from stdin: %v", err)
@@ -163,7 +171,11 @@ func Run(stdin io.Reader, stdout io.Writer) error {
 	if err := proto.Unmarshal(in, req); err != nil {
 		return fmt.Errorf("stdin is not a valid CodeGeneratorRequest (%d bytes): %v", len(in), err)
 	}
-	out, err := proto.Marshal(Respond(req))
+	resp, lines := RespondWithReport(req)
+	for _, line := range lines {
+		fmt.Fprintln(stderr, "protoc-gen-svc: "+line)
+	}
+	out, err := proto.Marshal(resp)
 	if err != nil {
 		return fmt.Errorf("encoding the CodeGeneratorResponse: %v", err)
 	}

@@ -244,3 +244,58 @@ func TestBinaryRoundTrip(t *testing.T) {
 		t.Error("the binary's response differs from Respond's")
 	}
 }
+
+// TestBinaryExplain runs the real binary as protoc would: with explain=true
+// it prints on stderr one line per method, how it is served or why not, and
+// the output does not change; without it, only the warnings about guesses.
+func TestBinaryExplain(t *testing.T) {
+	run := func(parameter string) (*pluginpb.CodeGeneratorResponse, []string) {
+		t.Helper()
+		req := fixtureRequest(t, "seed_ecommerce")
+		req.Parameter = proto.String(parameter)
+		in, err := proto.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(pluginBinary(t))
+		cmd.Stdin = bytes.NewReader(in)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %s", err, stderr.String())
+		}
+		resp := &pluginpb.CodeGeneratorResponse{}
+		if err := proto.Unmarshal(stdout.Bytes(), resp); err != nil || resp.Error != nil {
+			t.Fatalf("response: %v %s", err, resp.GetError())
+		}
+		return resp, strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
+	}
+	quiet, warnings := run("paths=source_relative")
+	explained, lines := run("paths=source_relative,explain=true")
+	if !proto.Equal(quiet, explained) {
+		t.Error("explain=true changed the generated files")
+	}
+	for _, want := range []string{
+		"protoc-gen-svc: warning: seed_ecommerce/ecommerce.proto: ecommerce.ProductService.CreateProduct: category_id is stored as Product.category.id (a guess from its name)",
+		"protoc-gen-svc: warning: seed_ecommerce/ecommerce.proto: ecommerce.Product: Product has both id and name: keyed by id, since name is a resource name only with google.api.resource; set (svc.v1.resource).key_field to choose",
+	} {
+		if !slices.Contains(warnings, want) {
+			t.Errorf("stderr without explain lacks\n%s\ngot:\n%s", want, strings.Join(warnings, "\n"))
+		}
+	}
+	seen := map[string]bool{}
+	for _, l := range warnings {
+		if !strings.HasPrefix(l, "protoc-gen-svc: warning: ") || seen[l] {
+			t.Errorf("without explain, stderr has %q (again?)", l)
+		}
+		seen[l] = true
+	}
+	for _, want := range []string{
+		"protoc-gen-svc: seed_ecommerce/ecommerce.proto: ecommerce.OrderService.GetOrder: served from Order: reads the Order whose id is the request's id",
+		"protoc-gen-svc: seed_ecommerce/ecommerce.proto: ecommerce.OrderService.UpdateOrderStatus: Unimplemented: it answers Order, but its noun OrderStatus does not name it: a custom method, not a standard one",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("stderr with explain lacks\n%s\ngot:\n%s", want, strings.Join(lines, "\n"))
+		}
+	}
+}

@@ -12,125 +12,256 @@ import (
 	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
 )
 
-// resourceModel is a message served as a resource from a repository.
+// resourceModel is a message served as a resource from a repository. It
+// depends on the message alone, never on the services that use it, so that
+// a file's output depends only on the file and its imports.
 type resourceModel struct {
 	msg        *protogen.Message
-	key        *protogen.Field // the string key field: name, id, or the option's
+	key        *protogen.Field // string or integer key field
+	keyWhy     string          // why this field is the key, for explanations
+	warnings   []string        // guesses made choosing the key, for explanations
 	etag       *protogen.Field // optional
 	createTime *protogen.Field // optional google.protobuf.Timestamp
 	updateTime *protogen.Field // optional google.protobuf.Timestamp
-	keyPrefix  string          // from a one-collection google.api.resource pattern, e.g. "books/"
+
+	// keyPrefix is the fixed collection of a one-collection pattern
+	// ("books/"), prepended to server-assigned ids.
+	keyPrefix string
+	// pattern is the google.api.resource pattern with its variables
+	// replaced by "*" ("shelves/*/books/*"); collection is its last
+	// collection ("books") and parentPattern what comes before it
+	// ("shelves/*"), both only for nested patterns.
+	pattern       string
+	collection    string
+	parentPattern string
 
 	// Generated names.
-	repository    string // BookRepository
-	newInMemory   string // NewInMemoryBookRepository
-	schema        string // BookSchema
-	skeletonField string // Book, the field of LibraryRepositories
+	repository  string // BookRepository
+	newInMemory string // NewInMemoryBookRepository
+	schema      string // BookSchema
 }
 
-// stdKind is a standard method shape served from a repository.
-type stdKind int
-
-const (
-	stdGet stdKind = iota + 1
-	stdList
-	stdListStream
-	stdCreate
-	stdCreateFlat
-	stdCreateStream
-	stdUpdate
-	stdUpdateOptional
-	stdDelete
-)
-
-// standardMethod is how a method is served from its resource's repository.
-// Fields that a shape does not use are nil.
-type standardMethod struct {
-	kind     stdKind
-	resource *resourceModel
-
-	key        *protogen.Field // request field holding the key (Get, Delete, UpdateOptional)
-	etag       *protogen.Field // Delete's request etag
-	wrap       *protogen.Field // response field holding the resource, when not the resource itself
-	pageSize   *protogen.Field
-	pageToken  *protogen.Field
-	items      *protogen.Field // List response's repeated resource field
-	nextToken  *protogen.Field
-	body       *protogen.Field // Create/Update request's resource field
-	id         *protogen.Field // Create request's <resource>_id field
-	mask       *protogen.Field // Update request's update_mask
-	flat       []fieldPair     // CreateFlat / UpdateOptional: request field -> resource field
-	returnsMsg bool            // Delete returns the resource (else Empty)
+// resourceInfo is what examining a message as a resource gave: the model,
+// or why the message is not a resource.
+type resourceInfo struct {
+	r      *resourceModel
+	reason string
 }
 
-type fieldPair struct{ req, res *protogen.Field }
+// resourceIndex caches, by full name, the messages examined as resources.
+// What it holds depends on each message alone, so sharing it across the
+// files of a request does not make one file's output depend on another's.
+type resourceIndex struct {
+	byName map[protoreflect.FullName]resourceInfo
+}
 
-// asResource returns the resource model of msg, or nil when msg cannot be a
-// resource (no string key field, or the svc.v1.resource option says no).
-func asResource(msg *protogen.Message, resources *resourceIndex) *resourceModel {
+func newResourceIndex() *resourceIndex {
+	return &resourceIndex{byName: map[protoreflect.FullName]resourceInfo{}}
+}
+
+// lookup returns the resource model of msg, or nil and the reason msg is
+// not a resource.
+func (x *resourceIndex) lookup(msg *protogen.Message) (*resourceModel, string) {
 	if msg == nil {
+		return nil, "no message"
+	}
+	if info, ok := x.byName[msg.Desc.FullName()]; ok {
+		return info.r, info.reason
+	}
+	r, reason, err := examineResource(msg)
+	if err != nil {
+		reason = err.Error()
+	}
+	x.byName[msg.Desc.FullName()] = resourceInfo{r, reason}
+	return r, reason
+}
+
+// resource returns the resource model of msg, or nil.
+func (x *resourceIndex) resource(msg *protogen.Message) *resourceModel {
+	r, _ := x.lookup(msg)
+	return r
+}
+
+// checkResourceOptions validates the svc.v1.resource options of every
+// message a file declares, so that an explicit key_field that cannot be a
+// key fails generation naming the field, whether or not a service uses it.
+func checkResourceOptions(file *protogen.File) error {
+	var check func(msgs []*protogen.Message) error
+	check = func(msgs []*protogen.Message) error {
+		for _, m := range msgs {
+			if _, _, err := examineResource(m); err != nil {
+				return fmt.Errorf("%s: %v", file.Desc.Path(), err)
+			}
+			if err := check(m.Messages); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
-	if r, ok := resources.byName[msg.Desc.FullName()]; ok {
-		return r
-	}
+	return check(file.Messages)
+}
+
+// examineResource decides whether msg is a resource and with which key:
+// (svc.v1.resource).key_field wins; then google.api.resource's name field
+// (name_field, else name); then id; then name, when the message has no id;
+// then <message>_id. An explicit key_field that cannot be a key is an error.
+func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	opt, _ := extension[*svcv1.Resource](msg.Desc.Options(), svcv1.E_Resource)
 	if opt != nil && opt.Enabled != nil && !opt.GetEnabled() {
-		resources.add(msg.Desc.FullName(), nil)
-		return nil
+		return nil, fmt.Sprintf("%s is switched off as a resource by (svc.v1.resource).enabled = false", msg.Desc.Name()), nil
 	}
 	api, _ := extension[*annotations.ResourceDescriptor](msg.Desc.Options(), annotations.E_Resource)
-	var keyNames []string
+	r := &resourceModel{msg: msg}
+	name := msg.Desc.Name()
 	switch {
 	case opt.GetKeyField() != "":
-		keyNames = []string{opt.GetKeyField()}
-	case api.GetNameField() != "":
-		keyNames = []string{api.GetNameField()}
+		k := opt.GetKeyField()
+		f := field(msg, k)
+		if f == nil {
+			return nil, "", fmt.Errorf("message %s: (svc.v1.resource).key_field names %q, which %s does not have", msg.Desc.FullName(), k, name)
+		}
+		if why := notKeyable(f); why != "" {
+			return nil, "", fmt.Errorf("message %s: (svc.v1.resource).key_field %q cannot be the key: it is %s; a key is a singular string or integer field outside any oneof", msg.Desc.FullName(), k, why)
+		}
+		r.key, r.keyWhy = f, fmt.Sprintf("%s is the key, as (svc.v1.resource).key_field says", k)
+	case api != nil:
+		k := api.GetNameField()
+		if k == "" {
+			k = "name"
+		}
+		f := field(msg, k)
+		if f == nil || !isPlain(f, protoreflect.StringKind) {
+			return nil, fmt.Sprintf("%s has google.api.resource but no string field %s to hold its resource name", name, k), nil
+		}
+		r.key, r.keyWhy = f, fmt.Sprintf("%s is the key: the resource name of google.api.resource", k)
 	default:
-		keyNames = []string{"name", "id"}
-	}
-	r := &resourceModel{msg: msg}
-	for _, k := range keyNames {
-		if f := field(msg, k); f != nil && isPlain(f, protoreflect.StringKind) {
-			r.key = f
-			break
+		id, nm := field(msg, "id"), field(msg, "name")
+		own := field(msg, snake(string(name))+"_id")
+		switch {
+		case id != nil && notKeyable(id) == "":
+			r.key, r.keyWhy = id, "id is the key"
+			if nm != nil && isPlain(nm, protoreflect.StringKind) {
+				r.warnings = append(r.warnings, fmt.Sprintf("%s has both id and name: keyed by id, since name is a resource name only with google.api.resource; set (svc.v1.resource).key_field to choose", name))
+			}
+		case nm != nil && isPlain(nm, protoreflect.StringKind):
+			r.key, r.keyWhy = nm, "name is the key (there is no id field)"
+		case own != nil && notKeyable(own) == "":
+			r.key, r.keyWhy = own, fmt.Sprintf("%s is the key (there is no id or name field)", own.Desc.Name())
+		default:
+			return nil, fmt.Sprintf("%s has no key field: no string or integer id, name or %s_id, and no (svc.v1.resource).key_field", name, snake(string(name))), nil
 		}
 	}
-	if r.key == nil {
-		resources.add(msg.Desc.FullName(), nil)
-		return nil
-	}
-	if f := field(msg, "etag"); f != nil && isPlain(f, protoreflect.StringKind) {
+	if f := field(msg, "etag"); f != nil && isPlain(f, protoreflect.StringKind) && f != r.key {
 		r.etag = f
 	}
-	for _, t := range []struct {
-		name string
-		dst  **protogen.Field
-	}{{"create_time", &r.createTime}, {"update_time", &r.updateTime}} {
-		if f := field(msg, t.name); f != nil && f.Message != nil && f.Message.Desc.FullName() == "google.protobuf.Timestamp" && !f.Desc.IsList() && f.Oneof == nil {
-			*t.dst = f
-		}
-	}
+	r.createTime = timestampField(msg, "create_time", "created_at")
+	r.updateTime = timestampField(msg, "update_time", "updated_at")
 	if prefix := opt.GetKeyPrefix(); prefix != "" {
 		r.keyPrefix = prefix
-	} else if patterns := api.GetPattern(); len(patterns) == 1 {
-		// "books/{book}" has a fixed collection: server-assigned keys get it
-		// as prefix. Nested patterns need a parent this shape cannot know.
-		if parts := strings.Split(patterns[0], "/"); len(parts) == 2 && !strings.Contains(parts[0], "{") && strings.HasPrefix(parts[1], "{") {
-			r.keyPrefix = parts[0] + "/"
-		}
+	} else if patterns := api.GetPattern(); len(patterns) == 1 && r.key.Desc.Kind() == protoreflect.StringKind {
+		r.setPattern(patterns[0])
+	}
+	if r.keyPrefix != "" && r.key.Desc.Kind() != protoreflect.StringKind {
+		return nil, "", fmt.Errorf("message %s: (svc.v1.resource).key_prefix needs a string key, and %s is %s", msg.Desc.FullName(), r.key.Desc.Name(), r.key.Desc.Kind())
 	}
 	n := msg.GoIdent.GoName
 	r.repository = n + "Repository"
 	r.newInMemory = "NewInMemory" + n + "Repository"
 	r.schema = n + "Schema"
-	r.skeletonField = n
-	resources.add(msg.Desc.FullName(), r)
-	return r
+	return r, "", nil
+}
+
+// setPattern reads a google.api.resource pattern: "books/{book}" has a fixed
+// collection, which server-assigned keys get as prefix; "shelves/{shelf}/
+// books/{book}" is a child collection, whose keys Create composes from the
+// request's parent.
+func (r *resourceModel) setPattern(pattern string) {
+	parts := strings.Split(pattern, "/")
+	if len(parts)%2 != 0 {
+		return // singletons and odd shapes: no collection to speak of
+	}
+	for i, p := range parts {
+		isVar := strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}")
+		if isVar != (i%2 == 1) || p == "" || strings.ContainsAny(p, "*=") {
+			return
+		}
+		if isVar {
+			parts[i] = "*"
+		}
+	}
+	r.pattern = strings.Join(parts, "/")
+	if len(parts) == 2 {
+		r.keyPrefix = parts[0] + "/"
+		return
+	}
+	r.collection = parts[len(parts)-2]
+	r.parentPattern = strings.Join(parts[:len(parts)-2], "/")
+}
+
+// notKeyable says why f cannot be a key, or "" when it can: a key is a
+// singular string or integer field outside any real oneof.
+func notKeyable(f *protogen.Field) string {
+	switch {
+	case f.Desc.IsList(), f.Desc.IsMap():
+		return "repeated"
+	case f.Oneof != nil && !f.Oneof.Desc.IsSynthetic():
+		return "in oneof " + string(f.Oneof.Desc.Name())
+	}
+	switch f.Desc.Kind() {
+	case protoreflect.StringKind,
+		protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+		protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return ""
+	}
+	return "a " + f.Desc.Kind().String() + " field"
+}
+
+// keyKindOf classifies a key field for the code that turns it into the
+// repository's string key.
+type keyKind int
+
+const (
+	keyString keyKind = iota
+	keySigned
+	keyUnsigned
+)
+
+func keyKindOf(f *protogen.Field) keyKind {
+	switch f.Desc.Kind() {
+	case protoreflect.StringKind:
+		return keyString
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return keyUnsigned
+	}
+	return keySigned
+}
+
+// sameKeyType reports whether a request field can carry the key f: both
+// strings, or both integers.
+func sameKeyType(req, key *protogen.Field) bool {
+	if notKeyable(req) != "" {
+		return false
+	}
+	return (keyKindOf(req) == keyString) == (keyKindOf(key) == keyString)
+}
+
+// timestampField returns the first of the named fields that is a singular
+// google.protobuf.Timestamp outside any oneof.
+func timestampField(msg *protogen.Message, names ...string) *protogen.Field {
+	for _, name := range names {
+		if f := field(msg, name); f != nil && isMessage(f.Message, "google.protobuf.Timestamp") && !f.Desc.IsList() && f.Oneof == nil {
+			return f
+		}
+	}
+	return nil
 }
 
 // field returns msg's top-level field with the given proto name.
 func field(msg *protogen.Message, name string) *protogen.Field {
+	if msg == nil {
+		return nil
+	}
 	for _, f := range msg.Fields {
 		if string(f.Desc.Name()) == name {
 			return f
@@ -139,35 +270,26 @@ func field(msg *protogen.Message, name string) *protogen.Field {
 	return nil
 }
 
-// isPlain reports whether f is a singular field of kind k outside any oneof.
+// isPlain reports whether f is a singular field of kind k outside any real
+// oneof.
 func isPlain(f *protogen.Field, k protoreflect.Kind) bool {
 	return f.Desc.Kind() == k && f.Desc.Cardinality() != protoreflect.Repeated && (f.Oneof == nil || f.Oneof.Desc.IsSynthetic())
 }
 
-// onlyFields reports whether msg has exactly the given fields (nil entries
-// are optional ones that are absent).
-func onlyFields(msg *protogen.Message, fields ...*protogen.Field) bool {
-	n := 0
-	for _, f := range fields {
-		if f != nil {
-			n++
-		}
-	}
-	return len(msg.Fields) == n
+// isSingularMessage reports whether f is a singular message field outside
+// any real oneof.
+func isSingularMessage(f *protogen.Field) bool {
+	return f.Message != nil && !f.Desc.IsList() && !f.Desc.IsMap() && (f.Oneof == nil || f.Oneof.Desc.IsSynthetic())
 }
 
 func isMessage(m *protogen.Message, fullName protoreflect.FullName) bool {
 	return m != nil && m.Desc.FullName() == fullName
 }
 
-// splitVerb splits a method name like GetBook into its AIP verb and noun.
-func splitVerb(name string) (verb, noun string) {
-	for _, v := range []string{"BatchCreate", "Get", "List", "Create", "Update", "Delete", "Import"} {
-		if rest, ok := strings.CutPrefix(name, v); ok && rest != "" && rest[0] >= 'A' && rest[0] <= 'Z' {
-			return v, rest
-		}
-	}
-	return "", ""
+// isEmptyMessage reports whether m has no fields: google.protobuf.Empty or a
+// file's own Empty.
+func isEmptyMessage(m *protogen.Message) bool {
+	return m != nil && len(m.Fields) == 0 && m.Desc.ExtensionRanges().Len() == 0
 }
 
 // pluralOf reports whether noun is an English plural of singular, as AIP
@@ -185,301 +307,11 @@ func pluralOf(noun, singular string) bool {
 	return false
 }
 
-// singleFieldOf returns msg's only field when it holds a singular message,
-// for responses that wrap the resource (GetBookResponse{book}).
-func singleFieldOf(msg *protogen.Message) *protogen.Field {
-	if len(msg.Fields) != 1 {
-		return nil
-	}
-	f := msg.Fields[0]
-	if f.Message == nil || f.Desc.IsList() || f.Desc.IsMap() || f.Oneof != nil {
-		return nil
-	}
-	return f
-}
-
-// keyOf returns the request field holding the key of r: same proto name as
-// the resource's key field.
-func keyOf(req *protogen.Message, r *resourceModel) *protogen.Field {
-	f := field(req, string(r.key.Desc.Name()))
-	if f == nil || !isPlain(f, protoreflect.StringKind) {
-		return nil
-	}
-	return f
-}
-
-// recogniseMethod returns how m is served from a repository, or nil when its
-// shape is not understood (it then stays Unimplemented). resources indexes
-// the messages already examined, by full name (nil: not a resource).
-func recogniseMethod(m *protogen.Method, resources *resourceIndex) *standardMethod {
-	verb, noun := splitVerb(string(m.Desc.Name()))
-	if verb == "" {
-		return nil
-	}
-	kind := kindOf(m)
-	in, out := m.Input, m.Output
-	named := func(msg *protogen.Message) *resourceModel {
-		if msg == nil || string(msg.Desc.Name()) != noun {
-			return nil
-		}
-		return asResource(msg, resources)
-	}
-	switch verb {
-	case "Get":
-		if kind != unary {
-			return nil
-		}
-		std := &standardMethod{kind: stdGet, resource: named(out)}
-		if std.resource == nil {
-			if std.wrap = singleFieldOf(out); std.wrap == nil {
-				return nil
-			}
-			if std.resource = named(std.wrap.Message); std.resource == nil {
-				return nil
-			}
-		}
-		if std.key = keyOf(in, std.resource); std.key == nil || !onlyFields(in, std.key) {
-			return nil
-		}
-		return std
-	case "List":
-		std := &standardMethod{pageSize: field(in, "page_size"), pageToken: field(in, "page_token")}
-		if std.pageSize != nil && !isPlain(std.pageSize, protoreflect.Int32Kind) || std.pageToken != nil && !isPlain(std.pageToken, protoreflect.StringKind) {
-			return nil
-		}
-		if !onlyFields(in, std.pageSize, std.pageToken) {
-			return nil // filter, order_by, parent...: not served by a plain ordered store
-		}
-		switch kind {
-		case serverStreaming:
-			std.kind, std.resource = stdListStream, asResource(out, resources)
-			if std.resource == nil || !pluralOf(noun, string(out.Desc.Name())) {
-				return nil
-			}
-			return std
-		case unary:
-			if std.pageSize == nil || std.pageToken == nil {
-				return nil
-			}
-			std.kind, std.nextToken = stdList, field(out, "next_page_token")
-			if std.nextToken == nil || !isPlain(std.nextToken, protoreflect.StringKind) {
-				return nil
-			}
-			for _, f := range out.Fields {
-				if f.Desc.IsList() && f.Message != nil && f.Oneof == nil {
-					if std.items != nil {
-						return nil // two lists: which one is the page?
-					}
-					std.items = f
-				}
-			}
-			if std.items == nil || !onlyFields(out, std.items, std.nextToken) || !pluralOf(noun, string(std.items.Message.Desc.Name())) {
-				return nil
-			}
-			if std.resource = asResource(std.items.Message, resources); std.resource == nil {
-				return nil
-			}
-			return std
-		}
-		return nil
-	case "Create":
-		if kind == clientStreaming || kind == bidiStreaming {
-			return nil
-		}
-		if kind != unary || named(out) == nil {
-			return nil
-		}
-		r := named(out)
-		std := &standardMethod{resource: r}
-		for _, f := range in.Fields {
-			if f.Message != nil && f.Message.Desc.FullName() == r.msg.Desc.FullName() && !f.Desc.IsList() && f.Oneof == nil {
-				std.body = f
-			}
-		}
-		if std.body != nil {
-			std.kind = stdCreate
-			if id := field(in, string(std.body.Desc.Name())+"_id"); id != nil && isPlain(id, protoreflect.StringKind) {
-				std.id = id
-			}
-			if !onlyFields(in, std.body, std.id) {
-				return nil
-			}
-			return std
-		}
-		std.kind = stdCreateFlat
-		if std.flat = flatFields(in, r, false); std.flat == nil {
-			return nil
-		}
-		return std
-	case "BatchCreate", "Import":
-		// A client stream of resources answered with the created ones (or
-		// Empty): the shape of a bulk import.
-		if kind != clientStreaming || !pluralOf(noun, string(in.Desc.Name())) {
-			return nil
-		}
-		std := &standardMethod{kind: stdCreateStream, resource: asResource(in, resources)}
-		if std.resource == nil {
-			return nil
-		}
-		if isMessage(out, "google.protobuf.Empty") {
-			return std
-		}
-		if f := singleRepeated(out, in); f != nil {
-			std.items = f
-			return std
-		}
-		return nil
-	case "Update":
-		r := named(out)
-		if kind != unary || r == nil {
-			return nil
-		}
-		std := &standardMethod{resource: r}
-		if body := field(in, snake(noun)); body != nil && isMessage(body.Message, r.msg.Desc.FullName()) && !body.Desc.IsList() && body.Oneof == nil {
-			std.kind, std.body = stdUpdate, body
-			if mask := field(in, "update_mask"); mask != nil && isMessage(mask.Message, "google.protobuf.FieldMask") && !mask.Desc.IsList() {
-				std.mask = mask
-			}
-			if !onlyFields(in, std.body, std.mask) {
-				return nil
-			}
-			return std
-		}
-		std.kind = stdUpdateOptional
-		if std.key = keyOf(in, r); std.key == nil {
-			return nil
-		}
-		if std.flat = flatFields(in, r, true); std.flat == nil {
-			return nil
-		}
-		return std
-	case "Delete":
-		if kind != unary {
-			return nil
-		}
-		std := &standardMethod{kind: stdDelete}
-		if r := named(out); r != nil {
-			std.resource, std.returnsMsg = r, true
-		} else if isMessage(out, "google.protobuf.Empty") {
-			std.resource = resourceByNoun(noun, resources)
-		}
-		if std.resource == nil {
-			return nil
-		}
-		if std.key = keyOf(in, std.resource); std.key == nil {
-			return nil
-		}
-		if etag := field(in, "etag"); etag != nil && isPlain(etag, protoreflect.StringKind) {
-			std.etag = etag
-		}
-		if !onlyFields(in, std.key, std.etag) {
-			return nil
-		}
-		return std
-	}
-	return nil
-}
-
-// resourceIndex remembers the messages examined as resources across the
-// request: by full name (nil: examined, not a resource), and the resources
-// by message name, for resourceByNoun. An entry is added once and never
-// changes.
-type resourceIndex struct {
-	byName map[protoreflect.FullName]*resourceModel
-	byNoun map[protoreflect.Name][]*resourceModel
-}
-
-func newResourceIndex() *resourceIndex {
-	return &resourceIndex{byName: map[protoreflect.FullName]*resourceModel{}, byNoun: map[protoreflect.Name][]*resourceModel{}}
-}
-
-func (x *resourceIndex) add(name protoreflect.FullName, r *resourceModel) {
-	x.byName[name] = r
-	if r != nil {
-		x.byNoun[name.Name()] = append(x.byNoun[name.Name()], r)
-	}
-}
-
-// resourceByNoun finds an already recognised resource by message name, for
-// Delete methods that return Empty and so name their resource only in the
-// method name. Resources are recognised in method order; AIP services
-// declare Get before Delete.
-func resourceByNoun(noun string, resources *resourceIndex) *resourceModel {
-	if rs := resources.byNoun[protoreflect.Name(noun)]; len(rs) == 1 {
-		return rs[0]
-	}
-	return nil // none, or ambiguous
-}
-
-// singleRepeated returns out's only field when it is a repeated elem.
-func singleRepeated(out, elem *protogen.Message) *protogen.Field {
-	if len(out.Fields) != 1 {
-		return nil
-	}
-	f := out.Fields[0]
-	if !f.Desc.IsList() || !isMessage(f.Message, elem.Desc.FullName()) {
-		return nil
-	}
-	return f
-}
-
-// flatFields pairs every request field with the resource field of the same
-// name and the same Go type. For an optional update (optionalSet), the key
-// field is paired separately and every other field must have presence, which
-// is what says "set this". Both messages must use the open Go API, whose
-// fields generated code assigns directly. Any field that does not pair makes
-// the shape not understood (nil).
-func flatFields(req *protogen.Message, r *resourceModel, optionalSet bool) []fieldPair {
-	if !isOpen(req) || !isOpen(r.msg) {
-		return nil
-	}
-	var pairs []fieldPair
-	for _, f := range req.Fields {
-		if optionalSet && f.Desc.Name() == r.key.Desc.Name() {
-			continue
-		}
-		res := field(r.msg, string(f.Desc.Name()))
-		if res == nil || !sameGoType(f, res, !optionalSet) {
-			return nil
-		}
-		if optionalSet && !f.Desc.HasPresence() {
-			return nil
-		}
-		if res == r.etag || res == r.createTime || res == r.updateTime {
-			return nil // output-only fields are the store's
-		}
-		pairs = append(pairs, fieldPair{f, res})
-	}
-	if len(pairs) == 0 {
-		return nil
-	}
-	return pairs
-}
-
-// sameGoType reports whether a and b have the same Go type in the open API:
-// same kind, cardinality, message or enum type, and (when samePresence)
-// presence, and neither is in a real oneof. An optional update reads a
-// request field that has presence into a resource field that may not, so it
-// compares values, not presence.
-func sameGoType(a, b *protogen.Field, samePresence bool) bool {
-	da, db := a.Desc, b.Desc
-	if da.Kind() != db.Kind() || da.Cardinality() != db.Cardinality() || da.IsMap() != db.IsMap() {
-		return false
-	}
-	if a.Oneof != nil && !a.Oneof.Desc.IsSynthetic() || b.Oneof != nil && !b.Oneof.Desc.IsSynthetic() {
-		return false
-	}
-	if da.IsMap() {
-		return sameGoType(a.Message.Fields[0], b.Message.Fields[0], true) && sameGoType(a.Message.Fields[1], b.Message.Fields[1], true)
-	}
-	if da.Message() != nil && da.Message().FullName() != db.Message().FullName() {
-		return false
-	}
-	if da.Enum() != nil && da.Enum().FullName() != db.Enum().FullName() {
-		return false
-	}
-	scalar := da.Message() == nil && !da.IsList()
-	return !samePresence || !scalar || da.HasPresence() == db.HasPresence()
+// names reports whether noun names the resource: its message name, or a
+// plural of it.
+func (r *resourceModel) named(noun string) bool {
+	n := string(r.msg.Desc.Name())
+	return noun == n || pluralOf(noun, n)
 }
 
 // snake turns a Go-style noun (BookShelf) into a proto field name
@@ -496,22 +328,6 @@ func snake(noun string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// describe names a standard method's shape for doc comments.
-func (s *standardMethod) describe() string {
-	r := s.resource.msg.Desc.Name()
-	return map[stdKind]string{
-		stdGet:            fmt.Sprintf("reads the %s from the repository", r),
-		stdList:           fmt.Sprintf("lists a page of %s resources from the repository", r),
-		stdListStream:     fmt.Sprintf("streams %s resources from the repository, page by page", r),
-		stdCreate:         fmt.Sprintf("creates the %s in the repository", r),
-		stdCreateFlat:     fmt.Sprintf("creates a %s from the request's fields in the repository", r),
-		stdCreateStream:   fmt.Sprintf("creates every %s the client streams in the repository", r),
-		stdUpdate:         fmt.Sprintf("updates the %s in the repository", r),
-		stdUpdateOptional: fmt.Sprintf("updates the %s fields the request sets in the repository", r),
-		stdDelete:         fmt.Sprintf("deletes the %s from the repository", r),
-	}[s.kind]
 }
 
 // isOpen reports whether msg's Go code uses the open API (exported fields),

@@ -1204,24 +1204,21 @@ func TestImportBooks(t *testing.T) {
 		}
 	}
 
-	// A name already in use mid-stream: AlreadyExists, the books before it
-	// stay created, the one after it is never created.
+	// A name already in use mid-stream: AlreadyExists, and the import is
+	// atomic: none of its books is created, so a retry cannot duplicate.
 	_, err = libImport(ctx, c, []*echopb.Book{libBook(10), libBook(11), libBook(3), libBook(12)})
 	libWantCode(t, err, codes.AlreadyExists, libBookKey(3), "ImportBooks with a duplicate mid-stream")
-	for _, i := range []int{10, 11} {
-		if _, err := c.GetBook(ctx, &echopb.GetBookRequest{Name: libBookKey(i)}); err != nil {
-			t.Errorf("GetBook(%q), imported before the duplicate: %v", libBookKey(i), err)
-		}
+	for _, i := range []int{10, 11, 12} {
+		_, err = c.GetBook(ctx, &echopb.GetBookRequest{Name: libBookKey(i)})
+		libWantCode(t, err, codes.NotFound, "", "GetBook of a book of the failed import")
 	}
-	_, err = c.GetBook(ctx, &echopb.GetBookRequest{Name: libBookKey(12)})
-	libWantCode(t, err, codes.NotFound, "", "GetBook of the book streamed after the duplicate")
 
-	// A duplicate within one stream, and an empty stream.
+	// A duplicate within one stream: nothing created either.
 	_, err = libImport(ctx, c, []*echopb.Book{libBook(20), libBook(20)})
 	libWantCode(t, err, codes.AlreadyExists, libBookKey(20), "ImportBooks of the same book twice")
-	if _, err := c.GetBook(ctx, &echopb.GetBookRequest{Name: libBookKey(20)}); err != nil {
-		t.Errorf("GetBook(%q): %v", libBookKey(20), err)
-	}
+	_, err = c.GetBook(ctx, &echopb.GetBookRequest{Name: libBookKey(20)})
+	libWantCode(t, err, codes.NotFound, "", "GetBook of the book imported twice in one stream")
+	// And an empty stream.
 	if resp, err := libImport(ctx, c, nil); err != nil || len(resp.GetBooks()) != 0 {
 		t.Errorf("ImportBooks of nothing = %v, %v; want an empty response", resp, err)
 	}

@@ -5,8 +5,9 @@
 // source: svc/v1/options.proto
 
 // Package svc.v1 declares the options protoc-gen-svc reads from a schema:
-// per-service and per-method call policies (a default timeout and a retry
-// policy), and how a message is served as a resource.
+// per-service and per-method call policies (a default timeout, a retry
+// policy, whether callers must authenticate), and how a message is served as
+// a resource.
 //
 //   import "svc/v1/options.proto";
 //
@@ -23,6 +24,12 @@
 //
 // Precedence, field by field: method option > service option > plugin
 // option > built-in default.
+//
+// A method anyone may call, without credentials:
+//
+//   rpc ListBooks(ListBooksRequest) returns (ListBooksResponse) {
+//     option (svc.v1.method).auth = AUTH_PUBLIC;
+//   }
 
 package svcv1
 
@@ -43,6 +50,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Auth says whether a server that authenticates its callers requires
+// credentials for a method. Servers read it from the registered services'
+// descriptors at run time, so no list of public methods is kept by hand.
+type Auth int32
+
+const (
+	// Inherited: from the service for a method; AUTH_REQUIRED for a service.
+	Auth_AUTH_UNSPECIFIED Auth = 0
+	// The server's authentication hook runs before the method; a caller
+	// without valid credentials gets UNAUTHENTICATED, one whose credentials do
+	// not allow the call PERMISSION_DENIED.
+	Auth_AUTH_REQUIRED Auth = 1
+	// Anyone may call the method: the authentication hook does not run.
+	Auth_AUTH_PUBLIC Auth = 2
+)
+
+// Enum value maps for Auth.
+var (
+	Auth_name = map[int32]string{
+		0: "AUTH_UNSPECIFIED",
+		1: "AUTH_REQUIRED",
+		2: "AUTH_PUBLIC",
+	}
+	Auth_value = map[string]int32{
+		"AUTH_UNSPECIFIED": 0,
+		"AUTH_REQUIRED":    1,
+		"AUTH_PUBLIC":      2,
+	}
+)
+
+func (x Auth) Enum() *Auth {
+	p := new(Auth)
+	*p = x
+	return p
+}
+
+func (x Auth) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Auth) Descriptor() protoreflect.EnumDescriptor {
+	return file_svc_v1_options_proto_enumTypes[0].Descriptor()
+}
+
+func (Auth) Type() protoreflect.EnumType {
+	return &file_svc_v1_options_proto_enumTypes[0]
+}
+
+func (x Auth) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Auth.Descriptor instead.
+func (Auth) EnumDescriptor() ([]byte, []int) {
+	return file_svc_v1_options_proto_rawDescGZIP(), []int{0}
+}
+
 // CallPolicy is how a client wrapper calls a method: its default deadline and
 // its retry policy. Unset fields are inherited (method from service, service
 // from the plugin options).
@@ -58,14 +122,16 @@ type CallPolicy struct {
 	Timeout *durationpb.Duration `protobuf:"bytes,1,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// How failed calls are retried.
 	Retry *RetryPolicy `protobuf:"bytes,2,opt,name=retry,proto3" json:"retry,omitempty"`
+	// Whether a server that authenticates callers (svcprod.WithAuth) requires
+	// credentials for the method. Unset (AUTH_UNSPECIFIED) is inherited:
+	// method from service; a service without it requires them.
+	Auth Auth `protobuf:"varint,3,opt,name=auth,proto3,enum=svc.v1.Auth" json:"auth,omitempty"`
 	// Hedging: the client sends the request again, without waiting for a
 	// failure, when no answer came within the delay; the first answer wins and
 	// the other attempts are cancelled. Setting it (even to {}) turns hedging on
 	// for the method, instead of retries. Only in a method option, and only on
 	// a unary method with idempotency_level = NO_SIDE_EFFECTS: every attempt
 	// may reach the server.
-	//
-	// (Field 3 is left free on purpose.)
 	Hedging       *HedgingPolicy `protobuf:"bytes,4,opt,name=hedging,proto3" json:"hedging,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -113,6 +179,13 @@ func (x *CallPolicy) GetRetry() *RetryPolicy {
 		return x.Retry
 	}
 	return nil
+}
+
+func (x *CallPolicy) GetAuth() Auth {
+	if x != nil {
+		return x.Auth
+	}
+	return Auth_AUTH_UNSPECIFIED
 }
 
 func (x *CallPolicy) GetHedging() *HedgingPolicy {
@@ -421,11 +494,12 @@ var File_svc_v1_options_proto protoreflect.FileDescriptor
 
 const file_svc_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x14svc/v1/options.proto\x12\x06svc.v1\x1a google/protobuf/descriptor.proto\x1a\x1egoogle/protobuf/duration.proto\"\x9d\x01\n" +
+	"\x14svc/v1/options.proto\x12\x06svc.v1\x1a google/protobuf/descriptor.proto\x1a\x1egoogle/protobuf/duration.proto\"\xbf\x01\n" +
 	"\n" +
 	"CallPolicy\x123\n" +
 	"\atimeout\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12)\n" +
-	"\x05retry\x18\x02 \x01(\v2\x13.svc.v1.RetryPolicyR\x05retry\x12/\n" +
+	"\x05retry\x18\x02 \x01(\v2\x13.svc.v1.RetryPolicyR\x05retry\x12 \n" +
+	"\x04auth\x18\x03 \x01(\x0e2\f.svc.v1.AuthR\x04auth\x12/\n" +
 	"\ahedging\x18\x04 \x01(\v2\x15.svc.v1.HedgingPolicyR\ahedging\"\xa1\x01\n" +
 	"\rHedgingPolicy\x12&\n" +
 	"\fmax_attempts\x18\x01 \x01(\x05H\x00R\vmaxAttempts\x88\x01\x01\x12/\n" +
@@ -451,7 +525,11 @@ const file_svc_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"key_prefix\x18\x03 \x01(\tR\tkeyPrefixB\n" +
 	"\n" +
-	"\b_enabled:O\n" +
+	"\b_enabled*@\n" +
+	"\x04Auth\x12\x14\n" +
+	"\x10AUTH_UNSPECIFIED\x10\x00\x12\x11\n" +
+	"\rAUTH_REQUIRED\x10\x01\x12\x0f\n" +
+	"\vAUTH_PUBLIC\x10\x02:O\n" +
 	"\aservice\x12\x1f.google.protobuf.ServiceOptions\x18ݛ\x03 \x01(\v2\x12.svc.v1.CallPolicyR\aservice:L\n" +
 	"\x06method\x12\x1e.google.protobuf.MethodOptions\x18ݛ\x03 \x01(\v2\x12.svc.v1.CallPolicyR\x06method:O\n" +
 	"\bresource\x12\x1f.google.protobuf.MessageOptions\x18ݛ\x03 \x01(\v2\x10.svc.v1.ResourceR\bresourceB/Z-github.com/svcgen/protoc-gen-svc/svc/v1;svcv1b\x06proto3"
@@ -468,36 +546,39 @@ func file_svc_v1_options_proto_rawDescGZIP() []byte {
 	return file_svc_v1_options_proto_rawDescData
 }
 
+var file_svc_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_svc_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_svc_v1_options_proto_goTypes = []any{
-	(*CallPolicy)(nil),                  // 0: svc.v1.CallPolicy
-	(*HedgingPolicy)(nil),               // 1: svc.v1.HedgingPolicy
-	(*RetryPolicy)(nil),                 // 2: svc.v1.RetryPolicy
-	(*Resource)(nil),                    // 3: svc.v1.Resource
-	(*durationpb.Duration)(nil),         // 4: google.protobuf.Duration
-	(*descriptorpb.ServiceOptions)(nil), // 5: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),  // 6: google.protobuf.MethodOptions
-	(*descriptorpb.MessageOptions)(nil), // 7: google.protobuf.MessageOptions
+	(Auth)(0),                           // 0: svc.v1.Auth
+	(*CallPolicy)(nil),                  // 1: svc.v1.CallPolicy
+	(*HedgingPolicy)(nil),               // 2: svc.v1.HedgingPolicy
+	(*RetryPolicy)(nil),                 // 3: svc.v1.RetryPolicy
+	(*Resource)(nil),                    // 4: svc.v1.Resource
+	(*durationpb.Duration)(nil),         // 5: google.protobuf.Duration
+	(*descriptorpb.ServiceOptions)(nil), // 6: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),  // 7: google.protobuf.MethodOptions
+	(*descriptorpb.MessageOptions)(nil), // 8: google.protobuf.MessageOptions
 }
 var file_svc_v1_options_proto_depIdxs = []int32{
-	4,  // 0: svc.v1.CallPolicy.timeout:type_name -> google.protobuf.Duration
-	2,  // 1: svc.v1.CallPolicy.retry:type_name -> svc.v1.RetryPolicy
-	1,  // 2: svc.v1.CallPolicy.hedging:type_name -> svc.v1.HedgingPolicy
-	4,  // 3: svc.v1.HedgingPolicy.delay:type_name -> google.protobuf.Duration
-	4,  // 4: svc.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	4,  // 5: svc.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	4,  // 6: svc.v1.RetryPolicy.per_attempt_timeout:type_name -> google.protobuf.Duration
-	5,  // 7: svc.v1.service:extendee -> google.protobuf.ServiceOptions
-	6,  // 8: svc.v1.method:extendee -> google.protobuf.MethodOptions
-	7,  // 9: svc.v1.resource:extendee -> google.protobuf.MessageOptions
-	0,  // 10: svc.v1.service:type_name -> svc.v1.CallPolicy
-	0,  // 11: svc.v1.method:type_name -> svc.v1.CallPolicy
-	3,  // 12: svc.v1.resource:type_name -> svc.v1.Resource
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	10, // [10:13] is the sub-list for extension type_name
-	7,  // [7:10] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	5,  // 0: svc.v1.CallPolicy.timeout:type_name -> google.protobuf.Duration
+	3,  // 1: svc.v1.CallPolicy.retry:type_name -> svc.v1.RetryPolicy
+	0,  // 2: svc.v1.CallPolicy.auth:type_name -> svc.v1.Auth
+	2,  // 3: svc.v1.CallPolicy.hedging:type_name -> svc.v1.HedgingPolicy
+	5,  // 4: svc.v1.HedgingPolicy.delay:type_name -> google.protobuf.Duration
+	5,  // 5: svc.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	5,  // 6: svc.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	5,  // 7: svc.v1.RetryPolicy.per_attempt_timeout:type_name -> google.protobuf.Duration
+	6,  // 8: svc.v1.service:extendee -> google.protobuf.ServiceOptions
+	7,  // 9: svc.v1.method:extendee -> google.protobuf.MethodOptions
+	8,  // 10: svc.v1.resource:extendee -> google.protobuf.MessageOptions
+	1,  // 11: svc.v1.service:type_name -> svc.v1.CallPolicy
+	1,  // 12: svc.v1.method:type_name -> svc.v1.CallPolicy
+	4,  // 13: svc.v1.resource:type_name -> svc.v1.Resource
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	11, // [11:14] is the sub-list for extension type_name
+	8,  // [8:11] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_svc_v1_options_proto_init() }
@@ -513,13 +594,14 @@ func file_svc_v1_options_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_svc_v1_options_proto_rawDesc), len(file_svc_v1_options_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   4,
 			NumExtensions: 3,
 			NumServices:   0,
 		},
 		GoTypes:           file_svc_v1_options_proto_goTypes,
 		DependencyIndexes: file_svc_v1_options_proto_depIdxs,
+		EnumInfos:         file_svc_v1_options_proto_enumTypes,
 		MessageInfos:      file_svc_v1_options_proto_msgTypes,
 		ExtensionInfos:    file_svc_v1_options_proto_extTypes,
 	}.Build()

@@ -226,6 +226,19 @@ func (r *watchedProducts) Create(ctx context.Context, msg *shopv1.Product) (*sho
 	return p, err
 }
 
+// CreateBatch is how ImportProducts stores a whole import at once.
+func (r *watchedProducts) CreateBatch(ctx context.Context, msgs []*shopv1.Product) ([]*shopv1.Product, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps, err := r.ProductRepository.CreateBatch(ctx, msgs)
+	if err == nil {
+		for _, p := range ps {
+			r.events.publish(shopv1.ProductEvent_CREATED, p)
+		}
+	}
+	return ps, err
+}
+
 func (r *watchedProducts) Update(ctx context.Context, msg *shopv1.Product, mask *fieldmaskpb.FieldMask) (*shopv1.Product, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

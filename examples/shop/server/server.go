@@ -11,14 +11,14 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/examples/shop/web"
+	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
+	"github.com/svcgen/protoc-gen-svc/svcserver/svchttp"
 )
 
 // Shop holds the implementations of the shop's three services. They share
@@ -70,24 +70,16 @@ func (s *Shop) Close() {
 // gracefully: it ends the watches, refuses new calls, lets the calls in
 // flight finish (within svcserver's drain timeout) and returns nil.
 //
-// The server is a svcserver.Server: panic recovery, the health service
-// (each shop service SERVING) and reflection. Every call is logged to
-// logger. opts are added after the shop's own options, so tests can add
-// interceptors (svcserver.WithServerOptions) or change the drain timeout.
+// The server is a svcserver.Server (panic recovery, error sanitising, size
+// limits, keepalive, the health service with each shop service SERVING, and
+// reflection) with svcprod's access log to logger, protovalidate validation
+// and AIP-122 resource ids. opts come between the access log and the
+// validation: shopd adds TLS, authentication ([TokenAuth]) and telemetry
+// there, so that unauthenticated calls are refused before anything else
+// looks at them; tests add interceptors or change the drain timeout.
 func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...svcserver.Option) error {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	shop := New(logger)
+	srv, shop := newServer(logger, opts)
 	defer shop.Close()
-	srv := svcserver.New(append([]svcserver.Option{
-		svcserver.WithLogger(logger),
-		svcserver.WithServerOptions(
-			grpc.ChainUnaryInterceptor(LogUnary(logger)),
-			grpc.ChainStreamInterceptor(LogStream(logger)),
-		),
-	}, opts...)...)
-	shop.Register(srv)
 	// Close the watches as soon as the stop begins, in parallel with
 	// svcserver's graceful stop, which waits for them.
 	stopWatches := context.AfterFunc(ctx, shop.Close)
@@ -95,42 +87,30 @@ func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...s
 	return srv.Serve(ctx, lis)
 }
 
-// LogUnary logs every unary call when it ends: method, status code and
-// duration, at level Error for codes that mean a server bug and Info
-// otherwise.
-func LogUnary(logger *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		resp, err := handler(ctx, req)
-		logCall(ctx, logger, info.FullMethod, start, err)
-		return resp, err
-	}
+// ServeHTTP is Serve for every kind of client on the one listener: gRPC,
+// gRPC-Web, Connect and REST/JSON (from the protos' google.api.http rules)
+// through svchttp, and the shop's web page (package web) at "/". The calls
+// run through the same interceptors whatever their protocol. httpOpts are
+// added after the shop's own (the web page), e.g. svchttp.WithTLSConfig.
+func ServeHTTP(ctx context.Context, lis net.Listener, logger *slog.Logger, httpOpts []svchttp.Option, opts ...svcserver.Option) error {
+	srv, shop := newServer(logger, opts)
+	defer shop.Close()
+	stopWatches := context.AfterFunc(ctx, shop.Close)
+	defer stopWatches()
+	return svchttp.Serve(ctx, srv, lis, append([]svchttp.Option{svchttp.WithFallback(web.Handler())}, httpOpts...)...)
 }
 
-// LogStream is LogUnary for streaming calls; it logs when the stream ends.
-func LogStream(logger *slog.Logger) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		start := time.Now()
-		err := handler(srv, ss)
-		logCall(ss.Context(), logger, info.FullMethod, start, err)
-		return err
+// newServer returns the svcserver.Server with the shop registered, as
+// Serve documents.
+func newServer(logger *slog.Logger, opts []svcserver.Option) (*svcserver.Server, *Shop) {
+	if logger == nil {
+		logger = slog.Default()
 	}
-}
-
-func logCall(ctx context.Context, logger *slog.Logger, method string, start time.Time, err error) {
-	code := status.Code(err)
-	level := slog.LevelInfo
-	switch code {
-	case codes.Unknown, codes.Internal, codes.DataLoss, codes.Unimplemented:
-		level = slog.LevelError
-	}
-	attrs := []slog.Attr{
-		slog.String("method", method),
-		slog.String("code", code.String()),
-		slog.Duration("duration", time.Since(start)),
-	}
-	if err != nil {
-		attrs = append(attrs, slog.String("error", status.Convert(err).Message()))
-	}
-	logger.LogAttrs(ctx, level, "rpc", attrs...)
+	shop := New(logger)
+	all := []svcserver.Option{svcserver.WithLogger(logger), svcprod.WithAccessLog(logger)}
+	all = append(all, opts...)
+	all = append(all, svcprod.WithValidation(), svcprod.WithIDCheck())
+	srv := svcserver.New(all...)
+	shop.Register(srv)
+	return srv, shop
 }

@@ -81,7 +81,7 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Fatal("the existing connection stayed READY during shutdown")
 		}
 	}
-	fresh := shopv1.NewCatalogWrapper(dial(t, s.addr))
+	fresh := shopv1.NewCatalogWrapper(dial(t, s.addr, s.client))
 	for name, c := range map[string]*shopv1.CatalogWrapper{"new connection": fresh, "existing connection": s.catalog} {
 		_, err := c.GetProduct(ctx, &shopv1.GetProductRequest{Name: "other"}, svcclient.CallNoRetry())
 		if status.Code(err) != codes.Unavailable {

@@ -9,6 +9,7 @@ package echopb
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
@@ -17,16 +18,43 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewEchoSkeleton;
+// a zero EchoSkeleton has none and answers Unimplemented for them too.
 //
 // Echo answers in every RPC shape.
 type EchoSkeleton struct {
 	UnimplementedEchoServer
+	repos EchoRepositories
 }
 
 var _ EchoServer = EchoSkeleton{}
 
+// EchoRepositories holds the repositories EchoSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type EchoRepositories struct {
+}
+
+// NewEchoSkeleton returns a skeleton that serves standard methods from repos.
+func NewEchoSkeleton(repos EchoRepositories) EchoSkeleton {
+	return EchoSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s EchoSkeleton) Repositories() EchoRepositories {
+	return s.repos
+}
+
+// NewInMemoryEchoSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryEchoSkeleton(_ ...svcstore.Option) EchoSkeleton {
+	return NewEchoSkeleton(EchoRepositories{})
+}
+
 // Get answers codes.Unimplemented naming svctest.v1.Echo.Get;
 // override it to serve the method.
+// It is not served from a repository: EchoResponse is not a resource, nor a message with one resource field.
 //
 // Get answers one message; it has no side effects, so it is retried.
 func (EchoSkeleton) Get(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -35,6 +63,7 @@ func (EchoSkeleton) Get(context.Context, *EchoRequest) (*EchoResponse, error) {
 
 // Post answers codes.Unimplemented naming svctest.v1.Echo.Post;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Post answers one message; it is not idempotent, so it is not retried.
 func (EchoSkeleton) Post(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -43,6 +72,7 @@ func (EchoSkeleton) Post(context.Context, *EchoRequest) (*EchoResponse, error) {
 
 // Put answers codes.Unimplemented naming svctest.v1.Echo.Put;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Put is idempotent, with its own policy.
 func (EchoSkeleton) Put(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -51,6 +81,7 @@ func (EchoSkeleton) Put(context.Context, *EchoRequest) (*EchoResponse, error) {
 
 // Listen answers codes.Unimplemented naming svctest.v1.Echo.Listen;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Listen streams messages back. Server streams get a default deadline only
 // from their own method option, not from the service's.
@@ -60,6 +91,7 @@ func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse
 
 // Collect answers codes.Unimplemented naming svctest.v1.Echo.Collect;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Collect reads a stream and answers once.
 func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse]) error {
@@ -68,6 +100,7 @@ func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse
 
 // Chat answers codes.Unimplemented naming svctest.v1.Echo.Chat;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Chat answers each message as it comes; like server streams, bidi streams
 // take a default deadline only from their method option.
@@ -77,6 +110,7 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 
 // Panic answers codes.Unimplemented naming svctest.v1.Echo.Panic;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Panic is implemented by a handler that panics.
 func (EchoSkeleton) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
@@ -85,6 +119,7 @@ func (EchoSkeleton) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, erro
 
 // Lookup answers codes.Unimplemented naming svctest.v1.Echo.Lookup;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Lookup has no side effects and is hedged: another attempt goes out
 // every 50ms without an answer, 3 attempts at most.

@@ -11,6 +11,8 @@ import (
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 	proto "google.golang.org/protobuf/proto"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -57,8 +59,10 @@ func NewInMemoryLibrarySkeleton(opts ...svcstore.Option) LibrarySkeleton {
 	})
 }
 
-// GetBook reads the Book from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// GetBook reads the Book whose name is the request's name,
+// from the Book repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s LibrarySkeleton) GetBook(ctx context.Context, req *GetBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_GetBook_FullMethodName)
@@ -66,8 +70,10 @@ func (s LibrarySkeleton) GetBook(ctx context.Context, req *GetBookRequest) (*Boo
 	return s.repos.Book.Get(ctx, req.GetName())
 }
 
-// ListBooks lists a page of Book resources from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// ListBooks lists a page of Book resources in key order,
+// from the Book repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s LibrarySkeleton) ListBooks(ctx context.Context, req *ListBooksRequest) (*ListBooksResponse, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_ListBooks_FullMethodName)
@@ -79,33 +85,48 @@ func (s LibrarySkeleton) ListBooks(ctx context.Context, req *ListBooksRequest) (
 	return &ListBooksResponse{Books: items, NextPageToken: next}, nil
 }
 
-// CreateBook creates the Book in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// CreateBook creates a Book from CreateBookRequest.book,
+// from the Book repository (name is the key (there is no id field)).
+// Notes:
+//   - book_id chooses the key <book_id> (a server-assigned one when empty)
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s LibrarySkeleton) CreateBook(ctx context.Context, req *CreateBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_CreateBook_FullMethodName)
 	}
 	msg := req.GetBook()
-	if id := req.GetBookId(); id != "" && msg != nil {
-		// The request's id names the resource, as AIP-133 says; the
-		// request itself stays as the caller made it.
-		msg = proto.CloneOf(msg)
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateBookRequest.book is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if id := req.GetBookId(); id != "" {
 		msg.Name = id
 	}
 	return s.repos.Book.Create(ctx, msg)
 }
 
-// UpdateBook updates the Book in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// UpdateBook updates the Book in UpdateBookRequest.book: the fields update_mask names, or, without one, the fields the request populates (AIP-134),
+// from the Book repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s LibrarySkeleton) UpdateBook(ctx context.Context, req *UpdateBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_UpdateBook_FullMethodName)
 	}
-	return s.repos.Book.Update(ctx, req.GetBook(), req.GetUpdateMask())
+	msg := req.GetBook()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "UpdateBookRequest.book is required")
+	}
+	return s.repos.Book.Update(ctx, msg, req.GetUpdateMask())
 }
 
-// DeleteBook deletes the Book from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// DeleteBook deletes the Book whose name is the request's name, if its etag is the request's etag (when set),
+// from the Book repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s LibrarySkeleton) DeleteBook(ctx context.Context, req *DeleteBookRequest) (*emptypb.Empty, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(Library_DeleteBook_FullMethodName)
@@ -116,33 +137,41 @@ func (s LibrarySkeleton) DeleteBook(ctx context.Context, req *DeleteBookRequest)
 	return &emptypb.Empty{}, nil
 }
 
-// ImportBooks creates every Book the client streams in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// ImportBooks creates every Book the client streams (from the Book), all or nothing, once the stream ends; a batch whose answer would exceed svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before anything is stored,
+// from the Book repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // ImportBooks creates every book the client streams.
 func (s LibrarySkeleton) ImportBooks(stream grpc.ClientStreamingServer[Book, ImportBooksResponse]) error {
 	if s.repos.Book == nil {
 		return svcserver.Unimplemented(Library_ImportBooks_FullMethodName)
 	}
-	var created []*Book
+	var msgs []*Book
+	var budget svcserver.BatchBudget
 	for {
-		msg, err := stream.Recv()
+		in, err := stream.Recv()
 		if err == io.EOF {
-			return stream.SendAndClose(&ImportBooksResponse{Books: created})
+			break
 		}
 		if err != nil {
 			return err
 		}
-		res, err := s.repos.Book.Create(stream.Context(), msg)
-		if err != nil {
+		if err := budget.Add(in); err != nil {
 			return err
 		}
-		created = append(created, res)
+		msgs = append(msgs, in)
 	}
+	created, err := s.repos.Book.CreateBatch(stream.Context(), msgs)
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(&ImportBooksResponse{Books: created})
 }
 
 // Recommend answers codes.Unimplemented naming svctest.v1.Library.Recommend;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Recommend is not a standard method: it stays Unimplemented.
 func (LibrarySkeleton) Recommend(context.Context, *GetBookRequest) (*Book, error) {
@@ -189,8 +218,10 @@ func NewInMemoryShelvesSkeleton(opts ...svcstore.Option) ShelvesSkeleton {
 	})
 }
 
-// GetShelf reads the Shelf from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// GetShelf reads the Shelf whose id is the request's id,
+// from the Shelf repository (id is the key).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s ShelvesSkeleton) GetShelf(ctx context.Context, req *GetShelfRequest) (*GetShelfResponse, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_GetShelf_FullMethodName)
@@ -202,8 +233,10 @@ func (s ShelvesSkeleton) GetShelf(ctx context.Context, req *GetShelfRequest) (*G
 	return &GetShelfResponse{Shelf: res}, nil
 }
 
-// ListShelves streams Shelf resources from the repository, page by page;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// ListShelves streams the Shelf resources, in key order, page by page,
+// from the Shelf repository (id is the key).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s ShelvesSkeleton) ListShelves(req *ListShelvesRequest, stream grpc.ServerStreamingServer[Shelf]) error {
 	if s.repos.Shelf == nil {
 		return svcserver.Unimplemented(Shelves_ListShelves_FullMethodName)
@@ -226,17 +259,25 @@ func (s ShelvesSkeleton) ListShelves(req *ListShelvesRequest, stream grpc.Server
 	}
 }
 
-// CreateShelf creates a Shelf from the request's fields in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// CreateShelf creates a Shelf from the fields theme, capacity of CreateShelfRequest,
+// from the Shelf repository (id is the key).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s ShelvesSkeleton) CreateShelf(ctx context.Context, req *CreateShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_CreateShelf_FullMethodName)
 	}
-	return s.repos.Shelf.Create(ctx, &Shelf{Theme: req.Theme, Capacity: req.Capacity})
+	msg := &Shelf{Theme: req.GetTheme(), Capacity: req.Capacity}
+	return s.repos.Shelf.Create(ctx, msg)
 }
 
-// UpdateShelf updates the Shelf fields the request sets in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// UpdateShelf updates the Shelf whose id is the request's id: of theme, capacity, the fields UpdateShelfRequest sets,
+// from the Shelf repository (id is the key).
+// Notes:
+//   - a field with presence is set when present; one without, when not its zero value
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s ShelvesSkeleton) UpdateShelf(ctx context.Context, req *UpdateShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_UpdateShelf_FullMethodName)
@@ -252,14 +293,16 @@ func (s ShelvesSkeleton) UpdateShelf(ctx context.Context, req *UpdateShelfReques
 		paths = append(paths, "capacity")
 	}
 	if len(paths) == 0 {
-		// Nothing to set; an empty mask would mean "replace everything".
+		// Nothing to set: answer the resource as it is.
 		return s.repos.Shelf.Get(ctx, req.GetId())
 	}
 	return s.repos.Shelf.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }
 
-// DeleteShelf deletes the Shelf from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// DeleteShelf deletes the Shelf whose id is the request's id,
+// from the Shelf repository (id is the key).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s ShelvesSkeleton) DeleteShelf(ctx context.Context, req *DeleteShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(Shelves_DeleteShelf_FullMethodName)

@@ -9,6 +9,7 @@ package allkinds
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -18,6 +19,8 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewEchoSkeleton;
+// a zero EchoSkeleton has none and answers Unimplemented for them too.
 //
 // Echo repeats what it is told, in every RPC shape.
 //
@@ -25,12 +28,37 @@ import (
 // and   indentation.
 type EchoSkeleton struct {
 	UnimplementedEchoServer
+	repos EchoRepositories
 }
 
 var _ EchoServer = EchoSkeleton{}
 
+// EchoRepositories holds the repositories EchoSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type EchoRepositories struct {
+}
+
+// NewEchoSkeleton returns a skeleton that serves standard methods from repos.
+func NewEchoSkeleton(repos EchoRepositories) EchoSkeleton {
+	return EchoSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s EchoSkeleton) Repositories() EchoRepositories {
+	return s.repos
+}
+
+// NewInMemoryEchoSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryEchoSkeleton(_ ...svcstore.Option) EchoSkeleton {
+	return NewEchoSkeleton(EchoRepositories{})
+}
+
 // Say answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Say;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Say answers one message with one message.
 func (EchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -39,6 +67,7 @@ func (EchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
 
 // Listen answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Listen;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Listen answers one message with a stream.
 func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse]) error {
@@ -47,6 +76,7 @@ func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse
 
 // Collect answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Collect;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Collect reads a stream and answers once.
 func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse]) error {
@@ -55,6 +85,7 @@ func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse
 
 // Chat answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Chat;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Chat talks back as it is talked to.
 func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) error {
@@ -63,6 +94,7 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 
 // Ping answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Ping;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Ping is deprecated; use Say.
 //
@@ -73,6 +105,7 @@ func (EchoSkeleton) Ping(context.Context, *emptypb.Empty) (*timestamppb.Timestam
 
 // Nested answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Nested;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (EchoSkeleton) Nested(context.Context, *EchoRequest_Part) (*EchoResponse_Part_Piece, error) {
 	return nil, svcserver.Unimplemented(Echo_Nested_FullMethodName)
 }
@@ -81,18 +114,45 @@ func (EchoSkeleton) Nested(context.Context, *EchoRequest_Part) (*EchoResponse_Pa
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewOldEchoSkeleton;
+// a zero OldEchoSkeleton has none and answers Unimplemented for them too.
 //
 // OldEcho is kept for old clients.
 //
 // Deprecated: Do not use.
 type OldEchoSkeleton struct {
 	UnimplementedOldEchoServer
+	repos OldEchoRepositories
 }
 
 var _ OldEchoServer = OldEchoSkeleton{}
 
+// OldEchoRepositories holds the repositories OldEchoSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type OldEchoRepositories struct {
+}
+
+// NewOldEchoSkeleton returns a skeleton that serves standard methods from repos.
+func NewOldEchoSkeleton(repos OldEchoRepositories) OldEchoSkeleton {
+	return OldEchoSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s OldEchoSkeleton) Repositories() OldEchoRepositories {
+	return s.repos
+}
+
+// NewInMemoryOldEchoSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryOldEchoSkeleton(_ ...svcstore.Option) OldEchoSkeleton {
+	return NewOldEchoSkeleton(OldEchoRepositories{})
+}
+
 // Say answers codes.Unimplemented naming fixtures.allkinds.v1.OldEcho.Say;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (OldEchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
 	return nil, svcserver.Unimplemented(OldEcho_Say_FullMethodName)
 }

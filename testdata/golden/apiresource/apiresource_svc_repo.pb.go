@@ -10,7 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// PublisherRepository stores fixtures.apiresource.v1.Publisher resources, keyed by their resource_name field.
+// PublisherRepository stores fixtures.apiresource.v1.Publisher resources by key: resource_name is the key: the resource name of google.api.resource.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type PublisherRepository = svcstore.Repository[*Publisher]
@@ -30,7 +30,7 @@ func NewInMemoryPublisherRepository(opts ...svcstore.Option) *svcstore.Memory[*P
 	return svcstore.MustNew[*Publisher](PublisherSchema(), opts...)
 }
 
-// SkuRepository stores fixtures.apiresource.v1.Sku resources, keyed by their code field.
+// SkuRepository stores fixtures.apiresource.v1.Sku resources by key: code is the key, as (svc.v1.resource).key_field says.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type SkuRepository = svcstore.Repository[*Sku]

@@ -10,6 +10,8 @@ import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 	proto "google.golang.org/protobuf/proto"
 )
 
@@ -53,8 +55,10 @@ func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
 	})
 }
 
-// GetPublisher reads the Publisher from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// GetPublisher reads the Publisher whose resource_name is the request's resource_name,
+// from the Publisher repository (resource_name is the key: the resource name of google.api.resource).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s CatalogSkeleton) GetPublisher(ctx context.Context, req *GetPublisherRequest) (*Publisher, error) {
 	if s.repos.Publisher == nil {
 		return nil, svcserver.Unimplemented(Catalog_GetPublisher_FullMethodName)
@@ -62,24 +66,33 @@ func (s CatalogSkeleton) GetPublisher(ctx context.Context, req *GetPublisherRequ
 	return s.repos.Publisher.Get(ctx, req.GetResourceName())
 }
 
-// CreatePublisher creates the Publisher in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// CreatePublisher creates a Publisher from CreatePublisherRequest.publisher,
+// from the Publisher repository (resource_name is the key: the resource name of google.api.resource).
+// Notes:
+//   - publisher_id chooses the key publishers/<publisher_id> (a server-assigned one when empty)
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s CatalogSkeleton) CreatePublisher(ctx context.Context, req *CreatePublisherRequest) (*Publisher, error) {
 	if s.repos.Publisher == nil {
 		return nil, svcserver.Unimplemented(Catalog_CreatePublisher_FullMethodName)
 	}
 	msg := req.GetPublisher()
-	if id := req.GetPublisherId(); id != "" && msg != nil {
-		// The request's id names the resource, as AIP-133 says; the
-		// request itself stays as the caller made it.
-		msg = proto.CloneOf(msg)
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreatePublisherRequest.publisher is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if id := req.GetPublisherId(); id != "" {
 		msg.ResourceName = "publishers/" + id
 	}
 	return s.repos.Publisher.Create(ctx, msg)
 }
 
-// GetSku reads the Sku from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// GetSku reads the Sku whose code is the request's code,
+// from the Sku repository (code is the key, as (svc.v1.resource).key_field says).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s CatalogSkeleton) GetSku(ctx context.Context, req *GetSkuRequest) (*Sku, error) {
 	if s.repos.Sku == nil {
 		return nil, svcserver.Unimplemented(Catalog_GetSku_FullMethodName)
@@ -87,17 +100,24 @@ func (s CatalogSkeleton) GetSku(ctx context.Context, req *GetSkuRequest) (*Sku, 
 	return s.repos.Sku.Get(ctx, req.GetCode())
 }
 
-// CreateSku creates the Sku in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// CreateSku creates a Sku from CreateSkuRequest.sku,
+// from the Sku repository (code is the key, as (svc.v1.resource).key_field says).
+// Notes:
+//   - sku_id chooses the key skus/<sku_id> (a server-assigned one when empty)
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 func (s CatalogSkeleton) CreateSku(ctx context.Context, req *CreateSkuRequest) (*Sku, error) {
 	if s.repos.Sku == nil {
 		return nil, svcserver.Unimplemented(Catalog_CreateSku_FullMethodName)
 	}
 	msg := req.GetSku()
-	if id := req.GetSkuId(); id != "" && msg != nil {
-		// The request's id names the resource, as AIP-133 says; the
-		// request itself stays as the caller made it.
-		msg = proto.CloneOf(msg)
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateSkuRequest.sku is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if id := req.GetSkuId(); id != "" {
 		msg.Code = "skus/" + id
 	}
 	return s.repos.Sku.Create(ctx, msg)
@@ -105,6 +125,7 @@ func (s CatalogSkeleton) CreateSku(ctx context.Context, req *CreateSkuRequest) (
 
 // GetDraft answers codes.Unimplemented naming fixtures.apiresource.v1.Catalog.GetDraft;
 // override it to serve the method.
+// It is not served from a repository: Draft is not a resource, nor a message with one resource field.
 func (CatalogSkeleton) GetDraft(context.Context, *GetDraftRequest) (*Draft, error) {
 	return nil, svcserver.Unimplemented(Catalog_GetDraft_FullMethodName)
 }

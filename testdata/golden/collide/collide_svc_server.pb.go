@@ -9,6 +9,7 @@ package collide
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 )
 
@@ -16,58 +17,92 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewServiceSkeleton;
+// a zero ServiceSkeleton has none and answers Unimplemented for them too.
 //
 // Service is literally named Service.
 type ServiceSkeleton struct {
 	UnimplementedServiceServer
+	repos ServiceRepositories
 }
 
 var _ ServiceServer = ServiceSkeleton{}
 
+// ServiceRepositories holds the repositories ServiceSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type ServiceRepositories struct {
+}
+
+// NewServiceSkeleton returns a skeleton that serves standard methods from repos.
+func NewServiceSkeleton(repos ServiceRepositories) ServiceSkeleton {
+	return ServiceSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s ServiceSkeleton) Repositories() ServiceRepositories {
+	return s.repos
+}
+
+// NewInMemoryServiceSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryServiceSkeleton(_ ...svcstore.Option) ServiceSkeleton {
+	return NewServiceSkeleton(ServiceRepositories{})
+}
+
 // String answers codes.Unimplemented naming fixtures.collide.v1.Service.String;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) String(context.Context, *Client) (*Server, error) {
 	return nil, svcserver.Unimplemented(Service_String_FullMethodName)
 }
 
 // Import answers codes.Unimplemented naming fixtures.collide.v1.Service.Import;
 // override it to serve the method.
+// It is not served from a repository: a batch create streams its resources from the client, and this is a unary method.
 func (ServiceSkeleton) Import(context.Context, *Context) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Import_FullMethodName)
 }
 
 // Type answers codes.Unimplemented naming fixtures.collide.v1.Service.Type;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Type(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Type_FullMethodName)
 }
 
 // Close answers codes.Unimplemented naming fixtures.collide.v1.Service.Close;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Close(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Close_FullMethodName)
 }
 
 // New answers codes.Unimplemented naming fixtures.collide.v1.Service.New;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) New(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_New_FullMethodName)
 }
 
 // Context answers codes.Unimplemented naming fixtures.collide.v1.Service.Context;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Context(grpc.ClientStreamingServer[Context, Context]) error {
 	return svcserver.Unimplemented(Service_Context_FullMethodName)
 }
 
 // Error answers codes.Unimplemented naming fixtures.collide.v1.Service.Error;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Error(*Client, grpc.ServerStreamingServer[Client]) error {
 	return svcserver.Unimplemented(Service_Error_FullMethodName)
 }
 
 // Func answers codes.Unimplemented naming fixtures.collide.v1.Service.func;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ServiceSkeleton) Func(grpc.BidiStreamingServer[Client, Client]) error {
 	return svcserver.Unimplemented(Service_Func_FullMethodName)
 }
@@ -76,16 +111,43 @@ func (ServiceSkeleton) Func(grpc.BidiStreamingServer[Client, Client]) error {
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewClientServiceSkeleton;
+// a zero ClientServiceSkeleton has none and answers Unimplemented for them too.
 //
 // Client is a service named like a message... of another name.
 type ClientServiceSkeleton struct {
 	UnimplementedClientServiceServer
+	repos ClientServiceRepositories
 }
 
 var _ ClientServiceServer = ClientServiceSkeleton{}
 
+// ClientServiceRepositories holds the repositories ClientServiceSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type ClientServiceRepositories struct {
+}
+
+// NewClientServiceSkeleton returns a skeleton that serves standard methods from repos.
+func NewClientServiceSkeleton(repos ClientServiceRepositories) ClientServiceSkeleton {
+	return ClientServiceSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s ClientServiceSkeleton) Repositories() ClientServiceRepositories {
+	return s.repos
+}
+
+// NewInMemoryClientServiceSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryClientServiceSkeleton(_ ...svcstore.Option) ClientServiceSkeleton {
+	return NewClientServiceSkeleton(ClientServiceRepositories{})
+}
+
 // Get answers codes.Unimplemented naming fixtures.collide.v1.ClientService.Get;
 // override it to serve the method.
+// It is not served from a repository: Client is not a resource, nor a message with one resource field.
 func (ClientServiceSkeleton) Get(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(ClientService_Get_FullMethodName)
 }
@@ -94,20 +156,48 @@ func (ClientServiceSkeleton) Get(context.Context, *Client) (*Client, error) {
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewTypeSkeleton;
+// a zero TypeSkeleton has none and answers Unimplemented for them too.
 type TypeSkeleton struct {
 	UnimplementedTypeServer
+	repos TypeRepositories
 }
 
 var _ TypeServer = TypeSkeleton{}
 
+// TypeRepositories holds the repositories TypeSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type TypeRepositories struct {
+}
+
+// NewTypeSkeleton returns a skeleton that serves standard methods from repos.
+func NewTypeSkeleton(repos TypeRepositories) TypeSkeleton {
+	return TypeSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s TypeSkeleton) Repositories() TypeRepositories {
+	return s.repos
+}
+
+// NewInMemoryTypeSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryTypeSkeleton(_ ...svcstore.Option) TypeSkeleton {
+	return NewTypeSkeleton(TypeRepositories{})
+}
+
 // Map answers codes.Unimplemented naming fixtures.collide.v1.type.map;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (TypeSkeleton) Map(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Type_Map_FullMethodName)
 }
 
 // Go answers codes.Unimplemented naming fixtures.collide.v1.type.go;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (TypeSkeleton) Go(context.Context, *Context) (*Context, error) {
 	return nil, svcserver.Unimplemented(Type_Go_FullMethodName)
 }

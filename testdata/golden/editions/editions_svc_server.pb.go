@@ -9,6 +9,7 @@ package editions
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 )
 
@@ -16,22 +17,50 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewThingsSkeleton;
+// a zero ThingsSkeleton has none and answers Unimplemented for them too.
 //
 // Things is written in edition 2023.
 type ThingsSkeleton struct {
 	UnimplementedThingsServer
+	repos ThingsRepositories
 }
 
 var _ ThingsServer = ThingsSkeleton{}
 
+// ThingsRepositories holds the repositories ThingsSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type ThingsRepositories struct {
+}
+
+// NewThingsSkeleton returns a skeleton that serves standard methods from repos.
+func NewThingsSkeleton(repos ThingsRepositories) ThingsSkeleton {
+	return ThingsSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s ThingsSkeleton) Repositories() ThingsRepositories {
+	return s.repos
+}
+
+// NewInMemoryThingsSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryThingsSkeleton(_ ...svcstore.Option) ThingsSkeleton {
+	return NewThingsSkeleton(ThingsRepositories{})
+}
+
 // Make answers codes.Unimplemented naming fixtures.editions.v1.Things.Make;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ThingsSkeleton) Make(context.Context, *Thing) (*Thing, error) {
 	return nil, svcserver.Unimplemented(Things_Make_FullMethodName)
 }
 
 // Watch answers codes.Unimplemented naming fixtures.editions.v1.Things.Watch;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (ThingsSkeleton) Watch(*Thing, grpc.ServerStreamingServer[Thing]) error {
 	return svcserver.Unimplemented(Things_Watch_FullMethodName)
 }

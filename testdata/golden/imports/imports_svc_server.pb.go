@@ -10,6 +10,7 @@ import (
 	context "context"
 	common "example.com/golden/common"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -20,34 +21,64 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewPricingSkeleton;
+// a zero PricingSkeleton has none and answers Unimplemented for them too.
 //
 // Pricing takes and returns messages of other packages only.
 type PricingSkeleton struct {
 	UnimplementedPricingServer
+	repos PricingRepositories
 }
 
 var _ PricingServer = PricingSkeleton{}
 
+// PricingRepositories holds the repositories PricingSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type PricingRepositories struct {
+}
+
+// NewPricingSkeleton returns a skeleton that serves standard methods from repos.
+func NewPricingSkeleton(repos PricingRepositories) PricingSkeleton {
+	return PricingSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s PricingSkeleton) Repositories() PricingRepositories {
+	return s.repos
+}
+
+// NewInMemoryPricingSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryPricingSkeleton(_ ...svcstore.Option) PricingSkeleton {
+	return NewPricingSkeleton(PricingRepositories{})
+}
+
 // Quote answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Quote;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Quote(context.Context, *common.Money) (*common.Money, error) {
 	return nil, svcserver.Unimplemented(Pricing_Quote_FullMethodName)
 }
 
 // Now answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Now;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Now(context.Context, *emptypb.Empty) (*timestamppb.Timestamp, error) {
 	return nil, svcserver.Unimplemented(Pricing_Now_FullMethodName)
 }
 
 // Stream answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Stream;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Stream(*wrapperspb.StringValue, grpc.ServerStreamingServer[common.PageInfo]) error {
 	return svcserver.Unimplemented(Pricing_Stream_FullMethodName)
 }
 
 // Nothing answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Nothing;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (PricingSkeleton) Nothing(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return nil, svcserver.Unimplemented(Pricing_Nothing_FullMethodName)
 }

@@ -9,6 +9,7 @@ package legacy
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 )
 
@@ -16,22 +17,50 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewSearchSkeleton;
+// a zero SearchSkeleton has none and answers Unimplemented for them too.
 //
 // Search is a proto2 service.
 type SearchSkeleton struct {
 	UnimplementedSearchServer
+	repos SearchRepositories
 }
 
 var _ SearchServer = SearchSkeleton{}
 
+// SearchRepositories holds the repositories SearchSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type SearchRepositories struct {
+}
+
+// NewSearchSkeleton returns a skeleton that serves standard methods from repos.
+func NewSearchSkeleton(repos SearchRepositories) SearchSkeleton {
+	return SearchSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s SearchSkeleton) Repositories() SearchRepositories {
+	return s.repos
+}
+
+// NewInMemorySearchSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemorySearchSkeleton(_ ...svcstore.Option) SearchSkeleton {
+	return NewSearchSkeleton(SearchRepositories{})
+}
+
 // Find answers codes.Unimplemented naming fixtures.legacy.Search.Find;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (SearchSkeleton) Find(context.Context, *Query) (*Result, error) {
 	return nil, svcserver.Unimplemented(Search_Find_FullMethodName)
 }
 
 // FindAll answers codes.Unimplemented naming fixtures.legacy.Search.FindAll;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (SearchSkeleton) FindAll(*Query, grpc.ServerStreamingServer[Result]) error {
 	return svcserver.Unimplemented(Search_FindAll_FullMethodName)
 }

@@ -9,20 +9,48 @@ package optional
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
 // PatcherSkeleton is a ready implementation of PatcherServer: embed it by value
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewPatcherSkeleton;
+// a zero PatcherSkeleton has none and answers Unimplemented for them too.
 type PatcherSkeleton struct {
 	UnimplementedPatcherServer
+	repos PatcherRepositories
 }
 
 var _ PatcherServer = PatcherSkeleton{}
 
+// PatcherRepositories holds the repositories PatcherSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type PatcherRepositories struct {
+}
+
+// NewPatcherSkeleton returns a skeleton that serves standard methods from repos.
+func NewPatcherSkeleton(repos PatcherRepositories) PatcherSkeleton {
+	return PatcherSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s PatcherSkeleton) Repositories() PatcherRepositories {
+	return s.repos
+}
+
+// NewInMemoryPatcherSkeleton returns a skeleton for a service that manages no
+// resources: every method answers Unimplemented until you override it. It
+// exists so that every service starts the same way; opts are not used.
+func NewInMemoryPatcherSkeleton(_ ...svcstore.Option) PatcherSkeleton {
+	return NewPatcherSkeleton(PatcherRepositories{})
+}
+
 // Apply answers codes.Unimplemented naming fixtures.optional.v1.Patcher.Apply;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (PatcherSkeleton) Apply(context.Context, *Patch) (*Patch, error) {
 	return nil, svcserver.Unimplemented(Patcher_Apply_FullMethodName)
 }

@@ -273,7 +273,8 @@ func CatalogServiceConfig() string {
 // StartCatalogForTest serves impl on an in-process connection (bufconn), with
 // svcserver's recovery, health and reflection, and returns a wrapper client for
 // it; both are stopped when the test ends. It is meant for tests:
-// StartCatalogForTest(t, myImpl{}).
+// StartCatalogForTest(t, NewInMemoryCatalogSkeleton()) runs the service on
+// in-memory repositories.
 func StartCatalogForTest(tb svcserver.TB, impl CatalogServer, opts ...svcclient.Option) *CatalogWrapper {
 	tb.Helper()
 	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
@@ -378,7 +379,8 @@ func PlainServiceConfig() string {
 // StartPlainForTest serves impl on an in-process connection (bufconn), with
 // svcserver's recovery, health and reflection, and returns a wrapper client for
 // it; both are stopped when the test ends. It is meant for tests:
-// StartPlainForTest(t, myImpl{}).
+// StartPlainForTest(t, NewInMemoryPlainSkeleton()) runs the service on
+// in-memory repositories.
 func StartPlainForTest(tb svcserver.TB, impl PlainServer, opts ...svcclient.Option) *PlainWrapper {
 	tb.Helper()
 	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {

@@ -9,6 +9,7 @@ package policy
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
@@ -17,40 +18,80 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewCatalogSkeleton;
+// a zero CatalogSkeleton has none and answers Unimplemented for them too.
 //
 // Catalog has a service-wide policy.
 type CatalogSkeleton struct {
 	UnimplementedCatalogServer
+	repos CatalogRepositories
 }
 
 var _ CatalogServer = CatalogSkeleton{}
 
-// Get answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Get;
-// override it to serve the method.
+// CatalogRepositories holds the repositories CatalogSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type CatalogRepositories struct {
+	Item ItemRepository
+}
+
+// NewCatalogSkeleton returns a skeleton that serves standard methods from repos.
+func NewCatalogSkeleton(repos CatalogRepositories) CatalogSkeleton {
+	return CatalogSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s CatalogSkeleton) Repositories() CatalogRepositories {
+	return s.repos
+}
+
+// NewInMemoryCatalogSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
+	return NewCatalogSkeleton(CatalogRepositories{
+		Item: NewInMemoryItemRepository(opts...),
+	})
+}
+
+// Get reads the Item whose name is the request's name,
+// from the Item repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // Get has no side effects: retried with the service's policy.
-func (CatalogSkeleton) Get(context.Context, *Item) (*Item, error) {
-	return nil, svcserver.Unimplemented(Catalog_Get_FullMethodName)
+func (s CatalogSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
+	if s.repos.Item == nil {
+		return nil, svcserver.Unimplemented(Catalog_Get_FullMethodName)
+	}
+	return s.repos.Item.Get(ctx, req.GetName())
 }
 
 // Put answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Put;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Put is idempotent and overrides the timeout and the codes.
 func (CatalogSkeleton) Put(context.Context, *Item) (*Item, error) {
 	return nil, svcserver.Unimplemented(Catalog_Put_FullMethodName)
 }
 
-// Create answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Create;
-// override it to serve the method.
+// Create creates an Item from the Item,
+// from the Item repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // Create has side effects: not retried.
-func (CatalogSkeleton) Create(context.Context, *Item) (*Item, error) {
-	return nil, svcserver.Unimplemented(Catalog_Create_FullMethodName)
+func (s CatalogSkeleton) Create(ctx context.Context, req *Item) (*Item, error) {
+	if s.repos.Item == nil {
+		return nil, svcserver.Unimplemented(Catalog_Create_FullMethodName)
+	}
+	return s.repos.Item.Create(ctx, req)
 }
 
 // Charge answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Charge;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Charge has side effects but the schema says retrying is safe.
 func (CatalogSkeleton) Charge(context.Context, *Item) (*Item, error) {
@@ -59,6 +100,7 @@ func (CatalogSkeleton) Charge(context.Context, *Item) (*Item, error) {
 
 // Peek answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Peek;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Peek is safe, but retries are switched off.
 func (CatalogSkeleton) Peek(context.Context, *Item) (*Item, error) {
@@ -67,6 +109,7 @@ func (CatalogSkeleton) Peek(context.Context, *Item) (*Item, error) {
 
 // Watch answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Watch;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Watch streams; retried before the first message, no default deadline
 // unless the schema sets one; here the method sets none, the service does.
@@ -76,6 +119,7 @@ func (CatalogSkeleton) Watch(*Item, grpc.ServerStreamingServer[Item]) error {
 
 // Upload answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Upload;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Upload is client streaming: never retried.
 func (CatalogSkeleton) Upload(grpc.ClientStreamingServer[Item, emptypb.Empty]) error {
@@ -84,6 +128,7 @@ func (CatalogSkeleton) Upload(grpc.ClientStreamingServer[Item, emptypb.Empty]) e
 
 // Search answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Search;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // Search has no side effects and is hedged instead of retried.
 func (CatalogSkeleton) Search(context.Context, *Item) (*Item, error) {
@@ -94,22 +139,56 @@ func (CatalogSkeleton) Search(context.Context, *Item) (*Item, error) {
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewPlainSkeleton;
+// a zero PlainSkeleton has none and answers Unimplemented for them too.
 //
 // Plain has no options: plugin-option defaults apply.
 type PlainSkeleton struct {
 	UnimplementedPlainServer
+	repos PlainRepositories
 }
 
 var _ PlainServer = PlainSkeleton{}
 
-// Get answers codes.Unimplemented naming fixtures.policy.v1.Plain.Get;
-// override it to serve the method.
-func (PlainSkeleton) Get(context.Context, *Item) (*Item, error) {
-	return nil, svcserver.Unimplemented(Plain_Get_FullMethodName)
+// PlainRepositories holds the repositories PlainSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type PlainRepositories struct {
+	Item ItemRepository
+}
+
+// NewPlainSkeleton returns a skeleton that serves standard methods from repos.
+func NewPlainSkeleton(repos PlainRepositories) PlainSkeleton {
+	return PlainSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s PlainSkeleton) Repositories() PlainRepositories {
+	return s.repos
+}
+
+// NewInMemoryPlainSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryPlainSkeleton(opts ...svcstore.Option) PlainSkeleton {
+	return NewPlainSkeleton(PlainRepositories{
+		Item: NewInMemoryItemRepository(opts...),
+	})
+}
+
+// Get reads the Item whose name is the request's name,
+// from the Item repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
+func (s PlainSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
+	if s.repos.Item == nil {
+		return nil, svcserver.Unimplemented(Plain_Get_FullMethodName)
+	}
+	return s.repos.Item.Get(ctx, req.GetName())
 }
 
 // Sync answers codes.Unimplemented naming fixtures.policy.v1.Plain.Sync;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 func (PlainSkeleton) Sync(grpc.BidiStreamingServer[Item, Item]) error {
 	return svcserver.Unimplemented(Plain_Sync_FullMethodName)
 }

@@ -10,7 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// BookRepository stores fixtures.resources.v1.Book resources, keyed by their name field.
+// BookRepository stores fixtures.resources.v1.Book resources by key: name is the key (there is no id field).
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type BookRepository = svcstore.Repository[*Book]
@@ -32,7 +32,7 @@ func NewInMemoryBookRepository(opts ...svcstore.Option) *svcstore.Memory[*Book] 
 	return svcstore.MustNew[*Book](BookSchema(), opts...)
 }
 
-// ShelfRepository stores fixtures.resources.v1.Shelf resources, keyed by their id field.
+// ShelfRepository stores fixtures.resources.v1.Shelf resources by key: id is the key.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type ShelfRepository = svcstore.Repository[*Shelf]

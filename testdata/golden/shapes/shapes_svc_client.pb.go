@@ -222,7 +222,8 @@ func NotesServiceConfig() string {
 // StartNotesForTest serves impl on an in-process connection (bufconn), with
 // svcserver's recovery, health and reflection, and returns a wrapper client for
 // it; both are stopped when the test ends. It is meant for tests:
-// StartNotesForTest(t, myImpl{}).
+// StartNotesForTest(t, NewInMemoryNotesSkeleton()) runs the service on
+// in-memory repositories.
 func StartNotesForTest(tb svcserver.TB, impl NotesServer, opts ...svcclient.Option) *NotesWrapper {
 	tb.Helper()
 	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {

@@ -9,6 +9,7 @@ package shapes
 import (
 	context "context"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
+	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 )
@@ -17,22 +18,66 @@ import (
 // in your own type and override the methods you serve. Every method you do
 // not override answers codes.Unimplemented with the method's full name, so
 // adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to NewNotesSkeleton;
+// a zero NotesSkeleton has none and answers Unimplemented for them too.
 type NotesSkeleton struct {
 	UnimplementedNotesServer
+	repos NotesRepositories
 }
 
 var _ NotesServer = NotesSkeleton{}
 
-// ListNotes answers codes.Unimplemented naming fixtures.shapes.v1.Notes.ListNotes;
-// override it to serve the method.
+// NotesRepositories holds the repositories NotesSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type NotesRepositories struct {
+	Note NoteRepository
+}
+
+// NewNotesSkeleton returns a skeleton that serves standard methods from repos.
+func NewNotesSkeleton(repos NotesRepositories) NotesSkeleton {
+	return NotesSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s NotesSkeleton) Repositories() NotesRepositories {
+	return s.repos
+}
+
+// NewInMemoryNotesSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryNotesSkeleton(opts ...svcstore.Option) NotesSkeleton {
+	return NewNotesSkeleton(NotesRepositories{
+		Note: NewInMemoryNoteRepository(opts...),
+	})
+}
+
+// ListNotes lists a page of Note resources in key order,
+// from the Note repository (name is the key (there is no id field)).
+// Notes:
+//   - a request that sets ListNotesRequest.filter answers codes.Unimplemented: the repository cannot honour it
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // Filtered lists need a query language the store does not have.
-func (NotesSkeleton) ListNotes(context.Context, *ListNotesRequest) (*ListNotesResponse, error) {
-	return nil, svcserver.Unimplemented(Notes_ListNotes_FullMethodName)
+func (s NotesSkeleton) ListNotes(ctx context.Context, req *ListNotesRequest) (*ListNotesResponse, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Notes_ListNotes_FullMethodName)
+	}
+	if err := svcserver.RefuseFields(req, "filter"); err != nil {
+		return nil, err
+	}
+	items, next, err := s.repos.Note.List(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &ListNotesResponse{Notes: items, NextPageToken: next}, nil
 }
 
 // GetNote answers codes.Unimplemented naming fixtures.shapes.v1.Notes.GetNote;
 // override it to serve the method.
+// It is not served from a repository: GetNoteRequest has no field name of the type of Note's key.
 //
 // Its request has no key field.
 func (NotesSkeleton) GetNote(context.Context, *GetNoteRequest) (*Note, error) {
@@ -41,20 +86,36 @@ func (NotesSkeleton) GetNote(context.Context, *GetNoteRequest) (*Note, error) {
 
 // GetKeyless answers codes.Unimplemented naming fixtures.shapes.v1.Notes.GetKeyless;
 // override it to serve the method.
+// It is not served from a repository: Keyless is not a resource, nor a message with one resource field.
 func (NotesSkeleton) GetKeyless(context.Context, *GetNoteRequest) (*Keyless, error) {
 	return nil, svcserver.Unimplemented(Notes_GetKeyless_FullMethodName)
 }
 
-// DeleteNote answers codes.Unimplemented naming fixtures.shapes.v1.Notes.DeleteNote;
-// override it to serve the method.
+// DeleteNote deletes the Note whose name is the request's name,
+// from the Note repository (name is the key (there is no id field)).
+// Notes:
+//   - a request that sets DeleteNoteRequest.force answers codes.Unimplemented: the repository cannot honour it
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // Extra fields it cannot honour.
-func (NotesSkeleton) DeleteNote(context.Context, *DeleteNoteRequest) (*emptypb.Empty, error) {
-	return nil, svcserver.Unimplemented(Notes_DeleteNote_FullMethodName)
+func (s NotesSkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequest) (*emptypb.Empty, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Notes_DeleteNote_FullMethodName)
+	}
+	if err := svcserver.RefuseFields(req, "force"); err != nil {
+		return nil, err
+	}
+	if _, err := s.repos.Note.Delete(ctx, req.GetName(), ""); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
 }
 
 // CreateNote answers codes.Unimplemented naming fixtures.shapes.v1.Notes.CreateNote;
 // override it to serve the method.
+// It is not served from a repository: Empty is not a resource, nor a message with one resource field.
 //
 // Returns something else than the resource.
 func (NotesSkeleton) CreateNote(context.Context, *Note) (*emptypb.Empty, error) {
@@ -63,6 +124,7 @@ func (NotesSkeleton) CreateNote(context.Context, *Note) (*emptypb.Empty, error) 
 
 // UpdateNote answers codes.Unimplemented naming fixtures.shapes.v1.Notes.UpdateNote;
 // override it to serve the method.
+// It is not served from a repository: the request is the Note itself, which cannot say which fields to change.
 //
 // A flat update whose fields have no presence cannot say what to set.
 func (NotesSkeleton) UpdateNote(context.Context, *Note) (*Note, error) {
@@ -71,6 +133,7 @@ func (NotesSkeleton) UpdateNote(context.Context, *Note) (*Note, error) {
 
 // ImportNotes answers codes.Unimplemented naming fixtures.shapes.v1.Notes.ImportNotes;
 // override it to serve the method.
+// It is not served from a repository: a batch create streams its resources from the client, and this is a bidirectional stream.
 //
 // Bidi streams are never standard methods.
 func (NotesSkeleton) ImportNotes(grpc.BidiStreamingServer[Note, Note]) error {

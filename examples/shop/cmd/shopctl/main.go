@@ -10,7 +10,10 @@
 //	shopctl delete espresso [--etag E]
 //	shopctl watch [--existing] [--category electronics]
 //
-// Every command takes --addr (default 127.0.0.1:8443) and --timeout.
+// Every command takes --addr (default 127.0.0.1:8443) and --timeout, and,
+// for a shopd serving TLS, --tls-ca (the CA of the server's certificate),
+// --cert and --key (a client certificate, for mutual TLS) and --token (a
+// bearer token; sent only over TLS).
 // It exits 0 on success, 1 when a call fails (with one line on stderr) and
 // 2 on bad usage.
 package main
@@ -28,11 +31,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
 	"github.com/svcgen/protoc-gen-svc/svcclient"
+	"github.com/svcgen/protoc-gen-svc/svcprod"
 )
 
 func main() {
@@ -120,6 +123,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8443", "shopd `address`")
 	timeout := fs.Duration("timeout", 0, "deadline of each call (default: the method's, from the schema)")
+	tlsCA := fs.String("tls-ca", "", "PEM `file` with the CA of shopd's certificate; turns TLS on")
+	cert := fs.String("cert", "", "PEM `file` with a client certificate, for mutual TLS")
+	key := fs.String("key", "", "PEM `file` with the client certificate's key")
+	token := fs.String("token", "", "bearer `token` sent with every call (needs TLS)")
 	runCmd := cmd.flags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: shopctl %s [flags] %s\n", name, cmd.args)
@@ -133,7 +140,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage // the flag package has printed the error and usage
 	}
 
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dialOpts, err := svcprod.DialOptions(svcprod.ClientConfig{CAFile: *tlsCA, CertFile: *cert, KeyFile: *key, Token: *token})
+	if err != nil {
+		fmt.Fprintf(stderr, "shopctl: %v\n", err)
+		return exitUsage
+	}
+	conn, err := grpc.NewClient(*addr, dialOpts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "shopctl: %v\n", err)
 		return exitUsage

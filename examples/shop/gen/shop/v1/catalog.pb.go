@@ -8,6 +8,7 @@ package shopv1
 
 import (
 	_ "github.com/svcgen/protoc-gen-svc/svc/v1"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -949,7 +950,7 @@ var File_shop_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x15shop/v1/catalog.proto\x12\ashop.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\x93\x04\n" +
+	"\x15shop/v1/catalog.proto\x12\ashop.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\x93\x04\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
@@ -1028,17 +1029,17 @@ const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\x1cPRODUCT_CATEGORY_ELECTRONICS\x10\x02\x12\x1c\n" +
 	"\x18PRODUCT_CATEGORY_GROCERY\x10\x03\x12\x1d\n" +
 	"\x19PRODUCT_CATEGORY_CLOTHING\x10\x04\x12\x19\n" +
-	"\x15PRODUCT_CATEGORY_HOME\x10\x052\xc3\x05\n" +
-	"\aCatalog\x12w\n" +
+	"\x15PRODUCT_CATEGORY_HOME\x10\x052\xe1\x06\n" +
+	"\aCatalog\x12\x94\x01\n" +
 	"\n" +
-	"GetProduct\x12\x1a.shop.v1.GetProductRequest\x1a\x10.shop.v1.Product\";\xea\xdd\x194\n" +
-	"\x02\b\x02\x12.\x10\x05\x1a\x05\x10\x80\xe1\xeb\x17\"\x02\b\x012\vUNAVAILABLE2\x12RESOURCE_EXHAUSTED\x90\x02\x01\x12]\n" +
-	"\fListProducts\x12\x1c.shop.v1.ListProductsRequest\x1a\x1d.shop.v1.ListProductsResponse\"\x10\xea\xdd\x19\t\x12\a\x1a\x05\x10\x80\xe1\xeb\x17\x90\x02\x01\x12@\n" +
-	"\rCreateProduct\x12\x1d.shop.v1.CreateProductRequest\x1a\x10.shop.v1.Product\x12@\n" +
-	"\rUpdateProduct\x12\x1d.shop.v1.UpdateProductRequest\x1a\x10.shop.v1.Product\x12K\n" +
-	"\rDeleteProduct\x12\x1d.shop.v1.DeleteProductRequest\x1a\x16.google.protobuf.Empty\"\x03\x90\x02\x02\x12R\n" +
-	"\rWatchProducts\x12\x1d.shop.v1.WatchProductsRequest\x1a\x15.shop.v1.ProductEvent\"\t\xea\xdd\x19\x02\n" +
-	"\x00\x90\x02\x010\x01\x12O\n" +
+	"GetProduct\x12\x1a.shop.v1.GetProductRequest\x1a\x10.shop.v1.Product\"X\xea\xdd\x196\n" +
+	"\x02\b\x02\x12.\x10\x05\x1a\x05\x10\x80\xe1\xeb\x17\"\x02\b\x012\vUNAVAILABLE2\x12RESOURCE_EXHAUSTED\x18\x02\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/products/{name}\x90\x02\x01\x12s\n" +
+	"\fListProducts\x12\x1c.shop.v1.ListProductsRequest\x1a\x1d.shop.v1.ListProductsResponse\"&\xea\xdd\x19\v\x12\a\x1a\x05\x10\x80\xe1\xeb\x17\x18\x02\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/products\x90\x02\x01\x12_\n" +
+	"\rCreateProduct\x12\x1d.shop.v1.CreateProductRequest\x1a\x10.shop.v1.Product\"\x1d\x82\xd3\xe4\x93\x02\x17:\aproduct\"\f/v1/products\x12n\n" +
+	"\rUpdateProduct\x12\x1d.shop.v1.UpdateProductRequest\x1a\x10.shop.v1.Product\",\x82\xd3\xe4\x93\x02&:\aproduct2\x1b/v1/products/{product.name}\x12f\n" +
+	"\rDeleteProduct\x12\x1d.shop.v1.DeleteProductRequest\x1a\x16.google.protobuf.Empty\"\x1e\x82\xd3\xe4\x93\x02\x15*\x13/v1/products/{name}\x90\x02\x02\x12T\n" +
+	"\rWatchProducts\x12\x1d.shop.v1.WatchProductsRequest\x1a\x15.shop.v1.ProductEvent\"\v\xea\xdd\x19\x04\n" +
+	"\x00\x18\x02\x90\x02\x010\x01\x12O\n" +
 	"\x0eImportProducts\x12\x10.shop.v1.Product\x1a\x1f.shop.v1.ImportProductsResponse\"\b\xea\xdd\x19\x04\n" +
 	"\x02\b<(\x01\x12`\n" +
 	"\x0fRepriceProducts\x12\x1f.shop.v1.RepriceProductsRequest\x1a .shop.v1.RepriceProductsResponse\"\x06\xea\xdd\x19\x02\n" +

@@ -11,6 +11,8 @@ import (
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 	proto "google.golang.org/protobuf/proto"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	io "io"
@@ -56,8 +58,10 @@ func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
 	})
 }
 
-// GetProduct reads the Product from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// GetProduct reads the Product whose name is the request's name,
+// from the Product repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // GetProduct returns one product.
 func (s CatalogSkeleton) GetProduct(ctx context.Context, req *GetProductRequest) (*Product, error) {
@@ -67,8 +71,10 @@ func (s CatalogSkeleton) GetProduct(ctx context.Context, req *GetProductRequest)
 	return s.repos.Product.Get(ctx, req.GetName())
 }
 
-// ListProducts lists a page of Product resources from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// ListProducts lists a page of Product resources in key order,
+// from the Product repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // ListProducts returns products in name order, one page at a time.
 func (s CatalogSkeleton) ListProducts(ctx context.Context, req *ListProductsRequest) (*ListProductsResponse, error) {
@@ -82,8 +88,13 @@ func (s CatalogSkeleton) ListProducts(ctx context.Context, req *ListProductsRequ
 	return &ListProductsResponse{Products: items, NextPageToken: next}, nil
 }
 
-// CreateProduct creates the Product in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// CreateProduct creates a Product from CreateProductRequest.product,
+// from the Product repository (name is the key (there is no id field)).
+// Notes:
+//   - product_id chooses the key <product_id> (a server-assigned one when empty)
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // CreateProduct adds a product to the catalog. It is not idempotent, so
 // it is not retried: a retry after a lost answer would fail with
@@ -93,17 +104,21 @@ func (s CatalogSkeleton) CreateProduct(ctx context.Context, req *CreateProductRe
 		return nil, svcserver.Unimplemented(Catalog_CreateProduct_FullMethodName)
 	}
 	msg := req.GetProduct()
-	if id := req.GetProductId(); id != "" && msg != nil {
-		// The request's id names the resource, as AIP-133 says; the
-		// request itself stays as the caller made it.
-		msg = proto.CloneOf(msg)
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateProductRequest.product is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if id := req.GetProductId(); id != "" {
 		msg.Name = id
 	}
 	return s.repos.Product.Create(ctx, msg)
 }
 
-// UpdateProduct updates the Product in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// UpdateProduct updates the Product in UpdateProductRequest.product: the fields update_mask names, or, without one, the fields the request populates (AIP-134),
+// from the Product repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // UpdateProduct changes the fields of a product that update_mask names
 // (all of them when it is empty). A product etag that differs from the
@@ -112,11 +127,17 @@ func (s CatalogSkeleton) UpdateProduct(ctx context.Context, req *UpdateProductRe
 	if s.repos.Product == nil {
 		return nil, svcserver.Unimplemented(Catalog_UpdateProduct_FullMethodName)
 	}
-	return s.repos.Product.Update(ctx, req.GetProduct(), req.GetUpdateMask())
+	msg := req.GetProduct()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "UpdateProductRequest.product is required")
+	}
+	return s.repos.Product.Update(ctx, msg, req.GetUpdateMask())
 }
 
-// DeleteProduct deletes the Product from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// DeleteProduct deletes the Product whose name is the request's name, if its etag is the request's etag (when set),
+// from the Product repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // DeleteProduct removes a product, only if its etag still matches when
 // one is given.
@@ -132,6 +153,7 @@ func (s CatalogSkeleton) DeleteProduct(ctx context.Context, req *DeleteProductRe
 
 // WatchProducts answers codes.Unimplemented naming shop.v1.Catalog.WatchProducts;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // WatchProducts streams changes to products as they happen, until the
 // client cancels or the server shuts down.
@@ -139,8 +161,10 @@ func (CatalogSkeleton) WatchProducts(*WatchProductsRequest, grpc.ServerStreaming
 	return svcserver.Unimplemented(Catalog_WatchProducts_FullMethodName)
 }
 
-// ImportProducts creates every Product the client streams in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// ImportProducts creates every Product the client streams (from the Product), all or nothing, once the stream ends; a batch whose answer would exceed svcserver.MaxBatchBytes is refused with codes.ResourceExhausted before anything is stored,
+// from the Product repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // ImportProducts creates every product the client streams and answers
 // with all of them once the client is done. It is not atomic: products
@@ -149,25 +173,31 @@ func (s CatalogSkeleton) ImportProducts(stream grpc.ClientStreamingServer[Produc
 	if s.repos.Product == nil {
 		return svcserver.Unimplemented(Catalog_ImportProducts_FullMethodName)
 	}
-	var created []*Product
+	var msgs []*Product
+	var budget svcserver.BatchBudget
 	for {
-		msg, err := stream.Recv()
+		in, err := stream.Recv()
 		if err == io.EOF {
-			return stream.SendAndClose(&ImportProductsResponse{Products: created})
+			break
 		}
 		if err != nil {
 			return err
 		}
-		res, err := s.repos.Product.Create(stream.Context(), msg)
-		if err != nil {
+		if err := budget.Add(in); err != nil {
 			return err
 		}
-		created = append(created, res)
+		msgs = append(msgs, in)
 	}
+	created, err := s.repos.Product.CreateBatch(stream.Context(), msgs)
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(&ImportProductsResponse{Products: created})
 }
 
 // RepriceProducts answers codes.Unimplemented naming shop.v1.Catalog.RepriceProducts;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // RepriceProducts changes prices interactively: every request is answered
 // as soon as it is applied, and a product that cannot be repriced gets an

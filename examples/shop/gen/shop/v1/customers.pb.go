@@ -7,6 +7,7 @@
 package shopv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -492,7 +493,7 @@ var File_shop_v1_customers_proto protoreflect.FileDescriptor
 
 const file_shop_v1_customers_proto_rawDesc = "" +
 	"\n" +
-	"\x17shop/v1/customers.proto\x12\ashop.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\"\xd0\x03\n" +
+	"\x17shop/v1/customers.proto\x12\ashop.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\"\xd0\x03\n" +
 	"\bCustomer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -540,13 +541,13 @@ const file_shop_v1_customers_proto_rawDesc = "" +
 	"\fCustomerTier\x12\x1d\n" +
 	"\x19CUSTOMER_TIER_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CUSTOMER_TIER_STANDARD\x10\x01\x12\x18\n" +
-	"\x14CUSTOMER_TIER_MEMBER\x10\x022\xf2\x02\n" +
-	"\tCustomers\x12B\n" +
-	"\vGetCustomer\x12\x1b.shop.v1.GetCustomerRequest\x1a\x11.shop.v1.Customer\"\x03\x90\x02\x01\x12H\n" +
-	"\rListCustomers\x12\x1d.shop.v1.ListCustomersRequest\x1a\x11.shop.v1.Customer\"\x03\x90\x02\x010\x01\x12C\n" +
-	"\x0eCreateCustomer\x12\x1e.shop.v1.CreateCustomerRequest\x1a\x11.shop.v1.Customer\x12H\n" +
-	"\x0eUpdateCustomer\x12\x1e.shop.v1.UpdateCustomerRequest\x1a\x11.shop.v1.Customer\"\x03\x90\x02\x02\x12H\n" +
-	"\x0eDeleteCustomer\x12\x1e.shop.v1.DeleteCustomerRequest\x1a\x11.shop.v1.Customer\"\x03\x90\x02\x02BCZAgithub.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1;shopv1b\x06proto3"
+	"\x14CUSTOMER_TIER_MEMBER\x10\x022\xe3\x03\n" +
+	"\tCustomers\x12^\n" +
+	"\vGetCustomer\x12\x1b.shop.v1.GetCustomerRequest\x1a\x11.shop.v1.Customer\"\x1f\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/customers/{name}\x90\x02\x01\x12H\n" +
+	"\rListCustomers\x12\x1d.shop.v1.ListCustomersRequest\x1a\x11.shop.v1.Customer\"\x03\x90\x02\x010\x01\x12]\n" +
+	"\x0eCreateCustomer\x12\x1e.shop.v1.CreateCustomerRequest\x1a\x11.shop.v1.Customer\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/customers\x12g\n" +
+	"\x0eUpdateCustomer\x12\x1e.shop.v1.UpdateCustomerRequest\x1a\x11.shop.v1.Customer\"\"\x82\xd3\xe4\x93\x02\x19:\x01*2\x14/v1/customers/{name}\x90\x02\x02\x12d\n" +
+	"\x0eDeleteCustomer\x12\x1e.shop.v1.DeleteCustomerRequest\x1a\x11.shop.v1.Customer\"\x1f\x82\xd3\xe4\x93\x02\x16*\x14/v1/customers/{name}\x90\x02\x02BCZAgithub.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1;shopv1b\x06proto3"
 
 var (
 	file_shop_v1_customers_proto_rawDescOnce sync.Once

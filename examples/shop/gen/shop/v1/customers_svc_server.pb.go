@@ -56,8 +56,10 @@ func NewInMemoryCustomersSkeleton(opts ...svcstore.Option) CustomersSkeleton {
 	})
 }
 
-// GetCustomer reads the Customer from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// GetCustomer reads the Customer whose name is the request's name,
+// from the Customer repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // GetCustomer returns one customer.
 func (s CustomersSkeleton) GetCustomer(ctx context.Context, req *GetCustomerRequest) (*Customer, error) {
@@ -67,8 +69,10 @@ func (s CustomersSkeleton) GetCustomer(ctx context.Context, req *GetCustomerRequ
 	return s.repos.Customer.Get(ctx, req.GetName())
 }
 
-// ListCustomers streams Customer resources from the repository, page by page;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// ListCustomers streams the Customer resources, in key order, page by page,
+// from the Customer repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // ListCustomers streams every customer, in name order.
 func (s CustomersSkeleton) ListCustomers(req *ListCustomersRequest, stream grpc.ServerStreamingServer[Customer]) error {
@@ -93,19 +97,27 @@ func (s CustomersSkeleton) ListCustomers(req *ListCustomersRequest, stream grpc.
 	}
 }
 
-// CreateCustomer creates a Customer from the request's fields in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// CreateCustomer creates a Customer from the fields display_name, email, phone, tier, shipping_address, labels of CreateCustomerRequest,
+// from the Customer repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // CreateCustomer registers a customer; the server picks the name.
 func (s CustomersSkeleton) CreateCustomer(ctx context.Context, req *CreateCustomerRequest) (*Customer, error) {
 	if s.repos.Customer == nil {
 		return nil, svcserver.Unimplemented(Customers_CreateCustomer_FullMethodName)
 	}
-	return s.repos.Customer.Create(ctx, &Customer{DisplayName: req.DisplayName, Email: req.Email, Phone: req.Phone, Tier: req.Tier, ShippingAddress: req.ShippingAddress, Labels: req.Labels})
+	msg := &Customer{DisplayName: req.GetDisplayName(), Email: req.GetEmail(), Phone: req.Phone, Tier: req.GetTier(), ShippingAddress: req.GetShippingAddress(), Labels: req.GetLabels()}
+	return s.repos.Customer.Create(ctx, msg)
 }
 
-// UpdateCustomer updates the Customer fields the request sets in the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// UpdateCustomer updates the Customer whose name is the request's name: of display_name, email, phone, tier, shipping_address, the fields UpdateCustomerRequest sets,
+// from the Customer repository (name is the key (there is no id field)).
+// Notes:
+//   - a field with presence is set when present; one without, when not its zero value
+//
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // UpdateCustomer changes the fields the request sets. Setting the same
 // values twice has the same effect as once.
@@ -131,19 +143,21 @@ func (s CustomersSkeleton) UpdateCustomer(ctx context.Context, req *UpdateCustom
 		msg.Tier = req.GetTier()
 		paths = append(paths, "tier")
 	}
-	if req.ShippingAddress != nil {
-		msg.ShippingAddress = req.ShippingAddress
+	if req.GetShippingAddress() != nil {
+		msg.ShippingAddress = req.GetShippingAddress()
 		paths = append(paths, "shipping_address")
 	}
 	if len(paths) == 0 {
-		// Nothing to set; an empty mask would mean "replace everything".
+		// Nothing to set: answer the resource as it is.
 		return s.repos.Customer.Get(ctx, req.GetName())
 	}
 	return s.repos.Customer.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }
 
-// DeleteCustomer deletes the Customer from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// DeleteCustomer deletes the Customer whose name is the request's name,
+// from the Customer repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // DeleteCustomer removes a customer and returns it as it was.
 func (s CustomersSkeleton) DeleteCustomer(ctx context.Context, req *DeleteCustomerRequest) (*Customer, error) {

@@ -8,6 +8,7 @@ package shopv1
 
 import (
 	_ "github.com/svcgen/protoc-gen-svc/svc/v1"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -775,7 +776,7 @@ var File_shop_v1_orders_proto protoreflect.FileDescriptor
 
 const file_shop_v1_orders_proto_rawDesc = "" +
 	"\n" +
-	"\x14shop/v1/orders.proto\x12\ashop.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\x9f\x05\n" +
+	"\x14shop/v1/orders.proto\x12\ashop.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\x9f\x05\n" +
 	"\x05Order\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcustomer\x18\x02 \x01(\tR\bcustomer\x120\n" +
@@ -840,14 +841,16 @@ const file_shop_v1_orders_proto_rawDesc = "" +
 	"OrderState\x12\x1b\n" +
 	"\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12ORDER_STATE_PLACED\x10\x01\x12\x19\n" +
-	"\x15ORDER_STATE_CANCELLED\x10\x022\x94\x02\n" +
-	"\x06Orders\x129\n" +
-	"\bGetOrder\x12\x18.shop.v1.GetOrderRequest\x1a\x0e.shop.v1.Order\"\x03\x90\x02\x01\x12J\n" +
+	"\x15ORDER_STATE_CANCELLED\x10\x022\xf9\x02\n" +
+	"\x06Orders\x12R\n" +
+	"\bGetOrder\x12\x18.shop.v1.GetOrderRequest\x1a\x0e.shop.v1.Order\"\x1c\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/orders/{name}\x90\x02\x01\x12\\\n" +
 	"\n" +
-	"ListOrders\x12\x1a.shop.v1.ListOrdersRequest\x1a\x1b.shop.v1.ListOrdersResponse\"\x03\x90\x02\x01\x128\n" +
+	"ListOrders\x12\x1a.shop.v1.ListOrdersRequest\x1a\x1b.shop.v1.ListOrdersResponse\"\x15\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/orders\x90\x02\x01\x12O\n" +
 	"\n" +
-	"PlaceOrder\x12\x1a.shop.v1.PlaceOrderRequest\x1a\x0e.shop.v1.Order\x12?\n" +
-	"\vCancelOrder\x12\x1b.shop.v1.CancelOrderRequest\x1a\x0e.shop.v1.Order\"\x03\x90\x02\x02\x1a\b\xea\xdd\x19\x04\n" +
+	"PlaceOrder\x12\x1a.shop.v1.PlaceOrderRequest\x1a\x0e.shop.v1.Order\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
+	"/v1/orders\x12b\n" +
+	"\vCancelOrder\x12\x1b.shop.v1.CancelOrderRequest\x1a\x0e.shop.v1.Order\"&\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/orders/{name}:cancel\x90\x02\x02\x1a\b\xea\xdd\x19\x04\n" +
 	"\x02\b\n" +
 	"BCZAgithub.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1;shopv1b\x06proto3"
 

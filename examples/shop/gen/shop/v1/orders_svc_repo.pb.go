@@ -10,7 +10,7 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
-// OrderRepository stores shop.v1.Order resources, keyed by their name field.
+// OrderRepository stores shop.v1.Order resources by key: name is the key (there is no id field).
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.
 type OrderRepository = svcstore.Repository[*Order]

@@ -52,8 +52,10 @@ func NewInMemoryOrdersSkeleton(opts ...svcstore.Option) OrdersSkeleton {
 	})
 }
 
-// GetOrder reads the Order from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// GetOrder reads the Order whose name is the request's name,
+// from the Order repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // GetOrder returns one order.
 func (s OrdersSkeleton) GetOrder(ctx context.Context, req *GetOrderRequest) (*Order, error) {
@@ -63,8 +65,10 @@ func (s OrdersSkeleton) GetOrder(ctx context.Context, req *GetOrderRequest) (*Or
 	return s.repos.Order.Get(ctx, req.GetName())
 }
 
-// ListOrders lists a page of Order resources from the repository;
-// without one it answers codes.Unimplemented. Override it to serve the method yourself.
+// ListOrders lists a page of Order resources in key order,
+// from the Order repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // ListOrders returns orders in name order, one page at a time.
 func (s OrdersSkeleton) ListOrders(ctx context.Context, req *ListOrdersRequest) (*ListOrdersResponse, error) {
@@ -80,6 +84,7 @@ func (s OrdersSkeleton) ListOrders(ctx context.Context, req *ListOrdersRequest) 
 
 // PlaceOrder answers codes.Unimplemented naming shop.v1.Orders.PlaceOrder;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // PlaceOrder prices the items from the catalog, takes them out of stock
 // and stores the order. It is not idempotent, so it is never retried: a
@@ -90,6 +95,7 @@ func (OrdersSkeleton) PlaceOrder(context.Context, *PlaceOrderRequest) (*Order, e
 
 // CancelOrder answers codes.Unimplemented naming shop.v1.Orders.CancelOrder;
 // override it to serve the method.
+// It is not served from a repository: its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
 //
 // CancelOrder cancels a placed order and puts its items back in stock.
 // Cancelling a cancelled order returns it unchanged, so it is retried.

@@ -1,4 +1,4 @@
-package svcstore
+package core
 
 import (
 	"slices"
@@ -10,21 +10,22 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
-// fieldPath is an update_mask path resolved to the field descriptors it walks
+// FieldPath is an update_mask path resolved to the field descriptors it walks
 // through, outermost first.
-type fieldPath []protoreflect.FieldDescriptor
+type FieldPath []protoreflect.FieldDescriptor
 
-// resolveMask validates mask against M and resolves its paths. full reports a
-// full replacement: the single path "*". A nil or empty mask means the fields
-// populated in the incoming message in (AIP-134's implied mask).
-func (m *Memory[M]) resolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Message) (paths []fieldPath, full bool, err error) {
+// ResolveMask validates mask against the message type and resolves its
+// paths. full reports a full replacement: the single path "*". A nil or
+// empty mask means the fields populated in the incoming message in
+// (AIP-134's implied mask).
+func (m *Layout) ResolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Message) (paths []FieldPath, full bool, err error) {
 	raw := mask.GetPaths()
 	if len(raw) == 0 {
 		in.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
 			switch fd {
-			case m.keyFD, m.etagFD, m.createFD, m.updateFD:
+			case m.KeyFD, m.EtagFD, m.CreateFD, m.UpdateFD:
 			default:
-				paths = append(paths, fieldPath{fd})
+				paths = append(paths, FieldPath{fd})
 			}
 			return true
 		})
@@ -33,7 +34,7 @@ func (m *Memory[M]) resolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Mes
 	if slices.Contains(raw, "*") {
 		if len(raw) != 1 {
 			return nil, false, status.Errorf(codes.InvalidArgument,
-				"update %s: update_mask path \"*\" must be the only path, got %q", m.typeName, raw)
+				"update %s: update_mask path \"*\" must be the only path, got %q", m.TypeName, raw)
 		}
 		return nil, true, nil
 	}
@@ -41,12 +42,12 @@ func (m *Memory[M]) resolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Mes
 	// proto field names, nested paths walk singular message fields, and a
 	// repeated or map field may only come last. IsValid does not allocate;
 	// only when it fails do we look for the path to name in the error.
-	zero := m.msgType.Zero().Interface()
+	zero := m.MsgType.Zero().Interface()
 	if !mask.IsValid(zero) {
 		for _, p := range raw {
 			if _, err := fieldmaskpb.New(zero, p); err != nil {
 				return nil, false, status.Errorf(codes.InvalidArgument,
-					"update %s: invalid update_mask path %q: no such field", m.typeName, p)
+					"update %s: invalid update_mask path %q: no such field", m.TypeName, p)
 			}
 		}
 	}
@@ -58,28 +59,28 @@ func (m *Memory[M]) resolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Mes
 		raw = norm.GetPaths()
 	}
 	for _, p := range raw {
-		fp := resolvePath(m.msgType.Descriptor(), p)
+		fp := ResolvePath(m.MsgType.Descriptor(), p)
 		if fp == nil {
 			// Unreachable: fieldmaskpb accepted the path above.
-			return nil, false, status.Errorf(codes.Internal, "update %s: cannot resolve update_mask path %q", m.typeName, p)
+			return nil, false, status.Errorf(codes.Internal, "update %s: cannot resolve update_mask path %q", m.TypeName, p)
 		}
 		switch fp[0] {
-		case m.keyFD, m.etagFD, m.createFD, m.updateFD:
+		case m.KeyFD, m.EtagFD, m.CreateFD, m.UpdateFD:
 			// The key identifies the resource and the others are output
 			// only; a client asking to set them has a bug worth reporting.
 			return nil, false, status.Errorf(codes.InvalidArgument,
-				"update %s: update_mask path %q names field %q, which cannot be updated", m.typeName, p, fp[0].Name())
+				"update %s: update_mask path %q names field %q, which cannot be updated", m.TypeName, p, fp[0].Name())
 		}
 		paths = append(paths, fp)
 	}
 	return paths, false, nil
 }
 
-// resolvePath maps a dotted path to field descriptors, or returns nil when a
+// ResolvePath maps a dotted path to field descriptors, or returns nil when a
 // name does not resolve. It mirrors fieldmaskpb's lookup, including its
 // rule that a group field is named by its message name.
-func resolvePath(md protoreflect.MessageDescriptor, path string) fieldPath {
-	var fp fieldPath
+func ResolvePath(md protoreflect.MessageDescriptor, path string) FieldPath {
+	var fp FieldPath
 	for _, name := range strings.Split(path, ".") {
 		if md == nil {
 			return nil
@@ -103,18 +104,18 @@ func resolvePath(md protoreflect.MessageDescriptor, path string) fieldPath {
 	return fp
 }
 
-// applyPaths copies the fields named by paths from src to dst: for each path
+// ApplyPaths copies the fields named by paths from src to dst: for each path
 // the destination field is cleared, then set from the source if the source
 // has it. Intermediate messages are created in dst only when there is a value
 // to copy. dst must be private to the caller; values are moved from src
 // without copying, so src must be too.
-func applyPaths(dst, src protoreflect.Message, paths []fieldPath) {
+func ApplyPaths(dst, src protoreflect.Message, paths []FieldPath) {
 	for _, fp := range paths {
 		applyPath(dst, src, fp)
 	}
 }
 
-func applyPath(dst, src protoreflect.Message, fp fieldPath) {
+func applyPath(dst, src protoreflect.Message, fp FieldPath) {
 	last := len(fp) - 1
 	for i, fd := range fp[:last] {
 		if !src.Has(fd) {

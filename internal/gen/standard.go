@@ -1,0 +1,334 @@
+package gen
+
+import (
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// A standard method is one the skeleton serves from a repository. Each
+// shape (Get, List, Create, BatchCreate, Update, Delete) lives in its own
+// std_*.go file, with its recognition and its emission side by side: adding
+// a shape touches one file and the verbs table below.
+
+// shape recognises one standard method verb and writes its body.
+type shape interface {
+	// recognise returns how c's method is served, or nil and why not.
+	recognise(c *methodContext) (*standardMethod, string)
+	// emit writes the body of the method, after the repository check.
+	emit(w *methodWriter)
+}
+
+// verbs maps a method name's verb to its shape. Verbs are matched longest
+// first, so BatchCreate is not read as Batch + Create.
+var verbs = []struct {
+	verb  string
+	shape shape
+}{
+	{"BatchCreate", batchCreateShape{}},
+	{"BulkCreate", batchCreateShape{}},
+	{"Import", batchCreateShape{}},
+	{"Get", getShape{}},
+	{"List", listShape{}},
+	{"Create", createShape{}},
+	{"Update", updateShape{}},
+	{"Delete", deleteShape{}},
+}
+
+// standardMethod is how a method is served from its resource's repository:
+// which request fields carry what, and where the answer goes. Fields a shape
+// does not use are nil.
+type standardMethod struct {
+	shape    shape
+	resource *resourceModel
+	// summary says, for the doc comment and the explain report, what the
+	// method does ("reads a User by id").
+	summary string
+	// notes are the mappings a reader should know about; warnings are the
+	// guesses among them, also printed at generation time.
+	notes    []string
+	warnings []string
+
+	// Request side.
+	key         *protogen.Field // the resource's key (Get, Delete, Update by key)
+	etag        *protogen.Field // Delete's etag
+	parent      *protogen.Field // List/Create of a child collection
+	pageSize    *protogen.Field
+	pageToken   *protogen.Field
+	input       *inputMapping     // Create/BatchCreate: how a request becomes a resource
+	body        *protogen.Field   // Update: the resource field
+	mask        *protogen.Field   // Update: update_mask
+	nested      *protogen.Field   // Update: a message of fields to set (ProductUpdate)
+	sets        []fieldMapping    // Update by key: the fields that set resource fields
+	filters     []filterMapping   // List: equality filters
+	unsupported []*protogen.Field // fields refused when set (codes.Unimplemented)
+
+	// parentResource is the resource of the parent collection, when the
+	// same service serves it: a missing parent is then NotFound.
+	parentResource *resourceModel
+
+	// Response side.
+	out       resultMapping
+	items     *protogen.Field // List/BatchCreate: the repeated resource field
+	nextToken *protogen.Field // List: next_page_token
+	count     *protogen.Field // BatchCreate: the number created
+}
+
+// resultMapping says how a resource becomes the method's response.
+type resultMapping struct {
+	msg   *protogen.Message // the response message (or streamed message)
+	wrap  *protogen.Field   // the response field holding the resource; nil: the response is the resource
+	empty bool              // the response has no fields (Delete)
+}
+
+// fieldMapping pairs a request field with the resource field (path) it
+// sets. flag, when set, is the bool request field that says whether to set
+// it (update_inventory for inventory).
+type fieldMapping struct {
+	req  *protogen.Field
+	path []*protogen.Field // the resource field, or a message field and its key
+	flag *protogen.Field
+}
+
+// filterMapping is a List request field that filters by equality, when set,
+// on the resource field at path.
+type filterMapping struct {
+	req  *protogen.Field
+	path []*protogen.Field
+}
+
+// methodContext is what recognising one method needs.
+type methodContext struct {
+	m         *protogen.Method
+	kind      rpcKind
+	verb      string
+	noun      string // what follows the verb: "User", "Users", or ""
+	svc       *protogen.Service
+	scope     *fileScope
+	resources *resourceIndex
+	// served holds the resources the service's other methods serve, for the
+	// methods that name their resource only by their key (Delete returning
+	// Empty); nil in the first pass.
+	served []*resourceModel
+}
+
+// fileScope is the messages a file can name: its own and those of the files
+// it imports, by message name, for methods whose resource is named only by
+// the method or service name.
+type fileScope struct {
+	byName map[protoreflect.Name][]*protogen.Message
+}
+
+func newFileScope(plugin *protogen.Plugin, file *protogen.File) *fileScope {
+	s := &fileScope{byName: map[protoreflect.Name][]*protogen.Message{}}
+	add := func(f *protogen.File) {
+		for _, m := range f.Messages {
+			s.byName[m.Desc.Name()] = append(s.byName[m.Desc.Name()], m)
+		}
+	}
+	add(file)
+	imports := file.Desc.Imports()
+	for i := range imports.Len() {
+		if f := plugin.FilesByPath[imports.Get(i).Path()]; f != nil {
+			add(f)
+		}
+	}
+	return s
+}
+
+// resourceNamed returns the one resource in scope whose name is noun or
+// whose plural noun is; "" and ambiguity give nil.
+func (c *methodContext) resourceNamed(noun string) *resourceModel {
+	if noun == "" {
+		return nil
+	}
+	var found *resourceModel
+	for name, msgs := range c.scope.byName {
+		n := string(name)
+		if noun != n && !pluralOf(noun, n) {
+			continue
+		}
+		for _, m := range msgs {
+			if r := c.resources.resource(m); r != nil {
+				if found != nil && found != r {
+					return nil
+				}
+				found = r
+			}
+		}
+	}
+	return found
+}
+
+// serviceResource returns the resource the service is named after:
+// Containers serves Container, UserService serves User.
+func (c *methodContext) serviceResource() *resourceModel {
+	name := strings.TrimSuffix(string(c.svc.Desc.Name()), "Service")
+	if r := c.resourceNamed(name); r != nil {
+		return r
+	}
+	return nil
+}
+
+// servedWithKeyIn returns the one resource the service's other methods
+// serve whose key the request carries: containerd's sandbox
+// Store.Delete(StoreDeleteRequest{sandbox_id}) returns an empty message and
+// has no noun.
+func (c *methodContext) servedWithKeyIn(in *protogen.Message) *resourceModel {
+	var found *resourceModel
+	for _, r := range c.served {
+		if requestKey(in, r) != nil {
+			if found != nil && found != r {
+				return nil
+			}
+			found = r
+		}
+	}
+	return found
+}
+
+// nounAgrees reports whether the method's noun may name r: it is empty
+// (containerd's Get), names r (GetUser, ListUsers), or is containerd's
+// ListStream. Any other noun makes a custom method (UpdateOrderStatus), not
+// a standard one.
+func (c *methodContext) nounAgrees(r *resourceModel) bool {
+	return c.noun == "" || r.named(c.noun) || c.verb == "List" && c.noun == "Stream"
+}
+
+// resultOf reads msg as a resource response: the resource itself, or a
+// message with exactly one singular field holding a resource (other fields,
+// such as a status message, are left unset and noted).
+func (c *methodContext) resultOf(msg *protogen.Message) (*resourceModel, resultMapping, []string) {
+	if r := c.resources.resource(msg); r != nil && c.nounAgrees(r) {
+		return r, resultMapping{msg: msg}, nil
+	}
+	var wrap *protogen.Field
+	var r *resourceModel
+	for _, f := range msg.Fields {
+		if !isSingularMessage(f) {
+			continue
+		}
+		if fr := c.resources.resource(f.Message); fr != nil && c.nounAgrees(fr) {
+			if wrap != nil {
+				return nil, resultMapping{}, nil // two resources: which one?
+			}
+			wrap, r = f, fr
+		}
+	}
+	if wrap == nil {
+		return nil, resultMapping{}, nil
+	}
+	var notes []string
+	for _, f := range msg.Fields {
+		if f != wrap {
+			notes = append(notes, fmt.Sprintf("%s.%s is left unset", msg.Desc.Name(), f.Desc.Name()))
+		}
+	}
+	return r, resultMapping{msg: msg, wrap: wrap}, notes
+}
+
+// noResult says why msg is not a resource answer.
+func (c *methodContext) noResult(msg *protogen.Message) string {
+	if r := c.resources.resource(msg); r != nil && !c.nounAgrees(r) {
+		return fmt.Sprintf("it answers %s, but its noun %s does not name it: a custom method, not a standard one", r.msg.Desc.Name(), c.noun)
+	}
+	return fmt.Sprintf("%s is not a resource, nor a message with one resource field", msg.Desc.Name())
+}
+
+// requestKey returns the request field holding r's key: the field of the
+// same name, or <resource>_id for a resource keyed by id.
+func requestKey(req *protogen.Message, r *resourceModel) *protogen.Field {
+	names := []string{string(r.key.Desc.Name())}
+	if r.key.Desc.Name() == "id" {
+		names = append(names, snake(string(r.msg.Desc.Name()))+"_id")
+	}
+	for _, n := range names {
+		if f := field(req, n); f != nil && sameKeyType(f, r.key) {
+			return f
+		}
+	}
+	return nil
+}
+
+// rest returns the fields of msg not in used.
+func rest(msg *protogen.Message, used ...*protogen.Field) []*protogen.Field {
+	var out []*protogen.Field
+next:
+	for _, f := range msg.Fields {
+		for _, u := range used {
+			if u == f {
+				continue next
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// refuse records request fields the store cannot honour: the method refuses
+// a request that sets one with codes.Unimplemented, and the doc says so.
+func (s *standardMethod) refuse(msg *protogen.Message, fields []*protogen.Field) {
+	if len(fields) == 0 {
+		return
+	}
+	var names []string
+	for _, f := range fields {
+		names = append(names, string(f.Desc.Name()))
+	}
+	s.unsupported = append(s.unsupported, fields...)
+	s.notes = append(s.notes, fmt.Sprintf("a request that sets %s.%s answers codes.Unimplemented: the repository cannot honour it", msg.Desc.Name(), strings.Join(names, ", ")))
+}
+
+// pathName is a field path in proto names: "category.id".
+func pathName(path []*protogen.Field) string {
+	var parts []string
+	for _, f := range path {
+		parts = append(parts, string(f.Desc.Name()))
+	}
+	return strings.Join(parts, ".")
+}
+
+// splitVerb splits a method name like GetBook into its verb and noun; the
+// noun may be empty (containerd's Get).
+func splitVerb(name string) (verb, noun string, sh shape) {
+	for _, v := range verbs {
+		if rest, ok := strings.CutPrefix(name, v.verb); ok && (rest == "" || rest[0] >= 'A' && rest[0] <= 'Z') {
+			return v.verb, rest, v.shape
+		}
+	}
+	return "", "", nil
+}
+
+// recogniseMethod returns how m is served from a repository, or nil and the
+// reason it is not.
+func recogniseMethod(c *methodContext) (*standardMethod, string) {
+	verb, noun, sh := splitVerb(string(c.m.Desc.Name()))
+	if sh == nil {
+		return nil, "its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import)"
+	}
+	c.verb, c.noun = verb, noun
+	std, reason := sh.recognise(c)
+	if std == nil {
+		return nil, reason
+	}
+	if own := c.serviceResource(); own != nil && own != std.resource {
+		return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
+	}
+	std.shape = sh
+	return std, ""
+}
+
+// kindName names an RPC kind in explanations.
+func (k rpcKind) String() string {
+	return [...]string{"a unary method", "a server stream", "a client stream", "a bidirectional stream"}[k]
+}
+
+// article is "a" or "an" before an English noun, by its first letter.
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("AEIOUaeiou", rune(noun[0])) {
+		return "an"
+	}
+	return "a"
+}

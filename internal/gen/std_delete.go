@@ -1,0 +1,59 @@
+package gen
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// deleteShape serves DeleteX: a request holding the key (and an optional
+// etag), answered with an empty message, the deleted resource or a message
+// wrapping it.
+type deleteShape struct{}
+
+func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
+	if c.kind != unary {
+		return nil, fmt.Sprintf("a Delete method is unary, and this is %s", c.kind)
+	}
+	in, outMsg := c.m.Input, c.m.Output
+	r, out, notes := c.resultOf(outMsg)
+	if r == nil {
+		if !isEmptyMessage(outMsg) {
+			return nil, fmt.Sprintf("%s is not empty, a resource, nor a message with one resource field", outMsg.Desc.Name())
+		}
+		out = resultMapping{msg: outMsg, empty: true}
+		// The response names no resource: the method's noun does, or the
+		// key the request carries, or the service's name.
+		if r = c.resourceNamed(c.noun); r == nil {
+			r = c.servedWithKeyIn(in)
+		}
+		if r == nil && c.noun == "" {
+			r = c.serviceResource()
+		}
+		if r == nil {
+			return nil, fmt.Sprintf("it answers %s, and no resource of this service is named by the method (%q) or keyed by a field of %s", outMsg.Desc.Name(), c.noun, in.Desc.Name())
+		}
+	}
+	s := &standardMethod{resource: r, out: out, notes: notes}
+	if s.key = requestKey(in, r); s.key == nil {
+		return nil, fmt.Sprintf("%s has no field %s of the type of %s's key", in.Desc.Name(), r.key.Desc.Name(), r.msg.Desc.Name())
+	}
+	if etag := field(in, "etag"); etag != nil && isPlain(etag, protoreflect.StringKind) && r.etag != nil {
+		s.etag = etag
+	}
+	s.refuse(in, rest(in, s.key, s.etag))
+	s.summary = fmt.Sprintf("deletes the %s whose %s is the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), s.key.Desc.Name())
+	if s.etag != nil {
+		s.summary += fmt.Sprintf(", if its etag is the request's %s (when set)", s.etag.Desc.Name())
+	}
+	return s, ""
+}
+
+func (deleteShape) emit(w *methodWriter) {
+	w.refuseUnsupported(w.req, "nil, ")
+	etag := `""`
+	if w.std.etag != nil {
+		etag = w.get(w.req, w.std.etag)
+	}
+	w.respond(w.repo + ".Delete(" + w.ctx + ", " + w.requestKey() + ", " + etag + ")")
+}

@@ -1,0 +1,29 @@
+package gen
+
+import "fmt"
+
+// getShape serves GetX: a request holding the key, answered with the
+// resource or a message wrapping it.
+type getShape struct{}
+
+func (getShape) recognise(c *methodContext) (*standardMethod, string) {
+	if c.kind != unary {
+		return nil, fmt.Sprintf("a Get method is unary, and this is %s", c.kind)
+	}
+	r, out, notes := c.resultOf(c.m.Output)
+	if r == nil {
+		return nil, c.noResult(c.m.Output)
+	}
+	s := &standardMethod{resource: r, out: out, notes: notes}
+	if s.key = requestKey(c.m.Input, r); s.key == nil {
+		return nil, fmt.Sprintf("%s has no field %s of the type of %s's key", c.m.Input.Desc.Name(), r.key.Desc.Name(), r.msg.Desc.Name())
+	}
+	s.refuse(c.m.Input, rest(c.m.Input, s.key))
+	s.summary = fmt.Sprintf("reads the %s whose %s is the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), s.key.Desc.Name())
+	return s, ""
+}
+
+func (getShape) emit(w *methodWriter) {
+	w.refuseUnsupported(w.req, "nil, ")
+	w.respond(w.repo + ".Get(" + w.ctx + ", " + w.requestKey() + ")")
+}

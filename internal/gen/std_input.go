@@ -1,0 +1,244 @@
+package gen
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// inputMapping is how a Create request (or each message of a BatchCreate
+// stream) becomes the resource to store.
+type inputMapping struct {
+	msg    *protogen.Message
+	whole  bool              // the message is the resource itself
+	body   *protogen.Field   // the field holding the resource (book)
+	id     *protogen.Field   // the client-chosen id (book_id)
+	parent *protogen.Field   // the parent of a child collection
+	fields []fieldMapping    // flat: request fields that set resource fields
+	notes  []string          // what a reader should know
+	guess  []string          // mappings made by a guess: warnings
+	refuse []*protogen.Field // fields refused when set
+}
+
+// inputFields returns the flat mappings of a Create-like method.
+func (s *standardMethod) inputFields() []fieldMapping {
+	if s.input == nil {
+		return nil
+	}
+	return s.input.fields
+}
+
+// readInput reads msg as the input of a Create of r: the resource itself, a
+// field holding it (with an optional client-chosen id and parent), or flat
+// fields with the names and types of the resource's. Fields that map onto
+// nothing are refused when set, and said so.
+func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) {
+	in := &inputMapping{msg: msg}
+	if msg.Desc.FullName() == r.msg.Desc.FullName() {
+		in.whole = true
+		return in, ""
+	}
+	for _, f := range msg.Fields {
+		if isSingularMessage(f) && f.Message.Desc.FullName() == r.msg.Desc.FullName() {
+			if in.body != nil {
+				return nil, fmt.Sprintf("%s has two %s fields", msg.Desc.Name(), r.msg.Desc.Name())
+			}
+			in.body = f
+		}
+	}
+	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.parentPattern != "" {
+		in.parent = p
+	}
+	if in.body != nil {
+		if id := field(msg, snake(string(r.msg.Desc.Name()))+"_id"); id != nil && isPlain(id, protoreflect.StringKind) && keyKindOf(r.key) == keyString {
+			in.id = id
+		}
+		in.refuse = rest(msg, in.body, in.id, in.parent)
+	} else {
+		if !isOpen(msg) || !isOpen(r.msg) {
+			return nil, fmt.Sprintf("%s has no %s field, and flat fields need the open Go API", msg.Desc.Name(), r.msg.Desc.Name())
+		}
+		for _, f := range msg.Fields {
+			if f == in.parent {
+				continue
+			}
+			if m, guess := flatField(f, r); m != nil {
+				in.fields = append(in.fields, *m)
+				if guess != "" {
+					in.guess = append(in.guess, guess)
+				}
+				continue
+			}
+			in.refuse = append(in.refuse, f)
+		}
+		if len(in.fields) == 0 {
+			return nil, fmt.Sprintf("%s has no %s field and none of its fields has the name and type of a field of %s", msg.Desc.Name(), r.msg.Desc.Name(), r.msg.Desc.Name())
+		}
+	}
+	if r.parentPattern != "" && in.parent == nil {
+		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent field to put a new one under", r.msg.Desc.Name(), r.pattern, msg.Desc.Name())
+	}
+	switch {
+	case in.parent != nil && in.id != nil:
+		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<%s> (a server-assigned id when %s is empty)", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection, in.id.Desc.Name(), in.id.Desc.Name()))
+	case in.parent != nil:
+		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<a server-assigned id>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection))
+	case in.id != nil:
+		in.notes = append(in.notes, fmt.Sprintf("%s chooses the key %s%s (a server-assigned one when empty)", in.id.Desc.Name(), r.keyPrefix, "<"+string(in.id.Desc.Name())+">"))
+	}
+	return in, ""
+}
+
+// flatField maps a flat request field onto the resource: the field of the
+// same name and Go type, or, for x_id, the key of the resource's message
+// field x (a guess, returned as a warning).
+func flatField(f *protogen.Field, r *resourceModel) (*fieldMapping, string) {
+	if res := field(r.msg, string(f.Desc.Name())); res != nil && sameGoType(f, res, true) {
+		if res == r.etag || res == r.createTime || res == r.updateTime {
+			return nil, "" // output-only fields are the store's
+		}
+		return &fieldMapping{req: f, path: []*protogen.Field{res}}, ""
+	}
+	if path := keyPathOf(f, r, "_id"); path != nil {
+		return &fieldMapping{req: f, path: path}, fmt.Sprintf("%s is stored as %s.%s (a guess from its name)", f.Desc.Name(), r.msg.Desc.Name(), pathName(path))
+	}
+	return nil, ""
+}
+
+// keyPathOf returns the path x.<key> when f is named x<suffix>, the resource
+// has a singular message field x, and f has the type of that message's id
+// (or name) field: category_id is category.id.
+func keyPathOf(f *protogen.Field, r *resourceModel, suffix string) []*protogen.Field {
+	base, ok := strings.CutSuffix(string(f.Desc.Name()), suffix)
+	if !ok || notKeyable(f) != "" {
+		return nil
+	}
+	x := field(r.msg, base)
+	if x == nil || !isSingularMessage(x) || !isOpen(x.Message) {
+		return nil
+	}
+	for _, k := range []string{"id", "name"} {
+		if kf := field(x.Message, k); kf != nil && notKeyable(kf) == "" && sameGoType(f, kf, true) {
+			return []*protogen.Field{x, kf}
+		}
+	}
+	return nil
+}
+
+// sameGoType reports whether a and b have the same Go type in the open API:
+// same kind, cardinality, message or enum type, and (when samePresence)
+// presence, and neither is in a real oneof.
+func sameGoType(a, b *protogen.Field, samePresence bool) bool {
+	da, db := a.Desc, b.Desc
+	if da.Kind() != db.Kind() || da.Cardinality() != db.Cardinality() || da.IsMap() != db.IsMap() {
+		return false
+	}
+	if a.Oneof != nil && !a.Oneof.Desc.IsSynthetic() || b.Oneof != nil && !b.Oneof.Desc.IsSynthetic() {
+		return false
+	}
+	if da.IsMap() {
+		return sameGoType(a.Message.Fields[0], b.Message.Fields[0], true) && sameGoType(a.Message.Fields[1], b.Message.Fields[1], true)
+	}
+	if da.Message() != nil && da.Message().FullName() != db.Message().FullName() {
+		return false
+	}
+	if da.Enum() != nil && da.Enum().FullName() != db.Enum().FullName() {
+		return false
+	}
+	scalar := da.Message() == nil && !da.IsList()
+	return !samePresence || !scalar || da.HasPresence() == db.HasPresence()
+}
+
+// describeInput says how the input becomes a resource, for summaries.
+func (in *inputMapping) describe() string {
+	switch {
+	case in.whole:
+		return "the " + string(in.msg.Desc.Name())
+	case in.body != nil:
+		return string(in.msg.Desc.Name()) + "." + string(in.body.Desc.Name())
+	}
+	var names []string
+	for _, m := range in.fields {
+		names = append(names, string(m.req.Desc.Name()))
+	}
+	return "the fields " + strings.Join(names, ", ") + " of " + string(in.msg.Desc.Name())
+}
+
+// emitInput writes the statements that turn the input in (an expression of
+// the input message) into the resource to store, and returns the variable
+// holding it. results is what the method returns before an error.
+func (w *methodWriter) emitInput(in string, results string) string {
+	im, r := w.std.input, w.std.resource
+	msg := w.v.of("msg")
+	switch {
+	case im.whole:
+		return in
+	case im.body != nil:
+		w.P(msg, " := ", w.get(in, im.body))
+		w.P("if ", msg, " == nil {")
+		w.P("return ", results, w.id(statusPackage, "Error"), "(", w.id(codesPackage, "InvalidArgument"), ", ", strconv.Quote(string(im.msg.Desc.Name())+"."+string(im.body.Desc.Name())+" is required"), ")")
+		w.P("}")
+		if im.parent == nil && im.id == nil {
+			return msg
+		}
+		w.P("// The request stays as the caller made it.")
+		w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+	default:
+		var fields []string
+		for _, m := range im.fields {
+			if len(m.path) == 1 {
+				fields = append(fields, m.path[0].GoName, w.valueOf(in, m.req, m.path[0]))
+			}
+		}
+		w.P(msg, " := ", w.a.newMessage(r.msg, fields...))
+		for _, m := range im.fields {
+			if len(m.path) > 1 {
+				w.P("if ", w.isSet(in, m.req), " {")
+				w.setPath(msg, m.path, w.get(in, m.req))
+				w.P("}")
+			}
+		}
+	}
+	id := `""`
+	if im.id != nil {
+		id = w.get(in, im.id)
+	}
+	switch {
+	case im.parent != nil:
+		prefix := w.v.of("prefix")
+		w.P(prefix, ", ", w.err, " := ", w.id(svcserverPackage, "ChildKeyPrefix"), "(", w.get(in, im.parent), ", ", strconv.Quote(r.parentPattern), ", ", strconv.Quote(r.collection), ")")
+		w.onError(results)
+		if w.std.parentResource != nil {
+			parentRepo := w.recv + ".repos." + w.sm.repoField(w.std.parentResource)
+			w.P("if ", parentRepo, " != nil {")
+			w.P("// The parent must exist.")
+			w.P("if _, ", w.err, " := ", parentRepo, ".Get(", w.callCtx, ", ", w.get(in, im.parent), "); ", w.err, " != nil {")
+			w.P("return ", results, w.err)
+			w.P("}")
+			w.P("}")
+		}
+		if im.id == nil {
+			w.P(w.a.set(msg, r.msg, r.key, prefix+" + "+w.id(svcstorePackage, "NewID")+"()"))
+			break
+		}
+		idv := w.v.of("id")
+		w.P(idv, " := ", id)
+		w.P("if ", idv, ` == "" {`)
+		w.P(idv, " = ", w.id(svcstorePackage, "NewID"), "()")
+		w.P("}")
+		w.P(w.a.set(msg, r.msg, r.key, prefix+" + "+idv))
+	case im.id != nil:
+		idv := w.v.of("id")
+		w.P("if ", idv, " := ", id, "; ", idv, ` != "" {`)
+		key := idv
+		if r.keyPrefix != "" {
+			key = strconv.Quote(r.keyPrefix) + " + " + idv
+		}
+		w.P(w.a.set(msg, r.msg, r.key, key))
+		w.P("}")
+	}
+	return msg
+}

@@ -1,0 +1,217 @@
+package gen
+
+import (
+	"fmt"
+	"strconv"
+
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// listShape serves ListXs: a unary page (page_size, page_token →
+// next_page_token), a unary answer with every resource (no page fields), or
+// a server stream of resources or of messages wrapping one. A parent limits
+// it to a child collection; request fields named like resource fields (or
+// <field>_filter) filter by equality when set.
+type listShape struct{}
+
+func (listShape) recognise(c *methodContext) (*standardMethod, string) {
+	in, outMsg := c.m.Input, c.m.Output
+	s := &standardMethod{}
+	switch c.kind {
+	case serverStreaming:
+		r, out, notes := c.resultOf(outMsg)
+		if r == nil {
+			return nil, "the streamed " + c.noResult(outMsg)
+		}
+		s.resource, s.out, s.notes = r, out, notes
+	case unary:
+		s.out = resultMapping{msg: outMsg}
+		for _, f := range outMsg.Fields {
+			if !f.Desc.IsList() || f.Message == nil {
+				continue
+			}
+			if r := c.resources.resource(f.Message); r != nil && c.nounAgrees(r) {
+				if s.items != nil {
+					return nil, fmt.Sprintf("%s has two repeated resource fields: which one is the page?", outMsg.Desc.Name())
+				}
+				s.items, s.resource = f, r
+			}
+		}
+		if s.items == nil {
+			return nil, fmt.Sprintf("%s has no repeated field of a resource", outMsg.Desc.Name())
+		}
+		if f := field(outMsg, "next_page_token"); f != nil && isPlain(f, protoreflect.StringKind) {
+			s.nextToken = f
+		}
+		for _, f := range rest(outMsg, s.items, s.nextToken) {
+			s.notes = append(s.notes, fmt.Sprintf("%s.%s is left unset", outMsg.Desc.Name(), f.Desc.Name()))
+		}
+	default:
+		return nil, fmt.Sprintf("a List method is unary or a server stream, and this is %s", c.kind)
+	}
+	r := s.resource
+	if f := field(in, "page_size"); f != nil && (isPlain(f, protoreflect.Int32Kind) || isPlain(f, protoreflect.Int64Kind)) {
+		s.pageSize = f
+	}
+	if f := field(in, "page_token"); f != nil && isPlain(f, protoreflect.StringKind) {
+		s.pageToken = f
+	}
+	if c.kind == unary && (s.pageToken == nil) != (s.nextToken == nil) {
+		if s.pageToken == nil {
+			return nil, fmt.Sprintf("%s has a next_page_token and %s no page_token to send it back in", outMsg.Desc.Name(), in.Desc.Name())
+		}
+		return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
+	}
+	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.parentPattern != "" {
+		s.parent = p
+	}
+	if r.parentPattern != "" && s.parent == nil {
+		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent", r.msg.Desc.Name(), r.pattern, in.Desc.Name())
+	}
+	var refused []*protogen.Field
+	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent) {
+		path, guess := filterPath(f, r)
+		if path == nil {
+			refused = append(refused, f)
+			continue
+		}
+		s.filters = append(s.filters, filterMapping{req: f, path: path})
+		note := fmt.Sprintf("when set, %s keeps the %s resources whose %s equals it", f.Desc.Name(), r.msg.Desc.Name(), pathName(path))
+		if guess {
+			note += " (a guess from its name)"
+			s.warnings = append(s.warnings, fmt.Sprintf("%s filters on %s.%s (a guess from its name)", f.Desc.Name(), r.msg.Desc.Name(), pathName(path)))
+		}
+		s.notes = append(s.notes, note)
+	}
+	s.refuse(in, refused)
+	switch {
+	case c.kind == serverStreaming:
+		s.summary = fmt.Sprintf("streams the %s resources, in key order, page by page", r.msg.Desc.Name())
+	case s.nextToken != nil:
+		s.summary = fmt.Sprintf("lists a page of %s resources in key order", r.msg.Desc.Name())
+	default:
+		s.summary = fmt.Sprintf("answers every %s resource in key order, or codes.ResourceExhausted when they would exceed svcserver.MaxBatchBytes", r.msg.Desc.Name())
+	}
+	if s.parent != nil {
+		s.summary += fmt.Sprintf(" under the request's %s (%s)", s.parent.Desc.Name(), r.parentPattern)
+	}
+	return s, ""
+}
+
+// filterPath returns the resource field a List request field filters on:
+// the singular scalar field of the same name and type, or named by
+// <field>_filter; or, guessed, the key of a message field (category_filter
+// or category_id on Category category: category.id).
+func filterPath(f *protogen.Field, r *resourceModel) ([]*protogen.Field, bool) {
+	if f.Desc.IsList() || f.Desc.IsMap() || f.Message != nil {
+		return nil, false
+	}
+	name := string(f.Desc.Name())
+	for _, n := range []string{name, trimSuffix(name, "_filter")} {
+		if res := field(r.msg, n); n != "" && res != nil && res != r.key && res.Message == nil && sameGoType(f, res, false) {
+			return []*protogen.Field{res}, false
+		}
+	}
+	for _, suffix := range []string{"_filter", "_id"} {
+		if path := keyPathOf(f, r, suffix); path != nil {
+			return path, true
+		}
+	}
+	return nil, false
+}
+
+// trimSuffix returns s without suffix, or "" when s does not end with it.
+func trimSuffix(s, suffix string) string {
+	if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
+		return s[:len(s)-len(suffix)]
+	}
+	return ""
+}
+
+func (listShape) emit(w *methodWriter) {
+	s := w.std
+	results := w.errResults()
+	w.refuseUnsupported(w.req, results)
+	filters := ""
+	if s.parent != nil || len(s.filters) > 0 {
+		fv := w.v.of("filters")
+		filters = ", " + fv + "..."
+		w.P("var ", fv, " []", w.id(svcstorePackage, "Filter"))
+		if s.parent != nil {
+			r := s.resource
+			prefix := w.v.of("prefix")
+			w.P(prefix, ", ", w.err, " := ", w.id(svcserverPackage, "ChildKeyPrefix"), "(", w.get(w.req, s.parent), ", ", strconv.Quote(r.parentPattern), ", ", strconv.Quote(r.collection), ")")
+			w.onError(results)
+			if s.parentResource != nil {
+				parentRepo := w.recv + ".repos." + w.sm.repoField(s.parentResource)
+				w.P("if ", parentRepo, " != nil {")
+				w.P("// The parent must exist.")
+				w.P("if _, ", w.err, " := ", parentRepo, ".Get(", w.callCtx, ", ", w.get(w.req, s.parent), "); ", w.err, " != nil {")
+				w.P("return ", results, w.err)
+				w.P("}")
+				w.P("}")
+			}
+			w.P(fv, " = append(", fv, ", ", w.id(svcstorePackage, "KeyPrefix"), "(", prefix, "))")
+		}
+		for _, f := range s.filters {
+			w.P("if ", w.isSet(w.req, f.req), " {")
+			w.P(fv, " = append(", fv, ", ", w.id(svcstorePackage, "Equal"), "(", strconv.Quote(pathName(f.path)), ", ", w.get(w.req, f.req), "))")
+			w.P("}")
+		}
+	}
+	pageSize := "0"
+	if s.pageSize != nil {
+		pageSize = "int(" + w.get(w.req, s.pageSize) + ")"
+	}
+	items, next := w.v.of("items"), w.v.of("next")
+	switch {
+	case w.mm.kind == unary && s.nextToken != nil:
+		w.P(items, ", ", next, ", ", w.err, " := ", w.repo, ".List(", w.ctx, ", ", pageSize, ", ", w.get(w.req, s.pageToken), filters, ")")
+		w.onError("nil, ")
+		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, items, s.nextToken.GoName, next), ", nil")
+	case w.mm.kind == unary:
+		all, budget, token, page, item := w.v.of("all"), w.v.of("budget"), w.v.of("token"), w.v.of("page"), w.v.of("item")
+		w.P("var ", all, " []*", s.resource.msg.GoIdent)
+		w.P("var ", budget, " ", w.id(svcserverPackage, "BatchBudget"))
+		w.P(token, ` := ""`)
+		w.P("for {")
+		w.P(page, ", ", next, ", ", w.err, " := ", w.repo, ".List(", w.ctx, ", ", pageSize, ", ", token, filters, ")")
+		w.onError("nil, ")
+		w.P("for _, ", item, " := range ", page, " {")
+		w.P("if ", w.err, " := ", budget, ".Add(", item, "); ", w.err, " != nil {")
+		w.P("return nil, ", w.err)
+		w.P("}")
+		w.P("}")
+		w.P(all, " = append(", all, ", ", page, "...)")
+		w.P("if ", next, ` == "" {`)
+		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, all), ", nil")
+		w.P("}")
+		w.P(token, " = ", next)
+		w.P("}")
+	default:
+		token, item := w.v.of("token"), w.v.of("item")
+		first := `""`
+		if s.pageToken != nil {
+			first = w.get(w.req, s.pageToken)
+		}
+		w.P(token, " := ", first)
+		w.P("for {")
+		w.P(items, ", ", next, ", ", w.err, " := ", w.repo, ".List(", w.callCtx, ", ", pageSize, ", ", token, filters, ")")
+		w.onError("")
+		w.P("for _, ", item, " := range ", items, " {")
+		sent := item
+		if s.out.wrap != nil {
+			sent = w.a.newMessage(s.out.msg, s.out.wrap.GoName, item)
+		}
+		w.P("if ", w.err, " := ", w.stream, ".Send(", sent, "); ", w.err, " != nil {")
+		w.P("return ", w.err)
+		w.P("}")
+		w.P("}")
+		w.P("if ", next, ` == "" {`)
+		w.P("return nil")
+		w.P("}")
+		w.P(token, " = ", next)
+		w.P("}")
+	}
+}

@@ -1,0 +1,69 @@
+package svcserver
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+func TestRefuseFields(t *testing.T) {
+	if err := RefuseFields(&wrapperspb.StringValue{}, "value"); err != nil {
+		t.Errorf("unset field refused: %v", err)
+	}
+	if err := RefuseFields((*wrapperspb.StringValue)(nil), "value"); err != nil {
+		t.Errorf("nil message refused: %v", err)
+	}
+	if err := RefuseFields(&wrapperspb.StringValue{Value: "x"}, "nosuch"); err != nil {
+		t.Errorf("unknown field refused: %v", err)
+	}
+	err := RefuseFields(&wrapperspb.StringValue{Value: "x"}, "value")
+	if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "StringValue.value") {
+		t.Errorf("set field: %v, want Unimplemented naming StringValue.value", err)
+	}
+}
+
+func TestChildKeyPrefix(t *testing.T) {
+	for _, c := range []struct {
+		parent, pattern string
+		want            string // "" = InvalidArgument
+	}{
+		{"shelves/1", "shelves/*", "shelves/1/books/"},
+		{"publishers/p/shelves/s", "publishers/*/shelves/*", "publishers/p/shelves/s/books/"},
+		{"", "shelves/*", ""},
+		{"shelves/", "shelves/*", ""},
+		{"shelves/1/x", "shelves/*", ""},
+		{"bookcases/1", "shelves/*", ""},
+		{"shelves//", "shelves/*", ""},
+	} {
+		got, err := ChildKeyPrefix(c.parent, c.pattern, "books")
+		if c.want == "" {
+			if status.Code(err) != codes.InvalidArgument {
+				t.Errorf("ChildKeyPrefix(%q, %q) = %q, %v; want InvalidArgument", c.parent, c.pattern, got, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("ChildKeyPrefix(%q, %q) = %q, %v; want %q", c.parent, c.pattern, got, err, c.want)
+		}
+	}
+}
+
+func TestBatchBudget(t *testing.T) {
+	var b BatchBudget
+	item := &wrapperspb.StringValue{Value: strings.Repeat("x", 1000)}
+	n := 0
+	var err error
+	for ; err == nil; n++ {
+		err = b.Add(item)
+	}
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("err = %v, want ResourceExhausted", err)
+	}
+	// Items of ~1 KiB plus the per-item allowance: refused past 4 MiB.
+	if per := 1003 + batchItemOverhead; n != MaxBatchBytes/per+1 {
+		t.Errorf("refused at item %d, want %d", n, MaxBatchBytes/per+1)
+	}
+}
