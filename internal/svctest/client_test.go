@@ -297,7 +297,7 @@ func TestWrapperIsDropIn(t *testing.T) {
 }
 
 // TestDeadline checks the deadline the server sees: min(caller's deadline,
-// now + the method's default), where svcclient.WithTimeout replaces the
+// now + the method's default), where svcclient.CallTimeout replaces the
 // default for one call and never extends the caller's deadline.
 func TestDeadline(t *testing.T) {
 	s := &scripted{}
@@ -316,23 +316,23 @@ func TestDeadline(t *testing.T) {
 		{"Put/caller shorter", echopb.Echo_Put_FullMethodName, callPut, 400 * time.Millisecond, nil, 400 * time.Millisecond},
 		{"Get/caller longer", echopb.Echo_Get_FullMethodName, callGet, 30 * time.Second, nil, 5 * time.Second},
 		{"Put/caller longer", echopb.Echo_Put_FullMethodName, callPut, 3 * time.Second, nil, 800 * time.Millisecond},
-		{"Get/WithTimeout shorter than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
-		{"Get/WithTimeout longer than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, 10 * time.Second},
-		{"Put/WithTimeout longer than default", echopb.Echo_Put_FullMethodName, callPut, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
-		{"Put/WithTimeout shorter than caller", echopb.Echo_Put_FullMethodName, callPut, 3 * time.Second, []grpc.CallOption{svcclient.CallTimeout(300 * time.Millisecond)}, 300 * time.Millisecond},
-		{"Get/WithTimeout never extends caller", echopb.Echo_Get_FullMethodName, callGet, time.Second, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, time.Second},
-		{"Put/WithTimeout never extends caller", echopb.Echo_Put_FullMethodName, callPut, 500 * time.Millisecond, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 500 * time.Millisecond},
-		{"Get/WithTimeout(0) means no default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(0)}, 0},
-		{"Get/WithTimeout(0) keeps caller", echopb.Echo_Get_FullMethodName, callGet, 2 * time.Second, []grpc.CallOption{svcclient.CallTimeout(0)}, 2 * time.Second},
+		{"Get/CallTimeout shorter than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
+		{"Get/CallTimeout longer than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, 10 * time.Second},
+		{"Put/CallTimeout longer than default", echopb.Echo_Put_FullMethodName, callPut, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
+		{"Put/CallTimeout shorter than caller", echopb.Echo_Put_FullMethodName, callPut, 3 * time.Second, []grpc.CallOption{svcclient.CallTimeout(300 * time.Millisecond)}, 300 * time.Millisecond},
+		{"Get/CallTimeout never extends caller", echopb.Echo_Get_FullMethodName, callGet, time.Second, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, time.Second},
+		{"Put/CallTimeout never extends caller", echopb.Echo_Put_FullMethodName, callPut, 500 * time.Millisecond, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 500 * time.Millisecond},
+		{"Get/CallTimeout(0) means no default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(0)}, 0},
+		{"Get/CallTimeout(0) keeps caller", echopb.Echo_Get_FullMethodName, callGet, 2 * time.Second, []grpc.CallOption{svcclient.CallTimeout(0)}, 2 * time.Second},
 		{"Listen/no caller deadline", echopb.Echo_Listen_FullMethodName, callListen, 0, nil, 5 * time.Second},
 		{"Listen/caller shorter", echopb.Echo_Listen_FullMethodName, callListen, time.Second, nil, time.Second},
-		{"Listen/WithTimeout", echopb.Echo_Listen_FullMethodName, callListen, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
+		{"Listen/CallTimeout", echopb.Echo_Listen_FullMethodName, callListen, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
 		{"ListenSeq/no caller deadline", echopb.Echo_Listen_FullMethodName, callListenSeq, 0, nil, 5 * time.Second},
 		{"ListenSeq/caller shorter", echopb.Echo_Listen_FullMethodName, callListenSeq, time.Second, nil, time.Second},
 		{"Collect/no caller deadline", echopb.Echo_Collect_FullMethodName, callCollect, 0, nil, 5 * time.Second},
 		{"Collect/caller shorter", echopb.Echo_Collect_FullMethodName, callCollect, time.Second, nil, time.Second},
 		{"Chat/no caller deadline", echopb.Echo_Chat_FullMethodName, callChat, 0, nil, 5 * time.Second},
-		{"Chat/WithTimeout never extends caller", echopb.Echo_Chat_FullMethodName, callChat, time.Second, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, time.Second},
+		{"Chat/CallTimeout never extends caller", echopb.Echo_Chat_FullMethodName, callChat, time.Second, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := s.count(tc.method)
@@ -523,7 +523,7 @@ func TestPushback(t *testing.T) {
 }
 
 // TestRetryHooks: the wrapper's hook (svcclient.WithHook) and the call's hook
-// (svcclient.WithRetryHook), in that order, see every retry with the attempt
+// (svcclient.CallHook), in that order, see every retry with the attempt
 // that failed, its error and the wait that follows.
 func TestRetryHooks(t *testing.T) {
 	s := &scripted{unary: failing(codes.Unavailable)}
@@ -555,7 +555,7 @@ func TestRetryHooks(t *testing.T) {
 	got = nil
 	_ = callPut(context.Background(), w)
 	if len(got) != 2 || got[0].hook != "wrapper" || got[1].hook != "wrapper" {
-		t.Errorf("a call without WithRetryHook: hooks saw %+v, want the wrapper's hook twice", got)
+		t.Errorf("a call without CallHook: hooks saw %+v, want the wrapper's hook twice", got)
 	}
 }
 
