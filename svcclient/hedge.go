@@ -30,6 +30,7 @@ func Hedge[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []
 	m := &inv.methods[method]
 	s := inv.settings(m, opts)
 	if s.hedge == nil {
+		// Unary marks the options itself.
 		var out *Resp
 		err := inv.Unary(ctx, method, opts, func(ctx context.Context, opts []grpc.CallOption) error {
 			var err error
@@ -43,6 +44,7 @@ func Hedge[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []
 		defer cancel()
 	}
 	h := s.hedge
+	opts = s.mark(opts)
 	callOpts := opts
 	if inv.readyWait > 0 {
 		callOpts = append([]grpc.CallOption{waitForReady}, opts...)

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -222,5 +223,52 @@ func TestPages(t *testing.T) {
 	}
 	if items, err := run("loop"); status.Code(err) != codes.Internal || strings.Join(items, "") != "xy" || len(asked) != 2 {
 		t.Errorf("a token answered with itself: %v, %v after %d pages; want Internal after 2", items, err, len(asked))
+	}
+}
+
+// TestCheckCallOptions: with the check installed, a per-call option given to
+// a plain grpc client fails the call with a message naming it; through the
+// wrapper, or without such options, calls work.
+func TestCheckCallOptions(t *testing.T) {
+	// Wrappers mark option lists once the check is in use: undo that for
+	// the other tests (TestAllocations).
+	t.Cleanup(func() { checking.Store(false) })
+	e := newEnv(t, &server{}, CheckCallOptions()...)
+	plain := healthpb.NewHealthClient(e.cc)
+	w := e.wrapper()
+	req := &healthpb.HealthCheckRequest{}
+	ctx := context.Background()
+	if _, err := plain.Check(ctx, req); err != nil {
+		t.Errorf("plain call without our options: %v", err)
+	}
+	_, err := plain.Check(ctx, req, CallTimeout(time.Second))
+	if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "svcclient: CallTimeout was given to a plain grpc client calling /grpc.health.v1.Health/Check") {
+		t.Errorf("plain call with CallTimeout: %v, want Internal naming the option", err)
+	}
+	st, err := plain.Watch(ctx, req, CallNoRetry())
+	if err == nil {
+		_, err = st.Recv()
+	}
+	if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "CallNoRetry") {
+		t.Errorf("plain stream with CallNoRetry: %v, want Internal naming the option", err)
+	}
+	for name, call := range map[string]func() error{
+		"Check": func() error { _, err := w.Check(ctx, req, CallTimeout(time.Second), CallNoRetry()); return err },
+		"Check with a hook": func() error {
+			_, err := w.Check(ctx, req, CallHook(func(RetryEvent) {}))
+			return err
+		},
+		"Watch": func() error { _, err := w.Watch(ctx, req, CallTimeout(time.Second)); return err },
+		"Upload": func() error {
+			st, err := e.streams().Upload(ctx, CallTimeout(time.Second))
+			if err == nil {
+				st.CloseSend()
+			}
+			return err
+		},
+	} {
+		if err := call(); err != nil {
+			t.Errorf("wrapper %s with per-call options: %v", name, err)
+		}
 	}
 }

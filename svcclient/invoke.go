@@ -190,6 +190,7 @@ func (inv *Invoker) Policies() []MethodPolicy {
 func (inv *Invoker) Unary(ctx context.Context, method int, opts []grpc.CallOption, call func(ctx context.Context, opts []grpc.CallOption) error) error {
 	m := &inv.methods[method]
 	s := inv.settings(m, opts)
+	opts = s.mark(opts)
 	ctx, cancel := inv.withTimeout(ctx, s.timeout)
 	if cancel != nil {
 		defer cancel()

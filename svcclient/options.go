@@ -169,7 +169,8 @@ func WithReadyWait(d time.Duration) Option {
 // Per-call options. They embed grpc.EmptyCallOption, which grpc documents for
 // carrying data past it: grpc and interceptors ignore them, so they are left
 // in the option list rather than filtered out at a cost. Passed to a plain
-// grpc client (not a wrapper) they do nothing.
+// grpc client (not a wrapper) they do nothing, unless the connection was
+// built with CheckCallOptions.
 
 type timeoutOption struct {
 	grpc.EmptyCallOption
@@ -248,6 +249,21 @@ type callSettings struct {
 	retry   *RetryPolicy   // nil: no retry
 	hedge   *HedgingPolicy // nil: no hedging; never set together with retry
 	hook    func(RetryEvent)
+	ours    bool // opts hold per-call options of this package
+}
+
+// handledOption marks an option list that a wrapper has read, for
+// [CheckCallOptions].
+type handledOption struct{ grpc.EmptyCallOption }
+
+// mark returns opts with a handledOption appended when they hold options of
+// this package and CheckCallOptions is in use in the process, so that it
+// lets the call through. It copies (allocates) only then.
+func (s *callSettings) mark(opts []grpc.CallOption) []grpc.CallOption {
+	if !s.ours || !checking.Load() {
+		return opts
+	}
+	return append(opts[:len(opts):len(opts)], handledOption{})
 }
 
 // settings resolves the per-call options of opts against the method m. It
@@ -263,13 +279,13 @@ func (inv *Invoker) settings(m *method, opts []grpc.CallOption) callSettings {
 	for _, o := range opts {
 		switch o := o.(type) {
 		case timeoutOption:
-			s.timeout = o.d
+			s.timeout, s.ours = o.d, true
 		case noRetryOption:
-			noRetry = true
+			noRetry, s.ours = true, true
 		case hookOption:
-			s.hook = o.hook
+			s.hook, s.ours = o.hook, true
 		case retryPolicyOption:
-			s.retry, s.hedge = nil, nil
+			s.retry, s.hedge, s.ours = nil, nil, true
 			if m.retryable && o.p.retries() {
 				s.retry = o.p
 			}

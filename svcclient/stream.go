@@ -23,6 +23,7 @@ import (
 func ServerStream[Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.CallOption, open func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Resp], error)) (grpc.ServerStreamingClient[Resp], error) {
 	m := &inv.methods[method]
 	s := inv.settings(m, opts)
+	opts = s.mark(opts)
 	cctx, cancel := inv.withTimeout(ctx, s.timeout)
 	if cancel == nil && s.retry == nil {
 		// No deadline of ours to release and nothing to retry: the plain
@@ -45,6 +46,7 @@ func Seq[Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.Ca
 	return func(yield func(*Resp, error) bool) {
 		m := &inv.methods[method]
 		s := inv.settings(m, opts)
+		opts := s.mark(opts)
 		cctx, cancel := inv.withTimeout(ctx, s.timeout)
 		// Unlike ServerStream, always own a cancel: an early break must be
 		// able to end the stream.
@@ -251,7 +253,7 @@ func (s *serverStream[Resp]) SendMsg(m any) error { return s.current().SendMsg(m
 // have to be replayed. The stream releases its context when CloseAndRecv or
 // RecvMsg returns.
 func ClientStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.CallOption, open func(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Req, Resp], error)) (grpc.ClientStreamingClient[Req, Resp], error) {
-	ctx, cancel := inv.streamContext(ctx, method, opts)
+	ctx, cancel, opts := inv.streamContext(ctx, method, opts)
 	st, err := open(ctx, opts...)
 	if cancel == nil {
 		return st, err
@@ -268,7 +270,7 @@ func ClientStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, 
 // applies; the call is never retried. The stream releases its context when
 // Recv or RecvMsg returns an error, io.EOF included.
 func BidiStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.CallOption, open func(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Req, Resp], error)) (grpc.BidiStreamingClient[Req, Resp], error) {
-	ctx, cancel := inv.streamContext(ctx, method, opts)
+	ctx, cancel, opts := inv.streamContext(ctx, method, opts)
 	st, err := open(ctx, opts...)
 	if cancel == nil {
 		return st, err
@@ -283,9 +285,10 @@ func BidiStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, op
 // streamContext applies the call's deadline to a stream that is never
 // retried. A nil cancel means no context was derived, so there is nothing to
 // release and the stream needs no wrapping.
-func (inv *Invoker) streamContext(ctx context.Context, method int, opts []grpc.CallOption) (context.Context, context.CancelFunc) {
+func (inv *Invoker) streamContext(ctx context.Context, method int, opts []grpc.CallOption) (context.Context, context.CancelFunc, []grpc.CallOption) {
 	s := inv.settings(&inv.methods[method], opts)
-	return inv.withTimeout(ctx, s.timeout)
+	ctx, cancel := inv.withTimeout(ctx, s.timeout)
+	return ctx, cancel, s.mark(opts)
 }
 
 // clientStream releases the call's context when the response has arrived.
