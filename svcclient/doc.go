@@ -23,7 +23,8 @@
 // Per-call options are grpc.CallOptions named Call...: [CallTimeout],
 // [CallNoRetry], [CallHook], [CallRetryPolicy]. They embed
 // grpc.EmptyCallOption, so grpc ignores them: given to a plain grpc client
-// instead of a wrapper, they do nothing. The names of earlier releases
+// instead of a wrapper, they do nothing, unless the connection was built with
+// [CheckCallOptions], which then fails such a call naming the option. The names of earlier releases
 // (WithTimeout, WithoutRetry, WithRetryHook, WithRetryPolicy, WithPolicy)
 // remain as deprecated aliases for one release.
 //
