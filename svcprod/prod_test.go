@@ -2,6 +2,7 @@ package svcprod_test
 
 import (
 	"context"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -208,9 +209,7 @@ func TestDialOptions(t *testing.T) {
 // freezes, as a server under SIGSTOP would: the client's keepalive ends the
 // watch with Unavailable long before its deadline.
 func TestClientKeepaliveFindsFrozenServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for grpc's 10s minimum keepalive interval")
-	}
+	testenv.Slow(t, "waits for grpc's 10s minimum keepalive interval")
 	addr, _ := serve(t, echoItem(t))
 	proxy, err := prodtest.NewProxy(addr)
 	if err != nil {

@@ -75,19 +75,34 @@ func NewFeed[M proto.Message]() *Feed[M] {
 // watchers copy it when they read it.
 func (f *Feed[M]) Publish(c Change[M]) { f.publish(c) }
 
+// End ends every watch: with err (a status error) as the last element of
+// each sequence, or quietly when err is nil. Later Watch calls fail with
+// Unavailable. Stores call it when their source of changes is gone.
+func (f *Feed[M]) End(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = true
+	for s := range f.subs {
+		s.err = err
+		close(s.ch)
+		delete(f.subs, s)
+	}
+}
+
 // Watch subscribes as [Watcher] describes.
 func (f *Feed[M]) Watch(ctx context.Context) (iter.Seq2[Change[M], error], error) {
 	return f.watch(ctx)
 }
 
 type feed[M proto.Message] struct {
-	mu   sync.Mutex
-	subs map[*subscriber[M]]struct{}
+	mu    sync.Mutex
+	subs  map[*subscriber[M]]struct{}
+	ended bool
 }
 
 type subscriber[M proto.Message] struct {
-	ch      chan Change[M]
-	dropped bool // guarded by feed.mu; set when ch overflowed and was closed
+	ch  chan Change[M]
+	err error // guarded by feed.mu; why ch was closed, if not by the watcher
 }
 
 func (f *feed[M]) init() { f.subs = make(map[*subscriber[M]]struct{}) }
@@ -102,7 +117,8 @@ func (f *feed[M]) publish(c Change[M]) {
 		select {
 		case s.ch <- c:
 		default:
-			s.dropped = true
+			s.err = status.Errorf(codes.Aborted,
+				"watch fell more than %d changes behind and was dropped; list again, then watch again", WatchBuffer)
 			close(s.ch)
 			delete(f.subs, s)
 		}
@@ -124,6 +140,10 @@ func (f *feed[M]) watch(ctx context.Context) (iter.Seq2[Change[M], error], error
 	}
 	s := &subscriber[M]{ch: make(chan Change[M], WatchBuffer)}
 	f.mu.Lock()
+	if f.ended {
+		f.mu.Unlock()
+		return nil, status.Error(codes.Unavailable, "watch: the change feed has ended; retry")
+	}
 	f.subs[s] = struct{}{}
 	f.mu.Unlock()
 	// Release the subscription when ctx ends even if nobody iterates.
@@ -140,11 +160,10 @@ func (f *feed[M]) watch(ctx context.Context) (iter.Seq2[Change[M], error], error
 			case c, ok := <-s.ch:
 				if !ok {
 					f.mu.Lock()
-					dropped := s.dropped
+					err := s.err
 					f.mu.Unlock()
-					if dropped {
-						yield(Change[M]{}, status.Errorf(codes.Aborted,
-							"watch fell more than %d changes behind and was dropped; list again, then watch again", WatchBuffer))
+					if err != nil {
+						yield(Change[M]{}, err)
 					}
 					return
 				}

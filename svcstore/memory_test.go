@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/svcgen/protoc-gen-svc/svcstore"
+	"github.com/svcgen/protoc-gen-svc/svcstore/internal/fixtures"
 	"github.com/svcgen/protoc-gen-svc/svcstore/internal/testpb"
 	"github.com/svcgen/protoc-gen-svc/svcstore/storetest"
 )
@@ -41,30 +42,7 @@ var (
 	ticketSchema = svcstore.Schema{KeyField: "id", EtagField: "etag", UpdateTimeField: "update_time"}
 )
 
-// ticketFixture is the integer-keyed fixture, with filters on an enum, a
-// nested field and a bool.
-var ticketFixture = storetest.Fixture[*testpb.Ticket]{
-	Schema: ticketSchema,
-	New: func(i int) *testpb.Ticket {
-		t := &testpb.Ticket{
-			Title:  fmt.Sprint("ticket ", i),
-			Status: testpb.Status(i % 3),
-			Urgent: i%5 == 0,
-			Tags:   []string{"t", fmt.Sprint(i)},
-		}
-		if i%4 != 0 { // some without a category: the filter reads ""
-			t.Category = &testpb.Category{Id: fmt.Sprint("c", i%4)}
-		}
-		return t
-	},
-	Mutate:   func(t *testpb.Ticket) { t.Title += " (edited)"; t.Status = testpb.Status_STATUS_CLOSED },
-	MaskPath: "title",
-	EqualFilters: []storetest.EqualFilter{
-		{Path: "status", Value: testpb.Status_STATUS_OPEN},
-		{Path: "category.id", Value: "c1"},
-		{Path: "urgent", Value: false},
-	},
-}
+var ticketFixture = fixtures.Ticket
 
 // Compile-time check that Memory implements Repository for a generated type.
 var _ svcstore.Repository[*testpb.Book] = (*svcstore.Memory[*testpb.Book])(nil)

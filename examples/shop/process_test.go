@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -38,9 +39,7 @@ func TestShopdAndShopctl(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("sends SIGTERM")
 	}
-	if testing.Short() {
-		t.Skip("builds binaries; skipped with -short")
-	}
+	testenv.Slow(t, "builds binaries")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	bin := t.TempDir()

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"io"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +23,9 @@ import (
 	"github.com/svcgen/protoc-gen-svc/svcclient"
 )
 
-// shopdProcess is one running shopd.
+// shopdProcess is one running shopd on an address of the test's choosing,
+// so that it can be restarted on the same one (store_test.go's startShopd
+// always picks a free port).
 type shopdProcess struct {
 	addr   string
 	cmd    *exec.Cmd
@@ -33,26 +33,9 @@ type shopdProcess struct {
 	logs   *syncBuffer
 }
 
-// buildShopd builds shopd into a temporary directory.
-func buildShopd(t *testing.T) string {
-	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("kills processes")
-	}
-	if testing.Short() {
-		t.Skip("builds binaries; skipped with -short")
-	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/shopd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return filepath.Join(bin, "shopd")
-}
-
-// startShopd starts shopd listening on addr ("127.0.0.1:0" for a free
+// startShopdAt starts shopd listening on addr ("127.0.0.1:0" for a free
 // port) and waits until it listens. It is killed when the test ends.
-func startShopd(t *testing.T, bin, addr string) *shopdProcess {
+func startShopdAt(t *testing.T, bin, addr string) *shopdProcess {
 	t.Helper()
 	p := &shopdProcess{cmd: exec.Command(bin, "--listen", addr), exited: make(chan error, 1), logs: &syncBuffer{}}
 	stdout, err := p.cmd.StdoutPipe()
@@ -157,7 +140,7 @@ func dial(t *testing.T, target string, opts ...grpc.DialOption) *grpc.ClientConn
 // channel reconnects.
 func TestRestartZeroFailures(t *testing.T) {
 	bin := buildShopd(t)
-	p := startShopd(t, bin, "127.0.0.1:0")
+	p := startShopdAt(t, bin, "127.0.0.1:0")
 	conn := dial(t, p.addr)
 	var retries atomic.Int64
 	w := shopv1.NewCatalogWrapper(conn, svcclient.WithHook(func(svcclient.RetryEvent) { retries.Add(1) }))
@@ -172,7 +155,7 @@ func TestRestartZeroFailures(t *testing.T) {
 		before := res.answered.Load()
 		p.kill()
 		time.Sleep(100 * time.Millisecond)
-		p = startShopd(t, bin, p.addr)
+		p = startShopdAt(t, bin, p.addr)
 		// Until the clients have been answered by the new server.
 		deadline := time.Now().Add(10 * time.Second)
 		for res.answered.Load() < before+200 && time.Now().Before(deadline) {
@@ -195,7 +178,7 @@ func TestRestartZeroFailures(t *testing.T) {
 // after one attempt. Once shopd is back, calls work again.
 func TestServerDownPastDeadline(t *testing.T) {
 	bin := buildShopd(t)
-	p := startShopd(t, bin, "127.0.0.1:0")
+	p := startShopdAt(t, bin, "127.0.0.1:0")
 	conn := dial(t, p.addr)
 	var mu sync.Mutex
 	var events []svcclient.RetryEvent
@@ -245,7 +228,7 @@ func TestServerDownPastDeadline(t *testing.T) {
 	}
 	mu.Unlock()
 
-	startShopd(t, bin, p.addr)
+	startShopdAt(t, bin, p.addr)
 	if _, err := w.ListProducts(context.Background(), &shopv1.ListProductsRequest{}); err != nil {
 		t.Errorf("ListProducts once shopd is back: %v", err)
 	}
@@ -256,8 +239,8 @@ func TestServerDownPastDeadline(t *testing.T) {
 // other, so no call fails.
 func TestRoundRobinReplicaDies(t *testing.T) {
 	bin := buildShopd(t)
-	a := startShopd(t, bin, "127.0.0.1:0")
-	b := startShopd(t, bin, "127.0.0.1:0")
+	a := startShopdAt(t, bin, "127.0.0.1:0")
+	b := startShopdAt(t, bin, "127.0.0.1:0")
 	r := manual.NewBuilderWithScheme("shop")
 	r.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: a.addr}, {Addr: b.addr}}})
 	conn := dial(t, "shop:///replicas", grpc.WithResolvers(r),

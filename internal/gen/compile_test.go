@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"os"
 	"os/exec"
 	"path"
@@ -39,7 +40,8 @@ func tool(t testing.TB, name string) string {
 		cmd := exec.Command("go", "build", "-o", toolsDir+string(os.PathSeparator),
 			"google.golang.org/protobuf/cmd/protoc-gen-go",
 			"google.golang.org/grpc/cmd/protoc-gen-go-grpc",
-			"honnef.co/go/tools/cmd/staticcheck")
+			"honnef.co/go/tools/cmd/staticcheck",
+			"github.com/bufbuild/buf/cmd/buf")
 		cmd.Dir = filepath.Join(repoRoot, "tools")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			toolsErr = fmt.Errorf("building the pinned tools: %v\n%s", err, out)
@@ -122,9 +124,7 @@ func runIn(t testing.TB, dir string, name string, args ...string) {
 // protoc-gen-go-grpc output of the same fixtures, plus user code that embeds
 // a skeleton, and requires go build, go vet and staticcheck to pass.
 func TestGoldensCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds pinned tools and a module; skipped with -short")
-	}
+	testenv.Slow(t, "builds pinned tools and a module")
 	var files []string
 	for _, dir := range fixtureCases(t) {
 		if !strings.HasPrefix(dir, "error_") {

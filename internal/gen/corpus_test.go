@@ -2,6 +2,7 @@ package gen
 
 import (
 	"encoding/json"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -102,9 +103,7 @@ func (c corpus) files(t testing.TB, dir string) []string {
 // module (example.com/corpus/...), since their own go_package paths belong
 // to modules we do not build.
 func TestRealCorpora(t *testing.T) {
-	if testing.Short() {
-		t.Skip("downloads modules and builds their generated code; skipped with -short")
-	}
+	testenv.Slow(t, "downloads modules and builds their generated code")
 	module := map[string][]byte{}
 	generated := 0
 	for _, c := range corpora {

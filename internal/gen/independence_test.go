@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bytes"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,9 +158,7 @@ func googleapisRequest(t *testing.T) *pluginpb.CodeGeneratorRequest {
 // the example library in one request, as protoc $(find . -name '*.proto')
 // does, and each file alone: the same bytes, and no error.
 func TestGoogleapisTogether(t *testing.T) {
-	if testing.Short() {
-		t.Skip("downloads googleapis Go modules; skipped with -short")
-	}
+	testenv.Slow(t, "downloads googleapis Go modules")
 	req := googleapisRequest(t)
 	n := checkIndependent(t, req)
 	t.Logf("%d files of %d proto files with services checked", n, len(req.FileToGenerate))

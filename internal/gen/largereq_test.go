@@ -3,6 +3,7 @@ package gen
 import (
 	"bytes"
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -455,7 +456,7 @@ func TestLargeRequestDeterministic(t *testing.T) {
 		t.Error("listing the files in another order changes the output")
 	}
 
-	if testing.Short() {
+	if !testenv.Full() {
 		return // the runs of the binary
 	}
 	in := largeRequestBytes(t, 1)

@@ -34,7 +34,7 @@ func TestProtoc(t *testing.T) {
 	plugin := pluginBinary(t)
 	// Debian's protoc predates editions, so the editions fixture is left to
 	// buf and the in-process tests.
-	for _, dir := range []string{"allkinds", "imports", "legacy", "optional", "collide", "policy", "resources", "shapes"} {
+	for _, dir := range []string{"allkinds", "imports", "legacy", "optional", "collide", "policy", "resources", "shapes", "seed_user", "seed_ecommerce", "samename"} {
 		t.Run(dir, func(t *testing.T) {
 			out := t.TempDir()
 			args := []string{"--plugin=protoc-gen-svc=" + plugin, "--svc_out=" + out, "--svc_opt=" + fixtureParameter(t, dir),

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"slices"
 	"strings"
 	"testing"
@@ -85,9 +86,7 @@ func TestRecognitionSeeds(t *testing.T) {
 // TestRecognitionContainerd checks that the standard methods of
 // containerd's services are served.
 func TestRecognitionContainerd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("downloads containerd's API module; skipped with -short")
-	}
+	testenv.Slow(t, "downloads containerd's API module")
 	var c corpus
 	for _, k := range corpora {
 		if k.name == "containerd" {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -16,39 +15,48 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
 // Catalog serves shop.v1.Catalog. The generated skeleton serves the standard
 // methods (Get, List, Create, Update, Delete and the ImportProducts client
-// stream) from the product repository; Catalog adds WatchProducts and
-// RepriceProducts. The repository the skeleton uses is wrapped so that every
-// change to a product, whoever makes it, is published to the watchers.
+// stream) from the product repository; Catalog adds WatchProducts, on the
+// repository's change feed (so a watcher sees the changes made through
+// every replica sharing the store), and RepriceProducts.
 type Catalog struct {
 	shopv1.CatalogSkeleton
-	products shopv1.ProductRepository // the same repository the skeleton serves from
-	events   *hub
+	products ProductStore // the same repository the skeleton serves from
 	logger   *slog.Logger
+
+	// closing is cancelled by shutdown: open watches then end with
+	// Unavailable, and new ones are refused.
+	closing  context.Context
+	shutdown context.CancelFunc
 }
 
-func newCatalog(logger *slog.Logger) *Catalog {
-	events := newHub()
-	products := &watchedProducts{ProductRepository: shopv1.NewInMemoryProductRepository(), events: events}
+func newCatalog(logger *slog.Logger, products ProductStore) *Catalog {
+	closing, shutdown := context.WithCancel(context.Background())
 	return &Catalog{
 		CatalogSkeleton: shopv1.NewCatalogSkeleton(shopv1.CatalogRepositories{Product: products}),
 		products:        products,
-		events:          events,
 		logger:          logger,
+		closing:         closing,
+		shutdown:        shutdown,
 	}
 }
+
+// errShuttingDown ends watches when the server stops: clients may watch
+// again elsewhere.
+var errShuttingDown = status.Error(codes.Unavailable, "the server is shutting down")
 
 // WatchProducts sends the existing products when asked, then SYNCED, then
 // every change as it happens, until the client cancels, the server shuts
 // down (Unavailable) or the client reads too slowly to keep up
-// (ResourceExhausted).
+// (ResourceExhausted, after svcstore.WatchBuffer changes).
 //
 // A product changed while the existing ones are being sent may be sent
 // twice: first as EXISTING, then as the change. The later event is always
-// the newer state.
+// the newer state. Changes arrive in the order the store committed them.
 func (c *Catalog) WatchProducts(req *shopv1.WatchProductsRequest, stream grpc.ServerStreamingServer[shopv1.ProductEvent]) error {
 	ctx := stream.Context()
 	for _, cat := range req.GetCategories() {
@@ -59,13 +67,19 @@ func (c *Catalog) WatchProducts(req *shopv1.WatchProductsRequest, stream grpc.Se
 	wanted := func(p *shopv1.Product) bool {
 		return len(req.GetCategories()) == 0 || slices.Contains(req.GetCategories(), p.GetCategory())
 	}
+	if c.closing.Err() != nil {
+		return errShuttingDown
+	}
+	// The watch ends with the call or with the server.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.closing, cancel)()
 	// Subscribe before reading the existing products, so that no change
 	// falls between the two.
-	w, err := c.events.subscribe()
+	changes, err := c.products.Watch(wctx)
 	if err != nil {
 		return err
 	}
-	defer c.events.unsubscribe(w)
 
 	if req.GetIncludeExisting() {
 		token := ""
@@ -91,20 +105,36 @@ func (c *Catalog) WatchProducts(req *shopv1.WatchProductsRequest, stream grpc.Se
 	if err := stream.Send(&shopv1.ProductEvent{Type: shopv1.ProductEvent_SYNCED, EventTime: timestamppb.Now()}); err != nil {
 		return err
 	}
-	for {
-		select {
-		case ev := <-w.events:
-			if !wanted(ev.GetProduct()) {
-				continue
+	for change, err := range changes {
+		if err != nil {
+			if status.Code(err) == codes.Aborted {
+				// The feed dropped us: the client reads too slowly.
+				return status.Errorf(codes.ResourceExhausted, "watcher fell more than %d changes behind; watch again", svcstore.WatchBuffer)
 			}
-			if err := stream.Send(ev); err != nil {
-				return err
-			}
-		case <-w.done:
-			return w.err
-		case <-ctx.Done():
-			return status.FromContextError(ctx.Err()).Err()
+			return err
 		}
+		if !wanted(change.Message) {
+			continue
+		}
+		ev := &shopv1.ProductEvent{Type: eventType(change.Kind), Product: change.Message, EventTime: timestamppb.Now()}
+		if err := stream.Send(ev); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	return errShuttingDown
+}
+
+func eventType(k svcstore.ChangeKind) shopv1.ProductEvent_Type {
+	switch k {
+	case svcstore.Created:
+		return shopv1.ProductEvent_CREATED
+	case svcstore.Updated:
+		return shopv1.ProductEvent_UPDATED
+	default:
+		return shopv1.ProductEvent_DELETED
 	}
 }
 
@@ -204,128 +234,4 @@ func validMoney(m *shopv1.Money) error {
 		return errors.New("minor_units must not be negative")
 	}
 	return nil
-}
-
-// watchedProducts is the product repository the catalog serves from: every
-// successful change is published to the watchers as a ProductEvent. Writes
-// are serialised so that watchers see the changes in the order the
-// repository applied them; reads are not.
-type watchedProducts struct {
-	shopv1.ProductRepository // Get and List pass through
-	events                   *hub
-	mu                       sync.Mutex
-}
-
-func (r *watchedProducts) Create(ctx context.Context, msg *shopv1.Product) (*shopv1.Product, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, err := r.ProductRepository.Create(ctx, msg)
-	if err == nil {
-		r.events.publish(shopv1.ProductEvent_CREATED, p)
-	}
-	return p, err
-}
-
-// CreateBatch is how ImportProducts stores a whole import at once.
-func (r *watchedProducts) CreateBatch(ctx context.Context, msgs []*shopv1.Product) ([]*shopv1.Product, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	ps, err := r.ProductRepository.CreateBatch(ctx, msgs)
-	if err == nil {
-		for _, p := range ps {
-			r.events.publish(shopv1.ProductEvent_CREATED, p)
-		}
-	}
-	return ps, err
-}
-
-func (r *watchedProducts) Update(ctx context.Context, msg *shopv1.Product, mask *fieldmaskpb.FieldMask) (*shopv1.Product, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, err := r.ProductRepository.Update(ctx, msg, mask)
-	if err == nil {
-		r.events.publish(shopv1.ProductEvent_UPDATED, p)
-	}
-	return p, err
-}
-
-func (r *watchedProducts) Delete(ctx context.Context, key, etag string) (*shopv1.Product, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p, err := r.ProductRepository.Delete(ctx, key, etag)
-	if err == nil {
-		r.events.publish(shopv1.ProductEvent_DELETED, p)
-	}
-	return p, err
-}
-
-// watchBuffer is how many events a watcher may fall behind before it is
-// dropped.
-const watchBuffer = 256
-
-// hub fans product events out to watchers. Publishing never blocks: a
-// watcher whose buffer is full is dropped with ResourceExhausted, so one slow
-// client cannot hold up writers or other watchers.
-type hub struct {
-	mu       sync.Mutex
-	watchers map[*watcher]struct{}
-	closed   bool
-}
-
-type watcher struct {
-	events chan *shopv1.ProductEvent
-	done   chan struct{} // closed when the watcher is dropped; err says why
-	err    error
-}
-
-func newHub() *hub {
-	return &hub{watchers: make(map[*watcher]struct{})}
-}
-
-func (h *hub) subscribe() (*watcher, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return nil, status.Error(codes.Unavailable, "the server is shutting down")
-	}
-	w := &watcher{events: make(chan *shopv1.ProductEvent, watchBuffer), done: make(chan struct{})}
-	h.watchers[w] = struct{}{}
-	return w, nil
-}
-
-func (h *hub) unsubscribe(w *watcher) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.watchers, w)
-}
-
-// drop ends w with err; h.mu must be held.
-func (h *hub) drop(w *watcher, err error) {
-	delete(h.watchers, w)
-	w.err = err
-	close(w.done)
-}
-
-func (h *hub) publish(typ shopv1.ProductEvent_Type, p *shopv1.Product) {
-	// One event for every watcher: stream.Send only reads it.
-	ev := &shopv1.ProductEvent{Type: typ, Product: p, EventTime: timestamppb.Now()}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for w := range h.watchers {
-		select {
-		case w.events <- ev:
-		default:
-			h.drop(w, status.Errorf(codes.ResourceExhausted, "watcher fell more than %d events behind; watch again", watchBuffer))
-		}
-	}
-}
-
-// close drops every watcher with Unavailable and refuses new ones.
-func (h *hub) close() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.closed = true
-	for w := range h.watchers {
-		h.drop(w, status.Error(codes.Unavailable, "the server is shutting down"))
-	}
 }

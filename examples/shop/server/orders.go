@@ -33,8 +33,7 @@ type Orders struct {
 	logger    *slog.Logger
 }
 
-func newOrders(logger *slog.Logger, products shopv1.ProductRepository, customers *Customers) *Orders {
-	orders := shopv1.NewInMemoryOrderRepository()
+func newOrders(logger *slog.Logger, orders shopv1.OrderRepository, products shopv1.ProductRepository, customers *Customers) *Orders {
 	return &Orders{
 		OrdersSkeleton: shopv1.NewOrdersSkeleton(shopv1.OrdersRepositories{Order: orders}),
 		orders:         orders,

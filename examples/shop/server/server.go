@@ -1,6 +1,6 @@
 // Package server is the shop example's gRPC server: the three services of
-// shop.v1 built from the skeletons protoc-gen-svc generates, on in-memory
-// repositories, with hand-written methods where the API is not a standard
+// shop.v1 built from the skeletons protoc-gen-svc generates, on repositories
+// in memory, in SQLite or in PostgreSQL ([OpenStore]), with hand-written methods where the API is not a standard
 // method (watching and repricing products, placing and cancelling orders).
 //
 // cmd/shopd is a thin main around [Serve]; the tests start the same server
@@ -39,15 +39,20 @@ type Customers struct {
 
 // New returns the shop's services on new, empty in-memory repositories.
 func New(logger *slog.Logger) *Shop {
+	return NewOn(logger, InMemory())
+}
+
+// NewOn returns the shop's services on repos (see [OpenStore]).
+func NewOn(logger *slog.Logger, repos *Repositories) *Shop {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	catalog := newCatalog(logger)
-	customers := &Customers{CustomersSkeleton: shopv1.NewInMemoryCustomersSkeleton()}
+	catalog := newCatalog(logger, repos.Products)
+	customers := &Customers{CustomersSkeleton: shopv1.NewCustomersSkeleton(shopv1.CustomersRepositories{Customer: repos.Customers})}
 	return &Shop{
 		Catalog:   catalog,
 		Customers: customers,
-		Orders:    newOrders(logger, catalog.products, customers),
+		Orders:    newOrders(logger, repos.Orders, catalog.products, customers),
 	}
 }
 
@@ -63,7 +68,7 @@ func (s *Shop) Register(r grpc.ServiceRegistrar) {
 // may watch again elsewhere) and refuses new ones. A graceful stop waits for
 // the calls in flight, and watches would otherwise never end on their own.
 func (s *Shop) Close() {
-	s.Catalog.events.close()
+	s.Catalog.shutdown()
 }
 
 // Serve serves the shop on lis until ctx is cancelled, then stops
@@ -78,7 +83,13 @@ func (s *Shop) Close() {
 // there, so that unauthenticated calls are refused before anything else
 // looks at them; tests add interceptors or change the drain timeout.
 func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...svcserver.Option) error {
-	srv, shop := newServer(logger, opts)
+	return ServeOn(ctx, lis, logger, InMemory(), opts...)
+}
+
+// ServeOn is Serve on the given repositories (see [OpenStore]); it does not
+// close them.
+func ServeOn(ctx context.Context, lis net.Listener, logger *slog.Logger, repos *Repositories, opts ...svcserver.Option) error {
+	srv, shop := newServer(logger, repos, opts)
 	defer shop.Close()
 	// Close the watches as soon as the stop begins, in parallel with
 	// svcserver's graceful stop, which waits for them.
@@ -93,7 +104,13 @@ func Serve(ctx context.Context, lis net.Listener, logger *slog.Logger, opts ...s
 // run through the same interceptors whatever their protocol. httpOpts are
 // added after the shop's own (the web page), e.g. svchttp.WithTLSConfig.
 func ServeHTTP(ctx context.Context, lis net.Listener, logger *slog.Logger, httpOpts []svchttp.Option, opts ...svcserver.Option) error {
-	srv, shop := newServer(logger, opts)
+	return ServeHTTPOn(ctx, lis, logger, InMemory(), httpOpts, opts...)
+}
+
+// ServeHTTPOn is ServeHTTP on the given repositories (see [OpenStore]); it
+// does not close them.
+func ServeHTTPOn(ctx context.Context, lis net.Listener, logger *slog.Logger, repos *Repositories, httpOpts []svchttp.Option, opts ...svcserver.Option) error {
+	srv, shop := newServer(logger, repos, opts)
 	defer shop.Close()
 	stopWatches := context.AfterFunc(ctx, shop.Close)
 	defer stopWatches()
@@ -102,11 +119,11 @@ func ServeHTTP(ctx context.Context, lis net.Listener, logger *slog.Logger, httpO
 
 // newServer returns the svcserver.Server with the shop registered, as
 // Serve documents.
-func newServer(logger *slog.Logger, opts []svcserver.Option) (*svcserver.Server, *Shop) {
+func newServer(logger *slog.Logger, repos *Repositories, opts []svcserver.Option) (*svcserver.Server, *Shop) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	shop := New(logger)
+	shop := NewOn(logger, repos)
 	all := []svcserver.Option{svcserver.WithLogger(logger), svcprod.WithAccessLog(logger)}
 	all = append(all, opts...)
 	all = append(all, svcprod.WithValidation(), svcprod.WithIDCheck())

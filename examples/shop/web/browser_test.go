@@ -6,6 +6,7 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"io"
 	"net/http"
 	"os"
@@ -95,9 +96,7 @@ func startShopd(t *testing.T) string {
 // form, and sees them listed, page by page.
 func TestPageInChromium(t *testing.T) {
 	chromium := findChromium(t)
-	if testing.Short() {
-		t.Skip("builds shopd and starts a browser; skipped with -short")
-	}
+	testenv.Slow(t, "builds shopd and starts a browser")
 	base := startShopd(t)
 
 	// Five products, through REST, so that the list has two pages.

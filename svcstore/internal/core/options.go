@@ -25,6 +25,17 @@ type Options struct {
 	DefaultSet      bool
 	PageTokenKey    []byte
 	Errs            []error
+
+	// SQL stores only; Memory rejects them.
+	SQL SQLOptions
+}
+
+// SQLOptions are the settings of the database-backed stores.
+type SQLOptions struct {
+	Set          bool   // some SQL option was given
+	Table        string // table name; default from the message's full name
+	SkipMigrate  bool   // the caller creates the table itself
+	NoChangeFeed bool   // no LISTEN/NOTIFY (CockroachDB, YugabyteDB)
 }
 
 // Settings are Options checked and completed with defaults.
@@ -36,14 +47,18 @@ type Settings struct {
 	PageTokenKey    []byte
 }
 
-// Resolve checks o and fills in the defaults.
-func (o *Options) Resolve(l *Layout) (Settings, error) {
+// Resolve checks o and fills in the defaults. sqlStore says whether the
+// SQL-only options are allowed.
+func (o *Options) Resolve(l *Layout, sqlStore bool) (Settings, error) {
 	if len(o.Errs) > 0 {
 		return Settings{}, fmt.Errorf("svcstore: %s: %w", l.TypeName, errors.Join(o.Errs...))
 	}
 	s := Settings{Clock: time.Now, KeyGen: o.KeyGen, MaxPageSize: MaxPageSize, PageTokenKey: o.PageTokenKey}
 	if o.Clock != nil {
 		s.Clock = o.Clock
+	}
+	if o.SQL.Set && !sqlStore {
+		return Settings{}, fmt.Errorf("svcstore: %s: WithTable, WithoutMigrate and WithoutChangeFeed apply to the SQL stores, not to svcstore.Memory", l.TypeName)
 	}
 	if o.KeyGen != nil && l.IntKey() {
 		return Settings{}, fmt.Errorf("svcstore: %s: WithKeyGenerator applies to string keys; %s is %s and keys come from a counter",

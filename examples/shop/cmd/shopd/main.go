@@ -1,7 +1,15 @@
 // Command shopd serves the shop example's API (shop.v1: Catalog, Customers,
-// Orders) on in-memory repositories, with health and reflection:
+// Orders), with health and reflection, on repositories in memory (the
+// default), in a SQLite file, or in PostgreSQL:
 //
 //	go run ./examples/shop/cmd/shopd --listen 127.0.0.1:8443
+//	go run ./examples/shop/cmd/shopd --store sqlite:shop.db
+//	go run ./examples/shop/cmd/shopd --store postgres://user:pass@host/shop --page-token-key-file key
+//
+// Replicas on one PostgreSQL database share everything but the process:
+// give them the same --page-token-key-file (at least 16 bytes, e.g.
+// "head -c 32 /dev/urandom > key") so that a page token from one is valid
+// on the others.
 //
 // The one --listen address serves gRPC, gRPC-Web, Connect and REST/JSON
 // (HTTP/1.1 and HTTP/2), and the shop's web page at http://ADDR/;
@@ -51,11 +59,14 @@ import (
 	"github.com/svcgen/protoc-gen-svc/examples/shop/server"
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
+	"github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8443", "`address` to listen on; port 0 picks a free port")
 	logFormat := flag.String("log-format", "text", "log format: text or json")
+	storeURL := flag.String("store", "memory:", "where the data lives: memory:, sqlite:PATH or postgres://...")
+	tokenKeyFile := flag.String("page-token-key-file", "", "`file` holding the page-token key replicas share (at least 16 bytes); default a random key per process")
 	drain := flag.Duration("drain-timeout", 10*time.Second, "on shutdown, how long calls in flight (e.g. open RepriceProducts streams) may take to finish")
 	grpcOnly := flag.Bool("grpc-only", false, "serve gRPC only, on grpc-go's own HTTP/2 transport, instead of gRPC, gRPC-Web, Connect, REST/JSON and the web page")
 	tlsCert := flag.String("tls-cert", "", "PEM `file` with the server's certificate chain; with --tls-key, serve over TLS")
@@ -118,6 +129,23 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var storeOpts []svcstore.Option
+	if *tokenKeyFile != "" {
+		key, err := os.ReadFile(*tokenKeyFile)
+		if err != nil {
+			logger.Error("page token key", slog.Any("error", err))
+			os.Exit(2)
+		}
+		storeOpts = append(storeOpts, svcstore.WithPageTokenKey(key))
+	}
+	openCtx, cancelOpen := context.WithTimeout(ctx, 30*time.Second)
+	repos, err := server.OpenStore(openCtx, *storeURL, storeOpts...)
+	cancelOpen()
+	if err != nil {
+		logger.Error("store", slog.Any("error", err))
+		os.Exit(1)
+	}
+	defer repos.Close()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fail(logger, "listen", err)
@@ -125,11 +153,12 @@ func main() {
 	fmt.Printf("listening on %s\n", lis.Addr())
 	// TLS (svcserver.WithTLS) applies to both: svchttp serves with the
 	// server's TLS configuration.
-	serve := func() error { return server.ServeHTTP(ctx, lis, logger, nil, opts...) }
+	serve := func() error { return server.ServeHTTPOn(ctx, lis, logger, repos, nil, opts...) }
 	if *grpcOnly {
-		serve = func() error { return server.Serve(ctx, lis, logger, opts...) }
+		serve = func() error { return server.ServeOn(ctx, lis, logger, repos, opts...) }
 	}
 	if err := serve(); err != nil {
+		repos.Close()
 		fail(logger, "serve", err)
 	}
 }
