@@ -50,26 +50,36 @@ type retrier struct {
 	fullMethod string
 	policy     *RetryPolicy // nil: never retry
 	hook       func(RetryEvent)
-	attempts   int // attempts started so far
-	backoffs   int // computed backoffs since the start or the last pushback
+	attempts   int  // attempts started so far
+	throttled  bool // throttling refused a retry
+	backoffs   int  // computed backoffs since the start or the last pushback
 }
 
 // retry decides what follows the failure err of the latest attempt, whose
 // trailer (possibly nil) may carry the server's pushback. It returns nil
 // after waiting when another attempt should start. Otherwise it returns the
-// error that ends the call: err itself when the failure is final, or the
-// status error for ctx when ctx ended before the next attempt could start.
+// error that ends the call, an *AttemptsError around err itself when the
+// failure is final, or around the status error for ctx when ctx ended
+// before the next attempt could start.
 func (r *retrier) retry(ctx context.Context, err error, trailer metadata.MD) error {
 	p := r.policy
-	if p == nil || r.attempts >= p.MaxAttempts || !slices.Contains(p.RetryableCodes, status.Code(err)) {
-		return err
+	if p == nil || !slices.Contains(p.RetryableCodes, status.Code(err)) {
+		return r.fail(err, nil)
+	}
+	allowed := r.inv.throttle.failure() // every such failure takes a token
+	if r.attempts >= p.MaxAttempts {
+		return r.fail(err, nil)
+	}
+	if !allowed {
+		r.throttled = true
+		return r.fail(err, nil)
 	}
 	delay, ok := r.delay(trailer)
 	if !ok {
-		return err
+		return r.fail(err, nil)
 	}
 	if ctx.Err() != nil {
-		return contextError(ctx)
+		return r.fail(contextError(ctx), err)
 	}
 	ev := RetryEvent{FullMethod: r.fullMethod, Attempt: r.attempts, Err: err, Delay: delay}
 	if r.inv.hook != nil {
@@ -78,7 +88,16 @@ func (r *retrier) retry(ctx context.Context, err error, trailer metadata.MD) err
 	if r.hook != nil {
 		r.hook(ev)
 	}
-	return r.inv.sleep(ctx, delay)
+	if serr := r.inv.sleep(ctx, delay); serr != nil {
+		return r.fail(serr, err)
+	}
+	return nil
+}
+
+// fail wraps the error that ends a call that could retry. last is the
+// failed attempt's error when err is not it.
+func (r *retrier) fail(err, last error) error {
+	return &AttemptsError{FullMethod: r.fullMethod, Attempts: r.attempts, Err: err, LastAttempt: last, Throttled: r.throttled}
 }
 
 // delay returns the wait before the next attempt, and false if the server's

@@ -64,7 +64,7 @@ func BenchmarkInvokerOverhead(b *testing.B) {
 		{"no-timeout,retry", []Option{WithAllPolicies(func(p *MethodPolicy) { p.Timeout = 0 })}},
 		{"timeout+retry", nil},
 	} {
-		inv := NewInvoker(testPolicies(), tc.opts...)
+		inv := NewInvoker(testPolicies(), append([]Option{WithoutRetryThrottling()}, tc.opts...)...)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {

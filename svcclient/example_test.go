@@ -21,7 +21,7 @@ var greeterPolicies = []svcclient.MethodPolicy{{
 func ExampleServiceConfigJSON() {
 	fmt.Println(svcclient.ServiceConfigJSON(greeterPolicies))
 	// Output:
-	// {"methodConfig":[{"name":[{"service":"helloworld.Greeter","method":"SayHello"}],"timeout":"2s","retryPolicy":{"maxAttempts":4,"initialBackoff":"0.1s","maxBackoff":"5s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}
+	// {"methodConfig":[{"name":[{"service":"helloworld.Greeter","method":"SayHello"}],"timeout":"2s","retryPolicy":{"maxAttempts":4,"initialBackoff":"0.1s","maxBackoff":"5s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}
 }
 
 // Let grpc retry, from the service config, and keep only the wrapper's

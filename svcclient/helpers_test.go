@@ -24,6 +24,15 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// finalErr is the error a call ended with, without the *AttemptsError
+// that says how many attempts it made.
+func finalErr(err error) error {
+	if ae, ok := err.(*AttemptsError); ok {
+		return ae.Err
+	}
+	return err
+}
+
 // The test service table: grpc's health service (unary Check and List,
 // server-streaming Watch) plus a hand-written service with the two other
 // kinds, in the shape generated code gives it.
@@ -70,7 +79,7 @@ type healthWrapper struct {
 var _ healthpb.HealthClient = (*healthWrapper)(nil)
 
 func newHealthWrapper(cc grpc.ClientConnInterface, opts ...Option) *healthWrapper {
-	return &healthWrapper{client: healthpb.NewHealthClient(cc), inv: NewInvoker(testPolicies(), opts...)}
+	return &healthWrapper{client: healthpb.NewHealthClient(cc), inv: NewInvoker(testPolicies(), append([]Option{WithoutRetryThrottling()}, opts...)...)}
 }
 
 func (c *healthWrapper) Check(ctx context.Context, in *healthpb.HealthCheckRequest, opts ...grpc.CallOption) (*healthpb.HealthCheckResponse, error) {
@@ -308,7 +317,7 @@ func newEnv(tb testing.TB, srv *server, dialOpts ...grpc.DialOption) *env {
 func (e *env) wrapper(opts ...Option) *healthWrapper { return newHealthWrapper(e.cc, opts...) }
 
 func (e *env) streams(opts ...Option) *streamsClient {
-	return &streamsClient{cc: e.cc, inv: NewInvoker(testPolicies(), opts...)}
+	return &streamsClient{cc: e.cc, inv: NewInvoker(testPolicies(), append([]Option{WithoutRetryThrottling()}, opts...)...)}
 }
 
 // fakeClock has a fixed Now and records the timers it creates. Its timers

@@ -82,7 +82,7 @@ func TestDeadline(t *testing.T) {
 				if tt.noRetries {
 					opts = append(opts, WithoutRetries())
 				}
-				inv := NewInvoker(testPolicies(), opts...)
+				inv := NewInvoker(testPolicies(), append([]Option{WithoutRetryThrottling()}, opts...)...)
 				ctx := context.Background()
 				if tt.caller != none {
 					var cancel context.CancelFunc
@@ -238,7 +238,7 @@ func TestDoneContextStartsNoAttempt(t *testing.T) {
 	t.Run("during attempt", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		inv := NewInvoker(testPolicies(), WithClock(newFakeClock()))
+		inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()))
 		attempts := 0
 		hooked := false
 		err := inv.Unary(ctx, checkIdx, []grpc.CallOption{WithRetryHook(func(RetryEvent) { hooked = true })}, func(context.Context, []grpc.CallOption) error {
@@ -252,7 +252,7 @@ func TestDoneContextStartsNoAttempt(t *testing.T) {
 		}
 	})
 	t.Run("deadline during attempt", func(t *testing.T) {
-		inv := NewInvoker(testPolicies(), WithClock(newFakeClock()))
+		inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()))
 		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 		defer cancel()
 		attempts := 0
@@ -325,7 +325,7 @@ func TestPerAttemptTimeout(t *testing.T) {
 	t.Run("attempt context released when the attempt ends", func(t *testing.T) {
 		// No call deadline, or the tighter call deadline would stand in for
 		// the attempt's and no attempt context would be needed.
-		inv := NewInvoker(testPolicies(), WithClock(newFakeClock()), WithAllPolicies(func(p *MethodPolicy) {
+		inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()), WithAllPolicies(func(p *MethodPolicy) {
 			p.Timeout = 0
 			p.Retry.PerAttemptTimeout = time.Hour
 		}))
@@ -344,7 +344,7 @@ func TestPerAttemptTimeout(t *testing.T) {
 	})
 	t.Run("never beyond the call deadline", func(t *testing.T) {
 		clock := newFakeClock()
-		inv := NewInvoker(testPolicies(), WithClock(clock), WithAllPolicies(func(p *MethodPolicy) {
+		inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(clock), WithAllPolicies(func(p *MethodPolicy) {
 			p.Timeout = 100 * time.Millisecond
 			p.Retry.PerAttemptTimeout = time.Hour
 		}))
@@ -360,7 +360,7 @@ func TestPerAttemptTimeout(t *testing.T) {
 	})
 	t.Run("bounds each attempt", func(t *testing.T) {
 		clock := newFakeClock()
-		inv := NewInvoker(testPolicies(), WithClock(clock), retryPolicy(func(r *RetryPolicy) { r.PerAttemptTimeout = time.Second }))
+		inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(clock), retryPolicy(func(r *RetryPolicy) { r.PerAttemptTimeout = time.Second }))
 		var deadlines []time.Duration
 		_ = inv.Unary(context.Background(), checkIdx, nil, func(ctx context.Context, _ []grpc.CallOption) error {
 			dl, _ := ctx.Deadline()
@@ -380,7 +380,7 @@ func TestPerAttemptTimeout(t *testing.T) {
 func TestAttemptsBounded(t *testing.T) {
 	for _, maxAttempts := range []int{-1, 0, 1, 2, 3, 7} {
 		t.Run(strconv.Itoa(maxAttempts), func(t *testing.T) {
-			inv := NewInvoker(testPolicies(), WithClock(newFakeClock()), retryPolicy(func(r *RetryPolicy) { r.MaxAttempts = maxAttempts }))
+			inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()), retryPolicy(func(r *RetryPolicy) { r.MaxAttempts = maxAttempts }))
 			var errs []error
 			err := inv.Unary(context.Background(), checkIdx, nil, func(context.Context, []grpc.CallOption) error {
 				errs = append(errs, unavailable(fmt.Sprint("attempt ", len(errs)+1)))
@@ -389,8 +389,12 @@ func TestAttemptsBounded(t *testing.T) {
 			if want := max(maxAttempts, 1); len(errs) != want {
 				t.Fatalf("%d attempts, want %d", len(errs), want)
 			}
-			if err != errs[len(errs)-1] {
+			if finalErr(err) != errs[len(errs)-1] {
 				t.Errorf("returned %v, want the last attempt's error value %v", err, errs[len(errs)-1])
+			}
+			var ae *AttemptsError
+			if maxAttempts > 1 && (!errors.As(err, &ae) || ae.Attempts != len(errs)) {
+				t.Errorf("returned %#v, want an *AttemptsError with %d attempts", err, len(errs))
 			}
 		})
 	}
@@ -431,7 +435,7 @@ func TestOnlyRetryableCodes(t *testing.T) {
 			if tc.codes != nil {
 				opts = append(opts, retryPolicy(func(r *RetryPolicy) { r.RetryableCodes = tc.codes }))
 			}
-			inv := NewInvoker(testPolicies(), opts...)
+			inv := NewInvoker(testPolicies(), append([]Option{WithoutRetryThrottling()}, opts...)...)
 			tries := 0
 			err := inv.Unary(context.Background(), checkIdx, nil, func(context.Context, []grpc.CallOption) error {
 				tries++
@@ -440,7 +444,7 @@ func TestOnlyRetryableCodes(t *testing.T) {
 			if tries != tc.wantTries {
 				t.Errorf("%d attempts, want %d", tries, tc.wantTries)
 			}
-			if err != tc.err {
+			if finalErr(err) != tc.err {
 				t.Errorf("returned %v, want the attempt's error value", err)
 			}
 		})
@@ -457,7 +461,7 @@ func TestRetrySwitches(t *testing.T) {
 		inv      []Option
 		call     []grpc.CallOption
 		want     int
-		validate bool // Invoker.Validate reports an error
+		validate bool // CheckOptions reports an error, NewInvoker panics
 	}{
 		{name: "policy retries", want: 4},
 		{name: "WithoutRetry", call: []grpc.CallOption{WithoutRetry()}, want: 1},
@@ -468,13 +472,21 @@ func TestRetrySwitches(t *testing.T) {
 		{name: "WithRetryPolicy enables", inv: []Option{retryPolicy(func(r *RetryPolicy) { *r = noRetry })}, call: []grpc.CallOption{WithRetryPolicy(three)}, want: 3},
 		{name: "WithRetryPolicy disables", call: []grpc.CallOption{WithRetryPolicy(noRetry)}, want: 1},
 		{name: "invalid WithRetryPolicy means no retry", call: []grpc.CallOption{WithRetryPolicy(RetryPolicy{MaxAttempts: 3})}, want: 1},
-		{name: "invalid policy means no retry", inv: []Option{retryPolicy(func(r *RetryPolicy) { r.RetryableCodes = nil })}, want: 1, validate: true},
+		{name: "invalid policy is an error at construction", inv: []Option{retryPolicy(func(r *RetryPolicy) { r.RetryableCodes = nil })}, validate: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv := NewInvoker(testPolicies(), append([]Option{WithClock(newFakeClock())}, tc.inv...)...)
-			if err := inv.Validate(); (err != nil) != tc.validate {
-				t.Errorf("Validate() = %v, want error: %v", err, tc.validate)
+			opts := append([]Option{WithoutRetryThrottling(), WithClock(newFakeClock())}, tc.inv...)
+			if err := CheckOptions(testPolicies(), opts...); (err != nil) != tc.validate {
+				t.Errorf("CheckOptions() = %v, want error: %v", err, tc.validate)
 			}
+			if tc.validate {
+				defer func() {
+					if recover() == nil {
+						t.Error("NewInvoker did not panic")
+					}
+				}()
+			}
+			inv := NewInvoker(testPolicies(), opts...)
 			tries := 0
 			_ = inv.Unary(context.Background(), checkIdx, tc.call, func(context.Context, []grpc.CallOption) error {
 				tries++
@@ -518,7 +530,7 @@ func nan() float64 { var z float64; return z / z }
 // the injected source times the growing, capped bound, for each retry.
 func TestBackoffSequence(t *testing.T) {
 	clock := newFakeClock()
-	inv := NewInvoker(testPolicies(), WithClock(clock), WithRand(fixedRand(0.5, 0.25, 0.9999, 0.5, 0)),
+	inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(clock), WithRand(fixedRand(0.5, 0.25, 0.9999, 0.5, 0)),
 		retryPolicy(func(r *RetryPolicy) {
 			r.MaxAttempts = 6
 			r.InitialBackoff, r.MaxBackoff, r.BackoffMultiplier = 100*time.Millisecond, 300*time.Millisecond, 2
@@ -567,7 +579,7 @@ func TestPushback(t *testing.T) {
 	})
 	t.Run("zero retries at once", func(t *testing.T) {
 		clock := newFakeClock()
-		inv := NewInvoker(testPolicies(), WithClock(clock))
+		inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(clock))
 		tries := 0
 		err := inv.Unary(context.Background(), checkIdx, nil, func(_ context.Context, opts []grpc.CallOption) error {
 			tries++
@@ -641,7 +653,7 @@ func TestHooks(t *testing.T) {
 	clock := newFakeClock()
 	clock.log = log
 	var clientEvents, callEvents []RetryEvent
-	inv := NewInvoker(testPolicies(), WithClock(clock), WithRand(fixedRand(0.5)),
+	inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(clock), WithRand(fixedRand(0.5)),
 		WithHook(func(ev RetryEvent) { clientEvents = append(clientEvents, ev); log.add("client hook") }),
 		retryPolicy(func(r *RetryPolicy) {
 			r.MaxAttempts = 3
@@ -678,7 +690,7 @@ func TestBackoffTimerStopped(t *testing.T) {
 	clock := newFakeClock()
 	clock.hold = true
 	clock.created = make(chan *fakeTimer, 1)
-	inv := NewInvoker(testPolicies(), WithClock(clock))
+	inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(clock))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error)
@@ -778,7 +790,7 @@ func TestCallOptions(t *testing.T) {
 // retrying one allocates one scratch block (no timeouts here:
 // context.WithDeadline's own cost is the standard library's).
 func TestAllocations(t *testing.T) {
-	inv := NewInvoker(testPolicies(), WithAllPolicies(func(p *MethodPolicy) { p.Timeout = 0 }))
+	inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithAllPolicies(func(p *MethodPolicy) { p.Timeout = 0 }))
 	opts := []grpc.CallOption{grpc.WaitForReady(true), grpc.StaticMethod()}
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(100, func() { inv.settings(&inv.methods[checkIdx], opts) }); n != 0 {
@@ -789,7 +801,10 @@ func TestAllocations(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = inv.Unary(ctx, checkIdx, noRetry, stub) }); n != 0 {
 		t.Errorf("single-attempt Unary: %v allocations, want 0", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { _ = inv.Unary(ctx, checkIdx, opts, stub) }); n > 1 {
+	// A call with a deadline: the wait for a connection needs no gate.
+	dctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if n := testing.AllocsPerRun(100, func() { _ = inv.Unary(dctx, checkIdx, opts, stub) }); n > 1 {
 		t.Errorf("retrying Unary, no retry needed: %v allocations, want <= 1", n)
 	}
 }

@@ -111,7 +111,8 @@ func DefaultRetryPolicy() RetryPolicy {
 // never retries. The rules for retrying policies are those gRPC applies to a
 // service config's retryPolicy, so a valid policy is always accepted there.
 //
-// An Invoker never retries with an invalid policy (see [Invoker.Validate]).
+// [NewInvoker] rejects an invalid policy set with [WithMethodPolicy]; a
+// per-call [CallRetryPolicy] that is invalid means no retry.
 func (p RetryPolicy) Validate() error {
 	if p.PerAttemptTimeout < 0 {
 		return fmt.Errorf("svcclient: retry policy: PerAttemptTimeout %v is negative", p.PerAttemptTimeout)
@@ -162,8 +163,57 @@ type MethodPolicy struct {
 	// It never extends the caller's deadline; <= 0 means no default.
 	Timeout time.Duration
 	// Retry says how failed attempts are retried. It is ignored for
-	// client-streaming and bidi methods.
+	// client-streaming and bidi methods, and while Hedging is on.
 	Retry RetryPolicy
+	// Hedging, when on (MaxAttempts > 1), replaces Retry: see
+	// [HedgingPolicy]. Only methods whose generated table has hedging (the
+	// schema's (svc.v1.method).hedging on a NO_SIDE_EFFECTS unary method) can
+	// hedge; [WithMethodPolicy] may tune or turn off their hedging, not turn
+	// it on elsewhere.
+	Hedging HedgingPolicy
+}
+
+// HedgingPolicy sends the same request more than once without waiting for
+// a failure (gRFC A6 hedging, which grpc-go does not implement): the first
+// attempt at once, then another every Delay until one answers or
+// MaxAttempts have been sent; an attempt that fails with one of
+// NonFatalCodes sends the next one at once. The first answer that is a
+// success or a fatal error wins, and every other attempt still in flight is
+// cancelled (the server sees its context cancelled). A method may hedge only
+// if it has no side effects.
+type HedgingPolicy struct {
+	// MaxAttempts bounds the attempts, the first included; <= 1 means no
+	// hedging and the other fields are ignored.
+	MaxAttempts int
+	// Delay is the wait before each further attempt. 0 sends all attempts
+	// at once.
+	Delay time.Duration
+	// NonFatalCodes are the codes after which the next attempt is sent at
+	// once, and which do not end the call while attempts remain. Other
+	// codes end the call with that error.
+	NonFatalCodes []codes.Code
+}
+
+// Validate reports the first field that makes h unusable, or nil. A policy
+// with MaxAttempts <= 1 is always valid.
+func (h HedgingPolicy) Validate() error {
+	if h.MaxAttempts <= 1 {
+		return nil
+	}
+	if h.Delay < 0 {
+		return fmt.Errorf("svcclient: hedging policy: Delay %v is negative", h.Delay)
+	}
+	for _, c := range h.NonFatalCodes {
+		if c == codes.OK || int(c) >= len(codeNames) {
+			return fmt.Errorf("svcclient: hedging policy: %v is not a status code to hedge on", c)
+		}
+	}
+	return nil
+}
+
+// hedges reports whether h sends more than one attempt.
+func (h *HedgingPolicy) hedges() bool {
+	return h.MaxAttempts > 1 && h.Validate() == nil
 }
 
 // ClonePolicies returns a deep copy of policies, so that callers of a
@@ -175,6 +225,7 @@ func ClonePolicies(policies []MethodPolicy) []MethodPolicy {
 	out := slices.Clone(policies)
 	for i := range out {
 		out[i].Retry = out[i].Retry.clone()
+		out[i].Hedging.NonFatalCodes = slices.Clone(out[i].Hedging.NonFatalCodes)
 	}
 	return out
 }

@@ -1,14 +1,12 @@
 package svcclient
 
 import (
-	"context"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -106,23 +104,23 @@ func TestClonePolicies(t *testing.T) {
 }
 
 // TestInvokerPolicies proves that NewInvoker copies its table, that
-// WithPolicy and WithAllPolicies edit it (but not FullMethod and Kind), and
-// that unknown methods and invalid policies are reported by Validate
-// without breaking calls.
+// WithMethodPolicy and WithAllPolicies edit it (but not FullMethod and
+// Kind), and that unknown methods, invalid policies, hedging where the
+// table has none and bad throttling are errors at construction: CheckOptions
+// reports them and NewInvoker panics with the same message.
 func TestInvokerPolicies(t *testing.T) {
 	table := testPolicies()
 	codesArg := []codes.Code{codes.Aborted}
 	inv := NewInvoker(table,
 		WithAllPolicies(func(p *MethodPolicy) { p.Timeout = time.Minute }),
-		WithPolicy(healthpb.Health_Check_FullMethodName, func(p *MethodPolicy) {
+		WithMethodPolicy(healthpb.Health_Check_FullMethodName, func(p *MethodPolicy) {
 			p.Timeout = time.Second
 			p.FullMethod = "/renamed/X"
 			p.Kind = BidiStreaming
 			p.Retry.RetryableCodes = codesArg
 		}),
-		WithPolicy("/no.Such/Method", func(p *MethodPolicy) {}),
-		WithPolicy(healthpb.Health_List_FullMethodName, func(p *MethodPolicy) { p.Retry.InitialBackoff = 0 }),
-		WithPolicy(healthpb.Health_Watch_FullMethodName, nil),
+		WithPolicy(healthpb.Health_List_FullMethodName, func(p *MethodPolicy) { p.Retry.MaxAttempts = 2 }), // the deprecated name still works
+		WithMethodPolicy(healthpb.Health_Watch_FullMethodName, nil),
 	)
 	table[0].Timeout = time.Hour // must not reach the Invoker
 	codesArg[0] = codes.Internal // nor this
@@ -134,31 +132,45 @@ func TestInvokerPolicies(t *testing.T) {
 	}
 	want[checkIdx].Timeout = time.Second
 	want[checkIdx].Retry.RetryableCodes = []codes.Code{codes.Aborted}
-	want[listIdx].Retry.InitialBackoff = 0
+	want[listIdx].Retry.MaxAttempts = 2
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("policies (-want +got):\n%s", diff)
 	}
-
-	err := inv.Validate()
-	if err == nil {
-		t.Fatal("Validate() = nil, want errors")
-	}
-	for _, s := range []string{`unknown method "/no.Such/Method"`, healthpb.Health_List_FullMethodName + ": svcclient: retry policy: InitialBackoff"} {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("Validate() = %q, want it to mention %q", err, s)
-		}
-	}
-	if err := NewInvoker(testPolicies()).Validate(); err != nil {
-		t.Errorf("Validate() of a good table = %v", err)
+	if err := CheckOptions(testPolicies()); err != nil {
+		t.Errorf("CheckOptions() of a good table = %v", err)
 	}
 
-	// The List method still works, once: its policy is invalid.
-	tries := 0
-	_ = inv.Unary(context.Background(), listIdx, nil, func(context.Context, []grpc.CallOption) error {
-		tries++
-		return unavailable("x")
-	})
-	if tries != 1 {
-		t.Errorf("%d attempts with an invalid policy, want 1", tries)
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want []string
+	}{
+		{"misspelt method", []Option{WithMethodPolicy("/grpc.health.v1.Health/Chek", func(p *MethodPolicy) {})},
+			[]string{`svcclient: WithMethodPolicy: unknown method "/grpc.health.v1.Health/Chek"; the methods are /grpc.health.v1.Health/Check, `}},
+		{"invalid retry policy", []Option{WithMethodPolicy(healthpb.Health_List_FullMethodName, func(p *MethodPolicy) { p.Retry.InitialBackoff = 0 })},
+			[]string{healthpb.Health_List_FullMethodName + ": svcclient: retry policy: InitialBackoff"}},
+		{"hedging not in the table", []Option{WithMethodPolicy(healthpb.Health_Check_FullMethodName, func(p *MethodPolicy) { p.Hedging.MaxAttempts = 2 })},
+			[]string{"svcclient: /grpc.health.v1.Health/Check: hedging is only possible for unary methods whose schema asks for it"}},
+		{"bad throttling", []Option{WithRetryThrottling(Throttling{MaxTokens: 0, TokenRatio: 0.1})},
+			[]string{"svcclient: WithRetryThrottling: MaxTokens must be in (0, 1000]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckOptions(testPolicies(), tc.opts...)
+			if err == nil {
+				t.Fatal("CheckOptions() = nil, want an error")
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("CheckOptions() = %q, want it to mention %q", err, s)
+				}
+			}
+			defer func() {
+				p := recover()
+				if perr, ok := p.(error); !ok || perr.Error() != err.Error() {
+					t.Errorf("NewInvoker panicked with %v, want %v", p, err)
+				}
+			}()
+			NewInvoker(testPolicies(), tc.opts...)
+		})
 	}
 }

@@ -26,12 +26,23 @@ var codeNames = [...]string{
 // output deterministic.
 type (
 	serviceConfig struct {
-		MethodConfig []methodConfig `json:"methodConfig"`
+		MethodConfig    []methodConfig   `json:"methodConfig"`
+		RetryThrottling *retryThrottling `json:"retryThrottling,omitempty"`
 	}
 	methodConfig struct {
-		Name        []methodName     `json:"name"`
-		Timeout     string           `json:"timeout,omitempty"`
-		RetryPolicy *retryPolicyJSON `json:"retryPolicy,omitempty"`
+		Name          []methodName       `json:"name"`
+		Timeout       string             `json:"timeout,omitempty"`
+		RetryPolicy   *retryPolicyJSON   `json:"retryPolicy,omitempty"`
+		HedgingPolicy *hedgingPolicyJSON `json:"hedgingPolicy,omitempty"`
+	}
+	hedgingPolicyJSON struct {
+		MaxAttempts         int      `json:"maxAttempts"`
+		HedgingDelay        string   `json:"hedgingDelay,omitempty"`
+		NonFatalStatusCodes []string `json:"nonFatalStatusCodes,omitempty"`
+	}
+	retryThrottling struct {
+		MaxTokens  float64 `json:"maxTokens"`
+		TokenRatio float64 `json:"tokenRatio"`
 	}
 	methodName struct {
 		Service string `json:"service"`
@@ -56,7 +67,12 @@ type (
 //     [RetryPolicy.Validate]. maxAttempts is clamped to [GRPCMaxAttempts],
 //     which is what grpc-go would do anyway, so the JSON states what grpc
 //     will really do. PerAttemptTimeout has no equivalent and is left out;
-//     so is hedging.
+//   - "hedgingPolicy" instead of "retryPolicy" when the method hedges (a
+//     unary method whose HedgingPolicy has MaxAttempts > 1 and is valid),
+//     with maxAttempts clamped likewise. grpc-go ignores it (it never
+//     implemented hedging); other gRPC implementations honour it;
+//   - "retryThrottling" with [DefaultThrottling] when some method retries or
+//     hedges: the token bucket is per channel in grpc, per wrapper here.
 //
 // Entries grpc would reject are left out rather than making the whole config
 // invalid: a FullMethod that is not "/package.Service/Method", and a repeated
@@ -78,7 +94,17 @@ func ServiceConfigJSON(policies []MethodPolicy) string {
 		if p.Timeout > 0 {
 			mc.Timeout = durationJSON(p.Timeout)
 		}
-		if (p.Kind == Unary || p.Kind == ServerStreaming) && p.Retry.retries() {
+		if p.Kind == Unary && p.Hedging.hedges() {
+			h := &p.Hedging
+			hp := &hedgingPolicyJSON{MaxAttempts: min(h.MaxAttempts, GRPCMaxAttempts)}
+			if h.Delay > 0 {
+				hp.HedgingDelay = durationJSON(h.Delay)
+			}
+			for _, c := range h.NonFatalCodes {
+				hp.NonFatalStatusCodes = append(hp.NonFatalStatusCodes, codeNames[c])
+			}
+			mc.HedgingPolicy = hp
+		} else if (p.Kind == Unary || p.Kind == ServerStreaming) && p.Retry.retries() {
 			r := &p.Retry
 			rp := &retryPolicyJSON{
 				MaxAttempts:       min(r.MaxAttempts, GRPCMaxAttempts),
@@ -90,6 +116,10 @@ func ServiceConfigJSON(policies []MethodPolicy) string {
 				rp.RetryableStatusCodes = append(rp.RetryableStatusCodes, codeNames[c])
 			}
 			mc.RetryPolicy = rp
+		}
+		if mc.RetryPolicy != nil || mc.HedgingPolicy != nil {
+			t := DefaultThrottling()
+			sc.RetryThrottling = &retryThrottling{MaxTokens: t.MaxTokens, TokenRatio: t.TokenRatio}
 		}
 		sc.MethodConfig = append(sc.MethodConfig, mc)
 	}

@@ -21,7 +21,7 @@ func TestServiceConfigJSONBytes(t *testing.T) {
 		FullMethod: "/pkg.Svc/M", Kind: Unary, Idempotency: NoSideEffects, Timeout: 2 * time.Second,
 		Retry: DefaultRetryPolicy(),
 	}}
-	const want = `{"methodConfig":[{"name":[{"service":"pkg.Svc","method":"M"}],"timeout":"2s","retryPolicy":{"maxAttempts":4,"initialBackoff":"0.1s","maxBackoff":"5s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}]}`
+	const want = `{"methodConfig":[{"name":[{"service":"pkg.Svc","method":"M"}],"timeout":"2s","retryPolicy":{"maxAttempts":4,"initialBackoff":"0.1s","maxBackoff":"5s","backoffMultiplier":2,"retryableStatusCodes":["UNAVAILABLE"]}}],"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}}`
 	for i := 0; i < 3; i++ {
 		if got := ServiceConfigJSON(policies); got != want {
 			t.Fatalf("got  %s\nwant %s", got, want)
@@ -44,6 +44,8 @@ func configTable() []MethodPolicy {
 	invalid.RetryableCodes = nil
 	return []MethodPolicy{
 		{FullMethod: "/pkg.v1.Svc/Get", Kind: Unary, Idempotency: NoSideEffects, Timeout: 2 * time.Second, Retry: DefaultRetryPolicy()},
+		{FullMethod: "/pkg.v1.Svc/Hedged", Kind: Unary, Idempotency: NoSideEffects, Retry: DefaultRetryPolicy(),
+			Hedging: HedgingPolicy{MaxAttempts: 7, Delay: 50 * time.Millisecond, NonFatalCodes: []codes.Code{codes.Unavailable}}},
 		{FullMethod: "/pkg.v1.Svc/AllCodes", Kind: Unary, Idempotency: Idempotent, Timeout: 1, Retry: allCodes},
 		{FullMethod: "/pkg.v1.Svc/Many", Kind: Unary, Retry: many},
 		{FullMethod: "/pkg.v1.Svc/Create", Kind: Unary, Timeout: 250 * time.Millisecond},
@@ -91,10 +93,16 @@ func TestServiceConfigJSONRoundTrip(t *testing.T) {
 		BackoffMultiplier    float64
 		RetryableStatusCodes []string
 	}
+	type hedging struct {
+		MaxAttempts         int
+		HedgingDelay        string
+		NonFatalStatusCodes []string
+	}
 	type entry struct {
-		Name        []name
-		Timeout     string
-		RetryPolicy *retry
+		Name          []name
+		Timeout       string
+		RetryPolicy   *retry
+		HedgingPolicy *hedging
 	}
 	var parsed struct{ MethodConfig []json.RawMessage }
 	table := configTable()
@@ -109,7 +117,7 @@ func TestServiceConfigJSONRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k := range keys {
-			if k != "name" && k != "timeout" && k != "retryPolicy" {
+			if k != "name" && k != "timeout" && k != "retryPolicy" && k != "hedgingPolicy" {
 				t.Errorf("unexpected key %q in %s", k, raw)
 			}
 		}
@@ -142,7 +150,17 @@ func TestServiceConfigJSONRoundTrip(t *testing.T) {
 		if d := parseDuration(t, e.Timeout); d != max(p.Timeout, 0) {
 			t.Errorf("%s: timeout %q, want %v", p.FullMethod, e.Timeout, p.Timeout)
 		}
-		wantRetry := (p.Kind == Unary || p.Kind == ServerStreaming) && p.Retry.MaxAttempts > 1 && p.Retry.Validate() == nil
+		wantHedging := p.Kind == Unary && p.Hedging.MaxAttempts > 1
+		if (e.HedgingPolicy != nil) != wantHedging {
+			t.Errorf("%s: hedgingPolicy present %v, want %v", p.FullMethod, e.HedgingPolicy != nil, wantHedging)
+		}
+		if wantHedging {
+			want := hedging{MaxAttempts: min(p.Hedging.MaxAttempts, 5), HedgingDelay: durationJSON(p.Hedging.Delay), NonFatalStatusCodes: []string{"UNAVAILABLE"}}
+			if diff := cmp.Diff(want, *e.HedgingPolicy); diff != "" {
+				t.Errorf("%s: hedgingPolicy (-want +got):\n%s", p.FullMethod, diff)
+			}
+		}
+		wantRetry := !wantHedging && (p.Kind == Unary || p.Kind == ServerStreaming) && p.Retry.MaxAttempts > 1 && p.Retry.Validate() == nil
 		if (e.RetryPolicy != nil) != wantRetry {
 			t.Errorf("%s: retryPolicy present %v, want %v", p.FullMethod, e.RetryPolicy != nil, wantRetry)
 			continue
@@ -229,7 +247,8 @@ func TestRetryLayers(t *testing.T) {
 		want int
 	}{
 		{"grpc only", []Option{WithoutRetries()}, 4},
-		{"both layers", nil, 16},
+		{"both layers", nil, 16}, // 4 x 4: both throttles off
+
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			policies := testPolicies()
@@ -238,8 +257,8 @@ func TestRetryLayers(t *testing.T) {
 			}
 			e := newEnv(t, &server{check: func(context.Context, int) (*healthpb.HealthCheckResponse, error) {
 				return nil, unavailable("down")
-			}}, grpc.WithDefaultServiceConfig(ServiceConfigJSON(policies)))
-			w := &healthWrapper{client: healthpb.NewHealthClient(e.cc), inv: NewInvoker(policies, append(tc.opts, WithClock(newFakeClock()))...)}
+			}}, grpc.WithDefaultServiceConfig(strings.Replace(ServiceConfigJSON(policies), `"retryThrottling":{"maxTokens":10,"tokenRatio":0.1}`, `"retryThrottling":{"maxTokens":1000,"tokenRatio":1}`, 1)))
+			w := &healthWrapper{client: healthpb.NewHealthClient(e.cc), inv: NewInvoker(policies, append(tc.opts, WithClock(newFakeClock()), WithoutRetryThrottling())...)}
 			_, err := w.Check(context.Background(), &healthpb.HealthCheckRequest{})
 			wantCode(t, err, codes.Unavailable)
 			if n := len(e.srv.callsTo(healthpb.Health_Check_FullMethodName)); n != tc.want {

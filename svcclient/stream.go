@@ -23,6 +23,7 @@ import (
 func ServerStream[Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.CallOption, open func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Resp], error)) (grpc.ServerStreamingClient[Resp], error) {
 	m := &inv.methods[method]
 	s := inv.settings(m, opts)
+	opts = s.mark(opts)
 	cctx, cancel := inv.withTimeout(ctx, s.timeout)
 	if cancel == nil && s.retry == nil {
 		// No deadline of ours to release and nothing to retry: the plain
@@ -45,6 +46,7 @@ func Seq[Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.Ca
 	return func(yield func(*Resp, error) bool) {
 		m := &inv.methods[method]
 		s := inv.settings(m, opts)
+		opts := s.mark(opts)
 		cctx, cancel := inv.withTimeout(ctx, s.timeout)
 		// Unlike ServerStream, always own a cancel: an early break must be
 		// able to end the stream.
@@ -80,6 +82,7 @@ type serverStream[Resp any] struct {
 	opts   []grpc.CallOption
 	r      retrier
 
+	gated    bool  // attempts wait for a connection at most the ready wait
 	received bool  // a message reached the caller: no more retries
 	err      error // the error that ended the stream, returned again by later RecvMsg calls
 
@@ -103,7 +106,17 @@ func openServerStream[Resp any](ctx context.Context, cancel context.CancelFunc, 
 		opts:   opts,
 		r:      retrier{inv: inv, fullMethod: m.FullMethod, policy: s.retry, hook: s.hook},
 	}
-	if err := st.openAttempt(); err != nil {
+	if s.retry != nil && inv.readyWait > 0 {
+		// Attempts wait for a connection; see Invoker.Unary.
+		st.opts = append([]grpc.CallOption{waitForReady}, opts...)
+		_, hasDeadline := ctx.Deadline()
+		st.gated = !hasDeadline
+	}
+	if final, err := st.openAttempt(); err != nil {
+		if final {
+			cancel()
+			return nil, err
+		}
 		if err = st.reopen(err, nil); err != nil {
 			cancel()
 			return nil, err
@@ -114,28 +127,41 @@ func openServerStream[Resp any](ctx context.Context, cancel context.CancelFunc, 
 
 // openAttempt opens the next attempt. When the stream may be retried, each
 // attempt gets its own context, so that a failed one is released before the
-// next one opens.
-func (s *serverStream[Resp]) openAttempt() error {
+// next one opens. final reports an error that ends the stream at once: no
+// connection became ready within the ready wait.
+func (s *serverStream[Resp]) openAttempt() (final bool, err error) {
 	s.r.attempts++
 	actx := s.ctx
 	if s.r.attempts > 1 {
 		actx = tagRetry(s.ctx, s.r.attempts)
 	}
 	var acancel context.CancelFunc
+	opts := s.opts
+	var gate *readyGate
 	if s.r.policy != nil {
 		actx, acancel = context.WithCancel(actx)
+		if s.gated {
+			gate = newReadyGate(s.r.inv.readyWait, acancel)
+			opts = append(opts[:len(opts):len(opts)], grpc.PerRPCCredentials(gate))
+		}
 	}
-	st, err := s.open(actx, s.opts)
+	st, err := s.open(actx, opts)
+	if gate != nil {
+		if expired, gerr := gate.done(err); expired {
+			acancel()
+			return true, s.r.fail(gerr, nil)
+		}
+	}
 	if err != nil {
 		if acancel != nil {
 			acancel()
 		}
-		return err
+		return false, err
 	}
 	s.mu.Lock()
 	s.cur, s.attempt = st, acancel
 	s.mu.Unlock()
-	return nil
+	return false, nil
 }
 
 // reopen follows the failure err (with trailer, possibly nil) of the current
@@ -146,8 +172,11 @@ func (s *serverStream[Resp]) reopen(err error, trailer metadata.MD) error {
 		if err = s.r.retry(s.ctx, err, trailer); err != nil {
 			return err
 		}
-		if err = s.openAttempt(); err == nil {
+		var final bool
+		if final, err = s.openAttempt(); err == nil {
 			return nil
+		} else if final {
+			return err
 		}
 		trailer = nil // a stream that failed to open has no trailer to read
 	}
@@ -179,6 +208,9 @@ func (s *serverStream[Resp]) RecvMsg(m any) error {
 		cur := s.current()
 		err := cur.RecvMsg(m)
 		if err == nil {
+			if !s.received && s.r.policy != nil {
+				s.r.inv.throttle.success()
+			}
 			s.received = true
 			return nil
 		}
@@ -221,7 +253,7 @@ func (s *serverStream[Resp]) SendMsg(m any) error { return s.current().SendMsg(m
 // have to be replayed. The stream releases its context when CloseAndRecv or
 // RecvMsg returns.
 func ClientStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.CallOption, open func(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Req, Resp], error)) (grpc.ClientStreamingClient[Req, Resp], error) {
-	ctx, cancel := inv.streamContext(ctx, method, opts)
+	ctx, cancel, opts := inv.streamContext(ctx, method, opts)
 	st, err := open(ctx, opts...)
 	if cancel == nil {
 		return st, err
@@ -238,7 +270,7 @@ func ClientStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, 
 // applies; the call is never retried. The stream releases its context when
 // Recv or RecvMsg returns an error, io.EOF included.
 func BidiStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.CallOption, open func(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Req, Resp], error)) (grpc.BidiStreamingClient[Req, Resp], error) {
-	ctx, cancel := inv.streamContext(ctx, method, opts)
+	ctx, cancel, opts := inv.streamContext(ctx, method, opts)
 	st, err := open(ctx, opts...)
 	if cancel == nil {
 		return st, err
@@ -253,9 +285,10 @@ func BidiStream[Req, Resp any](ctx context.Context, inv *Invoker, method int, op
 // streamContext applies the call's deadline to a stream that is never
 // retried. A nil cancel means no context was derived, so there is nothing to
 // release and the stream needs no wrapping.
-func (inv *Invoker) streamContext(ctx context.Context, method int, opts []grpc.CallOption) (context.Context, context.CancelFunc) {
+func (inv *Invoker) streamContext(ctx context.Context, method int, opts []grpc.CallOption) (context.Context, context.CancelFunc, []grpc.CallOption) {
 	s := inv.settings(&inv.methods[method], opts)
-	return inv.withTimeout(ctx, s.timeout)
+	ctx, cancel := inv.withTimeout(ctx, s.timeout)
+	return ctx, cancel, s.mark(opts)
 }
 
 // clientStream releases the call's context when the response has arrived.

@@ -88,7 +88,7 @@ func TestServerStreamNoRetryAfterFirstMessage(t *testing.T) {
 
 	// The same without a network, where error identity can be checked.
 	final := unavailable("gone")
-	inv := NewInvoker(testPolicies(), WithClock(newFakeClock()))
+	inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()))
 	opens := 0
 	fs, err := ServerStream(context.Background(), inv, watchIdx, nil, func(ctx context.Context, _ []grpc.CallOption) (grpc.ServerStreamingClient[msg], error) {
 		opens++
@@ -107,7 +107,7 @@ func TestServerStreamNoRetryAfterFirstMessage(t *testing.T) {
 // unchanged, and that the ended stream keeps returning it without new
 // attempts.
 func TestServerStreamRecvRetriesBounded(t *testing.T) {
-	inv := NewInvoker(testPolicies(), WithClock(newFakeClock()))
+	inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()))
 	var errs []error
 	st, err := ServerStream(context.Background(), inv, watchIdx, nil, func(ctx context.Context, _ []grpc.CallOption) (grpc.ServerStreamingClient[msg], error) {
 		errs = append(errs, unavailable("down"))
@@ -117,7 +117,7 @@ func TestServerStreamRecvRetriesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		if _, err := st.Recv(); err != errs[len(errs)-1] {
+		if _, err := st.Recv(); finalErr(err) != errs[len(errs)-1] {
 			t.Fatalf("Recv #%d: %v, want the last attempt's error value", i+1, err)
 		}
 	}
@@ -142,7 +142,7 @@ func TestServerStreamOpenRetry(t *testing.T) {
 		{"not retryable", 10, codes.PermissionDenied, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv := NewInvoker(testPolicies(), WithClock(newFakeClock()))
+			inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()))
 			var errs []error
 			st, err := ServerStream(context.Background(), inv, watchIdx, nil, func(ctx context.Context, _ []grpc.CallOption) (grpc.ServerStreamingClient[msg], error) {
 				if len(errs) < tc.failures {
@@ -156,7 +156,7 @@ func TestServerStreamOpenRetry(t *testing.T) {
 				t.Errorf("%d opens, want %d", len(errs), tc.wantOpens)
 			}
 			if tc.wantErr {
-				if err == nil || err != errs[len(errs)-1] {
+				if err == nil || finalErr(err) != errs[len(errs)-1] {
 					t.Errorf("error %v, want the last open's error value", err)
 				}
 				return
@@ -179,7 +179,7 @@ func TestServerStreamReleasesContexts(t *testing.T) {
 	for _, end := range []error{io.EOF, status.Error(codes.Internal, "boom")} {
 		t.Run(status.Code(end).String(), func(t *testing.T) {
 			clock := newFakeClock()
-			inv := NewInvoker(testPolicies(), WithClock(clock))
+			inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(clock))
 			var ctxs []context.Context
 			var firstLiveAtSecond bool
 			st, err := ServerStream(context.Background(), inv, watchIdx, nil, func(ctx context.Context, _ []grpc.CallOption) (grpc.ServerStreamingClient[msg], error) {
@@ -266,7 +266,7 @@ func TestSeq(t *testing.T) {
 	}
 
 	t.Run("open error", func(t *testing.T) {
-		inv := NewInvoker(testPolicies(), WithClock(newFakeClock()))
+		inv := NewInvoker(testPolicies(), WithoutRetryThrottling(), WithClock(newFakeClock()))
 		want := status.Error(codes.NotFound, "no")
 		var errs []error
 		for m, err := range Seq(context.Background(), inv, watchIdx, nil, func(context.Context, []grpc.CallOption) (grpc.ServerStreamingClient[msg], error) {
@@ -277,7 +277,7 @@ func TestSeq(t *testing.T) {
 			}
 			errs = append(errs, err)
 		}
-		if len(errs) != 1 || errs[0] != want {
+		if len(errs) != 1 || finalErr(errs[0]) != want {
 			t.Errorf("yielded %v, want exactly the open error", errs)
 		}
 	})
@@ -487,7 +487,7 @@ func TestBidiStream(t *testing.T) {
 // TestStreamOpenFailureReleases proves that a client or bidi stream that
 // fails to open releases its context at once and returns the error as is.
 func TestStreamOpenFailureReleases(t *testing.T) {
-	inv := NewInvoker(testPolicies())
+	inv := NewInvoker(testPolicies(), WithoutRetryThrottling())
 	want := errors.New("no stream")
 	var opened context.Context
 	_, err := ClientStream(context.Background(), inv, uploadIdx, nil, func(ctx context.Context, _ ...grpc.CallOption) (grpc.ClientStreamingClient[msg, msg], error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
@@ -57,11 +58,15 @@ func emitWrapper(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 	n := sm.names
 	grpcCallOption := g.QualifiedGoIdent(grpcPackage.Ident("CallOption"))
 	option := g.QualifiedGoIdent(svcclientPackage.Ident("Option"))
+	emitStreamCheck(g, sm)
 	docComment(g, n.Wrapper+" calls the "+string(sm.svc.Desc.FullName())+" service with a default deadline per\n"+
-		"method and retries for the methods that are safe to retry (see "+n.MethodPolicies+").\n"+
+		"method and retries for the methods that are safe to retry (see "+n.MethodPolicies+");\n"+
+		"their attempts wait for the connection to be ready, within the deadline.\n"+
 		"It has the methods of "+n.Client+", with the same signatures, so it can stand in\n"+
-		"for it; svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call\n"+
-		"grpc.CallOptions. Server-streaming methods are also offered as iterators.",
+		"for it; svcclient.CallTimeout, CallNoRetry, CallHook and CallRetryPolicy are\n"+
+		"per-call grpc.CallOptions (a plain "+n.Client+" ignores them). Server-streaming\n"+
+		"methods are also offered as iterators, and paginated List methods as one\n"+
+		"iterator over every page.",
 		sm.svc.Comments.Leading, sm.deprecated)
 	g.P("type ", n.Wrapper, " struct {")
 	g.P("client ", n.Client)
@@ -70,12 +75,16 @@ func emitWrapper(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 	g.P()
 	g.P("var _ ", n.Client, " = (*", n.Wrapper, ")(nil)")
 	g.P()
-	g.P("// ", n.NewWrapper, " returns a wrapper that calls the service over cc.")
+	g.P("// ", n.NewWrapper, " returns a wrapper that calls the service over cc. It panics")
+	g.P("// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service")
+	g.P("// does not have); check options built at run time with")
+	g.P("// svcclient.CheckOptions(", n.MethodPolicies, "(), opts...) first.")
 	g.P("func ", n.NewWrapper, "(cc ", grpcPackage.Ident("ClientConnInterface"), ", opts ...", option, ") *", n.Wrapper, " {")
 	g.P("return ", n.WrapClient, "(", n.NewClient, "(cc), opts...)")
 	g.P("}")
 	g.P()
-	g.P("// ", n.WrapClient, " returns a wrapper around an existing ", n.Client, ".")
+	g.P("// ", n.WrapClient, " returns a wrapper around an existing ", n.Client, ". Like")
+	g.P("// ", n.NewWrapper, ", it panics if an option is wrong.")
 	g.P("func ", n.WrapClient, "(client ", n.Client, ", opts ...", option, ") *", n.Wrapper, " {")
 	g.P("return &", n.Wrapper, "{client: client, inv: ", svcclientPackage.Ident("NewInvoker"), "(", n.policies, ", opts...)}")
 	g.P("}")
@@ -93,6 +102,13 @@ func emitWrapper(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 		switch mm.kind {
 		case unary:
 			g.P("func (", c, " *", n.Wrapper, ") ", m.GoName, "(", ctx, ", ", inv, " *", in, ", ", opts, " ...", grpcCallOption, ") (*", out, ", error) {")
+			if mm.policy.hedging != nil {
+				g.P("return ", svcclientPackage.Ident("Hedge"), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", inv, ", ", c, ".client.", m.GoName, ")")
+				g.P("}")
+				g.P()
+				emitPages(g, home, sm, mm)
+				continue
+			}
 			g.P("var ", outv, " *", out)
 			g.P(errv, " := ", c, ".inv.Unary(", ctxv, ", ", mm.index, ", ", opts, ", func(", ctx, ", ", opts, " []", grpcCallOption, ") error {")
 			g.P("var ", errv, " error")
@@ -101,6 +117,9 @@ func emitWrapper(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 			g.P("})")
 			g.P("return ", outv, ", ", errv)
 			g.P("}")
+			g.P()
+			emitPages(g, home, sm, mm)
+			continue
 		case serverStreaming:
 			stream := g.QualifiedGoIdent(grpcPackage.Ident("ServerStreamingClient")) + "[" + out + "]"
 			open := "func(" + ctx + ", " + opts + " []" + grpcCallOption + ") (" + stream + ", error) {\nreturn " + c + ".client." + m.GoName + "(" + ctxv + ", " + inv + ", " + opts + "...)\n}"
@@ -141,6 +160,13 @@ func describePolicy(mm *methodModel) string {
 	switch {
 	case mm.kind == clientStreaming || mm.kind == bidiStreaming:
 		parts = append(parts, "never retried (its messages cannot be replayed)")
+	case p.hedging != nil:
+		var names []string
+		for _, c := range p.hedging.codes {
+			names = append(names, codeName(c))
+		}
+		parts = append(parts, fmt.Sprintf("hedged: up to %d attempts, one more every %v without an answer\n"+
+			"or at once after %s; the first answer wins", p.hedging.maxAttempts, p.hedging.delay, strings.Join(names, ", ")))
 	case p.retry.maxAttempts > 1:
 		var names []string
 		for _, c := range p.retry.codes {
@@ -191,6 +217,19 @@ func emitPolicies(g *protogen.GeneratedFile, sm *serviceModel) {
 			}
 			g.P("},")
 		}
+		if h := p.hedging; h != nil {
+			g.P("Hedging: ", svcclientPackage.Ident("HedgingPolicy"), "{")
+			g.P("MaxAttempts: ", h.maxAttempts, ",")
+			if h.delay > 0 {
+				g.P("Delay: ", durationLiteral(g, h.delay), ",")
+			}
+			var cs []string
+			for _, c := range h.codes {
+				cs = append(cs, g.QualifiedGoIdent(codesPackage.Ident(c.String())))
+			}
+			g.P("NonFatalCodes: []", codesPackage.Ident("Code"), "{", strings.Join(cs, ", "), "},")
+			g.P("},")
+		}
 		g.P("},")
 	}
 	g.P("}")
@@ -208,6 +247,133 @@ func emitPolicies(g *protogen.GeneratedFile, sm *serviceModel) {
 	g.P("// or attempts multiply.")
 	g.P("func ", n.ServiceConfig, "() string {")
 	g.P("return ", svcclientPackage.Ident("ServiceConfigJSON"), "(", n.policies, ")")
+	g.P("}")
+	g.P()
+	if n.OldServiceConfig != "" {
+		g.P("// ", n.OldServiceConfig, " is the old name of ", n.ServiceConfig, ".")
+		g.P("//")
+		g.P("// Deprecated: use ", n.ServiceConfig, "; this name will be removed in the next release.")
+		g.P("func ", n.OldServiceConfig, "() string {")
+		g.P("return ", n.ServiceConfig, "()")
+		g.P("}")
+		g.P()
+	}
+}
+
+// emitStreamCheck writes, for a service with streaming methods, a line that
+// compiles only with protoc-gen-go-grpc v1.5 or newer, whose stream types
+// are aliases of grpc's generic ones (the wrapper's methods return those).
+// Older output makes this line, with its comment, the first compile error,
+// instead of an obscure one about the wrapper's method set.
+func emitStreamCheck(g *protogen.GeneratedFile, sm *serviceModel) {
+	for _, mm := range sm.methods {
+		m := mm.m
+		var generic string
+		in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
+		switch mm.kind {
+		case serverStreaming:
+			generic = g.QualifiedGoIdent(grpcPackage.Ident("ServerStreamingClient")) + "[" + out + "]"
+		case clientStreaming:
+			generic = g.QualifiedGoIdent(grpcPackage.Ident("ClientStreamingClient")) + "[" + in + ", " + out + "]"
+		case bidiStreaming:
+			generic = g.QualifiedGoIdent(grpcPackage.Ident("BidiStreamingClient")) + "[" + in + ", " + out + "]"
+		default:
+			continue
+		}
+		g.P("// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer")
+		g.P("// (generic stream types). If the next line does not compile, regenerate")
+		g.P("// ", sm.svc.Desc.ParentFile().Path(), " with a current protoc-gen-go-grpc.")
+		g.P("var _ *", generic, " = (*", sm.svc.GoName, "_", m.GoName, "Client)(nil)")
+		g.P()
+		return
+	}
+}
+
+// pageShape is how a unary List method pages, recognised by shape only
+// (AIP-158): the request has a string page_token and an integer page_size,
+// the response a string next_page_token and exactly one repeated message
+// field, the items.
+type pageShape struct {
+	token     *protogen.Field // request page_token
+	nextToken *protogen.Field // response next_page_token
+	items     *protogen.Field // response's repeated message field
+}
+
+// pagesOf returns the page shape of a unary method, or nil.
+func pagesOf(mm *methodModel) *pageShape {
+	if mm.kind != unary {
+		return nil
+	}
+	field := func(msg *protogen.Message, name string) *protogen.Field {
+		for _, f := range msg.Fields {
+			if string(f.Desc.Name()) == name {
+				return f
+			}
+		}
+		return nil
+	}
+	isString := func(f *protogen.Field) bool {
+		return f != nil && f.Desc.Kind() == protoreflect.StringKind && !f.Desc.IsList() && !f.Desc.HasPresence()
+	}
+	ps := &pageShape{token: field(mm.m.Input, "page_token"), nextToken: field(mm.m.Output, "next_page_token")}
+	size := field(mm.m.Input, "page_size")
+	if !isString(ps.token) || !isString(ps.nextToken) || size == nil || size.Desc.IsList() {
+		return nil
+	}
+	switch size.Desc.Kind() {
+	case protoreflect.Int32Kind, protoreflect.Int64Kind, protoreflect.Uint32Kind, protoreflect.Uint64Kind,
+		protoreflect.Sint32Kind, protoreflect.Sint64Kind:
+	default:
+		return nil
+	}
+	for _, f := range mm.m.Output.Fields {
+		if !f.Desc.IsList() {
+			continue
+		}
+		if ps.items != nil || f.Desc.Kind() != protoreflect.MessageKind {
+			return nil // two repeated fields, or scalars: not one list of items
+		}
+		ps.items = f
+	}
+	if ps.items == nil {
+		return nil
+	}
+	return ps
+}
+
+// pagesSuffix names the wrapper method that iterates over every page of a
+// List method: ListBooks gives ListBooksAll.
+const pagesSuffix = "All"
+
+// emitPages writes ListXsAll for a unary method with the page shape, unless
+// the name is taken by a method of the service or an iterator.
+func emitPages(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) {
+	ps := pagesOf(mm)
+	if ps == nil {
+		return
+	}
+	name := mm.m.GoName + pagesSuffix
+	for _, other := range sm.methods {
+		if other.m.GoName == name || other.seqName == name {
+			return
+		}
+	}
+	m := mm.m
+	item := ps.items.Message
+	in, out, it := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent), g.QualifiedGoIdent(item.GoIdent)
+	v := newLocalNames(home, m.Input, m.Output, item)
+	c, ctxv, inv, opts, req, token, resp := v.of("c"), v.of("ctx"), v.of("in"), v.of("opts"), v.of("req"), v.of("token"), v.of("resp")
+	docComment(g, name+" calls "+m.GoName+" page after page, following "+string(ps.nextToken.Desc.Name())+" from\n"+
+		"in's "+string(ps.token.Desc.Name())+" on, and yields the "+string(ps.items.Desc.Name())+" of every page; a failed page\n"+
+		"yields one error and stops. Each page is one call of "+m.GoName+", with its\n"+
+		"default deadline and retries; ctx bounds the whole iteration. in is not\n"+
+		"modified. Breaking out of the loop stops asking for pages.",
+		"", mm.deprecated)
+	g.P("func (", c, " *", sm.names.Wrapper, ") ", name, "(", ctxv, " ", contextPackage.Ident("Context"), ", ", inv, " *", in, ", ", opts, " ...", grpcPackage.Ident("CallOption"), ") ",
+		iterPackage.Ident("Seq2"), "[*", it, ", error] {")
+	g.P("return ", svcclientPackage.Ident("Pages"), "(", ctxv, ", ", inv, ", ", opts, ", ", c, ".", m.GoName, ",")
+	g.P("func(", req, " *", in, ", ", token, " string) { ", req, ".", ps.token.GoName, " = ", token, " },")
+	g.P("func(", resp, " *", out, ") ([]*", it, ", string) { return ", resp, ".Get", ps.items.GoName, "(), ", resp, ".Get", ps.nextToken.GoName, "() })")
 	g.P("}")
 	g.P()
 }

@@ -242,7 +242,7 @@ func TestServiceConfigMatchesPolicies(t *testing.T) {
 			if got := seconds(t, mc.Timeout); got != p.Timeout {
 				t.Errorf("%%s: timeout %%v, want %%v", p.FullMethod, got, p.Timeout)
 			}
-			retries := p.Retry.MaxAttempts > 1 && (p.Kind == svcclient.Unary || p.Kind == svcclient.ServerStreaming)
+			retries := p.Retry.MaxAttempts > 1 && (p.Kind == svcclient.Unary || p.Kind == svcclient.ServerStreaming) && p.Hedging.MaxAttempts <= 1
 			if (mc.RetryPolicy != nil) != retries {
 				t.Errorf("%%s: retryPolicy present = %%v, want %%v", p.FullMethod, mc.RetryPolicy != nil, retries)
 				continue

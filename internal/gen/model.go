@@ -77,7 +77,8 @@ type serviceNames struct {
 	WrapClient          string // WrapGreeterClient
 	StartForTest        string // StartGreeterForTest
 	MethodPolicies      string // GreeterMethodPolicies
-	ServiceConfig       string // GreeterServiceConfig
+	ServiceConfig       string // GreeterServiceConfig; for CatalogService: CatalogServiceConfig
+	OldServiceConfig    string // CatalogServiceServiceConfig, the deprecated stutter; "" when the same
 	policies            string // _Greeter_svcPolicies, the unexported policy table
 }
 
@@ -291,9 +292,33 @@ func namesFor(svc *protogen.Service) serviceNames {
 		WrapClient:          "Wrap" + n + "Client",
 		StartForTest:        "Start" + n + "ForTest",
 		MethodPolicies:      n + "MethodPolicies",
-		ServiceConfig:       n + "ServiceConfig",
+		ServiceConfig:       serviceConfigName(n),
+		OldServiceConfig:    oldServiceConfigName(n),
 		policies:            "_" + n + "_svcPolicies",
 	}
+}
+
+// serviceConfigName names the service config function of a service: the
+// service's Go name + "ServiceConfig", without repeating "Service" when the
+// name already ends with it (CatalogService gives CatalogServiceConfig, not
+// CatalogServiceServiceConfig). Two services of one package named Catalog
+// and CatalogService then claim the same name, which claimGenerated
+// reports.
+func serviceConfigName(goName string) string {
+	if strings.HasSuffix(goName, "Service") && goName != "Service" {
+		return goName + "Config"
+	}
+	return goName + "ServiceConfig"
+}
+
+// oldServiceConfigName is the name generated before serviceConfigName
+// dropped the stutter, kept one release as a deprecated alias; "" when it
+// is the same.
+func oldServiceConfigName(goName string) string {
+	if old := goName + "ServiceConfig"; old != serviceConfigName(goName) {
+		return old
+	}
+	return ""
 }
 
 // generatedIdents lists the package-level identifiers protoc-gen-svc declares
@@ -320,6 +345,9 @@ func (sm *serviceModel) generatedIdents(params Params) []ident {
 			ident{n.ServiceConfig, "service config function"},
 			ident{n.policies, "method policy table"},
 		)
+		if n.OldServiceConfig != "" {
+			ids = append(ids, ident{n.OldServiceConfig, "deprecated service config function"})
+		}
 		if params.Artifacts[ArtifactServer] {
 			ids = append(ids, ident{n.StartForTest, "test helper"})
 		}

@@ -37,6 +37,15 @@ const (
 	builtinBackoffMultiplier = 2.0
 )
 
+// Bounds beyond which a value is a mistake (a unit slip, a stray digit)
+// rather than a policy; the schema options have the same bounds.
+const (
+	maxRetryAttempts     = 10
+	maxTimeout           = 24 * time.Hour
+	maxBackoff           = time.Hour
+	maxBackoffMultiplier = 10
+)
+
 // Params are the plugin's own parameters, parsed from the
 // --svc_opt / buf.gen.yaml "opt" values that protogen does not handle itself.
 type Params struct {
@@ -88,7 +97,7 @@ type option struct {
 // options lists every plugin option protoc-gen-svc accepts, besides
 // protogen's own (paths, module, M...).
 var options = []option{
-	{"artifacts", `a "+"-separated list of server, client, repo (e.g. server+client)`, parseArtifacts},
+	{"artifacts", `a "+"-separated list of server, client, repo, each once (e.g. server+client)`, parseArtifacts},
 	{"explain", "true or false: print on stderr how every method is served, or why it is not", func(p *Params, v string) error {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -97,32 +106,35 @@ var options = []option{
 		p.Explain = b
 		return nil
 	}},
-	{"default_timeout", "a non-negative Go duration such as 500ms or 2s (0 = no default deadline)", func(p *Params, v string) error {
+	{"default_timeout", "a non-negative Go duration up to 24h such as 500ms or 2s (0 = no default deadline)", func(p *Params, v string) error {
 		d, err := parseDuration(v)
+		if d > maxTimeout {
+			return errBadValue
+		}
 		p.DefaultTimeout = &d
 		return err
 	}},
-	{"retry_max_attempts", "an integer >= 1 counting the first call", func(p *Params, v string) error {
+	{"retry_max_attempts", fmt.Sprintf("an integer from 1 to %d counting the first call", maxRetryAttempts), func(p *Params, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
+		if err != nil || n < 1 || n > maxRetryAttempts {
 			return errBadValue
 		}
 		p.Retry.MaxAttempts = &n
 		return nil
 	}},
-	{"retry_initial_backoff", "a positive Go duration such as 100ms", func(p *Params, v string) error {
-		d, err := parsePositiveDuration(v)
+	{"retry_initial_backoff", "a positive Go duration up to 1h such as 100ms", func(p *Params, v string) error {
+		d, err := parseBackoff(v)
 		p.Retry.InitialBackoff = &d
 		return err
 	}},
-	{"retry_max_backoff", "a positive Go duration such as 5s", func(p *Params, v string) error {
-		d, err := parsePositiveDuration(v)
+	{"retry_max_backoff", "a positive Go duration up to 1h such as 5s", func(p *Params, v string) error {
+		d, err := parseBackoff(v)
 		p.Retry.MaxBackoff = &d
 		return err
 	}},
-	{"retry_backoff_multiplier", "a number >= 1 such as 1.6", func(p *Params, v string) error {
+	{"retry_backoff_multiplier", fmt.Sprintf("a number from 1 to %d such as 1.6", maxBackoffMultiplier), func(p *Params, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 1 || math.IsInf(f, 0) || math.IsNaN(f) {
+		if err != nil || f < 1 || f > maxBackoffMultiplier || math.IsInf(f, 0) || math.IsNaN(f) {
 			return errBadValue
 		}
 		p.Retry.BackoffMultiplier = &f
@@ -133,8 +145,11 @@ var options = []option{
 		p.Retry.Codes = cs
 		return err
 	}},
-	{"retry_per_attempt_timeout", "a non-negative Go duration such as 1s (0 = none)", func(p *Params, v string) error {
+	{"retry_per_attempt_timeout", "a non-negative Go duration up to 24h such as 1s (0 = none)", func(p *Params, v string) error {
 		d, err := parseDuration(v)
+		if d > maxTimeout {
+			return errBadValue
+		}
 		p.Retry.PerAttemptTimeout = &d
 		return err
 	}},
@@ -164,6 +179,54 @@ func (p *Params) SetParam(name, value string) error {
 	return fmt.Errorf("unknown option %q (value %q); known options: %s, and protogen's paths, module and M<file>", name, value, strings.Join(known, ", "))
 }
 
+// CheckParameter checks the shape of the whole plugin parameter (the
+// comma-separated --svc_opt / buf "opt" values) before protogen splits it,
+// for the mistakes protogen would let through or misreport: an empty
+// element, an option without "=" (M<file> among them), and an option given
+// twice. Values are checked afterwards, one by one, by SetParam.
+func CheckParameter(parameter string) error {
+	if parameter == "" {
+		return nil
+	}
+	seen := map[string]string{}
+	for _, elem := range strings.Split(parameter, ",") {
+		name, value, hasValue := strings.Cut(elem, "=")
+		switch {
+		case strings.TrimSpace(elem) == "":
+			return fmt.Errorf("the plugin parameter %q has an empty option (two commas in a row, or a leading or trailing comma); options are separated by \",\", the artifacts of a list by \"+\"", parameter)
+		case name == "":
+			return fmt.Errorf("option %q has no name", elem)
+		case strings.HasPrefix(name, "M") && (!hasValue || value == ""):
+			return fmt.Errorf("option %s has no Go import path: write M<file>=<import path>, e.g. Mfoo/v1/foo.proto=example.com/foo/v1", name)
+		case !hasValue && isArtifact(Artifact(name)):
+			return fmt.Errorf("%q is not an option but an artifact: list artifacts with \"+\" in one option, e.g. artifacts=server+client", name)
+		case !hasValue && name != "annotate_code":
+			if isOption(name) {
+				return fmt.Errorf("option %s has no value: write %s=<value>", name, name)
+			}
+		}
+		if prev, dup := seen[name]; dup {
+			return fmt.Errorf("option %s is given twice (%q and %q); give it once", name, prev, value)
+		}
+		seen[name] = value
+	}
+	return nil
+}
+
+// isOption reports whether name is one of protoc-gen-svc's options or one
+// of protogen's that take a value.
+func isOption(name string) bool {
+	if name == "paths" || name == "module" {
+		return true
+	}
+	for _, o := range options {
+		if o.name == name {
+			return true
+		}
+	}
+	return false
+}
+
 func parseArtifacts(p *Params, v string) error {
 	if v == "" {
 		return errBadValue
@@ -171,7 +234,7 @@ func parseArtifacts(p *Params, v string) error {
 	set := map[Artifact]bool{}
 	for _, name := range strings.Split(v, "+") {
 		a := Artifact(name)
-		if !isArtifact(a) {
+		if !isArtifact(a) || set[a] {
 			return errBadValue
 		}
 		set[a] = true
@@ -197,9 +260,10 @@ func parseDuration(v string) (time.Duration, error) {
 	return d, nil
 }
 
-func parsePositiveDuration(v string) (time.Duration, error) {
+// parseBackoff parses a backoff bound: positive, at most maxBackoff.
+func parseBackoff(v string) (time.Duration, error) {
 	d, err := parseDuration(v)
-	if err != nil || d == 0 {
+	if err != nil || d == 0 || d > maxBackoff {
 		return 0, errBadValue
 	}
 	return d, nil
@@ -237,20 +301,18 @@ func codeName(c codes.Code) string {
 	return strings.ToUpper(b.String())
 }
 
-// parseCodes parses code names; it accepts no duplicates and not OK, which
-// can never be retried.
+// parseCodes parses code names, without duplicates and not OK, which can
+// never be retried.
 func parseCodes(names []string) ([]codes.Code, error) {
 	seen := map[codes.Code]bool{}
 	var out []codes.Code
 	for _, n := range names {
 		c, ok := codeByName[strings.TrimSpace(n)]
-		if !ok || c == codes.OK {
+		if !ok || c == codes.OK || seen[c] {
 			return nil, errBadValue
 		}
-		if !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
+		seen[c] = true
+		out = append(out, c)
 	}
 	if len(out) == 0 {
 		return nil, errBadValue

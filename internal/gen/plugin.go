@@ -28,6 +28,9 @@ func Respond(req *pluginpb.CodeGeneratorRequest) *pluginpb.CodeGeneratorResponse
 // every method.
 func RespondWithReport(req *pluginpb.CodeGeneratorRequest) (*pluginpb.CodeGeneratorResponse, []string) {
 	params := DefaultParams()
+	if err := CheckParameter(req.GetParameter()); err != nil {
+		return withSupport(&pluginpb.CodeGeneratorResponse{Error: proto.String(oneLine(err.Error()))}), nil
+	}
 	plugin, err := protogen.Options{ParamFunc: params.SetParam}.New(req)
 	if err != nil {
 		// protogen reports its own errors (and ours, from SetParam) before a

@@ -36,6 +36,23 @@ func TestBadOptionsFailWithOneLineNamingOptionAndValue(t *testing.T) {
 		{"retry_codes=OK", []string{"retry_codes", `"OK"`}},
 		{"retry_per_attempt_timeout=-5ms", []string{"retry_per_attempt_timeout", `"-5ms"`}},
 		{"paths=sideways", []string{"sideways"}},
+		// Strict parsing: the shape of the parameter, duplicates, absurd values.
+		{"artifacts=server,,client", []string{"empty option", `"paths=source_relative,artifacts=server,,client"`}},
+		{"default_timeout=5s,", []string{"empty option"}},
+		{"artifacts=server,client", []string{`"client" is not an option but an artifact`, "artifacts=server+client"}},
+		{"artifacts=server+server", []string{"artifacts", `"server+server"`, "each once"}},
+		{"Mfoo.proto", []string{"option Mfoo.proto has no Go import path", "M<file>=<import path>"}},
+		{"Mfoo.proto=", []string{"option Mfoo.proto has no Go import path"}},
+		{"default_timeout", []string{"option default_timeout has no value"}},
+		{"default_timeout=5s,default_timeout=10s", []string{"option default_timeout is given twice", `"5s"`, `"10s"`}},
+		{"paths=import", []string{"option paths is given twice"}},
+		{"Ma.proto=x/a,Ma.proto=x/b", []string{"option Ma.proto is given twice"}},
+		{"retry_max_attempts=1000000", []string{"retry_max_attempts", `"1000000"`, "from 1 to 10"}},
+		{"retry_max_backoff=100h", []string{"retry_max_backoff", `"100h"`, "up to 1h"}},
+		{"default_timeout=1000h", []string{"default_timeout", `"1000h"`, "up to 24h"}},
+		{"retry_backoff_multiplier=1e9", []string{"retry_backoff_multiplier", `"1e9"`}},
+		{"retry_codes=UNAVAILABLE+UNAVAILABLE", []string{"retry_codes"}},
+		{"retry_codes=UNAVAILABLE+", []string{"retry_codes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.param, func(t *testing.T) {

@@ -22,7 +22,22 @@ type callPolicy struct {
 	timeout     time.Duration
 	idempotency descriptorpb.MethodOptions_IdempotencyLevel
 	retry       retryPolicy
+	hedging     *hedgingPolicy // nil: no hedging
 }
+
+// hedgingPolicy is a resolved hedging policy.
+type hedgingPolicy struct {
+	maxAttempts int
+	delay       time.Duration
+	codes       []codes.Code
+}
+
+// Defaults and bounds of (svc.v1.method).hedging.
+const (
+	builtinHedgingAttempts = 2
+	builtinHedgingDelay    = 100 * time.Millisecond
+	maxHedgingAttempts     = 5 // gRPC's cap on maxAttempts
+)
 
 // retryPolicy is a resolved retry policy; maxAttempts 1 means no retry.
 type retryPolicy struct {
@@ -142,6 +157,27 @@ func resolvePolicy(file *protogen.File, svc *protogen.Service, m *protogen.Metho
 		}
 		enabled = false
 	}
+	if h := method.GetHedging(); h != nil {
+		const option = "(svc.v1.method).hedging"
+		switch {
+		case kind != unary:
+			return callPolicy{}, &policyError{where, option, "only unary methods can be hedged"}
+		case cp.idempotency != descriptorpb.MethodOptions_NO_SIDE_EFFECTS:
+			return callPolicy{}, &policyError{where, option, "only methods with idempotency_level = NO_SIDE_EFFECTS can be hedged (every attempt may reach the server)"}
+		}
+		hp := &hedgingPolicy{maxAttempts: builtinHedgingAttempts, delay: builtinHedgingDelay, codes: []codes.Code{codes.Unavailable}}
+		if h.MaxAttempts != nil {
+			hp.maxAttempts = int(h.GetMaxAttempts())
+		}
+		if h.Delay != nil {
+			hp.delay = h.GetDelay().AsDuration()
+		}
+		if len(h.GetNonFatalCodes()) > 0 {
+			hp.codes, _ = parseCodes(h.GetNonFatalCodes()) // validated already
+		}
+		cp.hedging = hp
+	}
+
 	cp.retry = retryPolicy{maxAttempts: 1}
 	if !enabled {
 		return cp, nil
@@ -236,12 +272,33 @@ func validatePolicy(p *svcv1.CallPolicy, where, option string) error {
 	if err := checkDuration("timeout", p.GetTimeout(), false); err != nil {
 		return err
 	}
+	if h := p.GetHedging(); h != nil {
+		if option == "(svc.v1.service)" {
+			return bad("hedging", "hedging is set per method, in (svc.v1.method).hedging, on methods with idempotency_level = NO_SIDE_EFFECTS")
+		}
+		if h.MaxAttempts != nil && (h.GetMaxAttempts() < 2 || h.GetMaxAttempts() > maxHedgingAttempts) {
+			return bad("hedging.max_attempts", "%d: must be between 2 and %d (it counts the first attempt; gRPC caps it at %d)", h.GetMaxAttempts(), maxHedgingAttempts, maxHedgingAttempts)
+		}
+		if err := checkDuration("hedging.delay", h.GetDelay(), false); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, name := range h.GetNonFatalCodes() {
+			if c, ok := codeByName[name]; !ok || c == codes.OK {
+				return bad("hedging.non_fatal_codes", "%q is not a gRPC code name to hedge on (such as UNAVAILABLE)", name)
+			}
+			if seen[name] {
+				return bad("hedging.non_fatal_codes", "%q is listed twice", name)
+			}
+			seen[name] = true
+		}
+	}
 	r := p.GetRetry()
 	if r == nil {
 		return nil
 	}
-	if r.MaxAttempts != nil && r.GetMaxAttempts() < 1 {
-		return bad("retry.max_attempts", "%d: must be at least 1 (it counts the first call)", r.GetMaxAttempts())
+	if r.MaxAttempts != nil && (r.GetMaxAttempts() < 1 || r.GetMaxAttempts() > maxRetryAttempts) {
+		return bad("retry.max_attempts", "%d: must be from 1 to %d (it counts the first call)", r.GetMaxAttempts(), maxRetryAttempts)
 	}
 	if err := checkDuration("retry.initial_backoff", r.GetInitialBackoff(), true); err != nil {
 		return err
@@ -255,10 +312,15 @@ func validatePolicy(p *svcv1.CallPolicy, where, option string) error {
 	if m := r.BackoffMultiplier; m != nil && (*m < 1 || math.IsNaN(*m) || math.IsInf(*m, 0)) {
 		return bad("retry.backoff_multiplier", "%v: must be a finite number >= 1", *m)
 	}
+	seen := map[string]bool{}
 	for _, name := range r.GetRetryableCodes() {
 		if c, ok := codeByName[name]; !ok || c == codes.OK {
 			return bad("retry.retryable_codes", "%q is not a retryable gRPC code name (such as UNAVAILABLE)", name)
 		}
+		if seen[name] {
+			return bad("retry.retryable_codes", "%q is listed twice", name)
+		}
+		seen[name] = true
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ var zeroJitter = svcclient.WithRand(func() float64 { return 0 })
 // slowGetBackoff gives Get a 10s backoff bound, so that with
 // svcclient.WithRand(func() float64 { return 0.99 }) every retry waits 9.9s:
 // far longer than any test runs.
-var slowGetBackoff = svcclient.WithPolicy(echopb.Echo_Get_FullMethodName, func(p *svcclient.MethodPolicy) {
+var slowGetBackoff = svcclient.WithMethodPolicy(echopb.Echo_Get_FullMethodName, func(p *svcclient.MethodPolicy) {
 	p.Retry.InitialBackoff = 10 * time.Second
 	p.Retry.MaxBackoff = 10 * time.Second
 })
@@ -51,7 +51,9 @@ var nearOneJitter = svcclient.WithRand(func() float64 { return 0.99 })
 // connection to it.
 func newWrapper(t *testing.T, s *scripted, opts ...svcclient.Option) *echopb.EchoWrapper {
 	t.Helper()
-	return echopb.NewEchoWrapper(startBufServer(t, s).conn, opts...)
+	// Throttling off: these tests fail many calls on one wrapper on purpose.
+	// TestThrottling tests it.
+	return echopb.NewEchoWrapper(startBufServer(t, s).conn, append([]svcclient.Option{svcclient.WithoutRetryThrottling()}, opts...)...)
 }
 
 // attemptError is the error attempt n of method fails with: code, a message
@@ -295,7 +297,7 @@ func TestWrapperIsDropIn(t *testing.T) {
 }
 
 // TestDeadline checks the deadline the server sees: min(caller's deadline,
-// now + the method's default), where svcclient.WithTimeout replaces the
+// now + the method's default), where svcclient.CallTimeout replaces the
 // default for one call and never extends the caller's deadline.
 func TestDeadline(t *testing.T) {
 	s := &scripted{}
@@ -314,23 +316,23 @@ func TestDeadline(t *testing.T) {
 		{"Put/caller shorter", echopb.Echo_Put_FullMethodName, callPut, 400 * time.Millisecond, nil, 400 * time.Millisecond},
 		{"Get/caller longer", echopb.Echo_Get_FullMethodName, callGet, 30 * time.Second, nil, 5 * time.Second},
 		{"Put/caller longer", echopb.Echo_Put_FullMethodName, callPut, 3 * time.Second, nil, 800 * time.Millisecond},
-		{"Get/WithTimeout shorter than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.WithTimeout(2 * time.Second)}, 2 * time.Second},
-		{"Get/WithTimeout longer than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.WithTimeout(10 * time.Second)}, 10 * time.Second},
-		{"Put/WithTimeout longer than default", echopb.Echo_Put_FullMethodName, callPut, 0, []grpc.CallOption{svcclient.WithTimeout(2 * time.Second)}, 2 * time.Second},
-		{"Put/WithTimeout shorter than caller", echopb.Echo_Put_FullMethodName, callPut, 3 * time.Second, []grpc.CallOption{svcclient.WithTimeout(300 * time.Millisecond)}, 300 * time.Millisecond},
-		{"Get/WithTimeout never extends caller", echopb.Echo_Get_FullMethodName, callGet, time.Second, []grpc.CallOption{svcclient.WithTimeout(10 * time.Second)}, time.Second},
-		{"Put/WithTimeout never extends caller", echopb.Echo_Put_FullMethodName, callPut, 500 * time.Millisecond, []grpc.CallOption{svcclient.WithTimeout(2 * time.Second)}, 500 * time.Millisecond},
-		{"Get/WithTimeout(0) means no default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.WithTimeout(0)}, 0},
-		{"Get/WithTimeout(0) keeps caller", echopb.Echo_Get_FullMethodName, callGet, 2 * time.Second, []grpc.CallOption{svcclient.WithTimeout(0)}, 2 * time.Second},
+		{"Get/CallTimeout shorter than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
+		{"Get/CallTimeout longer than default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, 10 * time.Second},
+		{"Put/CallTimeout longer than default", echopb.Echo_Put_FullMethodName, callPut, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
+		{"Put/CallTimeout shorter than caller", echopb.Echo_Put_FullMethodName, callPut, 3 * time.Second, []grpc.CallOption{svcclient.CallTimeout(300 * time.Millisecond)}, 300 * time.Millisecond},
+		{"Get/CallTimeout never extends caller", echopb.Echo_Get_FullMethodName, callGet, time.Second, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, time.Second},
+		{"Put/CallTimeout never extends caller", echopb.Echo_Put_FullMethodName, callPut, 500 * time.Millisecond, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 500 * time.Millisecond},
+		{"Get/CallTimeout(0) means no default", echopb.Echo_Get_FullMethodName, callGet, 0, []grpc.CallOption{svcclient.CallTimeout(0)}, 0},
+		{"Get/CallTimeout(0) keeps caller", echopb.Echo_Get_FullMethodName, callGet, 2 * time.Second, []grpc.CallOption{svcclient.CallTimeout(0)}, 2 * time.Second},
 		{"Listen/no caller deadline", echopb.Echo_Listen_FullMethodName, callListen, 0, nil, 5 * time.Second},
 		{"Listen/caller shorter", echopb.Echo_Listen_FullMethodName, callListen, time.Second, nil, time.Second},
-		{"Listen/WithTimeout", echopb.Echo_Listen_FullMethodName, callListen, 0, []grpc.CallOption{svcclient.WithTimeout(2 * time.Second)}, 2 * time.Second},
+		{"Listen/CallTimeout", echopb.Echo_Listen_FullMethodName, callListen, 0, []grpc.CallOption{svcclient.CallTimeout(2 * time.Second)}, 2 * time.Second},
 		{"ListenSeq/no caller deadline", echopb.Echo_Listen_FullMethodName, callListenSeq, 0, nil, 5 * time.Second},
 		{"ListenSeq/caller shorter", echopb.Echo_Listen_FullMethodName, callListenSeq, time.Second, nil, time.Second},
 		{"Collect/no caller deadline", echopb.Echo_Collect_FullMethodName, callCollect, 0, nil, 5 * time.Second},
 		{"Collect/caller shorter", echopb.Echo_Collect_FullMethodName, callCollect, time.Second, nil, time.Second},
 		{"Chat/no caller deadline", echopb.Echo_Chat_FullMethodName, callChat, 0, nil, 5 * time.Second},
-		{"Chat/WithTimeout never extends caller", echopb.Echo_Chat_FullMethodName, callChat, time.Second, []grpc.CallOption{svcclient.WithTimeout(10 * time.Second)}, time.Second},
+		{"Chat/CallTimeout never extends caller", echopb.Echo_Chat_FullMethodName, callChat, time.Second, []grpc.CallOption{svcclient.CallTimeout(10 * time.Second)}, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := s.count(tc.method)
@@ -436,7 +438,7 @@ func TestCancelDuringBackoff(t *testing.T) {
 	inBackoff := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- callGet(ctx, w, svcclient.WithRetryHook(func(svcclient.RetryEvent) { inBackoff <- struct{}{} }))
+		done <- callGet(ctx, w, svcclient.CallHook(func(svcclient.RetryEvent) { inBackoff <- struct{}{} }))
 	}()
 	waitFor(t, inBackoff, "the first retry")
 	cancel()
@@ -521,7 +523,7 @@ func TestPushback(t *testing.T) {
 }
 
 // TestRetryHooks: the wrapper's hook (svcclient.WithHook) and the call's hook
-// (svcclient.WithRetryHook), in that order, see every retry with the attempt
+// (svcclient.CallHook), in that order, see every retry with the attempt
 // that failed, its error and the wait that follows.
 func TestRetryHooks(t *testing.T) {
 	s := &scripted{unary: failing(codes.Unavailable)}
@@ -533,7 +535,7 @@ func TestRetryHooks(t *testing.T) {
 	w := newWrapper(t, s,
 		svcclient.WithRand(func() float64 { return 0.5 }),
 		svcclient.WithHook(func(ev svcclient.RetryEvent) { got = append(got, seen{"wrapper", ev}) }))
-	err := callPut(context.Background(), w, svcclient.WithRetryHook(func(ev svcclient.RetryEvent) { got = append(got, seen{"call", ev}) }))
+	err := callPut(context.Background(), w, svcclient.CallHook(func(ev svcclient.RetryEvent) { got = append(got, seen{"call", ev}) }))
 	wantAttemptError(t, err, codes.Unavailable, echopb.Echo_Put_FullMethodName, 3)
 
 	// Put: backoff bounds 1ms then 2ms, times the jitter 0.5.
@@ -553,7 +555,7 @@ func TestRetryHooks(t *testing.T) {
 	got = nil
 	_ = callPut(context.Background(), w)
 	if len(got) != 2 || got[0].hook != "wrapper" || got[1].hook != "wrapper" {
-		t.Errorf("a call without WithRetryHook: hooks saw %+v, want the wrapper's hook twice", got)
+		t.Errorf("a call without CallHook: hooks saw %+v, want the wrapper's hook twice", got)
 	}
 }
 
@@ -692,7 +694,7 @@ func TestListenRetry(t *testing.T) {
 		w := newWrapper(t, s)
 		n := 0
 		// A long timeout: only the break can end the call within the test.
-		for _, err := range w.ListenSeq(context.Background(), req, svcclient.WithTimeout(time.Minute)) {
+		for _, err := range w.ListenSeq(context.Background(), req, svcclient.CallTimeout(time.Minute)) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -716,10 +718,10 @@ func TestClientAndBidiStreamsNeverReplayed(t *testing.T) {
 	retryAnyway := func(p *svcclient.MethodPolicy) { p.Retry = svcclient.DefaultRetryPolicy() }
 	opts := []svcclient.Option{
 		zeroJitter,
-		svcclient.WithPolicy(echopb.Echo_Collect_FullMethodName, retryAnyway),
-		svcclient.WithPolicy(echopb.Echo_Chat_FullMethodName, retryAnyway),
+		svcclient.WithMethodPolicy(echopb.Echo_Collect_FullMethodName, retryAnyway),
+		svcclient.WithMethodPolicy(echopb.Echo_Chat_FullMethodName, retryAnyway),
 	}
-	callOpt := svcclient.WithRetryPolicy(svcclient.DefaultRetryPolicy())
+	callOpt := svcclient.CallRetryPolicy(svcclient.DefaultRetryPolicy())
 
 	t.Run("Collect", func(t *testing.T) {
 		s := &scripted{collect: func(n int, stream grpc.ClientStreamingServer[echopb.EchoRequest, echopb.EchoResponse]) error {
@@ -790,7 +792,7 @@ func TestNoLeaksWhenCancelledInBackoff(t *testing.T) {
 	s := &scripted{unary: failing(codes.Unavailable)}
 	b := startBufServer(t, s)
 	clock := &countingClock{}
-	w := echopb.NewEchoWrapper(b.conn, slowGetBackoff, nearOneJitter, svcclient.WithClock(clock))
+	w := echopb.NewEchoWrapper(b.conn, svcclient.WithoutRetryThrottling(), slowGetBackoff, nearOneJitter, svcclient.WithClock(clock))
 
 	const n = 50
 	var inBackoff sync.WaitGroup
@@ -801,7 +803,7 @@ func TestNoLeaksWhenCancelledInBackoff(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancels[i] = cancel
 		go func() {
-			errs <- callGet(ctx, w, svcclient.WithRetryHook(func(svcclient.RetryEvent) { inBackoff.Done() }))
+			errs <- callGet(ctx, w, svcclient.CallHook(func(svcclient.RetryEvent) { inBackoff.Done() }))
 		}()
 	}
 	allWaiting := make(chan struct{})
@@ -838,6 +840,8 @@ func TestMethodPoliciesFollowSchema(t *testing.T) {
 		{FullMethod: "/svctest.v1.Echo/Collect", Kind: svcclient.ClientStreaming, Timeout: 5 * time.Second, Retry: none},
 		{FullMethod: "/svctest.v1.Echo/Chat", Kind: svcclient.BidiStreaming, Timeout: 5 * time.Second, Retry: none},
 		{FullMethod: "/svctest.v1.Echo/Panic", Kind: svcclient.Unary, Timeout: 5 * time.Second, Retry: none},
+		{FullMethod: "/svctest.v1.Echo/Lookup", Kind: svcclient.Unary, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def,
+			Hedging: svcclient.HedgingPolicy{MaxAttempts: 3, Delay: 50 * time.Millisecond, NonFatalCodes: []codes.Code{codes.Unavailable}}},
 	}
 	got := echopb.EchoMethodPolicies()
 	for i := range got {
@@ -942,7 +946,8 @@ func TestServiceConfig(t *testing.T) {
 				if got := duration(mc.Timeout); got != p.Timeout {
 					t.Errorf("%s: timeout %q, want %v", p.FullMethod, mc.Timeout, p.Timeout)
 				}
-				retried := (p.Kind == svcclient.Unary || p.Kind == svcclient.ServerStreaming) && p.Retry.MaxAttempts > 1
+				// A hedged method has a hedgingPolicy instead (grpc-go ignores it).
+				retried := (p.Kind == svcclient.Unary || p.Kind == svcclient.ServerStreaming) && p.Retry.MaxAttempts > 1 && p.Hedging.MaxAttempts <= 1
 				rp := mc.RetryPolicy
 				switch {
 				case !retried && rp != nil:

@@ -99,6 +99,10 @@ func (s *scripted) Put(ctx context.Context, in *echopb.EchoRequest) (*echopb.Ech
 	return s.handleUnary(ctx, echopb.Echo_Put_FullMethodName, in)
 }
 
+func (s *scripted) Lookup(ctx context.Context, in *echopb.EchoRequest) (*echopb.EchoResponse, error) {
+	return s.handleUnary(ctx, echopb.Echo_Lookup_FullMethodName, in)
+}
+
 func (s *scripted) Listen(in *echopb.EchoRequest, stream grpc.ServerStreamingServer[echopb.EchoResponse]) error {
 	n := s.record(stream.Context(), echopb.Echo_Listen_FullMethodName)
 	if s.listen != nil {

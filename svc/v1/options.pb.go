@@ -125,7 +125,14 @@ type CallPolicy struct {
 	// Whether a server that authenticates callers (svcprod.WithAuth) requires
 	// credentials for the method. Unset (AUTH_UNSPECIFIED) is inherited:
 	// method from service; a service without it requires them.
-	Auth          Auth `protobuf:"varint,3,opt,name=auth,proto3,enum=svc.v1.Auth" json:"auth,omitempty"`
+	Auth Auth `protobuf:"varint,3,opt,name=auth,proto3,enum=svc.v1.Auth" json:"auth,omitempty"`
+	// Hedging: the client sends the request again, without waiting for a
+	// failure, when no answer came within the delay; the first answer wins and
+	// the other attempts are cancelled. Setting it (even to {}) turns hedging on
+	// for the method, instead of retries. Only in a method option, and only on
+	// a unary method with idempotency_level = NO_SIDE_EFFECTS: every attempt
+	// may reach the server.
+	Hedging       *HedgingPolicy `protobuf:"bytes,4,opt,name=hedging,proto3" json:"hedging,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,6 +188,81 @@ func (x *CallPolicy) GetAuth() Auth {
 	return Auth_AUTH_UNSPECIFIED
 }
 
+func (x *CallPolicy) GetHedging() *HedgingPolicy {
+	if x != nil {
+		return x.Hedging
+	}
+	return nil
+}
+
+// HedgingPolicy is gRFC A6's hedgingPolicy. grpc-go does not implement
+// hedging; the generated client wrapper does.
+type HedgingPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attempts in all, counting the first. Default 2; at most 5, as gRPC
+	// caps it.
+	MaxAttempts *int32 `protobuf:"varint,1,opt,name=max_attempts,json=maxAttempts,proto3,oneof" json:"max_attempts,omitempty"`
+	// The wait before each further attempt; typically the method's 95th
+	// percentile latency. Zero sends all attempts at once. Default 100ms.
+	Delay *durationpb.Duration `protobuf:"bytes,2,opt,name=delay,proto3" json:"delay,omitempty"`
+	// The status codes after which the next attempt is sent at once, instead
+	// of ending the call, by their canonical names. Default: UNAVAILABLE.
+	NonFatalCodes []string `protobuf:"bytes,3,rep,name=non_fatal_codes,json=nonFatalCodes,proto3" json:"non_fatal_codes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HedgingPolicy) Reset() {
+	*x = HedgingPolicy{}
+	mi := &file_svc_v1_options_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HedgingPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HedgingPolicy) ProtoMessage() {}
+
+func (x *HedgingPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_svc_v1_options_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HedgingPolicy.ProtoReflect.Descriptor instead.
+func (*HedgingPolicy) Descriptor() ([]byte, []int) {
+	return file_svc_v1_options_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *HedgingPolicy) GetMaxAttempts() int32 {
+	if x != nil && x.MaxAttempts != nil {
+		return *x.MaxAttempts
+	}
+	return 0
+}
+
+func (x *HedgingPolicy) GetDelay() *durationpb.Duration {
+	if x != nil {
+		return x.Delay
+	}
+	return nil
+}
+
+func (x *HedgingPolicy) GetNonFatalCodes() []string {
+	if x != nil {
+		return x.NonFatalCodes
+	}
+	return nil
+}
+
 // RetryPolicy says how failed attempts are retried, with exponential backoff
 // and full jitter, as in gRPC's retry design (gRFC A6).
 type RetryPolicy struct {
@@ -209,7 +291,7 @@ type RetryPolicy struct {
 
 func (x *RetryPolicy) Reset() {
 	*x = RetryPolicy{}
-	mi := &file_svc_v1_options_proto_msgTypes[1]
+	mi := &file_svc_v1_options_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -221,7 +303,7 @@ func (x *RetryPolicy) String() string {
 func (*RetryPolicy) ProtoMessage() {}
 
 func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_svc_v1_options_proto_msgTypes[1]
+	mi := &file_svc_v1_options_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -234,7 +316,7 @@ func (x *RetryPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryPolicy.ProtoReflect.Descriptor instead.
 func (*RetryPolicy) Descriptor() ([]byte, []int) {
-	return file_svc_v1_options_proto_rawDescGZIP(), []int{1}
+	return file_svc_v1_options_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *RetryPolicy) GetEnabled() bool {
@@ -308,7 +390,7 @@ type Resource struct {
 
 func (x *Resource) Reset() {
 	*x = Resource{}
-	mi := &file_svc_v1_options_proto_msgTypes[2]
+	mi := &file_svc_v1_options_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +402,7 @@ func (x *Resource) String() string {
 func (*Resource) ProtoMessage() {}
 
 func (x *Resource) ProtoReflect() protoreflect.Message {
-	mi := &file_svc_v1_options_proto_msgTypes[2]
+	mi := &file_svc_v1_options_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +415,7 @@ func (x *Resource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resource.ProtoReflect.Descriptor instead.
 func (*Resource) Descriptor() ([]byte, []int) {
-	return file_svc_v1_options_proto_rawDescGZIP(), []int{2}
+	return file_svc_v1_options_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Resource) GetEnabled() bool {
@@ -412,12 +494,18 @@ var File_svc_v1_options_proto protoreflect.FileDescriptor
 
 const file_svc_v1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x14svc/v1/options.proto\x12\x06svc.v1\x1a google/protobuf/descriptor.proto\x1a\x1egoogle/protobuf/duration.proto\"\x8e\x01\n" +
+	"\x14svc/v1/options.proto\x12\x06svc.v1\x1a google/protobuf/descriptor.proto\x1a\x1egoogle/protobuf/duration.proto\"\xbf\x01\n" +
 	"\n" +
 	"CallPolicy\x123\n" +
 	"\atimeout\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12)\n" +
 	"\x05retry\x18\x02 \x01(\v2\x13.svc.v1.RetryPolicyR\x05retry\x12 \n" +
-	"\x04auth\x18\x03 \x01(\x0e2\f.svc.v1.AuthR\x04auth\"\xb0\x03\n" +
+	"\x04auth\x18\x03 \x01(\x0e2\f.svc.v1.AuthR\x04auth\x12/\n" +
+	"\ahedging\x18\x04 \x01(\v2\x15.svc.v1.HedgingPolicyR\ahedging\"\xa1\x01\n" +
+	"\rHedgingPolicy\x12&\n" +
+	"\fmax_attempts\x18\x01 \x01(\x05H\x00R\vmaxAttempts\x88\x01\x01\x12/\n" +
+	"\x05delay\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x12&\n" +
+	"\x0fnon_fatal_codes\x18\x03 \x03(\tR\rnonFatalCodesB\x0f\n" +
+	"\r_max_attempts\"\xb0\x03\n" +
 	"\vRetryPolicy\x12\x1d\n" +
 	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12&\n" +
 	"\fmax_attempts\x18\x02 \x01(\x05H\x01R\vmaxAttempts\x88\x01\x01\x12B\n" +
@@ -459,35 +547,38 @@ func file_svc_v1_options_proto_rawDescGZIP() []byte {
 }
 
 var file_svc_v1_options_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_svc_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_svc_v1_options_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_svc_v1_options_proto_goTypes = []any{
 	(Auth)(0),                           // 0: svc.v1.Auth
 	(*CallPolicy)(nil),                  // 1: svc.v1.CallPolicy
-	(*RetryPolicy)(nil),                 // 2: svc.v1.RetryPolicy
-	(*Resource)(nil),                    // 3: svc.v1.Resource
-	(*durationpb.Duration)(nil),         // 4: google.protobuf.Duration
-	(*descriptorpb.ServiceOptions)(nil), // 5: google.protobuf.ServiceOptions
-	(*descriptorpb.MethodOptions)(nil),  // 6: google.protobuf.MethodOptions
-	(*descriptorpb.MessageOptions)(nil), // 7: google.protobuf.MessageOptions
+	(*HedgingPolicy)(nil),               // 2: svc.v1.HedgingPolicy
+	(*RetryPolicy)(nil),                 // 3: svc.v1.RetryPolicy
+	(*Resource)(nil),                    // 4: svc.v1.Resource
+	(*durationpb.Duration)(nil),         // 5: google.protobuf.Duration
+	(*descriptorpb.ServiceOptions)(nil), // 6: google.protobuf.ServiceOptions
+	(*descriptorpb.MethodOptions)(nil),  // 7: google.protobuf.MethodOptions
+	(*descriptorpb.MessageOptions)(nil), // 8: google.protobuf.MessageOptions
 }
 var file_svc_v1_options_proto_depIdxs = []int32{
-	4,  // 0: svc.v1.CallPolicy.timeout:type_name -> google.protobuf.Duration
-	2,  // 1: svc.v1.CallPolicy.retry:type_name -> svc.v1.RetryPolicy
+	5,  // 0: svc.v1.CallPolicy.timeout:type_name -> google.protobuf.Duration
+	3,  // 1: svc.v1.CallPolicy.retry:type_name -> svc.v1.RetryPolicy
 	0,  // 2: svc.v1.CallPolicy.auth:type_name -> svc.v1.Auth
-	4,  // 3: svc.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	4,  // 4: svc.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	4,  // 5: svc.v1.RetryPolicy.per_attempt_timeout:type_name -> google.protobuf.Duration
-	5,  // 6: svc.v1.service:extendee -> google.protobuf.ServiceOptions
-	6,  // 7: svc.v1.method:extendee -> google.protobuf.MethodOptions
-	7,  // 8: svc.v1.resource:extendee -> google.protobuf.MessageOptions
-	1,  // 9: svc.v1.service:type_name -> svc.v1.CallPolicy
-	1,  // 10: svc.v1.method:type_name -> svc.v1.CallPolicy
-	3,  // 11: svc.v1.resource:type_name -> svc.v1.Resource
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	9,  // [9:12] is the sub-list for extension type_name
-	6,  // [6:9] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	2,  // 3: svc.v1.CallPolicy.hedging:type_name -> svc.v1.HedgingPolicy
+	5,  // 4: svc.v1.HedgingPolicy.delay:type_name -> google.protobuf.Duration
+	5,  // 5: svc.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	5,  // 6: svc.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	5,  // 7: svc.v1.RetryPolicy.per_attempt_timeout:type_name -> google.protobuf.Duration
+	6,  // 8: svc.v1.service:extendee -> google.protobuf.ServiceOptions
+	7,  // 9: svc.v1.method:extendee -> google.protobuf.MethodOptions
+	8,  // 10: svc.v1.resource:extendee -> google.protobuf.MessageOptions
+	1,  // 11: svc.v1.service:type_name -> svc.v1.CallPolicy
+	1,  // 12: svc.v1.method:type_name -> svc.v1.CallPolicy
+	4,  // 13: svc.v1.resource:type_name -> svc.v1.Resource
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	11, // [11:14] is the sub-list for extension type_name
+	8,  // [8:11] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_svc_v1_options_proto_init() }
@@ -497,13 +588,14 @@ func file_svc_v1_options_proto_init() {
 	}
 	file_svc_v1_options_proto_msgTypes[1].OneofWrappers = []any{}
 	file_svc_v1_options_proto_msgTypes[2].OneofWrappers = []any{}
+	file_svc_v1_options_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_svc_v1_options_proto_rawDesc), len(file_svc_v1_options_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 3,
 			NumServices:   0,
 		},

@@ -83,7 +83,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	fresh := shopv1.NewCatalogWrapper(dial(t, s.addr, s.client))
 	for name, c := range map[string]*shopv1.CatalogWrapper{"new connection": fresh, "existing connection": s.catalog} {
-		_, err := c.GetProduct(ctx, &shopv1.GetProductRequest{Name: "other"}, svcclient.WithoutRetry())
+		_, err := c.GetProduct(ctx, &shopv1.GetProductRequest{Name: "other"}, svcclient.CallNoRetry())
 		if status.Code(err) != codes.Unavailable {
 			t.Errorf("new call on the %s during shutdown: %v, want Unavailable", name, err)
 		}

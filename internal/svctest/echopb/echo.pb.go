@@ -141,7 +141,7 @@ const file_svctest_v1_echo_proto_rawDesc = "" +
 	"\x06repeat\x18\x02 \x01(\x05R\x06repeat\">\n" +
 	"\fEchoResponse\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
-	"\x05index\x18\x02 \x01(\x05R\x05index2\xf4\x03\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index2\xc5\x04\n" +
 	"\x04Echo\x12=\n" +
 	"\x03Get\x12\x17.svctest.v1.EchoRequest\x1a\x18.svctest.v1.EchoResponse\"\x03\x90\x02\x01\x129\n" +
 	"\x04Post\x12\x17.svctest.v1.EchoRequest\x1a\x18.svctest.v1.EchoResponse\x12Z\n" +
@@ -152,7 +152,8 @@ const file_svctest_v1_echo_proto_rawDesc = "" +
 	"\aCollect\x12\x17.svctest.v1.EchoRequest\x1a\x18.svctest.v1.EchoResponse(\x01\x12G\n" +
 	"\x04Chat\x12\x17.svctest.v1.EchoRequest\x1a\x18.svctest.v1.EchoResponse\"\b\xea\xdd\x19\x04\n" +
 	"\x02\b\x05(\x010\x01\x127\n" +
-	"\x05Panic\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x1a\b\xea\xdd\x19\x04\n" +
+	"\x05Panic\x12\x16.google.protobuf.Empty\x1a\x16.google.protobuf.Empty\x12O\n" +
+	"\x06Lookup\x12\x17.svctest.v1.EchoRequest\x1a\x18.svctest.v1.EchoResponse\"\x12\xea\xdd\x19\v\"\t\b\x03\x12\x05\x10\x80\xe1\xeb\x17\x90\x02\x01\x1a\b\xea\xdd\x19\x04\n" +
 	"\x02\b\x05BAZ?github.com/svcgen/protoc-gen-svc/internal/svctest/echopb;echopbb\x06proto3"
 
 var (
@@ -181,15 +182,17 @@ var file_svctest_v1_echo_proto_depIdxs = []int32{
 	0, // 4: svctest.v1.Echo.Collect:input_type -> svctest.v1.EchoRequest
 	0, // 5: svctest.v1.Echo.Chat:input_type -> svctest.v1.EchoRequest
 	2, // 6: svctest.v1.Echo.Panic:input_type -> google.protobuf.Empty
-	1, // 7: svctest.v1.Echo.Get:output_type -> svctest.v1.EchoResponse
-	1, // 8: svctest.v1.Echo.Post:output_type -> svctest.v1.EchoResponse
-	1, // 9: svctest.v1.Echo.Put:output_type -> svctest.v1.EchoResponse
-	1, // 10: svctest.v1.Echo.Listen:output_type -> svctest.v1.EchoResponse
-	1, // 11: svctest.v1.Echo.Collect:output_type -> svctest.v1.EchoResponse
-	1, // 12: svctest.v1.Echo.Chat:output_type -> svctest.v1.EchoResponse
-	2, // 13: svctest.v1.Echo.Panic:output_type -> google.protobuf.Empty
-	7, // [7:14] is the sub-list for method output_type
-	0, // [0:7] is the sub-list for method input_type
+	0, // 7: svctest.v1.Echo.Lookup:input_type -> svctest.v1.EchoRequest
+	1, // 8: svctest.v1.Echo.Get:output_type -> svctest.v1.EchoResponse
+	1, // 9: svctest.v1.Echo.Post:output_type -> svctest.v1.EchoResponse
+	1, // 10: svctest.v1.Echo.Put:output_type -> svctest.v1.EchoResponse
+	1, // 11: svctest.v1.Echo.Listen:output_type -> svctest.v1.EchoResponse
+	1, // 12: svctest.v1.Echo.Collect:output_type -> svctest.v1.EchoResponse
+	1, // 13: svctest.v1.Echo.Chat:output_type -> svctest.v1.EchoResponse
+	2, // 14: svctest.v1.Echo.Panic:output_type -> google.protobuf.Empty
+	1, // 15: svctest.v1.Echo.Lookup:output_type -> svctest.v1.EchoResponse
+	8, // [8:16] is the sub-list for method output_type
+	0, // [0:8] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name

@@ -30,6 +30,7 @@ const (
 	Echo_Collect_FullMethodName = "/svctest.v1.Echo/Collect"
 	Echo_Chat_FullMethodName    = "/svctest.v1.Echo/Chat"
 	Echo_Panic_FullMethodName   = "/svctest.v1.Echo/Panic"
+	Echo_Lookup_FullMethodName  = "/svctest.v1.Echo/Lookup"
 )
 
 // EchoClient is the client API for Echo service.
@@ -54,6 +55,9 @@ type EchoClient interface {
 	Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EchoRequest, EchoResponse], error)
 	// Panic is implemented by a handler that panics.
 	Panic(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Lookup has no side effects and is hedged: another attempt goes out
+	// every 50ms without an answer, 3 attempts at most.
+	Lookup(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error)
 }
 
 type echoClient struct {
@@ -149,6 +153,16 @@ func (c *echoClient) Panic(ctx context.Context, in *emptypb.Empty, opts ...grpc.
 	return out, nil
 }
 
+func (c *echoClient) Lookup(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EchoResponse)
+	err := c.cc.Invoke(ctx, Echo_Lookup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EchoServer is the server API for Echo service.
 // All implementations must embed UnimplementedEchoServer
 // for forward compatibility.
@@ -171,6 +185,9 @@ type EchoServer interface {
 	Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) error
 	// Panic is implemented by a handler that panics.
 	Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error)
+	// Lookup has no side effects and is hedged: another attempt goes out
+	// every 50ms without an answer, 3 attempts at most.
+	Lookup(context.Context, *EchoRequest) (*EchoResponse, error)
 	mustEmbedUnimplementedEchoServer()
 }
 
@@ -201,6 +218,9 @@ func (UnimplementedEchoServer) Chat(grpc.BidiStreamingServer[EchoRequest, EchoRe
 }
 func (UnimplementedEchoServer) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Panic not implemented")
+}
+func (UnimplementedEchoServer) Lookup(context.Context, *EchoRequest) (*EchoResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Lookup not implemented")
 }
 func (UnimplementedEchoServer) mustEmbedUnimplementedEchoServer() {}
 func (UnimplementedEchoServer) testEmbeddedByValue()              {}
@@ -320,6 +340,24 @@ func _Echo_Panic_Handler(srv interface{}, ctx context.Context, dec func(interfac
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Echo_Lookup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EchoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(EchoServer).Lookup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Echo_Lookup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(EchoServer).Lookup(ctx, req.(*EchoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Echo_ServiceDesc is the grpc.ServiceDesc for Echo service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -342,6 +380,10 @@ var Echo_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Panic",
 			Handler:    _Echo_Panic_Handler,
+		},
+		{
+			MethodName: "Lookup",
+			Handler:    _Echo_Lookup_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -17,12 +17,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// svctest/v1/echo.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[EchoResponse] = (*Echo_ListenClient)(nil)
+
 // EchoWrapper calls the svctest.v1.Echo service with a default deadline per
 // method and retries for the methods that are safe to retry (see
-// EchoMethodPolicies). It has the methods of EchoClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// EchoMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of EchoClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// EchoClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Echo answers in every RPC shape.
 type EchoWrapper struct {
@@ -32,12 +39,16 @@ type EchoWrapper struct {
 
 var _ EchoClient = (*EchoWrapper)(nil)
 
-// NewEchoWrapper returns a wrapper that calls the service over cc.
+// NewEchoWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(EchoMethodPolicies(), opts...) first.
 func NewEchoWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *EchoWrapper {
 	return WrapEchoClient(NewEchoClient(cc), opts...)
 }
 
-// WrapEchoClient returns a wrapper around an existing EchoClient.
+// WrapEchoClient returns a wrapper around an existing EchoClient. Like
+// NewEchoWrapper, it panics if an option is wrong.
 func WrapEchoClient(client EchoClient, opts ...svcclient.Option) *EchoWrapper {
 	return &EchoWrapper{client: client, inv: svcclient.NewInvoker(_Echo_svcPolicies, opts...)}
 }
@@ -133,6 +144,16 @@ func (c *EchoWrapper) Panic(ctx context.Context, in *emptypb.Empty, opts ...grpc
 	return out, err
 }
 
+// Lookup calls svctest.v1.Echo.Lookup with a default deadline of 5s, hedged: up
+// to 3 attempts, one more every 50ms without an answer or at once after
+// UNAVAILABLE; the first answer wins.
+//
+// Lookup has no side effects and is hedged: another attempt goes out
+// every 50ms without an answer, 3 attempts at most.
+func (c *EchoWrapper) Lookup(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
+	return svcclient.Hedge(ctx, c.inv, 7, opts, in, c.client.Lookup)
+}
+
 // _Echo_svcPolicies is the client policy of every method of svctest.v1.Echo,
 // in the order of the service, resolved from the schema and the plugin options.
 var _Echo_svcPolicies = []svcclient.MethodPolicy{
@@ -202,6 +223,24 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		Idempotency: svcclient.IdempotencyUnknown,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Echo_Lookup_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.NoSideEffects,
+		Timeout:     5 * time.Second,
+		Retry: svcclient.RetryPolicy{
+			MaxAttempts:       4,
+			InitialBackoff:    100 * time.Millisecond,
+			MaxBackoff:        5 * time.Second,
+			BackoffMultiplier: 2,
+			RetryableCodes:    []codes.Code{codes.Unavailable},
+		},
+		Hedging: svcclient.HedgingPolicy{
+			MaxAttempts:   3,
+			Delay:         50 * time.Millisecond,
+			NonFatalCodes: []codes.Code{codes.Unavailable},
+		},
 	},
 }
 

@@ -122,3 +122,14 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 func (EchoSkeleton) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return nil, svcserver.Unimplemented(Echo_Panic_FullMethodName)
 }
+
+// Lookup answers codes.Unimplemented naming svctest.v1.Echo.Lookup; override it
+// to serve the method. It is not served from a repository: its name does not
+// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
+// BulkCreate, Import).
+//
+// Lookup has no side effects and is hedged: another attempt goes out
+// every 50ms without an answer, 3 attempts at most.
+func (EchoSkeleton) Lookup(context.Context, *EchoRequest) (*EchoResponse, error) {
+	return nil, svcserver.Unimplemented(Echo_Lookup_FullMethodName)
+}

@@ -17,12 +17,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// svctest/v1/library.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ClientStreamingClient[Book, ImportBooksResponse] = (*Library_ImportBooksClient)(nil)
+
 // LibraryWrapper calls the svctest.v1.Library service with a default deadline
 // per method and retries for the methods that are safe to retry (see
-// LibraryMethodPolicies). It has the methods of LibraryClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// LibraryMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of LibraryClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// LibraryClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Library serves books with the canonical AIP shapes.
 type LibraryWrapper struct {
@@ -32,12 +39,16 @@ type LibraryWrapper struct {
 
 var _ LibraryClient = (*LibraryWrapper)(nil)
 
-// NewLibraryWrapper returns a wrapper that calls the service over cc.
+// NewLibraryWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(LibraryMethodPolicies(), opts...) first.
 func NewLibraryWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *LibraryWrapper {
 	return WrapLibraryClient(NewLibraryClient(cc), opts...)
 }
 
-// WrapLibraryClient returns a wrapper around an existing LibraryClient.
+// WrapLibraryClient returns a wrapper around an existing LibraryClient. Like
+// NewLibraryWrapper, it panics if an option is wrong.
 func WrapLibraryClient(client LibraryClient, opts ...svcclient.Option) *LibraryWrapper {
 	return &LibraryWrapper{client: client, inv: svcclient.NewInvoker(_Library_svcPolicies, opts...)}
 }
@@ -64,6 +75,17 @@ func (c *LibraryWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, op
 		return err
 	})
 	return out, err
+}
+
+// ListBooksAll calls ListBooks page after page, following next_page_token from
+// in's page_token on, and yields the books of every page; a failed page yields
+// one error and stops. Each page is one call of ListBooks, with its default
+// deadline and retries; ctx bounds the whole iteration. in is not modified.
+// Breaking out of the loop stops asking for pages.
+func (c *LibraryWrapper) ListBooksAll(ctx context.Context, in *ListBooksRequest, opts ...grpc.CallOption) iter.Seq2[*Book, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListBooks,
+		func(req *ListBooksRequest, token string) { req.PageToken = token },
+		func(resp *ListBooksResponse) ([]*Book, string) { return resp.GetBooks(), resp.GetNextPageToken() })
 }
 
 // CreateBook calls svctest.v1.Library.CreateBook with a default deadline of
@@ -223,12 +245,19 @@ func StartLibraryForTest(tb svcserver.TB, impl LibraryServer, opts ...svcclient.
 	return NewLibraryWrapper(conn, opts...)
 }
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// svctest/v1/library.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[Shelf] = (*Shelves_ListShelvesClient)(nil)
+
 // ShelvesWrapper calls the svctest.v1.Shelves service with a default deadline
 // per method and retries for the methods that are safe to retry (see
-// ShelvesMethodPolicies). It has the methods of ShelvesClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// ShelvesMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of ShelvesClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// ShelvesClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Shelves serves shelves with the other common shapes.
 type ShelvesWrapper struct {
@@ -238,12 +267,16 @@ type ShelvesWrapper struct {
 
 var _ ShelvesClient = (*ShelvesWrapper)(nil)
 
-// NewShelvesWrapper returns a wrapper that calls the service over cc.
+// NewShelvesWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ShelvesMethodPolicies(), opts...) first.
 func NewShelvesWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ShelvesWrapper {
 	return WrapShelvesClient(NewShelvesClient(cc), opts...)
 }
 
-// WrapShelvesClient returns a wrapper around an existing ShelvesClient.
+// WrapShelvesClient returns a wrapper around an existing ShelvesClient. Like
+// NewShelvesWrapper, it panics if an option is wrong.
 func WrapShelvesClient(client ShelvesClient, opts ...svcclient.Option) *ShelvesWrapper {
 	return &ShelvesWrapper{client: client, inv: svcclient.NewInvoker(_Shelves_svcPolicies, opts...)}
 }

@@ -17,12 +17,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// allkinds/allkinds.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[EchoResponse] = (*Echo_ListenClient)(nil)
+
 // EchoWrapper calls the fixtures.allkinds.v1.Echo service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// EchoMethodPolicies). It has the methods of EchoClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// EchoMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of EchoClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// EchoClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Echo repeats what it is told, in every RPC shape.
 //
@@ -35,12 +42,16 @@ type EchoWrapper struct {
 
 var _ EchoClient = (*EchoWrapper)(nil)
 
-// NewEchoWrapper returns a wrapper that calls the service over cc.
+// NewEchoWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(EchoMethodPolicies(), opts...) first.
 func NewEchoWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *EchoWrapper {
 	return WrapEchoClient(NewEchoClient(cc), opts...)
 }
 
-// WrapEchoClient returns a wrapper around an existing EchoClient.
+// WrapEchoClient returns a wrapper around an existing EchoClient. Like
+// NewEchoWrapper, it panics if an option is wrong.
 func WrapEchoClient(client EchoClient, opts ...svcclient.Option) *EchoWrapper {
 	return &EchoWrapper{client: client, inv: svcclient.NewInvoker(_Echo_svcPolicies, opts...)}
 }
@@ -195,10 +206,12 @@ func StartEchoForTest(tb svcserver.TB, impl EchoServer, opts ...svcclient.Option
 
 // OldEchoWrapper calls the fixtures.allkinds.v1.OldEcho service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// OldEchoMethodPolicies). It has the methods of OldEchoClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// OldEchoMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of OldEchoClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// OldEchoClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // OldEcho is kept for old clients.
 //
@@ -210,12 +223,16 @@ type OldEchoWrapper struct {
 
 var _ OldEchoClient = (*OldEchoWrapper)(nil)
 
-// NewOldEchoWrapper returns a wrapper that calls the service over cc.
+// NewOldEchoWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(OldEchoMethodPolicies(), opts...) first.
 func NewOldEchoWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *OldEchoWrapper {
 	return WrapOldEchoClient(NewOldEchoClient(cc), opts...)
 }
 
-// WrapOldEchoClient returns a wrapper around an existing OldEchoClient.
+// WrapOldEchoClient returns a wrapper around an existing OldEchoClient. Like
+// NewOldEchoWrapper, it panics if an option is wrong.
 func WrapOldEchoClient(client OldEchoClient, opts ...svcclient.Option) *OldEchoWrapper {
 	return &OldEchoWrapper{client: client, inv: svcclient.NewInvoker(_OldEcho_svcPolicies, opts...)}
 }

@@ -16,10 +16,12 @@ import (
 
 // CatalogWrapper calls the fixtures.apiresource.v1.Catalog service with a
 // default deadline per method and retries for the methods that are safe to
-// retry (see CatalogMethodPolicies). It has the methods of CatalogClient, with
-// the same signatures, so it can stand in for it; svcclient.WithTimeout,
-// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
-// Server-streaming methods are also offered as iterators.
+// retry (see CatalogMethodPolicies); their attempts wait for the connection to
+// be ready, within the deadline. It has the methods of CatalogClient, with the
+// same signatures, so it can stand in for it; svcclient.CallTimeout,
+// CallNoRetry, CallHook and CallRetryPolicy are per-call grpc.CallOptions (a
+// plain CatalogClient ignores them). Server-streaming methods are also offered
+// as iterators, and paginated List methods as one iterator over every page.
 type CatalogWrapper struct {
 	client CatalogClient
 	inv    *svcclient.Invoker
@@ -27,12 +29,16 @@ type CatalogWrapper struct {
 
 var _ CatalogClient = (*CatalogWrapper)(nil)
 
-// NewCatalogWrapper returns a wrapper that calls the service over cc.
+// NewCatalogWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(CatalogMethodPolicies(), opts...) first.
 func NewCatalogWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *CatalogWrapper {
 	return WrapCatalogClient(NewCatalogClient(cc), opts...)
 }
 
-// WrapCatalogClient returns a wrapper around an existing CatalogClient.
+// WrapCatalogClient returns a wrapper around an existing CatalogClient. Like
+// NewCatalogWrapper, it panics if an option is wrong.
 func WrapCatalogClient(client CatalogClient, opts ...svcclient.Option) *CatalogWrapper {
 	return &CatalogWrapper{client: client, inv: svcclient.NewInvoker(_Catalog_svcPolicies, opts...)}
 }

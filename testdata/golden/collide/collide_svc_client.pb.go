@@ -15,12 +15,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// collide/collide.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ClientStreamingClient[Context, Context] = (*Service_ContextClient)(nil)
+
 // ServiceWrapper calls the fixtures.collide.v1.Service service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// ServiceMethodPolicies). It has the methods of ServiceClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// ServiceMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of ServiceClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// ServiceClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Service is literally named Service.
 type ServiceWrapper struct {
@@ -30,12 +37,16 @@ type ServiceWrapper struct {
 
 var _ ServiceClient = (*ServiceWrapper)(nil)
 
-// NewServiceWrapper returns a wrapper that calls the service over cc.
+// NewServiceWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ServiceMethodPolicies(), opts...) first.
 func NewServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ServiceWrapper {
 	return WrapServiceClient(NewServiceClient(cc), opts...)
 }
 
-// WrapServiceClient returns a wrapper around an existing ServiceClient.
+// WrapServiceClient returns a wrapper around an existing ServiceClient. Like
+// NewServiceWrapper, it panics if an option is wrong.
 func WrapServiceClient(client ServiceClient, opts ...svcclient.Option) *ServiceWrapper {
 	return &ServiceWrapper{client: client, inv: svcclient.NewInvoker(_Service_svcPolicies, opts...)}
 }
@@ -216,10 +227,13 @@ func StartServiceForTest(tb svcserver.TB, impl ServiceServer, opts ...svcclient.
 
 // ClientServiceWrapper calls the fixtures.collide.v1.ClientService service with
 // a default deadline per method and retries for the methods that are safe to
-// retry (see ClientServiceMethodPolicies). It has the methods of
+// retry (see ClientServiceMethodPolicies); their attempts wait for the
+// connection to be ready, within the deadline. It has the methods of
 // ClientServiceClient, with the same signatures, so it can stand in for it;
-// svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// svcclient.CallTimeout, CallNoRetry, CallHook and CallRetryPolicy are per-call
+// grpc.CallOptions (a plain ClientServiceClient ignores them). Server-streaming
+// methods are also offered as iterators, and paginated List methods as one
+// iterator over every page.
 //
 // Client is a service named like a message... of another name.
 type ClientServiceWrapper struct {
@@ -229,12 +243,16 @@ type ClientServiceWrapper struct {
 
 var _ ClientServiceClient = (*ClientServiceWrapper)(nil)
 
-// NewClientServiceWrapper returns a wrapper that calls the service over cc.
+// NewClientServiceWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ClientServiceMethodPolicies(), opts...) first.
 func NewClientServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ClientServiceWrapper {
 	return WrapClientServiceClient(NewClientServiceClient(cc), opts...)
 }
 
-// WrapClientServiceClient returns a wrapper around an existing ClientServiceClient.
+// WrapClientServiceClient returns a wrapper around an existing ClientServiceClient. Like
+// NewClientServiceWrapper, it panics if an option is wrong.
 func WrapClientServiceClient(client ClientServiceClient, opts ...svcclient.Option) *ClientServiceWrapper {
 	return &ClientServiceWrapper{client: client, inv: svcclient.NewInvoker(_ClientService_svcPolicies, opts...)}
 }
@@ -270,12 +288,19 @@ func ClientServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_ClientService_svcPolicies)
 }
 
-// ClientServiceServiceConfig returns the gRPC service config JSON equivalent to
+// ClientServiceConfig returns the gRPC service config JSON equivalent to
 // ClientServiceMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
 // only: with this config, construct the wrapper with svcclient.WithoutRetries(),
 // or attempts multiply.
-func ClientServiceServiceConfig() string {
+func ClientServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_ClientService_svcPolicies)
+}
+
+// ClientServiceServiceConfig is the old name of ClientServiceConfig.
+//
+// Deprecated: use ClientServiceConfig; this name will be removed in the next release.
+func ClientServiceServiceConfig() string {
+	return ClientServiceConfig()
 }
 
 // StartClientServiceForTest serves impl on an in-process connection (bufconn), with
@@ -292,10 +317,12 @@ func StartClientServiceForTest(tb svcserver.TB, impl ClientServiceServer, opts .
 
 // TypeWrapper calls the fixtures.collide.v1.type service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// TypeMethodPolicies). It has the methods of TypeClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// TypeMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of TypeClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// TypeClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 type TypeWrapper struct {
 	client TypeClient
 	inv    *svcclient.Invoker
@@ -303,12 +330,16 @@ type TypeWrapper struct {
 
 var _ TypeClient = (*TypeWrapper)(nil)
 
-// NewTypeWrapper returns a wrapper that calls the service over cc.
+// NewTypeWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(TypeMethodPolicies(), opts...) first.
 func NewTypeWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *TypeWrapper {
 	return WrapTypeClient(NewTypeClient(cc), opts...)
 }
 
-// WrapTypeClient returns a wrapper around an existing TypeClient.
+// WrapTypeClient returns a wrapper around an existing TypeClient. Like
+// NewTypeWrapper, it panics if an option is wrong.
 func WrapTypeClient(client TypeClient, opts ...svcclient.Option) *TypeWrapper {
 	return &TypeWrapper{client: client, inv: svcclient.NewInvoker(_Type_svcPolicies, opts...)}
 }

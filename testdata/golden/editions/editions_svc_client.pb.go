@@ -15,12 +15,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// editions/editions.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[Thing] = (*Things_WatchClient)(nil)
+
 // ThingsWrapper calls the fixtures.editions.v1.Things service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// ThingsMethodPolicies). It has the methods of ThingsClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// ThingsMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of ThingsClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// ThingsClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Things is written in edition 2023.
 type ThingsWrapper struct {
@@ -30,12 +37,16 @@ type ThingsWrapper struct {
 
 var _ ThingsClient = (*ThingsWrapper)(nil)
 
-// NewThingsWrapper returns a wrapper that calls the service over cc.
+// NewThingsWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ThingsMethodPolicies(), opts...) first.
 func NewThingsWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ThingsWrapper {
 	return WrapThingsClient(NewThingsClient(cc), opts...)
 }
 
-// WrapThingsClient returns a wrapper around an existing ThingsClient.
+// WrapThingsClient returns a wrapper around an existing ThingsClient. Like
+// NewThingsWrapper, it panics if an option is wrong.
 func WrapThingsClient(client ThingsClient, opts ...svcclient.Option) *ThingsWrapper {
 	return &ThingsWrapper{client: client, inv: svcclient.NewInvoker(_Things_svcPolicies, opts...)}
 }

@@ -12,15 +12,19 @@ import (
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
+	iter "iter"
 	time "time"
 )
 
 // LibraryServiceWrapper calls the google.example.library.v1.LibraryService
 // service with a default deadline per method and retries for the methods that
-// are safe to retry (see LibraryServiceMethodPolicies). It has the methods of
+// are safe to retry (see LibraryServiceMethodPolicies); their attempts wait for
+// the connection to be ready, within the deadline. It has the methods of
 // LibraryServiceClient, with the same signatures, so it can stand in for it;
-// svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// svcclient.CallTimeout, CallNoRetry, CallHook and CallRetryPolicy are per-call
+// grpc.CallOptions (a plain LibraryServiceClient ignores them).
+// Server-streaming methods are also offered as iterators, and paginated List
+// methods as one iterator over every page.
 type LibraryServiceWrapper struct {
 	client LibraryServiceClient
 	inv    *svcclient.Invoker
@@ -28,12 +32,16 @@ type LibraryServiceWrapper struct {
 
 var _ LibraryServiceClient = (*LibraryServiceWrapper)(nil)
 
-// NewLibraryServiceWrapper returns a wrapper that calls the service over cc.
+// NewLibraryServiceWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(LibraryServiceMethodPolicies(), opts...) first.
 func NewLibraryServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *LibraryServiceWrapper {
 	return WrapLibraryServiceClient(NewLibraryServiceClient(cc), opts...)
 }
 
-// WrapLibraryServiceClient returns a wrapper around an existing LibraryServiceClient.
+// WrapLibraryServiceClient returns a wrapper around an existing LibraryServiceClient. Like
+// NewLibraryServiceWrapper, it panics if an option is wrong.
 func WrapLibraryServiceClient(client LibraryServiceClient, opts ...svcclient.Option) *LibraryServiceWrapper {
 	return &LibraryServiceWrapper{client: client, inv: svcclient.NewInvoker(_LibraryService_svcPolicies, opts...)}
 }
@@ -72,6 +80,17 @@ func (c *LibraryServiceWrapper) ListShelves(ctx context.Context, in *ListShelves
 		return err
 	})
 	return out, err
+}
+
+// ListShelvesAll calls ListShelves page after page, following next_page_token
+// from in's page_token on, and yields the shelves of every page; a failed page
+// yields one error and stops. Each page is one call of ListShelves, with its
+// default deadline and retries; ctx bounds the whole iteration. in is not
+// modified. Breaking out of the loop stops asking for pages.
+func (c *LibraryServiceWrapper) ListShelvesAll(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) iter.Seq2[*Shelf, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListShelves,
+		func(req *ListShelvesRequest, token string) { req.PageToken = token },
+		func(resp *ListShelvesResponse) ([]*Shelf, string) { return resp.GetShelves(), resp.GetNextPageToken() })
 }
 
 // DeleteShelf calls google.example.library.v1.LibraryService.DeleteShelf with a
@@ -132,6 +151,17 @@ func (c *LibraryServiceWrapper) ListBooks(ctx context.Context, in *ListBooksRequ
 		return err
 	})
 	return out, err
+}
+
+// ListBooksAll calls ListBooks page after page, following next_page_token from
+// in's page_token on, and yields the books of every page; a failed page yields
+// one error and stops. Each page is one call of ListBooks, with its default
+// deadline and retries; ctx bounds the whole iteration. in is not modified.
+// Breaking out of the loop stops asking for pages.
+func (c *LibraryServiceWrapper) ListBooksAll(ctx context.Context, in *ListBooksRequest, opts ...grpc.CallOption) iter.Seq2[*Book, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListBooks,
+		func(req *ListBooksRequest, token string) { req.PageToken = token },
+		func(resp *ListBooksResponse) ([]*Book, string) { return resp.GetBooks(), resp.GetNextPageToken() })
 }
 
 // DeleteBook calls google.example.library.v1.LibraryService.DeleteBook with a
@@ -259,12 +289,19 @@ func LibraryServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_LibraryService_svcPolicies)
 }
 
-// LibraryServiceServiceConfig returns the gRPC service config JSON equivalent to
+// LibraryServiceConfig returns the gRPC service config JSON equivalent to
 // LibraryServiceMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
 // only: with this config, construct the wrapper with svcclient.WithoutRetries(),
 // or attempts multiply.
-func LibraryServiceServiceConfig() string {
+func LibraryServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_LibraryService_svcPolicies)
+}
+
+// LibraryServiceServiceConfig is the old name of LibraryServiceConfig.
+//
+// Deprecated: use LibraryServiceConfig; this name will be removed in the next release.
+func LibraryServiceServiceConfig() string {
+	return LibraryServiceConfig()
 }
 
 // StartLibraryServiceForTest serves impl on an in-process connection (bufconn), with

@@ -19,12 +19,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// imports/imports.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[common.PageInfo] = (*Pricing_StreamClient)(nil)
+
 // PricingWrapper calls the fixtures.imports.v1.Pricing service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// PricingMethodPolicies). It has the methods of PricingClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// PricingMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of PricingClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// PricingClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Pricing takes and returns messages of other packages only.
 type PricingWrapper struct {
@@ -34,12 +41,16 @@ type PricingWrapper struct {
 
 var _ PricingClient = (*PricingWrapper)(nil)
 
-// NewPricingWrapper returns a wrapper that calls the service over cc.
+// NewPricingWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(PricingMethodPolicies(), opts...) first.
 func NewPricingWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *PricingWrapper {
 	return WrapPricingClient(NewPricingClient(cc), opts...)
 }
 
-// WrapPricingClient returns a wrapper around an existing PricingClient.
+// WrapPricingClient returns a wrapper around an existing PricingClient. Like
+// NewPricingWrapper, it panics if an option is wrong.
 func WrapPricingClient(client PricingClient, opts ...svcclient.Option) *PricingWrapper {
 	return &PricingWrapper{client: client, inv: svcclient.NewInvoker(_Pricing_svcPolicies, opts...)}
 }

@@ -15,12 +15,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// legacy/legacy.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[Result] = (*Search_FindAllClient)(nil)
+
 // SearchWrapper calls the fixtures.legacy.Search service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// SearchMethodPolicies). It has the methods of SearchClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// SearchMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of SearchClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// SearchClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Search is a proto2 service.
 type SearchWrapper struct {
@@ -30,12 +37,16 @@ type SearchWrapper struct {
 
 var _ SearchClient = (*SearchWrapper)(nil)
 
-// NewSearchWrapper returns a wrapper that calls the service over cc.
+// NewSearchWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(SearchMethodPolicies(), opts...) first.
 func NewSearchWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *SearchWrapper {
 	return WrapSearchClient(NewSearchClient(cc), opts...)
 }
 
-// WrapSearchClient returns a wrapper around an existing SearchClient.
+// WrapSearchClient returns a wrapper around an existing SearchClient. Like
+// NewSearchWrapper, it panics if an option is wrong.
 func WrapSearchClient(client SearchClient, opts ...svcclient.Option) *SearchWrapper {
 	return &SearchWrapper{client: client, inv: svcclient.NewInvoker(_Search_svcPolicies, opts...)}
 }

@@ -16,10 +16,12 @@ import (
 
 // PatcherWrapper calls the fixtures.optional.v1.Patcher service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// PatcherMethodPolicies). It has the methods of PatcherClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// PatcherMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of PatcherClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// PatcherClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 type PatcherWrapper struct {
 	client PatcherClient
 	inv    *svcclient.Invoker
@@ -27,12 +29,16 @@ type PatcherWrapper struct {
 
 var _ PatcherClient = (*PatcherWrapper)(nil)
 
-// NewPatcherWrapper returns a wrapper that calls the service over cc.
+// NewPatcherWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(PatcherMethodPolicies(), opts...) first.
 func NewPatcherWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *PatcherWrapper {
 	return WrapPatcherClient(NewPatcherClient(cc), opts...)
 }
 
-// WrapPatcherClient returns a wrapper around an existing PatcherClient.
+// WrapPatcherClient returns a wrapper around an existing PatcherClient. Like
+// NewPatcherWrapper, it panics if an option is wrong.
 func WrapPatcherClient(client PatcherClient, opts ...svcclient.Option) *PatcherWrapper {
 	return &PatcherWrapper{client: client, inv: svcclient.NewInvoker(_Patcher_svcPolicies, opts...)}
 }

@@ -17,12 +17,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// policy/policy.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[Item] = (*Catalog_WatchClient)(nil)
+
 // CatalogWrapper calls the fixtures.policy.v1.Catalog service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// CatalogMethodPolicies). It has the methods of CatalogClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// CatalogMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of CatalogClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// CatalogClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Catalog has a service-wide policy.
 type CatalogWrapper struct {
@@ -32,12 +39,16 @@ type CatalogWrapper struct {
 
 var _ CatalogClient = (*CatalogWrapper)(nil)
 
-// NewCatalogWrapper returns a wrapper that calls the service over cc.
+// NewCatalogWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(CatalogMethodPolicies(), opts...) first.
 func NewCatalogWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *CatalogWrapper {
 	return WrapCatalogClient(NewCatalogClient(cc), opts...)
 }
 
-// WrapCatalogClient returns a wrapper around an existing CatalogClient.
+// WrapCatalogClient returns a wrapper around an existing CatalogClient. Like
+// NewCatalogWrapper, it panics if an option is wrong.
 func WrapCatalogClient(client CatalogClient, opts ...svcclient.Option) *CatalogWrapper {
 	return &CatalogWrapper{client: client, inv: svcclient.NewInvoker(_Catalog_svcPolicies, opts...)}
 }
@@ -140,6 +151,15 @@ func (c *CatalogWrapper) Upload(ctx context.Context, opts ...grpc.CallOption) (g
 	return svcclient.ClientStream(ctx, c.inv, 6, opts, c.client.Upload)
 }
 
+// Search calls fixtures.policy.v1.Catalog.Search with a default deadline of 3s,
+// hedged: up to 3 attempts, one more every 20ms without an answer or at once
+// after RESOURCE_EXHAUSTED, UNAVAILABLE; the first answer wins.
+//
+// Search has no side effects and is hedged instead of retried.
+func (c *CatalogWrapper) Search(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
+	return svcclient.Hedge(ctx, c.inv, 7, opts, in, c.client.Search)
+}
+
 // _Catalog_svcPolicies is the client policy of every method of fixtures.policy.v1.Catalog,
 // in the order of the service, resolved from the schema and the plugin options.
 var _Catalog_svcPolicies = []svcclient.MethodPolicy{
@@ -216,6 +236,24 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		Timeout:     3 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
+	{
+		FullMethod:  Catalog_Search_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.NoSideEffects,
+		Timeout:     3 * time.Second,
+		Retry: svcclient.RetryPolicy{
+			MaxAttempts:       5,
+			InitialBackoff:    200 * time.Millisecond,
+			MaxBackoff:        1 * time.Second,
+			BackoffMultiplier: 1.5,
+			RetryableCodes:    []codes.Code{codes.Unavailable},
+		},
+		Hedging: svcclient.HedgingPolicy{
+			MaxAttempts:   3,
+			Delay:         20 * time.Millisecond,
+			NonFatalCodes: []codes.Code{codes.ResourceExhausted, codes.Unavailable},
+		},
+	},
 }
 
 // CatalogMethodPolicies returns the client policy of every method of fixtures.policy.v1.Catalog:
@@ -246,12 +284,19 @@ func StartCatalogForTest(tb svcserver.TB, impl CatalogServer, opts ...svcclient.
 	return NewCatalogWrapper(conn, opts...)
 }
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// policy/policy.proto with a current protoc-gen-go-grpc.
+var _ *grpc.BidiStreamingClient[Item, Item] = (*Plain_SyncClient)(nil)
+
 // PlainWrapper calls the fixtures.policy.v1.Plain service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// PlainMethodPolicies). It has the methods of PlainClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// PlainMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of PlainClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// PlainClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Plain has no options: plugin-option defaults apply.
 type PlainWrapper struct {
@@ -261,12 +306,16 @@ type PlainWrapper struct {
 
 var _ PlainClient = (*PlainWrapper)(nil)
 
-// NewPlainWrapper returns a wrapper that calls the service over cc.
+// NewPlainWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(PlainMethodPolicies(), opts...) first.
 func NewPlainWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *PlainWrapper {
 	return WrapPlainClient(NewPlainClient(cc), opts...)
 }
 
-// WrapPlainClient returns a wrapper around an existing PlainClient.
+// WrapPlainClient returns a wrapper around an existing PlainClient. Like
+// NewPlainWrapper, it panics if an option is wrong.
 func WrapPlainClient(client PlainClient, opts ...svcclient.Option) *PlainWrapper {
 	return &PlainWrapper{client: client, inv: svcclient.NewInvoker(_Plain_svcPolicies, opts...)}
 }

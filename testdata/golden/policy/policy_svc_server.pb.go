@@ -129,6 +129,16 @@ func (CatalogSkeleton) Upload(grpc.ClientStreamingServer[Item, emptypb.Empty]) e
 	return svcserver.Unimplemented(Catalog_Upload_FullMethodName)
 }
 
+// Search answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Search;
+// override it to serve the method. It is not served from a repository: its name
+// does not start with a standard verb (Get, List, Create, Update, Delete,
+// BatchCreate, BulkCreate, Import).
+//
+// Search has no side effects and is hedged instead of retried.
+func (CatalogSkeleton) Search(context.Context, *Item) (*Item, error) {
+	return nil, svcserver.Unimplemented(Catalog_Search_FullMethodName)
+}
+
 // PlainSkeleton is a ready implementation of PlainServer: embed it by value in
 // your own type and override the methods you serve. Every method you do not
 // override answers codes.Unimplemented with the method's full name, so adding a

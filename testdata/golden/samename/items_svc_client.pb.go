@@ -9,18 +9,22 @@ package samename
 import (
 	context "context"
 	v1 "example.com/golden/samename/v1"
+	v2 "example.com/golden/samename/v2"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
+	iter "iter"
 	time "time"
 )
 
 // ItemsWrapper calls the fixtures.samename.Items service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// ItemsMethodPolicies). It has the methods of ItemsClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// ItemsMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of ItemsClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// ItemsClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 type ItemsWrapper struct {
 	client ItemsClient
 	inv    *svcclient.Invoker
@@ -28,12 +32,16 @@ type ItemsWrapper struct {
 
 var _ ItemsClient = (*ItemsWrapper)(nil)
 
-// NewItemsWrapper returns a wrapper that calls the service over cc.
+// NewItemsWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ItemsMethodPolicies(), opts...) first.
 func NewItemsWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ItemsWrapper {
 	return WrapItemsClient(NewItemsClient(cc), opts...)
 }
 
-// WrapItemsClient returns a wrapper around an existing ItemsClient.
+// WrapItemsClient returns a wrapper around an existing ItemsClient. Like
+// NewItemsWrapper, it panics if an option is wrong.
 func WrapItemsClient(client ItemsClient, opts ...svcclient.Option) *ItemsWrapper {
 	return &ItemsWrapper{client: client, inv: svcclient.NewInvoker(_Items_svcPolicies, opts...)}
 }
@@ -60,6 +68,17 @@ func (c *ItemsWrapper) ListItems(ctx context.Context, in *ListItemsRequest, opts
 		return err
 	})
 	return out, err
+}
+
+// ListItemsAll calls ListItems page after page, following next_page_token from
+// in's page_token on, and yields the items of every page; a failed page yields
+// one error and stops. Each page is one call of ListItems, with its default
+// deadline and retries; ctx bounds the whole iteration. in is not modified.
+// Breaking out of the loop stops asking for pages.
+func (c *ItemsWrapper) ListItemsAll(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) iter.Seq2[*v2.Item, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListItems,
+		func(req *ListItemsRequest, token string) { req.PageToken = token },
+		func(resp *ListItemsResponse) ([]*v2.Item, string) { return resp.GetItems(), resp.GetNextPageToken() })
 }
 
 // _Items_svcPolicies is the client policy of every method of fixtures.samename.Items,

@@ -15,12 +15,20 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// seed_ecommerce/ecommerce.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[Product] = (*ProductService_ListProductsClient)(nil)
+
 // ProductServiceWrapper calls the ecommerce.ProductService service with a
 // default deadline per method and retries for the methods that are safe to
-// retry (see ProductServiceMethodPolicies). It has the methods of
+// retry (see ProductServiceMethodPolicies); their attempts wait for the
+// connection to be ready, within the deadline. It has the methods of
 // ProductServiceClient, with the same signatures, so it can stand in for it;
-// svcclient.WithTimeout, WithoutRetry and WithRetryHook are per-call
-// grpc.CallOptions. Server-streaming methods are also offered as iterators.
+// svcclient.CallTimeout, CallNoRetry, CallHook and CallRetryPolicy are per-call
+// grpc.CallOptions (a plain ProductServiceClient ignores them).
+// Server-streaming methods are also offered as iterators, and paginated List
+// methods as one iterator over every page.
 //
 // Product service definition
 type ProductServiceWrapper struct {
@@ -30,12 +38,16 @@ type ProductServiceWrapper struct {
 
 var _ ProductServiceClient = (*ProductServiceWrapper)(nil)
 
-// NewProductServiceWrapper returns a wrapper that calls the service over cc.
+// NewProductServiceWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ProductServiceMethodPolicies(), opts...) first.
 func NewProductServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ProductServiceWrapper {
 	return WrapProductServiceClient(NewProductServiceClient(cc), opts...)
 }
 
-// WrapProductServiceClient returns a wrapper around an existing ProductServiceClient.
+// WrapProductServiceClient returns a wrapper around an existing ProductServiceClient. Like
+// NewProductServiceWrapper, it panics if an option is wrong.
 func WrapProductServiceClient(client ProductServiceClient, opts ...svcclient.Option) *ProductServiceWrapper {
 	return &ProductServiceWrapper{client: client, inv: svcclient.NewInvoker(_ProductService_svcPolicies, opts...)}
 }
@@ -206,12 +218,19 @@ func ProductServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_ProductService_svcPolicies)
 }
 
-// ProductServiceServiceConfig returns the gRPC service config JSON equivalent to
+// ProductServiceConfig returns the gRPC service config JSON equivalent to
 // ProductServiceMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
 // only: with this config, construct the wrapper with svcclient.WithoutRetries(),
 // or attempts multiply.
-func ProductServiceServiceConfig() string {
+func ProductServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_ProductService_svcPolicies)
+}
+
+// ProductServiceServiceConfig is the old name of ProductServiceConfig.
+//
+// Deprecated: use ProductServiceConfig; this name will be removed in the next release.
+func ProductServiceServiceConfig() string {
+	return ProductServiceConfig()
 }
 
 // StartProductServiceForTest serves impl on an in-process connection (bufconn), with
@@ -227,12 +246,20 @@ func StartProductServiceForTest(tb svcserver.TB, impl ProductServiceServer, opts
 	return NewProductServiceWrapper(conn, opts...)
 }
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// seed_ecommerce/ecommerce.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[Order] = (*OrderService_ListOrdersClient)(nil)
+
 // OrderServiceWrapper calls the ecommerce.OrderService service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// OrderServiceMethodPolicies). It has the methods of OrderServiceClient, with
-// the same signatures, so it can stand in for it; svcclient.WithTimeout,
-// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
-// Server-streaming methods are also offered as iterators.
+// OrderServiceMethodPolicies); their attempts wait for the connection to be
+// ready, within the deadline. It has the methods of OrderServiceClient, with
+// the same signatures, so it can stand in for it; svcclient.CallTimeout,
+// CallNoRetry, CallHook and CallRetryPolicy are per-call grpc.CallOptions (a
+// plain OrderServiceClient ignores them). Server-streaming methods are also
+// offered as iterators, and paginated List methods as one iterator over every
+// page.
 //
 // Order service with more complex patterns
 type OrderServiceWrapper struct {
@@ -242,12 +269,16 @@ type OrderServiceWrapper struct {
 
 var _ OrderServiceClient = (*OrderServiceWrapper)(nil)
 
-// NewOrderServiceWrapper returns a wrapper that calls the service over cc.
+// NewOrderServiceWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(OrderServiceMethodPolicies(), opts...) first.
 func NewOrderServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *OrderServiceWrapper {
 	return WrapOrderServiceClient(NewOrderServiceClient(cc), opts...)
 }
 
-// WrapOrderServiceClient returns a wrapper around an existing OrderServiceClient.
+// WrapOrderServiceClient returns a wrapper around an existing OrderServiceClient. Like
+// NewOrderServiceWrapper, it panics if an option is wrong.
 func WrapOrderServiceClient(client OrderServiceClient, opts ...svcclient.Option) *OrderServiceWrapper {
 	return &OrderServiceWrapper{client: client, inv: svcclient.NewInvoker(_OrderService_svcPolicies, opts...)}
 }
@@ -369,12 +400,19 @@ func OrderServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_OrderService_svcPolicies)
 }
 
-// OrderServiceServiceConfig returns the gRPC service config JSON equivalent to
+// OrderServiceConfig returns the gRPC service config JSON equivalent to
 // OrderServiceMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
 // only: with this config, construct the wrapper with svcclient.WithoutRetries(),
 // or attempts multiply.
-func OrderServiceServiceConfig() string {
+func OrderServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_OrderService_svcPolicies)
+}
+
+// OrderServiceServiceConfig is the old name of OrderServiceConfig.
+//
+// Deprecated: use OrderServiceConfig; this name will be removed in the next release.
+func OrderServiceServiceConfig() string {
+	return OrderServiceConfig()
 }
 
 // StartOrderServiceForTest serves impl on an in-process connection (bufconn), with

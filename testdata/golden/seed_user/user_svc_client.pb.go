@@ -16,12 +16,20 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// seed_user/user.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[User] = (*UserService_ListUsersClient)(nil)
+
 // UserServiceWrapper calls the user.v1.UserService service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// UserServiceMethodPolicies). It has the methods of UserServiceClient, with the
-// same signatures, so it can stand in for it; svcclient.WithTimeout,
-// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
-// Server-streaming methods are also offered as iterators.
+// UserServiceMethodPolicies); their attempts wait for the connection to be
+// ready, within the deadline. It has the methods of UserServiceClient, with the
+// same signatures, so it can stand in for it; svcclient.CallTimeout,
+// CallNoRetry, CallHook and CallRetryPolicy are per-call grpc.CallOptions (a
+// plain UserServiceClient ignores them). Server-streaming methods are also
+// offered as iterators, and paginated List methods as one iterator over every
+// page.
 //
 // User service definition
 type UserServiceWrapper struct {
@@ -31,12 +39,16 @@ type UserServiceWrapper struct {
 
 var _ UserServiceClient = (*UserServiceWrapper)(nil)
 
-// NewUserServiceWrapper returns a wrapper that calls the service over cc.
+// NewUserServiceWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(UserServiceMethodPolicies(), opts...) first.
 func NewUserServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *UserServiceWrapper {
 	return WrapUserServiceClient(NewUserServiceClient(cc), opts...)
 }
 
-// WrapUserServiceClient returns a wrapper around an existing UserServiceClient.
+// WrapUserServiceClient returns a wrapper around an existing UserServiceClient. Like
+// NewUserServiceWrapper, it panics if an option is wrong.
 func WrapUserServiceClient(client UserServiceClient, opts ...svcclient.Option) *UserServiceWrapper {
 	return &UserServiceWrapper{client: client, inv: svcclient.NewInvoker(_UserService_svcPolicies, opts...)}
 }
@@ -184,12 +196,19 @@ func UserServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_UserService_svcPolicies)
 }
 
-// UserServiceServiceConfig returns the gRPC service config JSON equivalent to
+// UserServiceConfig returns the gRPC service config JSON equivalent to
 // UserServiceMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
 // only: with this config, construct the wrapper with svcclient.WithoutRetries(),
 // or attempts multiply.
-func UserServiceServiceConfig() string {
+func UserServiceConfig() string {
 	return svcclient.ServiceConfigJSON(_UserService_svcPolicies)
+}
+
+// UserServiceServiceConfig is the old name of UserServiceConfig.
+//
+// Deprecated: use UserServiceConfig; this name will be removed in the next release.
+func UserServiceServiceConfig() string {
+	return UserServiceConfig()
 }
 
 // StartUserServiceForTest serves impl on an in-process connection (bufconn), with

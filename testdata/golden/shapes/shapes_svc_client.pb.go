@@ -12,15 +12,23 @@ import (
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
+	iter "iter"
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// shapes/shapes.proto with a current protoc-gen-go-grpc.
+var _ *grpc.BidiStreamingClient[Note, Note] = (*Notes_ImportNotesClient)(nil)
+
 // NotesWrapper calls the fixtures.shapes.v1.Notes service with a default
 // deadline per method and retries for the methods that are safe to retry (see
-// NotesMethodPolicies). It has the methods of NotesClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// NotesMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of NotesClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// NotesClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 type NotesWrapper struct {
 	client NotesClient
 	inv    *svcclient.Invoker
@@ -28,12 +36,16 @@ type NotesWrapper struct {
 
 var _ NotesClient = (*NotesWrapper)(nil)
 
-// NewNotesWrapper returns a wrapper that calls the service over cc.
+// NewNotesWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(NotesMethodPolicies(), opts...) first.
 func NewNotesWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *NotesWrapper {
 	return WrapNotesClient(NewNotesClient(cc), opts...)
 }
 
-// WrapNotesClient returns a wrapper around an existing NotesClient.
+// WrapNotesClient returns a wrapper around an existing NotesClient. Like
+// NewNotesWrapper, it panics if an option is wrong.
 func WrapNotesClient(client NotesClient, opts ...svcclient.Option) *NotesWrapper {
 	return &NotesWrapper{client: client, inv: svcclient.NewInvoker(_Notes_svcPolicies, opts...)}
 }
@@ -50,6 +62,17 @@ func (c *NotesWrapper) ListNotes(ctx context.Context, in *ListNotesRequest, opts
 		return err
 	})
 	return out, err
+}
+
+// ListNotesAll calls ListNotes page after page, following next_page_token from
+// in's page_token on, and yields the notes of every page; a failed page yields
+// one error and stops. Each page is one call of ListNotes, with its default
+// deadline and retries; ctx bounds the whole iteration. in is not modified.
+// Breaking out of the loop stops asking for pages.
+func (c *NotesWrapper) ListNotesAll(ctx context.Context, in *ListNotesRequest, opts ...grpc.CallOption) iter.Seq2[*Note, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListNotes,
+		func(req *ListNotesRequest, token string) { req.PageToken = token },
+		func(resp *ListNotesResponse) ([]*Note, string) { return resp.GetNotes(), resp.GetNextPageToken() })
 }
 
 // GetNote calls fixtures.shapes.v1.Notes.GetNote with a default deadline of

@@ -95,7 +95,7 @@ type cli struct {
 // replaces the method's default deadline.
 func (c *cli) callOpts() []grpc.CallOption {
 	if c.timeout > 0 {
-		return []grpc.CallOption{svcclient.WithTimeout(c.timeout)}
+		return []grpc.CallOption{svcclient.CallTimeout(c.timeout)}
 	}
 	return nil
 }
@@ -201,10 +201,14 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // describe renders an error as one line: the gRPC code and message for a
-// status error.
+// status error, and how many attempts the wrapper made when it retried.
 func describe(err error) string {
 	if s, ok := status.FromError(err); ok {
-		return s.Code().String() + ": " + s.Message()
+		line := s.Code().String() + ": " + s.Message()
+		if ae := (*svcclient.AttemptsError)(nil); errors.As(err, &ae) && ae.Attempts > 1 {
+			line += fmt.Sprintf(" (%d attempts)", ae.Attempts)
+		}
+		return line
 	}
 	return err.Error()
 }

@@ -17,12 +17,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// shop/v1/catalog.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[ProductEvent] = (*Catalog_WatchProductsClient)(nil)
+
 // CatalogWrapper calls the shop.v1.Catalog service with a default deadline per
 // method and retries for the methods that are safe to retry (see
-// CatalogMethodPolicies). It has the methods of CatalogClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// CatalogMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of CatalogClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// CatalogClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Catalog manages the products the shop sells.
 type CatalogWrapper struct {
@@ -32,12 +39,16 @@ type CatalogWrapper struct {
 
 var _ CatalogClient = (*CatalogWrapper)(nil)
 
-// NewCatalogWrapper returns a wrapper that calls the service over cc.
+// NewCatalogWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(CatalogMethodPolicies(), opts...) first.
 func NewCatalogWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *CatalogWrapper {
 	return WrapCatalogClient(NewCatalogClient(cc), opts...)
 }
 
-// WrapCatalogClient returns a wrapper around an existing CatalogClient.
+// WrapCatalogClient returns a wrapper around an existing CatalogClient. Like
+// NewCatalogWrapper, it panics if an option is wrong.
 func WrapCatalogClient(client CatalogClient, opts ...svcclient.Option) *CatalogWrapper {
 	return &CatalogWrapper{client: client, inv: svcclient.NewInvoker(_Catalog_svcPolicies, opts...)}
 }
@@ -68,6 +79,19 @@ func (c *CatalogWrapper) ListProducts(ctx context.Context, in *ListProductsReque
 		return err
 	})
 	return out, err
+}
+
+// ListProductsAll calls ListProducts page after page, following next_page_token
+// from in's page_token on, and yields the products of every page; a failed page
+// yields one error and stops. Each page is one call of ListProducts, with its
+// default deadline and retries; ctx bounds the whole iteration. in is not
+// modified. Breaking out of the loop stops asking for pages.
+func (c *CatalogWrapper) ListProductsAll(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) iter.Seq2[*Product, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListProducts,
+		func(req *ListProductsRequest, token string) { req.PageToken = token },
+		func(resp *ListProductsResponse) ([]*Product, string) {
+			return resp.GetProducts(), resp.GetNextPageToken()
+		})
 }
 
 // CreateProduct calls shop.v1.Catalog.CreateProduct with a default deadline of

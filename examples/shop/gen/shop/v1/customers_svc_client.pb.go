@@ -16,12 +16,19 @@ import (
 	time "time"
 )
 
+// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer
+// (generic stream types). If the next line does not compile, regenerate
+// shop/v1/customers.proto with a current protoc-gen-go-grpc.
+var _ *grpc.ServerStreamingClient[Customer] = (*Customers_ListCustomersClient)(nil)
+
 // CustomersWrapper calls the shop.v1.Customers service with a default deadline
 // per method and retries for the methods that are safe to retry (see
-// CustomersMethodPolicies). It has the methods of CustomersClient, with the
-// same signatures, so it can stand in for it; svcclient.WithTimeout,
-// WithoutRetry and WithRetryHook are per-call grpc.CallOptions.
-// Server-streaming methods are also offered as iterators.
+// CustomersMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of CustomersClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// CustomersClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Customers manages the people who buy from the shop. Every method is served
 // by the generated skeleton from its repository: it uses the flat create and
@@ -33,12 +40,16 @@ type CustomersWrapper struct {
 
 var _ CustomersClient = (*CustomersWrapper)(nil)
 
-// NewCustomersWrapper returns a wrapper that calls the service over cc.
+// NewCustomersWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(CustomersMethodPolicies(), opts...) first.
 func NewCustomersWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *CustomersWrapper {
 	return WrapCustomersClient(NewCustomersClient(cc), opts...)
 }
 
-// WrapCustomersClient returns a wrapper around an existing CustomersClient.
+// WrapCustomersClient returns a wrapper around an existing CustomersClient. Like
+// NewCustomersWrapper, it panics if an option is wrong.
 func WrapCustomersClient(client CustomersClient, opts ...svcclient.Option) *CustomersWrapper {
 	return &CustomersWrapper{client: client, inv: svcclient.NewInvoker(_Customers_svcPolicies, opts...)}
 }

@@ -12,15 +12,18 @@ import (
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
+	iter "iter"
 	time "time"
 )
 
 // OrdersWrapper calls the shop.v1.Orders service with a default deadline per
 // method and retries for the methods that are safe to retry (see
-// OrdersMethodPolicies). It has the methods of OrdersClient, with the same
-// signatures, so it can stand in for it; svcclient.WithTimeout, WithoutRetry
-// and WithRetryHook are per-call grpc.CallOptions. Server-streaming methods are
-// also offered as iterators.
+// OrdersMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of OrdersClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// OrdersClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
 //
 // Orders takes and tracks orders.
 type OrdersWrapper struct {
@@ -30,12 +33,16 @@ type OrdersWrapper struct {
 
 var _ OrdersClient = (*OrdersWrapper)(nil)
 
-// NewOrdersWrapper returns a wrapper that calls the service over cc.
+// NewOrdersWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(OrdersMethodPolicies(), opts...) first.
 func NewOrdersWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *OrdersWrapper {
 	return WrapOrdersClient(NewOrdersClient(cc), opts...)
 }
 
-// WrapOrdersClient returns a wrapper around an existing OrdersClient.
+// WrapOrdersClient returns a wrapper around an existing OrdersClient. Like
+// NewOrdersWrapper, it panics if an option is wrong.
 func WrapOrdersClient(client OrdersClient, opts ...svcclient.Option) *OrdersWrapper {
 	return &OrdersWrapper{client: client, inv: svcclient.NewInvoker(_Orders_svcPolicies, opts...)}
 }
@@ -66,6 +73,17 @@ func (c *OrdersWrapper) ListOrders(ctx context.Context, in *ListOrdersRequest, o
 		return err
 	})
 	return out, err
+}
+
+// ListOrdersAll calls ListOrders page after page, following next_page_token
+// from in's page_token on, and yields the orders of every page; a failed page
+// yields one error and stops. Each page is one call of ListOrders, with its
+// default deadline and retries; ctx bounds the whole iteration. in is not
+// modified. Breaking out of the loop stops asking for pages.
+func (c *OrdersWrapper) ListOrdersAll(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) iter.Seq2[*Order, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListOrders,
+		func(req *ListOrdersRequest, token string) { req.PageToken = token },
+		func(resp *ListOrdersResponse) ([]*Order, string) { return resp.GetOrders(), resp.GetNextPageToken() })
 }
 
 // PlaceOrder calls shop.v1.Orders.PlaceOrder with a default deadline of 10s,
