@@ -208,6 +208,14 @@ func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ..
 		Protocols:         protocols,
 		ReadHeaderTimeout: c.readHeaderTimeout,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// grpc-go's keepalive applies only to the connections it serves
+		// itself; on this port net/http's HTTP/2 server pings instead, with
+		// the same parameters (svcserver.WithKeepalive), so a frozen client
+		// is dropped here too.
+		HTTP2: &http.HTTP2Config{
+			SendPingTimeout: srv.Keepalive().Time,
+			PingTimeout:     srv.Keepalive().Timeout,
+		},
 	}
 	if c.tlsConfig != nil {
 		protocols.SetHTTP2(true)
