@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
@@ -162,6 +163,20 @@ func TestRetriesAsSpanEvents(t *testing.T) {
 	caller.End()
 	if err != nil {
 		t.Fatalf("GetProduct after two Unavailable: %v", err)
+	}
+	// The server ends its span after the answer is on its way: the last
+	// one may reach the exporter just after the caller has its result.
+	serverSpans := func() int {
+		n := 0
+		for _, span := range exporter.GetSpans() {
+			if span.Name == "shop.v1.Catalog/GetProduct" && span.SpanKind == trace.SpanKindServer {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(5 * time.Second); serverSpans() < 3 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	kinds := map[trace.SpanKind]int{}
 	var retries []string
