@@ -3,6 +3,7 @@ package svcclient
 import (
 	"errors"
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/callpolicy"
 	"math"
 	"slices"
 	"strconv"
@@ -98,11 +99,11 @@ type RetryPolicy struct {
 // only codes.Unavailable, no per-attempt timeout.
 func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{
-		MaxAttempts:       4,
-		InitialBackoff:    100 * time.Millisecond,
-		MaxBackoff:        5 * time.Second,
-		BackoffMultiplier: 2,
-		RetryableCodes:    []codes.Code{codes.Unavailable},
+		MaxAttempts:       callpolicy.MaxAttempts,
+		InitialBackoff:    callpolicy.InitialBackoff,
+		MaxBackoff:        callpolicy.MaxBackoff,
+		BackoffMultiplier: callpolicy.BackoffMultiplier,
+		RetryableCodes:    callpolicy.RetryableCodes(),
 	}
 }
 
@@ -131,7 +132,7 @@ func (p RetryPolicy) Validate() error {
 		return errors.New("svcclient: retry policy: RetryableCodes must not be empty when MaxAttempts > 1")
 	}
 	for _, c := range p.RetryableCodes {
-		if c == codes.OK || int(c) >= len(codeNames) {
+		if c == codes.OK || CodeName(c) == "" {
 			return fmt.Errorf("svcclient: retry policy: %v is not a retryable status code", c)
 		}
 	}
@@ -204,7 +205,7 @@ func (h HedgingPolicy) Validate() error {
 		return fmt.Errorf("svcclient: hedging policy: Delay %v is negative", h.Delay)
 	}
 	for _, c := range h.NonFatalCodes {
-		if c == codes.OK || int(c) >= len(codeNames) {
+		if c == codes.OK || CodeName(c) == "" {
 			return fmt.Errorf("svcclient: hedging policy: %v is not a status code to hedge on", c)
 		}
 	}

@@ -2,6 +2,10 @@ package svcclient
 
 import (
 	"encoding/json"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/svcgen/protoc-gen-svc/internal/callpolicy"
 	"strconv"
 	"strings"
 	"time"
@@ -12,14 +16,10 @@ import (
 // grpc.WithMaxCallAttempts); larger values are silently lowered to it.
 const GRPCMaxAttempts = 5
 
-// codeNames are the canonical names of the gRPC status codes, indexed by
-// code, as the service config spells them.
-var codeNames = [...]string{
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-}
+// CodeName returns the canonical name of a gRPC status code, as the service
+// config and google.rpc.Code spell it ("RESOURCE_EXHAUSTED"), or "" for a
+// code gRPC does not define.
+func CodeName(c codes.Code) string { return callpolicy.CodeName(c) }
 
 // The JSON shapes of the service config (grpc/service_config.proto), with
 // only the fields ServiceConfigJSON writes. Struct field order makes the
@@ -101,7 +101,7 @@ func ServiceConfigJSON(policies []MethodPolicy) string {
 				hp.HedgingDelay = durationJSON(h.Delay)
 			}
 			for _, c := range h.NonFatalCodes {
-				hp.NonFatalStatusCodes = append(hp.NonFatalStatusCodes, codeNames[c])
+				hp.NonFatalStatusCodes = append(hp.NonFatalStatusCodes, CodeName(c))
 			}
 			mc.HedgingPolicy = hp
 		} else if (p.Kind == Unary || p.Kind == ServerStreaming) && p.Retry.retries() {
@@ -113,7 +113,7 @@ func ServiceConfigJSON(policies []MethodPolicy) string {
 				BackoffMultiplier: r.BackoffMultiplier,
 			}
 			for _, c := range r.RetryableCodes {
-				rp.RetryableStatusCodes = append(rp.RetryableStatusCodes, codeNames[c])
+				rp.RetryableStatusCodes = append(rp.RetryableStatusCodes, CodeName(c))
 			}
 			mc.RetryPolicy = rp
 		}

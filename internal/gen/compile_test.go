@@ -198,7 +198,6 @@ import (
 
 	"github.com/svcgen/protoc-gen-svc/svcclient"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 )
 
@@ -257,7 +256,7 @@ func TestServiceConfigMatchesPolicies(t *testing.T) {
 			}
 			var want []string
 			for _, code := range p.Retry.RetryableCodes {
-				want = append(want, codeName(code))
+				want = append(want, svcclient.CodeName(code))
 			}
 			if strings.Join(r.RetryableStatusCodes, ",") != strings.Join(want, ",") {
 				t.Errorf("%%s: codes %%v, want %%v", p.FullMethod, r.RetryableStatusCodes, want)
@@ -276,20 +275,6 @@ func seconds(t *testing.T, s string) time.Duration {
 		t.Fatalf("bad duration %%q", s)
 	}
 	return time.Duration(f * float64(time.Second)).Round(time.Microsecond)
-}
-
-func codeName(c codes.Code) string {
-	if c == codes.Canceled {
-		return "CANCELLED"
-	}
-	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
 }
 `
 

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/callpolicy"
 	"math"
 	"sort"
 	"strconv"
@@ -30,11 +31,11 @@ var allArtifacts = []Artifact{ArtifactServer, ArtifactClient, ArtifactRepo}
 const (
 	// builtinUnaryTimeout bounds unary calls. Streaming calls get no default
 	// deadline: a watch stream is meant to outlive any fixed timeout.
-	builtinUnaryTimeout      = 30 * time.Second
-	builtinMaxAttempts       = 4
-	builtinInitialBackoff    = 100 * time.Millisecond
-	builtinMaxBackoff        = 5 * time.Second
-	builtinBackoffMultiplier = 2.0
+	builtinUnaryTimeout      = callpolicy.UnaryTimeout
+	builtinMaxAttempts       = callpolicy.MaxAttempts
+	builtinInitialBackoff    = callpolicy.InitialBackoff
+	builtinMaxBackoff        = callpolicy.MaxBackoff
+	builtinBackoffMultiplier = callpolicy.BackoffMultiplier
 )
 
 // Bounds beyond which a value is a mistake (a unit slip, a stray digit)
@@ -269,37 +270,13 @@ func parseBackoff(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// codeByName maps the canonical upper-case gRPC code names ("UNAVAILABLE")
-// to codes, as the gRPC service config spells them.
-var codeByName = func() map[string]codes.Code {
-	m := map[string]codes.Code{}
-	for c := codes.OK; c <= codes.Unauthenticated; c++ {
-		m[codeName(c)] = c
-	}
-	return m
-}()
+// codeByName returns the code of a canonical upper-case name
+// ("UNAVAILABLE"), as the gRPC service config spells them.
+func codeByName(name string) (codes.Code, bool) { return callpolicy.CodeByName(name) }
 
 // codeName returns the canonical upper-case name of a code, e.g.
 // "RESOURCE_EXHAUSTED".
-func codeName(c codes.Code) string {
-	// codes.Code.String gives "ResourceExhausted"; insert underscores before
-	// inner capitals. "OK" stays "OK".
-	s := c.String()
-	switch c {
-	case codes.OK:
-		return "OK"
-	case codes.Canceled:
-		return "CANCELLED" // the spelling of google.rpc.Code and the service config
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return strings.ToUpper(b.String())
-}
+func codeName(c codes.Code) string { return callpolicy.CodeName(c) }
 
 // parseCodes parses code names, without duplicates and not OK, which can
 // never be retried.
@@ -307,7 +284,7 @@ func parseCodes(names []string) ([]codes.Code, error) {
 	seen := map[codes.Code]bool{}
 	var out []codes.Code
 	for _, n := range names {
-		c, ok := codeByName[strings.TrimSpace(n)]
+		c, ok := codeByName(strings.TrimSpace(n))
 		if !ok || c == codes.OK || seen[c] {
 			return nil, errBadValue
 		}

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/callpolicy"
 	"math"
 	"time"
 
@@ -34,8 +35,8 @@ type hedgingPolicy struct {
 
 // Defaults and bounds of (svc.v1.method).hedging.
 const (
-	builtinHedgingAttempts = 2
-	builtinHedgingDelay    = 100 * time.Millisecond
+	builtinHedgingAttempts = callpolicy.HedgingAttempts
+	builtinHedgingDelay    = callpolicy.HedgingDelay
 	maxHedgingAttempts     = 5 // gRPC's cap on maxAttempts
 )
 
@@ -284,7 +285,7 @@ func validatePolicy(p *svcv1.CallPolicy, where, option string) error {
 		}
 		seen := map[string]bool{}
 		for _, name := range h.GetNonFatalCodes() {
-			if c, ok := codeByName[name]; !ok || c == codes.OK {
+			if c, ok := codeByName(name); !ok || c == codes.OK {
 				return bad("hedging.non_fatal_codes", "%q is not a gRPC code name to hedge on (such as UNAVAILABLE)", name)
 			}
 			if seen[name] {
@@ -314,7 +315,7 @@ func validatePolicy(p *svcv1.CallPolicy, where, option string) error {
 	}
 	seen := map[string]bool{}
 	for _, name := range r.GetRetryableCodes() {
-		if c, ok := codeByName[name]; !ok || c == codes.OK {
+		if c, ok := codeByName(name); !ok || c == codes.OK {
 			return bad("retry.retryable_codes", "%q is not a retryable gRPC code name (such as UNAVAILABLE)", name)
 		}
 		if seen[name] {
