@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -18,134 +19,165 @@ const (
 	svcclientPackage = protogen.GoImportPath("github.com/svcgen/protoc-gen-svc/svcclient")
 )
 
+// clientView is the data of templates/client.go.tmpl.
+type clientView struct {
+	Services []wrapperView
+}
+
+type wrapperView struct {
+	StreamCheck *streamCheckView
+	Doc         string
+	FullName    string
+
+	Wrapper, Client, NewClient, NewWrapper, WrapClient string
+	Policies, MethodPolicies, ServiceConfig            string
+	OldServiceConfig                                   string // "" unless the name changed
+
+	Methods      []wrapperMethodView
+	PolicyRows   [][]string // the fields of each method's svcclient.MethodPolicy, as Go
+	StartForTest *startForTestView
+
+	Invoker, NewInvoker, Option, ClientConnInterface protogen.GoIdent
+	MethodPolicy, ClonePolicies, ServiceConfigJSON   protogen.GoIdent
+}
+
+type streamCheckView struct {
+	File    string // the proto file to regenerate
+	Generic string // grpc's generic stream type
+	Stub    string // protoc-gen-go-grpc's stream type of the method
+}
+
+// wrapperMethodView is one wrapper method: Kind is hedged, unary,
+// serverStreaming or clientStreaming (bidi included).
+type wrapperMethodView struct {
+	Kind, Doc, Name, Wrapper            string
+	C, CtxVar, Ctx, In, Opts, Out, Err  string // locals, free of the imports used
+	InType, OutType, CallOption, Stream string
+	Helper                              string // the svcclient function the method calls
+	Index                               int    // the method's row in the policy table
+	SeqName, SeqDoc, SeqHelper, Seq2    string // server streams: the iterator
+	Pages                               *pagesView
+}
+
+type pagesView struct {
+	Doc, Name, Method, Wrapper                     string
+	C, CtxVar, In, Opts, Req, Token, Resp          string
+	Context, InType, OutType, ItemType, CallOption string
+	Seq2, Helper                                   string
+	TokenField, ItemsField, NextField              string
+}
+
+type startForTestView struct {
+	Name, Server, Wrapper, NewWrapper, Register, NewInMemorySkeleton string
+	TB, Option, ServeInProcess, ServiceRegistrar                     protogen.GoIdent
+}
+
 // emitClient writes the client wrapper, its policy table and service config
 // of every service in the file.
 func emitClient(g *protogen.GeneratedFile, f *fileModel) error {
+	var v clientView
 	for _, sm := range f.services {
-		emitWrapper(g, f.file.GoImportPath, sm)
-		emitPolicies(g, sm)
-		if f.params.Artifacts[ArtifactServer] {
-			emitStartForTest(g, sm)
-		}
+		v.Services = append(v.Services, wrapperOf(g, f, sm))
 	}
-	return nil
+	return render(g, clientTemplate, v)
 }
 
-// emitStartForTest writes the one-call test helper: serve an implementation
-// in process and get a wrapper client for it.
-func emitStartForTest(g *protogen.GeneratedFile, sm *serviceModel) {
+func wrapperOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) wrapperView {
 	n := sm.names
-	g.P("// ", n.StartForTest, " serves impl on an in-process connection (bufconn), with")
-	g.P("// svcserver's recovery, health and reflection, and returns a wrapper client for")
-	g.P("// it; both are stopped when the test ends. It is meant for tests:")
-	if len(sm.resources) > 0 {
-		g.P("// ", n.StartForTest, "(t, ", n.NewInMemorySkeleton, "()) runs the service on")
-		g.P("// in-memory repositories.")
-	} else {
-		g.P("// ", n.StartForTest, "(t, myImpl{}).")
+	v := wrapperView{
+		StreamCheck: streamCheckOf(g, sm),
+		Doc: docText(n.Wrapper+" calls the "+string(sm.svc.Desc.FullName())+" service with a default deadline per\n"+
+			"method and retries for the methods that are safe to retry (see "+n.MethodPolicies+");\n"+
+			"their attempts wait for the connection to be ready, within the deadline.\n"+
+			"It has the methods of "+n.Client+", with the same signatures, so it can stand in\n"+
+			"for it; svcclient.CallTimeout, CallNoRetry, CallHook and CallRetryPolicy are\n"+
+			"per-call grpc.CallOptions (a plain "+n.Client+" ignores them). Server-streaming\n"+
+			"methods are also offered as iterators, and paginated List methods as one\n"+
+			"iterator over every page.",
+			sm.svc.Comments.Leading, sm.deprecated),
+		FullName:            string(sm.svc.Desc.FullName()),
+		Wrapper:             n.Wrapper,
+		Client:              n.Client,
+		NewClient:           n.NewClient,
+		NewWrapper:          n.NewWrapper,
+		WrapClient:          n.WrapClient,
+		Policies:            n.policies,
+		MethodPolicies:      n.MethodPolicies,
+		ServiceConfig:       n.ServiceConfig,
+		OldServiceConfig:    n.OldServiceConfig,
+		Invoker:             svcclientPackage.Ident("Invoker"),
+		NewInvoker:          svcclientPackage.Ident("NewInvoker"),
+		Option:              svcclientPackage.Ident("Option"),
+		ClientConnInterface: grpcPackage.Ident("ClientConnInterface"),
+		MethodPolicy:        svcclientPackage.Ident("MethodPolicy"),
+		ClonePolicies:       svcclientPackage.Ident("ClonePolicies"),
+		ServiceConfigJSON:   svcclientPackage.Ident("ServiceConfigJSON"),
 	}
-	g.P("func ", n.StartForTest, "(tb ", svcserverPackage.Ident("TB"), ", impl ", n.Server, ", opts ...", svcclientPackage.Ident("Option"), ") *", n.Wrapper, " {")
-	g.P("tb.Helper()")
-	g.P("conn := ", svcserverPackage.Ident("ServeInProcess"), "(tb, func(s ", grpcPackage.Ident("ServiceRegistrar"), ") {")
-	g.P(n.Register, "(s, impl)")
-	g.P("})")
-	g.P("return ", n.NewWrapper, "(conn, opts...)")
-	g.P("}")
-	g.P()
-}
-
-func emitWrapper(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel) {
-	n := sm.names
-	grpcCallOption := g.QualifiedGoIdent(grpcPackage.Ident("CallOption"))
-	option := g.QualifiedGoIdent(svcclientPackage.Ident("Option"))
-	emitStreamCheck(g, sm)
-	docComment(g, n.Wrapper+" calls the "+string(sm.svc.Desc.FullName())+" service with a default deadline per\n"+
-		"method and retries for the methods that are safe to retry (see "+n.MethodPolicies+");\n"+
-		"their attempts wait for the connection to be ready, within the deadline.\n"+
-		"It has the methods of "+n.Client+", with the same signatures, so it can stand in\n"+
-		"for it; svcclient.CallTimeout, CallNoRetry, CallHook and CallRetryPolicy are\n"+
-		"per-call grpc.CallOptions (a plain "+n.Client+" ignores them). Server-streaming\n"+
-		"methods are also offered as iterators, and paginated List methods as one\n"+
-		"iterator over every page.",
-		sm.svc.Comments.Leading, sm.deprecated)
-	g.P("type ", n.Wrapper, " struct {")
-	g.P("client ", n.Client)
-	g.P("inv *", svcclientPackage.Ident("Invoker"))
-	g.P("}")
-	g.P()
-	g.P("var _ ", n.Client, " = (*", n.Wrapper, ")(nil)")
-	g.P()
-	g.P("// ", n.NewWrapper, " returns a wrapper that calls the service over cc. It panics")
-	g.P("// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service")
-	g.P("// does not have); check options built at run time with")
-	g.P("// svcclient.CheckOptions(", n.MethodPolicies, "(), opts...) first.")
-	g.P("func ", n.NewWrapper, "(cc ", grpcPackage.Ident("ClientConnInterface"), ", opts ...", option, ") *", n.Wrapper, " {")
-	g.P("return ", n.WrapClient, "(", n.NewClient, "(cc), opts...)")
-	g.P("}")
-	g.P()
-	g.P("// ", n.WrapClient, " returns a wrapper around an existing ", n.Client, ". Like")
-	g.P("// ", n.NewWrapper, ", it panics if an option is wrong.")
-	g.P("func ", n.WrapClient, "(client ", n.Client, ", opts ...", option, ") *", n.Wrapper, " {")
-	g.P("return &", n.Wrapper, "{client: client, inv: ", svcclientPackage.Ident("NewInvoker"), "(", n.policies, ", opts...)}")
-	g.P("}")
-	g.P()
 	for _, mm := range sm.methods {
-		m := mm.m
-		in, out := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent)
-		// The names of the receiver, parameters and variables, free of the
-		// imports the body refers to.
-		v := newLocalNames(home, m.Input, m.Output)
-		c, ctxv, inv, opts, outv, errv := v.of("c"), v.of("ctx"), v.of("in"), v.of("opts"), v.of("out"), v.of("err")
-		ctx := ctxv + " " + g.QualifiedGoIdent(contextPackage.Ident("Context"))
-		docComment(g, m.GoName+" calls "+string(m.Desc.FullName())+" "+describePolicy(mm)+".",
-			m.Comments.Leading, mm.deprecated)
-		switch mm.kind {
-		case unary:
-			g.P("func (", c, " *", n.Wrapper, ") ", m.GoName, "(", ctx, ", ", inv, " *", in, ", ", opts, " ...", grpcCallOption, ") (*", out, ", error) {")
-			if mm.policy.hedging != nil {
-				g.P("return ", svcclientPackage.Ident("Hedge"), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", inv, ", ", c, ".client.", m.GoName, ")")
-				g.P("}")
-				g.P()
-				emitPages(g, home, sm, mm)
-				continue
-			}
-			g.P("var ", outv, " *", out)
-			g.P(errv, " := ", c, ".inv.Unary(", ctxv, ", ", mm.index, ", ", opts, ", func(", ctx, ", ", opts, " []", grpcCallOption, ") error {")
-			g.P("var ", errv, " error")
-			g.P(outv, ", ", errv, " = ", c, ".client.", m.GoName, "(", ctxv, ", ", inv, ", ", opts, "...)")
-			g.P("return ", errv)
-			g.P("})")
-			g.P("return ", outv, ", ", errv)
-			g.P("}")
-			g.P()
-			emitPages(g, home, sm, mm)
-			continue
-		case serverStreaming:
-			stream := g.QualifiedGoIdent(grpcPackage.Ident("ServerStreamingClient")) + "[" + out + "]"
-			open := "func(" + ctx + ", " + opts + " []" + grpcCallOption + ") (" + stream + ", error) {\nreturn " + c + ".client." + m.GoName + "(" + ctxv + ", " + inv + ", " + opts + "...)\n}"
-			g.P("func (", c, " *", n.Wrapper, ") ", m.GoName, "(", ctx, ", ", inv, " *", in, ", ", opts, " ...", grpcCallOption, ") (", stream, ", error) {")
-			g.P("return ", svcclientPackage.Ident("ServerStream"), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", open, ")")
-			g.P("}")
-			g.P()
-			docComment(g, mm.seqName+" calls "+string(m.Desc.FullName())+" like "+m.GoName+" and yields its messages;\n"+
-				"a failed call yields one error and stops. Breaking out of the loop ends the call.",
-				"", mm.deprecated)
-			g.P("func (", c, " *", n.Wrapper, ") ", mm.seqName, "(", ctx, ", ", inv, " *", in, ", ", opts, " ...", grpcCallOption, ") ",
-				iterPackage.Ident("Seq2"), "[*", out, ", error] {")
-			g.P("return ", svcclientPackage.Ident("Seq"), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", open, ")")
-			g.P("}")
-		case clientStreaming, bidiStreaming:
-			open, kind := "ClientStream", "ClientStreamingClient"
-			if mm.kind == bidiStreaming {
-				open, kind = "BidiStream", "BidiStreamingClient"
-			}
-			g.P("func (", c, " *", n.Wrapper, ") ", m.GoName, "(", ctx, ", ", opts, " ...", grpcCallOption, ") (",
-				grpcPackage.Ident(kind), "[", in, ", ", out, "], error) {")
-			g.P("return ", svcclientPackage.Ident(open), "(", ctxv, ", ", c, ".inv, ", mm.index, ", ", opts, ", ", c, ".client.", m.GoName, ")")
-			g.P("}")
-		}
-		g.P()
+		v.Methods = append(v.Methods, wrapperMethodOf(g, f.file.GoImportPath, sm, mm))
+		v.PolicyRows = append(v.PolicyRows, policyRow(g, mm))
 	}
+	if f.params.Artifacts[ArtifactServer] {
+		st := &startForTestView{
+			Name: n.StartForTest, Server: n.Server, Wrapper: n.Wrapper, NewWrapper: n.NewWrapper, Register: n.Register,
+			TB: svcserverPackage.Ident("TB"), Option: svcclientPackage.Ident("Option"),
+			ServeInProcess: svcserverPackage.Ident("ServeInProcess"), ServiceRegistrar: grpcPackage.Ident("ServiceRegistrar"),
+		}
+		if len(sm.resources) > 0 {
+			st.NewInMemorySkeleton = n.NewInMemorySkeleton
+		}
+		v.StartForTest = st
+	}
+	return v
+}
+
+func wrapperMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) wrapperMethodView {
+	m := mm.m
+	// The names of the receiver, parameters and variables, free of the
+	// imports the body refers to.
+	l := newLocalNames(home, m.Input, m.Output)
+	v := wrapperMethodView{
+		Doc:        docText(m.GoName+" calls "+string(m.Desc.FullName())+" "+describePolicy(mm)+".", m.Comments.Leading, mm.deprecated),
+		Name:       m.GoName,
+		Wrapper:    sm.names.Wrapper,
+		C:          l.of("c"),
+		CtxVar:     l.of("ctx"),
+		In:         l.of("in"),
+		Opts:       l.of("opts"),
+		Out:        l.of("out"),
+		Err:        l.of("err"),
+		InType:     g.QualifiedGoIdent(m.Input.GoIdent),
+		OutType:    g.QualifiedGoIdent(m.Output.GoIdent),
+		CallOption: g.QualifiedGoIdent(grpcPackage.Ident("CallOption")),
+		Index:      mm.index,
+	}
+	v.Ctx = v.CtxVar + " " + g.QualifiedGoIdent(contextPackage.Ident("Context"))
+	switch mm.kind {
+	case unary:
+		v.Kind = "unary"
+		if mm.policy.hedging != nil {
+			v.Kind, v.Helper = "hedged", g.QualifiedGoIdent(svcclientPackage.Ident("Hedge"))
+		}
+		v.Pages = pagesViewOf(g, home, sm, mm)
+	case serverStreaming:
+		v.Kind = "serverStreaming"
+		v.Stream = g.QualifiedGoIdent(grpcPackage.Ident("ServerStreamingClient")) + "[" + v.OutType + "]"
+		v.Helper = g.QualifiedGoIdent(svcclientPackage.Ident("ServerStream"))
+		v.SeqName, v.SeqHelper = mm.seqName, g.QualifiedGoIdent(svcclientPackage.Ident("Seq"))
+		v.Seq2 = g.QualifiedGoIdent(iterPackage.Ident("Seq2"))
+		v.SeqDoc = docText(mm.seqName+" calls "+string(m.Desc.FullName())+" like "+m.GoName+" and yields its messages;\n"+
+			"a failed call yields one error and stops. Breaking out of the loop ends the call.",
+			"", mm.deprecated)
+	case clientStreaming, bidiStreaming:
+		open, kind := "ClientStream", "ClientStreamingClient"
+		if mm.kind == bidiStreaming {
+			open, kind = "BidiStream", "BidiStreamingClient"
+		}
+		v.Kind = "clientStreaming"
+		v.Stream = g.QualifiedGoIdent(grpcPackage.Ident(kind)) + "[" + v.InType + ", " + v.OutType + "]"
+		v.Helper = g.QualifiedGoIdent(svcclientPackage.Ident(open))
+	}
+	return v
 }
 
 // describePolicy says in words what the table says, for doc comments.
@@ -183,89 +215,57 @@ func describePolicy(mm *methodModel) string {
 	return strings.Join(parts, ",\n")
 }
 
-func emitPolicies(g *protogen.GeneratedFile, sm *serviceModel) {
-	n := sm.names
-	policy := g.QualifiedGoIdent(svcclientPackage.Ident("MethodPolicy"))
-	g.P("// ", n.policies, " is the client policy of every method of ", sm.svc.Desc.FullName(), ",")
-	g.P("// in the order of the service, resolved from the schema and the plugin options.")
-	g.P("var ", n.policies, " = []", policy, "{")
-	for _, mm := range sm.methods {
-		p := mm.policy
-		g.P("{")
-		g.P("FullMethod: ", mm.fullMethod, ",")
-		g.P("Kind: ", svcclientPackage.Ident(kindIdent[mm.kind]), ",")
-		g.P("Idempotency: ", svcclientPackage.Ident(idempotencyIdent[p.idempotency]), ",")
-		if p.timeout > 0 {
-			g.P("Timeout: ", durationLiteral(g, p.timeout), ",")
-		}
-		r := p.retry
-		if r.maxAttempts <= 1 {
-			g.P("Retry: ", svcclientPackage.Ident("RetryPolicy"), "{MaxAttempts: 1},")
-		} else {
-			g.P("Retry: ", svcclientPackage.Ident("RetryPolicy"), "{")
-			g.P("MaxAttempts: ", r.maxAttempts, ",")
-			g.P("InitialBackoff: ", durationLiteral(g, r.initialBackoff), ",")
-			g.P("MaxBackoff: ", durationLiteral(g, r.maxBackoff), ",")
-			g.P("BackoffMultiplier: ", strconv.FormatFloat(r.backoffMultiplier, 'g', -1, 64), ",")
-			var cs []string
-			for _, c := range r.codes {
-				cs = append(cs, g.QualifiedGoIdent(codesPackage.Ident(c.String())))
-			}
-			g.P("RetryableCodes: []", codesPackage.Ident("Code"), "{", strings.Join(cs, ", "), "},")
-			if r.perAttemptTimeout > 0 {
-				g.P("PerAttemptTimeout: ", durationLiteral(g, r.perAttemptTimeout), ",")
-			}
-			g.P("},")
-		}
-		if h := p.hedging; h != nil {
-			g.P("Hedging: ", svcclientPackage.Ident("HedgingPolicy"), "{")
-			g.P("MaxAttempts: ", h.maxAttempts, ",")
-			if h.delay > 0 {
-				g.P("Delay: ", durationLiteral(g, h.delay), ",")
-			}
-			var cs []string
-			for _, c := range h.codes {
-				cs = append(cs, g.QualifiedGoIdent(codesPackage.Ident(c.String())))
-			}
-			g.P("NonFatalCodes: []", codesPackage.Ident("Code"), "{", strings.Join(cs, ", "), "},")
-			g.P("},")
-		}
-		g.P("},")
+// policyRow is the fields of a method's svcclient.MethodPolicy literal.
+func policyRow(g *protogen.GeneratedFile, mm *methodModel) []string {
+	p := mm.policy
+	row := []string{
+		"FullMethod: " + mm.fullMethod,
+		"Kind: " + g.QualifiedGoIdent(svcclientPackage.Ident(kindIdent[mm.kind])),
+		"Idempotency: " + g.QualifiedGoIdent(svcclientPackage.Ident(idempotencyIdent[p.idempotency])),
 	}
-	g.P("}")
-	g.P()
-	g.P("// ", n.MethodPolicies, " returns the client policy of every method of ", sm.svc.Desc.FullName(), ":")
-	g.P("// full method name, RPC kind, idempotency, default timeout and retry policy.")
-	g.P("// The result is a copy; changing it changes no wrapper.")
-	g.P("func ", n.MethodPolicies, "() []", policy, " {")
-	g.P("return ", svcclientPackage.Ident("ClonePolicies"), "(", n.policies, ")")
-	g.P("}")
-	g.P()
-	g.P("// ", n.ServiceConfig, " returns the gRPC service config JSON equivalent to")
-	g.P("// ", n.MethodPolicies, ", for grpc.WithDefaultServiceConfig. Retry in one layer")
-	g.P("// only: with this config, construct the wrapper with svcclient.WithoutRetries(),")
-	g.P("// or attempts multiply.")
-	g.P("func ", n.ServiceConfig, "() string {")
-	g.P("return ", svcclientPackage.Ident("ServiceConfigJSON"), "(", n.policies, ")")
-	g.P("}")
-	g.P()
-	if n.OldServiceConfig != "" {
-		g.P("// ", n.OldServiceConfig, " is the old name of ", n.ServiceConfig, ".")
-		g.P("//")
-		g.P("// Deprecated: use ", n.ServiceConfig, "; this name will be removed in the next release.")
-		g.P("func ", n.OldServiceConfig, "() string {")
-		g.P("return ", n.ServiceConfig, "()")
-		g.P("}")
-		g.P()
+	if p.timeout > 0 {
+		row = append(row, "Timeout: "+durationLiteral(g, p.timeout))
 	}
+	codeList := func(cs []codes.Code) string {
+		var names []string
+		for _, c := range cs {
+			names = append(names, g.QualifiedGoIdent(codesPackage.Ident(c.String())))
+		}
+		return "[]" + g.QualifiedGoIdent(codesPackage.Ident("Code")) + "{" + strings.Join(names, ", ") + "}"
+	}
+	retry := g.QualifiedGoIdent(svcclientPackage.Ident("RetryPolicy"))
+	if r := p.retry; r.maxAttempts <= 1 {
+		row = append(row, "Retry: "+retry+"{MaxAttempts: 1}")
+	} else {
+		fields := []string{
+			"MaxAttempts: " + strconv.Itoa(r.maxAttempts),
+			"InitialBackoff: " + durationLiteral(g, r.initialBackoff),
+			"MaxBackoff: " + durationLiteral(g, r.maxBackoff),
+			"BackoffMultiplier: " + strconv.FormatFloat(r.backoffMultiplier, 'g', -1, 64),
+			"RetryableCodes: " + codeList(r.codes),
+		}
+		if r.perAttemptTimeout > 0 {
+			fields = append(fields, "PerAttemptTimeout: "+durationLiteral(g, r.perAttemptTimeout))
+		}
+		row = append(row, "Retry: "+retry+"{\n"+strings.Join(fields, ",\n")+",\n}")
+	}
+	if h := p.hedging; h != nil {
+		fields := []string{"MaxAttempts: " + strconv.Itoa(h.maxAttempts)}
+		if h.delay > 0 {
+			fields = append(fields, "Delay: "+durationLiteral(g, h.delay))
+		}
+		fields = append(fields, "NonFatalCodes: "+codeList(h.codes))
+		row = append(row, "Hedging: "+g.QualifiedGoIdent(svcclientPackage.Ident("HedgingPolicy"))+"{\n"+strings.Join(fields, ",\n")+",\n}")
+	}
+	return row
 }
 
-// emitStreamCheck writes, for a service with streaming methods, a line that
+// streamCheckOf returns, for a service with streaming methods, a line that
 // compiles only with protoc-gen-go-grpc v1.5 or newer, whose stream types
 // are aliases of grpc's generic ones (the wrapper's methods return those).
 // Older output makes this line, with its comment, the first compile error,
 // instead of an obscure one about the wrapper's method set.
-func emitStreamCheck(g *protogen.GeneratedFile, sm *serviceModel) {
+func streamCheckOf(g *protogen.GeneratedFile, sm *serviceModel) *streamCheckView {
 	for _, mm := range sm.methods {
 		m := mm.m
 		var generic string
@@ -280,13 +280,9 @@ func emitStreamCheck(g *protogen.GeneratedFile, sm *serviceModel) {
 		default:
 			continue
 		}
-		g.P("// The client wrapper needs the _grpc.pb.go of protoc-gen-go-grpc v1.5 or newer")
-		g.P("// (generic stream types). If the next line does not compile, regenerate")
-		g.P("// ", sm.svc.Desc.ParentFile().Path(), " with a current protoc-gen-go-grpc.")
-		g.P("var _ *", generic, " = (*", sm.svc.GoName, "_", m.GoName, "Client)(nil)")
-		g.P()
-		return
+		return &streamCheckView{File: sm.svc.Desc.ParentFile().Path(), Generic: generic, Stub: sm.svc.GoName + "_" + m.GoName + "Client"}
 	}
+	return nil
 }
 
 // pageShape is how a unary List method pages, recognised by shape only
@@ -345,37 +341,40 @@ func pagesOf(mm *methodModel) *pageShape {
 // List method: ListBooks gives ListBooksAll.
 const pagesSuffix = "All"
 
-// emitPages writes ListXsAll for a unary method with the page shape, unless
-// the name is taken by a method of the service or an iterator.
-func emitPages(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) {
+// pagesViewOf returns ListXsAll for a unary method with the page shape,
+// unless the name is taken by a method of the service or an iterator.
+func pagesViewOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) *pagesView {
 	ps := pagesOf(mm)
 	if ps == nil {
-		return
+		return nil
 	}
 	name := mm.m.GoName + pagesSuffix
 	for _, other := range sm.methods {
 		if other.m.GoName == name || other.seqName == name {
-			return
+			return nil
 		}
 	}
 	m := mm.m
 	item := ps.items.Message
-	in, out, it := g.QualifiedGoIdent(m.Input.GoIdent), g.QualifiedGoIdent(m.Output.GoIdent), g.QualifiedGoIdent(item.GoIdent)
-	v := newLocalNames(home, m.Input, m.Output, item)
-	c, ctxv, inv, opts, req, token, resp := v.of("c"), v.of("ctx"), v.of("in"), v.of("opts"), v.of("req"), v.of("token"), v.of("resp")
-	docComment(g, name+" calls "+m.GoName+" page after page, following "+string(ps.nextToken.Desc.Name())+" from\n"+
-		"in's "+string(ps.token.Desc.Name())+" on, and yields the "+string(ps.items.Desc.Name())+" of every page; a failed page\n"+
-		"yields one error and stops. Each page is one call of "+m.GoName+", with its\n"+
-		"default deadline and retries; ctx bounds the whole iteration. in is not\n"+
-		"modified. Breaking out of the loop stops asking for pages.",
-		"", mm.deprecated)
-	g.P("func (", c, " *", sm.names.Wrapper, ") ", name, "(", ctxv, " ", contextPackage.Ident("Context"), ", ", inv, " *", in, ", ", opts, " ...", grpcPackage.Ident("CallOption"), ") ",
-		iterPackage.Ident("Seq2"), "[*", it, ", error] {")
-	g.P("return ", svcclientPackage.Ident("Pages"), "(", ctxv, ", ", inv, ", ", opts, ", ", c, ".", m.GoName, ",")
-	g.P("func(", req, " *", in, ", ", token, " string) { ", req, ".", ps.token.GoName, " = ", token, " },")
-	g.P("func(", resp, " *", out, ") ([]*", it, ", string) { return ", resp, ".Get", ps.items.GoName, "(), ", resp, ".Get", ps.nextToken.GoName, "() })")
-	g.P("}")
-	g.P()
+	l := newLocalNames(home, m.Input, m.Output, item)
+	return &pagesView{
+		Doc: docText(name+" calls "+m.GoName+" page after page, following "+string(ps.nextToken.Desc.Name())+" from\n"+
+			"in's "+string(ps.token.Desc.Name())+" on, and yields the "+string(ps.items.Desc.Name())+" of every page; a failed page\n"+
+			"yields one error and stops. Each page is one call of "+m.GoName+", with its\n"+
+			"default deadline and retries; ctx bounds the whole iteration. in is not\n"+
+			"modified. Breaking out of the loop stops asking for pages.",
+			"", mm.deprecated),
+		Name: name, Method: m.GoName, Wrapper: sm.names.Wrapper,
+		C: l.of("c"), CtxVar: l.of("ctx"), In: l.of("in"), Opts: l.of("opts"), Req: l.of("req"), Token: l.of("token"), Resp: l.of("resp"),
+		Context:    g.QualifiedGoIdent(contextPackage.Ident("Context")),
+		InType:     g.QualifiedGoIdent(m.Input.GoIdent),
+		OutType:    g.QualifiedGoIdent(m.Output.GoIdent),
+		ItemType:   g.QualifiedGoIdent(item.GoIdent),
+		CallOption: g.QualifiedGoIdent(grpcPackage.Ident("CallOption")),
+		Seq2:       g.QualifiedGoIdent(iterPackage.Ident("Seq2")),
+		Helper:     g.QualifiedGoIdent(svcclientPackage.Ident("Pages")),
+		TokenField: ps.token.GoName, ItemsField: ps.items.GoName, NextField: ps.nextToken.GoName,
+	}
 }
 
 var kindIdent = map[rpcKind]string{

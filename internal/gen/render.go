@@ -10,16 +10,16 @@ import (
 	"github.com/svcgen/protoc-gen-svc/templates"
 )
 
-// The templates of the generated files, one per artifact rendered from a
-// template (the client wrapper is still written by client.go).
+// The templates of the generated files, one per artifact.
 const (
 	serverTemplate = "server.go.tmpl"
+	clientTemplate = "client.go.tmpl"
 	repoTemplate   = "repo.go.tmpl"
 )
 
 // usedTemplates lists every template an emitter renders; a test checks it
 // against templates.FS, so no template is missing or unused.
-var usedTemplates = []string{serverTemplate, repoTemplate}
+var usedTemplates = []string{serverTemplate, clientTemplate, repoTemplate}
 
 // fileTemplates are the templates of the generated files, parsed once. The
 // ident function is bound to each generated file when it is rendered.
