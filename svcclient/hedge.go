@@ -173,3 +173,19 @@ func Hedge[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []
 		}
 	}
 }
+
+// Call makes the unary call call(ctx, in, opts...) under inv's policy for
+// method (its row of the policy table): the default deadline, retries with
+// backoff, throttling and hooks. A generated wrapper's unary method is one
+// call of it:
+//
+//	return svcclient.Call(ctx, c.inv, _Library_GetBook_svcPolicy, opts, in, c.client.GetBook)
+func Call[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []grpc.CallOption, in *Req, call func(context.Context, *Req, ...grpc.CallOption) (*Resp, error)) (*Resp, error) {
+	var out *Resp
+	err := inv.Unary(ctx, method, opts, func(ctx context.Context, opts []grpc.CallOption) error {
+		var err error
+		out, err = call(ctx, in, opts...)
+		return err
+	})
+	return out, err
+}

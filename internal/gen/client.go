@@ -51,10 +51,10 @@ type streamCheckView struct {
 // serverStreaming or clientStreaming (bidi included).
 type wrapperMethodView struct {
 	Kind, Doc, Name, Wrapper            string
-	C, CtxVar, Ctx, In, Opts, Out, Err  string // locals, free of the imports used
+	C, CtxVar, Ctx, In, Opts            string // locals, free of the imports used
 	InType, OutType, CallOption, Stream string
 	Helper                              string // the svcclient function the method calls
-	Index                               int    // the method's row in the policy table
+	Index                               string // the constant naming the method's row in the policy table
 	SeqName, SeqDoc, SeqHelper, Seq2    string // server streams: the iterator
 	Pages                               *pagesView
 }
@@ -144,17 +144,15 @@ func wrapperMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *
 		CtxVar:     l.of("ctx"),
 		In:         l.of("in"),
 		Opts:       l.of("opts"),
-		Out:        l.of("out"),
-		Err:        l.of("err"),
 		InType:     g.QualifiedGoIdent(m.Input.GoIdent),
 		OutType:    g.QualifiedGoIdent(m.Output.GoIdent),
 		CallOption: g.QualifiedGoIdent(grpcPackage.Ident("CallOption")),
-		Index:      mm.index,
+		Index:      sm.names.policyRow(m),
 	}
 	v.Ctx = v.CtxVar + " " + g.QualifiedGoIdent(contextPackage.Ident("Context"))
 	switch mm.kind {
 	case unary:
-		v.Kind = "unary"
+		v.Kind, v.Helper = "unary", g.QualifiedGoIdent(svcclientPackage.Ident("Call"))
 		if mm.policy.hedging != nil {
 			v.Kind, v.Helper = "hedged", g.QualifiedGoIdent(svcclientPackage.Ident("Hedge"))
 		}

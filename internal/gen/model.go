@@ -80,6 +80,7 @@ type serviceNames struct {
 	ServiceConfig       string // GreeterServiceConfig; for CatalogService: CatalogServiceConfig
 	OldServiceConfig    string // CatalogServiceServiceConfig, the deprecated stutter; "" when the same
 	policies            string // _Greeter_svcPolicies, the unexported policy table
+	service             string // Greeter, for the names of the table's rows
 }
 
 // rpcKind is the streaming shape of a method.
@@ -295,6 +296,7 @@ func namesFor(svc *protogen.Service) serviceNames {
 		ServiceConfig:       serviceConfigName(n),
 		OldServiceConfig:    oldServiceConfigName(n),
 		policies:            "_" + n + "_svcPolicies",
+		service:             n,
 	}
 }
 
@@ -321,6 +323,12 @@ func oldServiceConfigName(goName string) string {
 	return ""
 }
 
+// policyRow is the unexported constant naming m's row of the policy table:
+// _Greeter_SayHello_svcPolicy.
+func (n serviceNames) policyRow(m *protogen.Method) string {
+	return "_" + n.service + "_" + m.GoName + "_svcPolicy"
+}
+
 // generatedIdents lists the package-level identifiers protoc-gen-svc declares
 // for a service when the given artifacts are emitted, with what each is.
 func (sm *serviceModel) generatedIdents(params Params) []ident {
@@ -345,6 +353,9 @@ func (sm *serviceModel) generatedIdents(params Params) []ident {
 			ident{n.ServiceConfig, "service config function"},
 			ident{n.policies, "method policy table"},
 		)
+		for _, mm := range sm.methods {
+			ids = append(ids, ident{n.policyRow(mm.m), "row of the method policy table"})
+		}
 		if n.OldServiceConfig != "" {
 			ids = append(ids, ident{n.OldServiceConfig, "deprecated service config function"})
 		}

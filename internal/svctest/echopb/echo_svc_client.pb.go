@@ -58,26 +58,14 @@ func WrapEchoClient(client EchoClient, opts ...svcclient.Option) *EchoWrapper {
 //
 // Get answers one message; it has no side effects, so it is retried.
 func (c *EchoWrapper) Get(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
-	var out *EchoResponse
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Get(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Echo_Get_svcPolicy, opts, in, c.client.Get)
 }
 
 // Post calls svctest.v1.Echo.Post with a default deadline of 5s, not retried.
 //
 // Post answers one message; it is not idempotent, so it is not retried.
 func (c *EchoWrapper) Post(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
-	var out *EchoResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Post(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Echo_Post_svcPolicy, opts, in, c.client.Post)
 }
 
 // Put calls svctest.v1.Echo.Put with a default deadline of 800ms, retried on
@@ -85,13 +73,7 @@ func (c *EchoWrapper) Post(ctx context.Context, in *EchoRequest, opts ...grpc.Ca
 //
 // Put is idempotent, with its own policy.
 func (c *EchoWrapper) Put(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
-	var out *EchoResponse
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Put(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Echo_Put_svcPolicy, opts, in, c.client.Put)
 }
 
 // Listen calls svctest.v1.Echo.Listen with a default deadline of 5s, retried on
@@ -100,7 +82,7 @@ func (c *EchoWrapper) Put(ctx context.Context, in *EchoRequest, opts ...grpc.Cal
 // Listen streams messages back. Server streams get a default deadline only
 // from their own method option, not from the service's.
 func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
-	return svcclient.ServerStream(ctx, c.inv, 3, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Echo_Listen_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 		return c.client.Listen(ctx, in, opts...)
 	})
 }
@@ -109,7 +91,7 @@ func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.
 // failed call yields one error and stops. Breaking out of the loop ends the
 // call.
 func (c *EchoWrapper) ListenSeq(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) iter.Seq2[*EchoResponse, error] {
-	return svcclient.Seq(ctx, c.inv, 3, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
+	return svcclient.Seq(ctx, c.inv, _Echo_Listen_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 		return c.client.Listen(ctx, in, opts...)
 	})
 }
@@ -119,7 +101,7 @@ func (c *EchoWrapper) ListenSeq(ctx context.Context, in *EchoRequest, opts ...gr
 //
 // Collect reads a stream and answers once.
 func (c *EchoWrapper) Collect(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[EchoRequest, EchoResponse], error) {
-	return svcclient.ClientStream(ctx, c.inv, 4, opts, c.client.Collect)
+	return svcclient.ClientStream(ctx, c.inv, _Echo_Collect_svcPolicy, opts, c.client.Collect)
 }
 
 // Chat calls svctest.v1.Echo.Chat with a default deadline of 5s, never retried
@@ -128,20 +110,14 @@ func (c *EchoWrapper) Collect(ctx context.Context, opts ...grpc.CallOption) (grp
 // Chat answers each message as it comes; like server streams, bidi streams
 // take a default deadline only from their method option.
 func (c *EchoWrapper) Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EchoRequest, EchoResponse], error) {
-	return svcclient.BidiStream(ctx, c.inv, 5, opts, c.client.Chat)
+	return svcclient.BidiStream(ctx, c.inv, _Echo_Chat_svcPolicy, opts, c.client.Chat)
 }
 
 // Panic calls svctest.v1.Echo.Panic with a default deadline of 5s, not retried.
 //
 // Panic is implemented by a handler that panics.
 func (c *EchoWrapper) Panic(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 6, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Panic(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Echo_Panic_svcPolicy, opts, in, c.client.Panic)
 }
 
 // Lookup calls svctest.v1.Echo.Lookup with a default deadline of 5s, hedged: up
@@ -151,8 +127,20 @@ func (c *EchoWrapper) Panic(ctx context.Context, in *emptypb.Empty, opts ...grpc
 // Lookup has no side effects and is hedged: another attempt goes out
 // every 50ms without an answer, 3 attempts at most.
 func (c *EchoWrapper) Lookup(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
-	return svcclient.Hedge(ctx, c.inv, 7, opts, in, c.client.Lookup)
+	return svcclient.Hedge(ctx, c.inv, _Echo_Lookup_svcPolicy, opts, in, c.client.Lookup)
 }
+
+// The rows of _Echo_svcPolicies, one per method, in the order of the service.
+const (
+	_Echo_Get_svcPolicy     = 0
+	_Echo_Post_svcPolicy    = 1
+	_Echo_Put_svcPolicy     = 2
+	_Echo_Listen_svcPolicy  = 3
+	_Echo_Collect_svcPolicy = 4
+	_Echo_Chat_svcPolicy    = 5
+	_Echo_Panic_svcPolicy   = 6
+	_Echo_Lookup_svcPolicy  = 7
+)
 
 // _Echo_svcPolicies is the client policy of every method of svctest.v1.Echo,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -56,25 +56,13 @@ func WrapLibraryClient(client LibraryClient, opts ...svcclient.Option) *LibraryW
 // GetBook calls svctest.v1.Library.GetBook with a default deadline of 30s,
 // retried on UNAVAILABLE, 4 attempts at most.
 func (c *LibraryWrapper) GetBook(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_GetBook_svcPolicy, opts, in, c.client.GetBook)
 }
 
 // ListBooks calls svctest.v1.Library.ListBooks with a default deadline of 30s,
 // retried on UNAVAILABLE, 4 attempts at most.
 func (c *LibraryWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, opts ...grpc.CallOption) (*ListBooksResponse, error) {
-	var out *ListBooksResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListBooks(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_ListBooks_svcPolicy, opts, in, c.client.ListBooks)
 }
 
 // ListBooksAll calls ListBooks page after page, following next_page_token from
@@ -91,37 +79,19 @@ func (c *LibraryWrapper) ListBooksAll(ctx context.Context, in *ListBooksRequest,
 // CreateBook calls svctest.v1.Library.CreateBook with a default deadline of
 // 30s, not retried.
 func (c *LibraryWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_CreateBook_svcPolicy, opts, in, c.client.CreateBook)
 }
 
 // UpdateBook calls svctest.v1.Library.UpdateBook with a default deadline of
 // 30s, not retried.
 func (c *LibraryWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_UpdateBook_svcPolicy, opts, in, c.client.UpdateBook)
 }
 
 // DeleteBook calls svctest.v1.Library.DeleteBook with a default deadline of
 // 30s, retried on UNAVAILABLE, 4 attempts at most.
 func (c *LibraryWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_DeleteBook_svcPolicy, opts, in, c.client.DeleteBook)
 }
 
 // ImportBooks calls svctest.v1.Library.ImportBooks with no default deadline,
@@ -129,7 +99,7 @@ func (c *LibraryWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, 
 //
 // ImportBooks creates every book the client streams.
 func (c *LibraryWrapper) ImportBooks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Book, ImportBooksResponse], error) {
-	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.ImportBooks)
+	return svcclient.ClientStream(ctx, c.inv, _Library_ImportBooks_svcPolicy, opts, c.client.ImportBooks)
 }
 
 // Recommend calls svctest.v1.Library.Recommend with a default deadline of 30s,
@@ -137,14 +107,19 @@ func (c *LibraryWrapper) ImportBooks(ctx context.Context, opts ...grpc.CallOptio
 //
 // Recommend is not a standard method: it stays Unimplemented.
 func (c *LibraryWrapper) Recommend(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 6, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Recommend(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_Recommend_svcPolicy, opts, in, c.client.Recommend)
 }
+
+// The rows of _Library_svcPolicies, one per method, in the order of the service.
+const (
+	_Library_GetBook_svcPolicy     = 0
+	_Library_ListBooks_svcPolicy   = 1
+	_Library_CreateBook_svcPolicy  = 2
+	_Library_UpdateBook_svcPolicy  = 3
+	_Library_DeleteBook_svcPolicy  = 4
+	_Library_ImportBooks_svcPolicy = 5
+	_Library_Recommend_svcPolicy   = 6
+)
 
 // _Library_svcPolicies is the client policy of every method of svctest.v1.Library,
 // in the order of the service, resolved from the schema and the plugin options.
@@ -284,19 +259,13 @@ func WrapShelvesClient(client ShelvesClient, opts ...svcclient.Option) *ShelvesW
 // GetShelf calls svctest.v1.Shelves.GetShelf with a default deadline of 30s,
 // not retried.
 func (c *ShelvesWrapper) GetShelf(ctx context.Context, in *GetShelfRequest, opts ...grpc.CallOption) (*GetShelfResponse, error) {
-	var out *GetShelfResponse
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_GetShelf_svcPolicy, opts, in, c.client.GetShelf)
 }
 
 // ListShelves calls svctest.v1.Shelves.ListShelves with no default deadline,
 // not retried.
 func (c *ShelvesWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
-	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Shelves_ListShelves_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 		return c.client.ListShelves(ctx, in, opts...)
 	})
 }
@@ -305,7 +274,7 @@ func (c *ShelvesWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest
 // yields its messages; a failed call yields one error and stops. Breaking out
 // of the loop ends the call.
 func (c *ShelvesWrapper) ListShelvesSeq(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) iter.Seq2[*Shelf, error] {
-	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
+	return svcclient.Seq(ctx, c.inv, _Shelves_ListShelves_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 		return c.client.ListShelves(ctx, in, opts...)
 	})
 }
@@ -313,38 +282,29 @@ func (c *ShelvesWrapper) ListShelvesSeq(ctx context.Context, in *ListShelvesRequ
 // CreateShelf calls svctest.v1.Shelves.CreateShelf with a default deadline of
 // 30s, not retried.
 func (c *ShelvesWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_CreateShelf_svcPolicy, opts, in, c.client.CreateShelf)
 }
 
 // UpdateShelf calls svctest.v1.Shelves.UpdateShelf with a default deadline of
 // 30s, not retried.
 func (c *ShelvesWrapper) UpdateShelf(ctx context.Context, in *UpdateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_UpdateShelf_svcPolicy, opts, in, c.client.UpdateShelf)
 }
 
 // DeleteShelf calls svctest.v1.Shelves.DeleteShelf with a default deadline of
 // 30s, not retried.
 func (c *ShelvesWrapper) DeleteShelf(ctx context.Context, in *DeleteShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_DeleteShelf_svcPolicy, opts, in, c.client.DeleteShelf)
 }
+
+// The rows of _Shelves_svcPolicies, one per method, in the order of the service.
+const (
+	_Shelves_GetShelf_svcPolicy    = 0
+	_Shelves_ListShelves_svcPolicy = 1
+	_Shelves_CreateShelf_svcPolicy = 2
+	_Shelves_UpdateShelf_svcPolicy = 3
+	_Shelves_DeleteShelf_svcPolicy = 4
+)
 
 // _Shelves_svcPolicies is the client policy of every method of svctest.v1.Shelves,
 // in the order of the service, resolved from the schema and the plugin options.

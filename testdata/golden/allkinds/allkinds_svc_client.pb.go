@@ -61,13 +61,7 @@ func WrapEchoClient(client EchoClient, opts ...svcclient.Option) *EchoWrapper {
 //
 // Say answers one message with one message.
 func (c *EchoWrapper) Say(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
-	var out *EchoResponse
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Say(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Echo_Say_svcPolicy, opts, in, c.client.Say)
 }
 
 // Listen calls fixtures.allkinds.v1.Echo.Listen with no default deadline, not
@@ -75,7 +69,7 @@ func (c *EchoWrapper) Say(ctx context.Context, in *EchoRequest, opts ...grpc.Cal
 //
 // Listen answers one message with a stream.
 func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
-	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Echo_Listen_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 		return c.client.Listen(ctx, in, opts...)
 	})
 }
@@ -84,7 +78,7 @@ func (c *EchoWrapper) Listen(ctx context.Context, in *EchoRequest, opts ...grpc.
 // messages; a failed call yields one error and stops. Breaking out of the loop
 // ends the call.
 func (c *EchoWrapper) ListenSeq(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) iter.Seq2[*EchoResponse, error] {
-	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
+	return svcclient.Seq(ctx, c.inv, _Echo_Listen_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[EchoResponse], error) {
 		return c.client.Listen(ctx, in, opts...)
 	})
 }
@@ -94,7 +88,7 @@ func (c *EchoWrapper) ListenSeq(ctx context.Context, in *EchoRequest, opts ...gr
 //
 // Collect reads a stream and answers once.
 func (c *EchoWrapper) Collect(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[EchoRequest, EchoResponse], error) {
-	return svcclient.ClientStream(ctx, c.inv, 2, opts, c.client.Collect)
+	return svcclient.ClientStream(ctx, c.inv, _Echo_Collect_svcPolicy, opts, c.client.Collect)
 }
 
 // Chat calls fixtures.allkinds.v1.Echo.Chat with no default deadline, never
@@ -102,7 +96,7 @@ func (c *EchoWrapper) Collect(ctx context.Context, opts ...grpc.CallOption) (grp
 //
 // Chat talks back as it is talked to.
 func (c *EchoWrapper) Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[EchoRequest, EchoResponse], error) {
-	return svcclient.BidiStream(ctx, c.inv, 3, opts, c.client.Chat)
+	return svcclient.BidiStream(ctx, c.inv, _Echo_Chat_svcPolicy, opts, c.client.Chat)
 }
 
 // Ping calls fixtures.allkinds.v1.Echo.Ping with a default deadline of 30s, not
@@ -112,26 +106,24 @@ func (c *EchoWrapper) Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.B
 //
 // Deprecated: Do not use.
 func (c *EchoWrapper) Ping(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*timestamppb.Timestamp, error) {
-	var out *timestamppb.Timestamp
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Ping(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Echo_Ping_svcPolicy, opts, in, c.client.Ping)
 }
 
 // Nested calls fixtures.allkinds.v1.Echo.Nested with a default deadline of 30s,
 // not retried.
 func (c *EchoWrapper) Nested(ctx context.Context, in *EchoRequest_Part, opts ...grpc.CallOption) (*EchoResponse_Part_Piece, error) {
-	var out *EchoResponse_Part_Piece
-	err := c.inv.Unary(ctx, 5, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Nested(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Echo_Nested_svcPolicy, opts, in, c.client.Nested)
 }
+
+// The rows of _Echo_svcPolicies, one per method, in the order of the service.
+const (
+	_Echo_Say_svcPolicy     = 0
+	_Echo_Listen_svcPolicy  = 1
+	_Echo_Collect_svcPolicy = 2
+	_Echo_Chat_svcPolicy    = 3
+	_Echo_Ping_svcPolicy    = 4
+	_Echo_Nested_svcPolicy  = 5
+)
 
 // _Echo_svcPolicies is the client policy of every method of fixtures.allkinds.v1.Echo,
 // in the order of the service, resolved from the schema and the plugin options.
@@ -240,14 +232,13 @@ func WrapOldEchoClient(client OldEchoClient, opts ...svcclient.Option) *OldEchoW
 // Say calls fixtures.allkinds.v1.OldEcho.Say with a default deadline of 30s,
 // not retried.
 func (c *OldEchoWrapper) Say(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error) {
-	var out *EchoResponse
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Say(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _OldEcho_Say_svcPolicy, opts, in, c.client.Say)
 }
+
+// The rows of _OldEcho_svcPolicies, one per method, in the order of the service.
+const (
+	_OldEcho_Say_svcPolicy = 0
+)
 
 // _OldEcho_svcPolicies is the client policy of every method of fixtures.allkinds.v1.OldEcho,
 // in the order of the service, resolved from the schema and the plugin options.

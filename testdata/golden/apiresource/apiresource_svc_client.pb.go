@@ -46,62 +46,41 @@ func WrapCatalogClient(client CatalogClient, opts ...svcclient.Option) *CatalogW
 // GetPublisher calls fixtures.apiresource.v1.Catalog.GetPublisher with a
 // default deadline of 30s, not retried.
 func (c *CatalogWrapper) GetPublisher(ctx context.Context, in *GetPublisherRequest, opts ...grpc.CallOption) (*Publisher, error) {
-	var out *Publisher
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetPublisher(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_GetPublisher_svcPolicy, opts, in, c.client.GetPublisher)
 }
 
 // CreatePublisher calls fixtures.apiresource.v1.Catalog.CreatePublisher with a
 // default deadline of 30s, not retried.
 func (c *CatalogWrapper) CreatePublisher(ctx context.Context, in *CreatePublisherRequest, opts ...grpc.CallOption) (*Publisher, error) {
-	var out *Publisher
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreatePublisher(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_CreatePublisher_svcPolicy, opts, in, c.client.CreatePublisher)
 }
 
 // GetSku calls fixtures.apiresource.v1.Catalog.GetSku with a default deadline
 // of 30s, not retried.
 func (c *CatalogWrapper) GetSku(ctx context.Context, in *GetSkuRequest, opts ...grpc.CallOption) (*Sku, error) {
-	var out *Sku
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetSku(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_GetSku_svcPolicy, opts, in, c.client.GetSku)
 }
 
 // CreateSku calls fixtures.apiresource.v1.Catalog.CreateSku with a default
 // deadline of 30s, not retried.
 func (c *CatalogWrapper) CreateSku(ctx context.Context, in *CreateSkuRequest, opts ...grpc.CallOption) (*Sku, error) {
-	var out *Sku
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateSku(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_CreateSku_svcPolicy, opts, in, c.client.CreateSku)
 }
 
 // GetDraft calls fixtures.apiresource.v1.Catalog.GetDraft with a default
 // deadline of 30s, not retried.
 func (c *CatalogWrapper) GetDraft(ctx context.Context, in *GetDraftRequest, opts ...grpc.CallOption) (*Draft, error) {
-	var out *Draft
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetDraft(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_GetDraft_svcPolicy, opts, in, c.client.GetDraft)
 }
+
+// The rows of _Catalog_svcPolicies, one per method, in the order of the service.
+const (
+	_Catalog_GetPublisher_svcPolicy    = 0
+	_Catalog_CreatePublisher_svcPolicy = 1
+	_Catalog_GetSku_svcPolicy          = 2
+	_Catalog_CreateSku_svcPolicy       = 3
+	_Catalog_GetDraft_svcPolicy        = 4
+)
 
 // _Catalog_svcPolicies is the client policy of every method of fixtures.apiresource.v1.Catalog,
 // in the order of the service, resolved from the schema and the plugin options.

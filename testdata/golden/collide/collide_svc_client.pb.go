@@ -54,73 +54,43 @@ func WrapServiceClient(client ServiceClient, opts ...svcclient.Option) *ServiceW
 // String calls fixtures.collide.v1.Service.String with a default deadline of
 // 30s, not retried.
 func (c *ServiceWrapper) String(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Server, error) {
-	var out *Server
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.String(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Service_String_svcPolicy, opts, in, c.client.String)
 }
 
 // Import calls fixtures.collide.v1.Service.Import with a default deadline of
 // 30s, not retried.
 func (c *ServiceWrapper) Import(ctx context.Context, in *Context, opts ...grpc.CallOption) (*Client, error) {
-	var out *Client
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Import(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Service_Import_svcPolicy, opts, in, c.client.Import)
 }
 
 // Type calls fixtures.collide.v1.Service.Type with a default deadline of 30s,
 // not retried.
 func (c *ServiceWrapper) Type(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
-	var out *Client
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Type(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Service_Type_svcPolicy, opts, in, c.client.Type)
 }
 
 // Close calls fixtures.collide.v1.Service.Close with a default deadline of 30s,
 // not retried.
 func (c *ServiceWrapper) Close(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
-	var out *Client
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Close(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Service_Close_svcPolicy, opts, in, c.client.Close)
 }
 
 // New calls fixtures.collide.v1.Service.New with a default deadline of 30s, not
 // retried.
 func (c *ServiceWrapper) New(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
-	var out *Client
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.New(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Service_New_svcPolicy, opts, in, c.client.New)
 }
 
 // Context calls fixtures.collide.v1.Service.Context with no default deadline,
 // never retried (its messages cannot be replayed).
 func (c *ServiceWrapper) Context(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Context, Context], error) {
-	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.Context)
+	return svcclient.ClientStream(ctx, c.inv, _Service_Context_svcPolicy, opts, c.client.Context)
 }
 
 // Error calls fixtures.collide.v1.Service.Error with no default deadline, not
 // retried.
 func (c *ServiceWrapper) Error(ctx context.Context, in *Client, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
-	return svcclient.ServerStream(ctx, c.inv, 6, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Service_Error_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
 		return c.client.Error(ctx, in, opts...)
 	})
 }
@@ -129,7 +99,7 @@ func (c *ServiceWrapper) Error(ctx context.Context, in *Client, opts ...grpc.Cal
 // messages; a failed call yields one error and stops. Breaking out of the loop
 // ends the call.
 func (c *ServiceWrapper) ErrorSeq(ctx context.Context, in *Client, opts ...grpc.CallOption) iter.Seq2[*Client, error] {
-	return svcclient.Seq(ctx, c.inv, 6, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
+	return svcclient.Seq(ctx, c.inv, _Service_Error_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Client], error) {
 		return c.client.Error(ctx, in, opts...)
 	})
 }
@@ -137,8 +107,20 @@ func (c *ServiceWrapper) ErrorSeq(ctx context.Context, in *Client, opts ...grpc.
 // Func calls fixtures.collide.v1.Service.func with no default deadline, never
 // retried (its messages cannot be replayed).
 func (c *ServiceWrapper) Func(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Client, Client], error) {
-	return svcclient.BidiStream(ctx, c.inv, 7, opts, c.client.Func)
+	return svcclient.BidiStream(ctx, c.inv, _Service_Func_svcPolicy, opts, c.client.Func)
 }
+
+// The rows of _Service_svcPolicies, one per method, in the order of the service.
+const (
+	_Service_String_svcPolicy  = 0
+	_Service_Import_svcPolicy  = 1
+	_Service_Type_svcPolicy    = 2
+	_Service_Close_svcPolicy   = 3
+	_Service_New_svcPolicy     = 4
+	_Service_Context_svcPolicy = 5
+	_Service_Error_svcPolicy   = 6
+	_Service_Func_svcPolicy    = 7
+)
 
 // _Service_svcPolicies is the client policy of every method of fixtures.collide.v1.Service,
 // in the order of the service, resolved from the schema and the plugin options.
@@ -260,14 +242,13 @@ func WrapClientServiceClient(client ClientServiceClient, opts ...svcclient.Optio
 // Get calls fixtures.collide.v1.ClientService.Get with a default deadline of
 // 30s, not retried.
 func (c *ClientServiceWrapper) Get(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
-	var out *Client
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Get(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _ClientService_Get_svcPolicy, opts, in, c.client.Get)
 }
+
+// The rows of _ClientService_svcPolicies, one per method, in the order of the service.
+const (
+	_ClientService_Get_svcPolicy = 0
+)
 
 // _ClientService_svcPolicies is the client policy of every method of fixtures.collide.v1.ClientService,
 // in the order of the service, resolved from the schema and the plugin options.
@@ -347,26 +328,20 @@ func WrapTypeClient(client TypeClient, opts ...svcclient.Option) *TypeWrapper {
 // Map calls fixtures.collide.v1.type.map with a default deadline of 30s, not
 // retried.
 func (c *TypeWrapper) Map(ctx context.Context, in *Client, opts ...grpc.CallOption) (*Client, error) {
-	var out *Client
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Map(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Type_Map_svcPolicy, opts, in, c.client.Map)
 }
 
 // Go calls fixtures.collide.v1.type.go with a default deadline of 30s, not
 // retried.
 func (c *TypeWrapper) Go(ctx context.Context, in *Context, opts ...grpc.CallOption) (*Context, error) {
-	var out *Context
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Go(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Type_Go_svcPolicy, opts, in, c.client.Go)
 }
+
+// The rows of _Type_svcPolicies, one per method, in the order of the service.
+const (
+	_Type_Map_svcPolicy = 0
+	_Type_Go_svcPolicy  = 1
+)
 
 // _Type_svcPolicies is the client policy of every method of fixtures.collide.v1.type,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -54,19 +54,13 @@ func WrapThingsClient(client ThingsClient, opts ...svcclient.Option) *ThingsWrap
 // Make calls fixtures.editions.v1.Things.Make with a default deadline of 30s,
 // not retried.
 func (c *ThingsWrapper) Make(ctx context.Context, in *Thing, opts ...grpc.CallOption) (*Thing, error) {
-	var out *Thing
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Make(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Things_Make_svcPolicy, opts, in, c.client.Make)
 }
 
 // Watch calls fixtures.editions.v1.Things.Watch with no default deadline, not
 // retried.
 func (c *ThingsWrapper) Watch(ctx context.Context, in *Thing, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
-	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Things_Watch_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
 		return c.client.Watch(ctx, in, opts...)
 	})
 }
@@ -75,10 +69,16 @@ func (c *ThingsWrapper) Watch(ctx context.Context, in *Thing, opts ...grpc.CallO
 // messages; a failed call yields one error and stops. Breaking out of the loop
 // ends the call.
 func (c *ThingsWrapper) WatchSeq(ctx context.Context, in *Thing, opts ...grpc.CallOption) iter.Seq2[*Thing, error] {
-	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
+	return svcclient.Seq(ctx, c.inv, _Things_Watch_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Thing], error) {
 		return c.client.Watch(ctx, in, opts...)
 	})
 }
+
+// The rows of _Things_svcPolicies, one per method, in the order of the service.
+const (
+	_Things_Make_svcPolicy  = 0
+	_Things_Watch_svcPolicy = 1
+)
 
 // _Things_svcPolicies is the client policy of every method of fixtures.editions.v1.Things,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -49,37 +49,19 @@ func WrapLibraryServiceClient(client LibraryServiceClient, opts ...svcclient.Opt
 // CreateShelf calls google.example.library.v1.LibraryService.CreateShelf with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_CreateShelf_svcPolicy, opts, in, c.client.CreateShelf)
 }
 
 // GetShelf calls google.example.library.v1.LibraryService.GetShelf with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) GetShelf(ctx context.Context, in *GetShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_GetShelf_svcPolicy, opts, in, c.client.GetShelf)
 }
 
 // ListShelves calls google.example.library.v1.LibraryService.ListShelves with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) (*ListShelvesResponse, error) {
-	var out *ListShelvesResponse
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListShelves(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_ListShelves_svcPolicy, opts, in, c.client.ListShelves)
 }
 
 // ListShelvesAll calls ListShelves page after page, following next_page_token
@@ -96,61 +78,31 @@ func (c *LibraryServiceWrapper) ListShelvesAll(ctx context.Context, in *ListShel
 // DeleteShelf calls google.example.library.v1.LibraryService.DeleteShelf with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) DeleteShelf(ctx context.Context, in *DeleteShelfRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_DeleteShelf_svcPolicy, opts, in, c.client.DeleteShelf)
 }
 
 // MergeShelves calls google.example.library.v1.LibraryService.MergeShelves with
 // a default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) MergeShelves(ctx context.Context, in *MergeShelvesRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.MergeShelves(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_MergeShelves_svcPolicy, opts, in, c.client.MergeShelves)
 }
 
 // CreateBook calls google.example.library.v1.LibraryService.CreateBook with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 5, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_CreateBook_svcPolicy, opts, in, c.client.CreateBook)
 }
 
 // GetBook calls google.example.library.v1.LibraryService.GetBook with a default
 // deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) GetBook(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 6, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_GetBook_svcPolicy, opts, in, c.client.GetBook)
 }
 
 // ListBooks calls google.example.library.v1.LibraryService.ListBooks with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, opts ...grpc.CallOption) (*ListBooksResponse, error) {
-	var out *ListBooksResponse
-	err := c.inv.Unary(ctx, 7, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListBooks(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_ListBooks_svcPolicy, opts, in, c.client.ListBooks)
 }
 
 // ListBooksAll calls ListBooks page after page, following next_page_token from
@@ -167,38 +119,35 @@ func (c *LibraryServiceWrapper) ListBooksAll(ctx context.Context, in *ListBooksR
 // DeleteBook calls google.example.library.v1.LibraryService.DeleteBook with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 8, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_DeleteBook_svcPolicy, opts, in, c.client.DeleteBook)
 }
 
 // UpdateBook calls google.example.library.v1.LibraryService.UpdateBook with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 9, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_UpdateBook_svcPolicy, opts, in, c.client.UpdateBook)
 }
 
 // MoveBook calls google.example.library.v1.LibraryService.MoveBook with a
 // default deadline of 30s, not retried.
 func (c *LibraryServiceWrapper) MoveBook(ctx context.Context, in *MoveBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 10, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.MoveBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _LibraryService_MoveBook_svcPolicy, opts, in, c.client.MoveBook)
 }
+
+// The rows of _LibraryService_svcPolicies, one per method, in the order of the service.
+const (
+	_LibraryService_CreateShelf_svcPolicy  = 0
+	_LibraryService_GetShelf_svcPolicy     = 1
+	_LibraryService_ListShelves_svcPolicy  = 2
+	_LibraryService_DeleteShelf_svcPolicy  = 3
+	_LibraryService_MergeShelves_svcPolicy = 4
+	_LibraryService_CreateBook_svcPolicy   = 5
+	_LibraryService_GetBook_svcPolicy      = 6
+	_LibraryService_ListBooks_svcPolicy    = 7
+	_LibraryService_DeleteBook_svcPolicy   = 8
+	_LibraryService_UpdateBook_svcPolicy   = 9
+	_LibraryService_MoveBook_svcPolicy     = 10
+)
 
 // _LibraryService_svcPolicies is the client policy of every method of google.example.library.v1.LibraryService,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -58,31 +58,19 @@ func WrapPricingClient(client PricingClient, opts ...svcclient.Option) *PricingW
 // Quote calls fixtures.imports.v1.Pricing.Quote with a default deadline of 30s,
 // not retried.
 func (c *PricingWrapper) Quote(ctx context.Context, in *common.Money, opts ...grpc.CallOption) (*common.Money, error) {
-	var out *common.Money
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Quote(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Pricing_Quote_svcPolicy, opts, in, c.client.Quote)
 }
 
 // Now calls fixtures.imports.v1.Pricing.Now with a default deadline of 30s, not
 // retried.
 func (c *PricingWrapper) Now(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*timestamppb.Timestamp, error) {
-	var out *timestamppb.Timestamp
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Now(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Pricing_Now_svcPolicy, opts, in, c.client.Now)
 }
 
 // Stream calls fixtures.imports.v1.Pricing.Stream with no default deadline, not
 // retried.
 func (c *PricingWrapper) Stream(ctx context.Context, in *wrapperspb.StringValue, opts ...grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
-	return svcclient.ServerStream(ctx, c.inv, 2, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Pricing_Stream_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
 		return c.client.Stream(ctx, in, opts...)
 	})
 }
@@ -91,7 +79,7 @@ func (c *PricingWrapper) Stream(ctx context.Context, in *wrapperspb.StringValue,
 // messages; a failed call yields one error and stops. Breaking out of the loop
 // ends the call.
 func (c *PricingWrapper) StreamSeq(ctx context.Context, in *wrapperspb.StringValue, opts ...grpc.CallOption) iter.Seq2[*common.PageInfo, error] {
-	return svcclient.Seq(ctx, c.inv, 2, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
+	return svcclient.Seq(ctx, c.inv, _Pricing_Stream_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[common.PageInfo], error) {
 		return c.client.Stream(ctx, in, opts...)
 	})
 }
@@ -99,14 +87,16 @@ func (c *PricingWrapper) StreamSeq(ctx context.Context, in *wrapperspb.StringVal
 // Nothing calls fixtures.imports.v1.Pricing.Nothing with a default deadline of
 // 30s, not retried.
 func (c *PricingWrapper) Nothing(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Nothing(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Pricing_Nothing_svcPolicy, opts, in, c.client.Nothing)
 }
+
+// The rows of _Pricing_svcPolicies, one per method, in the order of the service.
+const (
+	_Pricing_Quote_svcPolicy   = 0
+	_Pricing_Now_svcPolicy     = 1
+	_Pricing_Stream_svcPolicy  = 2
+	_Pricing_Nothing_svcPolicy = 3
+)
 
 // _Pricing_svcPolicies is the client policy of every method of fixtures.imports.v1.Pricing,
 // in the order of the service, resolved from the schema and the plugin options.

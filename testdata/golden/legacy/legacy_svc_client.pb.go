@@ -54,19 +54,13 @@ func WrapSearchClient(client SearchClient, opts ...svcclient.Option) *SearchWrap
 // Find calls fixtures.legacy.Search.Find with a default deadline of 30s, not
 // retried.
 func (c *SearchWrapper) Find(ctx context.Context, in *Query, opts ...grpc.CallOption) (*Result, error) {
-	var out *Result
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Find(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Search_Find_svcPolicy, opts, in, c.client.Find)
 }
 
 // FindAll calls fixtures.legacy.Search.FindAll with no default deadline, not
 // retried.
 func (c *SearchWrapper) FindAll(ctx context.Context, in *Query, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
-	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Search_FindAll_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
 		return c.client.FindAll(ctx, in, opts...)
 	})
 }
@@ -75,10 +69,16 @@ func (c *SearchWrapper) FindAll(ctx context.Context, in *Query, opts ...grpc.Cal
 // messages; a failed call yields one error and stops. Breaking out of the loop
 // ends the call.
 func (c *SearchWrapper) FindAllSeq(ctx context.Context, in *Query, opts ...grpc.CallOption) iter.Seq2[*Result, error] {
-	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
+	return svcclient.Seq(ctx, c.inv, _Search_FindAll_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Result], error) {
 		return c.client.FindAll(ctx, in, opts...)
 	})
 }
+
+// The rows of _Search_svcPolicies, one per method, in the order of the service.
+const (
+	_Search_Find_svcPolicy    = 0
+	_Search_FindAll_svcPolicy = 1
+)
 
 // _Search_svcPolicies is the client policy of every method of fixtures.legacy.Search,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -46,14 +46,13 @@ func WrapPatcherClient(client PatcherClient, opts ...svcclient.Option) *PatcherW
 // Apply calls fixtures.optional.v1.Patcher.Apply with a default deadline of
 // 30s, not retried.
 func (c *PatcherWrapper) Apply(ctx context.Context, in *Patch, opts ...grpc.CallOption) (*Patch, error) {
-	var out *Patch
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Apply(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Patcher_Apply_svcPolicy, opts, in, c.client.Apply)
 }
+
+// The rows of _Patcher_svcPolicies, one per method, in the order of the service.
+const (
+	_Patcher_Apply_svcPolicy = 0
+)
 
 // _Patcher_svcPolicies is the client policy of every method of fixtures.optional.v1.Patcher,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -58,13 +58,7 @@ func WrapCatalogClient(client CatalogClient, opts ...svcclient.Option) *CatalogW
 //
 // Get has no side effects: retried with the service's policy.
 func (c *CatalogWrapper) Get(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
-	var out *Item
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Get(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_Get_svcPolicy, opts, in, c.client.Get)
 }
 
 // Put calls fixtures.policy.v1.Catalog.Put with a default deadline of 750ms,
@@ -72,13 +66,7 @@ func (c *CatalogWrapper) Get(ctx context.Context, in *Item, opts ...grpc.CallOpt
 //
 // Put is idempotent and overrides the timeout and the codes.
 func (c *CatalogWrapper) Put(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
-	var out *Item
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Put(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_Put_svcPolicy, opts, in, c.client.Put)
 }
 
 // Create calls fixtures.policy.v1.Catalog.Create with a default deadline of 3s,
@@ -86,13 +74,7 @@ func (c *CatalogWrapper) Put(ctx context.Context, in *Item, opts ...grpc.CallOpt
 //
 // Create has side effects: not retried.
 func (c *CatalogWrapper) Create(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
-	var out *Item
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Create(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_Create_svcPolicy, opts, in, c.client.Create)
 }
 
 // Charge calls fixtures.policy.v1.Catalog.Charge with a default deadline of 3s,
@@ -100,13 +82,7 @@ func (c *CatalogWrapper) Create(ctx context.Context, in *Item, opts ...grpc.Call
 //
 // Charge has side effects but the schema says retrying is safe.
 func (c *CatalogWrapper) Charge(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
-	var out *Item
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Charge(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_Charge_svcPolicy, opts, in, c.client.Charge)
 }
 
 // Peek calls fixtures.policy.v1.Catalog.Peek with a default deadline of 3s, not
@@ -114,13 +90,7 @@ func (c *CatalogWrapper) Charge(ctx context.Context, in *Item, opts ...grpc.Call
 //
 // Peek is safe, but retries are switched off.
 func (c *CatalogWrapper) Peek(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
-	var out *Item
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Peek(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_Peek_svcPolicy, opts, in, c.client.Peek)
 }
 
 // Watch calls fixtures.policy.v1.Catalog.Watch with no default deadline,
@@ -129,7 +99,7 @@ func (c *CatalogWrapper) Peek(ctx context.Context, in *Item, opts ...grpc.CallOp
 // Watch streams; retried before the first message, no default deadline
 // unless the schema sets one; here the method sets none, the service does.
 func (c *CatalogWrapper) Watch(ctx context.Context, in *Item, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Item], error) {
-	return svcclient.ServerStream(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Item], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Catalog_Watch_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Item], error) {
 		return c.client.Watch(ctx, in, opts...)
 	})
 }
@@ -138,7 +108,7 @@ func (c *CatalogWrapper) Watch(ctx context.Context, in *Item, opts ...grpc.CallO
 // messages; a failed call yields one error and stops. Breaking out of the loop
 // ends the call.
 func (c *CatalogWrapper) WatchSeq(ctx context.Context, in *Item, opts ...grpc.CallOption) iter.Seq2[*Item, error] {
-	return svcclient.Seq(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Item], error) {
+	return svcclient.Seq(ctx, c.inv, _Catalog_Watch_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Item], error) {
 		return c.client.Watch(ctx, in, opts...)
 	})
 }
@@ -148,7 +118,7 @@ func (c *CatalogWrapper) WatchSeq(ctx context.Context, in *Item, opts ...grpc.Ca
 //
 // Upload is client streaming: never retried.
 func (c *CatalogWrapper) Upload(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Item, emptypb.Empty], error) {
-	return svcclient.ClientStream(ctx, c.inv, 6, opts, c.client.Upload)
+	return svcclient.ClientStream(ctx, c.inv, _Catalog_Upload_svcPolicy, opts, c.client.Upload)
 }
 
 // Search calls fixtures.policy.v1.Catalog.Search with a default deadline of 3s,
@@ -157,8 +127,20 @@ func (c *CatalogWrapper) Upload(ctx context.Context, opts ...grpc.CallOption) (g
 //
 // Search has no side effects and is hedged instead of retried.
 func (c *CatalogWrapper) Search(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
-	return svcclient.Hedge(ctx, c.inv, 7, opts, in, c.client.Search)
+	return svcclient.Hedge(ctx, c.inv, _Catalog_Search_svcPolicy, opts, in, c.client.Search)
 }
+
+// The rows of _Catalog_svcPolicies, one per method, in the order of the service.
+const (
+	_Catalog_Get_svcPolicy    = 0
+	_Catalog_Put_svcPolicy    = 1
+	_Catalog_Create_svcPolicy = 2
+	_Catalog_Charge_svcPolicy = 3
+	_Catalog_Peek_svcPolicy   = 4
+	_Catalog_Watch_svcPolicy  = 5
+	_Catalog_Upload_svcPolicy = 6
+	_Catalog_Search_svcPolicy = 7
+)
 
 // _Catalog_svcPolicies is the client policy of every method of fixtures.policy.v1.Catalog,
 // in the order of the service, resolved from the schema and the plugin options.
@@ -323,20 +305,20 @@ func WrapPlainClient(client PlainClient, opts ...svcclient.Option) *PlainWrapper
 // Get calls fixtures.policy.v1.Plain.Get with a default deadline of 10s,
 // retried on UNAVAILABLE, 3 attempts at most.
 func (c *PlainWrapper) Get(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
-	var out *Item
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Get(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Plain_Get_svcPolicy, opts, in, c.client.Get)
 }
 
 // Sync calls fixtures.policy.v1.Plain.Sync with no default deadline, never
 // retried (its messages cannot be replayed).
 func (c *PlainWrapper) Sync(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Item, Item], error) {
-	return svcclient.BidiStream(ctx, c.inv, 1, opts, c.client.Sync)
+	return svcclient.BidiStream(ctx, c.inv, _Plain_Sync_svcPolicy, opts, c.client.Sync)
 }
+
+// The rows of _Plain_svcPolicies, one per method, in the order of the service.
+const (
+	_Plain_Get_svcPolicy  = 0
+	_Plain_Sync_svcPolicy = 1
+)
 
 // _Plain_svcPolicies is the client policy of every method of fixtures.policy.v1.Plain,
 // in the order of the service, resolved from the schema and the plugin options.

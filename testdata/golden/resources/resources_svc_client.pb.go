@@ -55,25 +55,13 @@ func WrapLibraryClient(client LibraryClient, opts ...svcclient.Option) *LibraryW
 // GetBook calls fixtures.resources.v1.Library.GetBook with a default deadline
 // of 30s, not retried.
 func (c *LibraryWrapper) GetBook(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_GetBook_svcPolicy, opts, in, c.client.GetBook)
 }
 
 // ListBooks calls fixtures.resources.v1.Library.ListBooks with a default
 // deadline of 30s, not retried.
 func (c *LibraryWrapper) ListBooks(ctx context.Context, in *ListBooksRequest, opts ...grpc.CallOption) (*ListBooksResponse, error) {
-	var out *ListBooksResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListBooks(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_ListBooks_svcPolicy, opts, in, c.client.ListBooks)
 }
 
 // ListBooksAll calls ListBooks page after page, following next_page_token from
@@ -90,37 +78,19 @@ func (c *LibraryWrapper) ListBooksAll(ctx context.Context, in *ListBooksRequest,
 // CreateBook calls fixtures.resources.v1.Library.CreateBook with a default
 // deadline of 30s, not retried.
 func (c *LibraryWrapper) CreateBook(ctx context.Context, in *CreateBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_CreateBook_svcPolicy, opts, in, c.client.CreateBook)
 }
 
 // UpdateBook calls fixtures.resources.v1.Library.UpdateBook with a default
 // deadline of 30s, not retried.
 func (c *LibraryWrapper) UpdateBook(ctx context.Context, in *UpdateBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_UpdateBook_svcPolicy, opts, in, c.client.UpdateBook)
 }
 
 // DeleteBook calls fixtures.resources.v1.Library.DeleteBook with a default
 // deadline of 30s, not retried.
 func (c *LibraryWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteBook(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_DeleteBook_svcPolicy, opts, in, c.client.DeleteBook)
 }
 
 // ImportBooks calls fixtures.resources.v1.Library.ImportBooks with no default
@@ -128,7 +98,7 @@ func (c *LibraryWrapper) DeleteBook(ctx context.Context, in *DeleteBookRequest, 
 //
 // ImportBooks creates every book the client streams.
 func (c *LibraryWrapper) ImportBooks(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Book, ImportBooksResponse], error) {
-	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.ImportBooks)
+	return svcclient.ClientStream(ctx, c.inv, _Library_ImportBooks_svcPolicy, opts, c.client.ImportBooks)
 }
 
 // Recommend calls fixtures.resources.v1.Library.Recommend with a default
@@ -136,14 +106,19 @@ func (c *LibraryWrapper) ImportBooks(ctx context.Context, opts ...grpc.CallOptio
 //
 // Recommend is not a standard method.
 func (c *LibraryWrapper) Recommend(ctx context.Context, in *GetBookRequest, opts ...grpc.CallOption) (*Book, error) {
-	var out *Book
-	err := c.inv.Unary(ctx, 6, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.Recommend(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Library_Recommend_svcPolicy, opts, in, c.client.Recommend)
 }
+
+// The rows of _Library_svcPolicies, one per method, in the order of the service.
+const (
+	_Library_GetBook_svcPolicy     = 0
+	_Library_ListBooks_svcPolicy   = 1
+	_Library_CreateBook_svcPolicy  = 2
+	_Library_UpdateBook_svcPolicy  = 3
+	_Library_DeleteBook_svcPolicy  = 4
+	_Library_ImportBooks_svcPolicy = 5
+	_Library_Recommend_svcPolicy   = 6
+)
 
 // _Library_svcPolicies is the client policy of every method of fixtures.resources.v1.Library,
 // in the order of the service, resolved from the schema and the plugin options.
@@ -265,19 +240,13 @@ func WrapShelvesClient(client ShelvesClient, opts ...svcclient.Option) *ShelvesW
 // GetShelf calls fixtures.resources.v1.Shelves.GetShelf with a default deadline
 // of 30s, not retried.
 func (c *ShelvesWrapper) GetShelf(ctx context.Context, in *GetShelfRequest, opts ...grpc.CallOption) (*GetShelfResponse, error) {
-	var out *GetShelfResponse
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_GetShelf_svcPolicy, opts, in, c.client.GetShelf)
 }
 
 // ListShelves calls fixtures.resources.v1.Shelves.ListShelves with no default
 // deadline, not retried.
 func (c *ShelvesWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
-	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Shelves_ListShelves_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 		return c.client.ListShelves(ctx, in, opts...)
 	})
 }
@@ -286,7 +255,7 @@ func (c *ShelvesWrapper) ListShelves(ctx context.Context, in *ListShelvesRequest
 // ListShelves and yields its messages; a failed call yields one error and
 // stops. Breaking out of the loop ends the call.
 func (c *ShelvesWrapper) ListShelvesSeq(ctx context.Context, in *ListShelvesRequest, opts ...grpc.CallOption) iter.Seq2[*Shelf, error] {
-	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
+	return svcclient.Seq(ctx, c.inv, _Shelves_ListShelves_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Shelf], error) {
 		return c.client.ListShelves(ctx, in, opts...)
 	})
 }
@@ -294,44 +263,36 @@ func (c *ShelvesWrapper) ListShelvesSeq(ctx context.Context, in *ListShelvesRequ
 // CreateShelf calls fixtures.resources.v1.Shelves.CreateShelf with a default
 // deadline of 30s, not retried.
 func (c *ShelvesWrapper) CreateShelf(ctx context.Context, in *CreateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_CreateShelf_svcPolicy, opts, in, c.client.CreateShelf)
 }
 
 // UpdateShelf calls fixtures.resources.v1.Shelves.UpdateShelf with a default
 // deadline of 30s, not retried.
 func (c *ShelvesWrapper) UpdateShelf(ctx context.Context, in *UpdateShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_UpdateShelf_svcPolicy, opts, in, c.client.UpdateShelf)
 }
 
 // DeleteShelf calls fixtures.resources.v1.Shelves.DeleteShelf with a default
 // deadline of 30s, not retried.
 func (c *ShelvesWrapper) DeleteShelf(ctx context.Context, in *DeleteShelfRequest, opts ...grpc.CallOption) (*Shelf, error) {
-	var out *Shelf
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteShelf(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Shelves_DeleteShelf_svcPolicy, opts, in, c.client.DeleteShelf)
 }
 
 // BatchCreateShelves calls fixtures.resources.v1.Shelves.BatchCreateShelves
 // with no default deadline, never retried (its messages cannot be replayed).
 func (c *ShelvesWrapper) BatchCreateShelves(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Shelf, emptypb.Empty], error) {
-	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.BatchCreateShelves)
+	return svcclient.ClientStream(ctx, c.inv, _Shelves_BatchCreateShelves_svcPolicy, opts, c.client.BatchCreateShelves)
 }
+
+// The rows of _Shelves_svcPolicies, one per method, in the order of the service.
+const (
+	_Shelves_GetShelf_svcPolicy           = 0
+	_Shelves_ListShelves_svcPolicy        = 1
+	_Shelves_CreateShelf_svcPolicy        = 2
+	_Shelves_UpdateShelf_svcPolicy        = 3
+	_Shelves_DeleteShelf_svcPolicy        = 4
+	_Shelves_BatchCreateShelves_svcPolicy = 5
+)
 
 // _Shelves_svcPolicies is the client policy of every method of fixtures.resources.v1.Shelves,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -49,25 +49,13 @@ func WrapItemsClient(client ItemsClient, opts ...svcclient.Option) *ItemsWrapper
 // GetItem calls fixtures.samename.Items.GetItem with a default deadline of 30s,
 // not retried.
 func (c *ItemsWrapper) GetItem(ctx context.Context, in *GetItemRequest, opts ...grpc.CallOption) (*v1.Item, error) {
-	var out *v1.Item
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetItem(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Items_GetItem_svcPolicy, opts, in, c.client.GetItem)
 }
 
 // ListItems calls fixtures.samename.Items.ListItems with a default deadline of
 // 30s, not retried.
 func (c *ItemsWrapper) ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error) {
-	var out *ListItemsResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListItems(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Items_ListItems_svcPolicy, opts, in, c.client.ListItems)
 }
 
 // ListItemsAll calls ListItems page after page, following next_page_token from
@@ -80,6 +68,12 @@ func (c *ItemsWrapper) ListItemsAll(ctx context.Context, in *ListItemsRequest, o
 		func(req *ListItemsRequest, token string) { req.PageToken = token },
 		func(resp *ListItemsResponse) ([]*v2.Item, string) { return resp.GetItems(), resp.GetNextPageToken() })
 }
+
+// The rows of _Items_svcPolicies, one per method, in the order of the service.
+const (
+	_Items_GetItem_svcPolicy   = 0
+	_Items_ListItems_svcPolicy = 1
+)
 
 // _Items_svcPolicies is the client policy of every method of fixtures.samename.Items,
 // in the order of the service, resolved from the schema and the plugin options.

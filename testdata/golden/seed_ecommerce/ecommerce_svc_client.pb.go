@@ -57,49 +57,25 @@ func WrapProductServiceClient(client ProductServiceClient, opts ...svcclient.Opt
 //
 // Unary RPC - simple request/response
 func (c *ProductServiceWrapper) GetProduct(ctx context.Context, in *GetProductRequest, opts ...grpc.CallOption) (*Product, error) {
-	var out *Product
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _ProductService_GetProduct_svcPolicy, opts, in, c.client.GetProduct)
 }
 
 // CreateProduct calls ecommerce.ProductService.CreateProduct with a default
 // deadline of 30s, not retried.
 func (c *ProductServiceWrapper) CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*CreateProductResponse, error) {
-	var out *CreateProductResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _ProductService_CreateProduct_svcPolicy, opts, in, c.client.CreateProduct)
 }
 
 // UpdateProduct calls ecommerce.ProductService.UpdateProduct with a default
 // deadline of 30s, not retried.
 func (c *ProductServiceWrapper) UpdateProduct(ctx context.Context, in *UpdateProductRequest, opts ...grpc.CallOption) (*Product, error) {
-	var out *Product
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _ProductService_UpdateProduct_svcPolicy, opts, in, c.client.UpdateProduct)
 }
 
 // DeleteProduct calls ecommerce.ProductService.DeleteProduct with a default
 // deadline of 30s, not retried.
 func (c *ProductServiceWrapper) DeleteProduct(ctx context.Context, in *DeleteProductRequest, opts ...grpc.CallOption) (*Empty, error) {
-	var out *Empty
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _ProductService_DeleteProduct_svcPolicy, opts, in, c.client.DeleteProduct)
 }
 
 // ListProducts calls ecommerce.ProductService.ListProducts with no default
@@ -107,7 +83,7 @@ func (c *ProductServiceWrapper) DeleteProduct(ctx context.Context, in *DeletePro
 //
 // Server streaming - server sends multiple responses
 func (c *ProductServiceWrapper) ListProducts(ctx context.Context, in *ProductListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Product], error) {
-	return svcclient.ServerStream(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Product], error) {
+	return svcclient.ServerStream(ctx, c.inv, _ProductService_ListProducts_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Product], error) {
 		return c.client.ListProducts(ctx, in, opts...)
 	})
 }
@@ -116,7 +92,7 @@ func (c *ProductServiceWrapper) ListProducts(ctx context.Context, in *ProductLis
 // and yields its messages; a failed call yields one error and stops. Breaking
 // out of the loop ends the call.
 func (c *ProductServiceWrapper) ListProductsSeq(ctx context.Context, in *ProductListRequest, opts ...grpc.CallOption) iter.Seq2[*Product, error] {
-	return svcclient.Seq(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Product], error) {
+	return svcclient.Seq(ctx, c.inv, _ProductService_ListProducts_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Product], error) {
 		return c.client.ListProducts(ctx, in, opts...)
 	})
 }
@@ -124,7 +100,7 @@ func (c *ProductServiceWrapper) ListProductsSeq(ctx context.Context, in *Product
 // WatchProduct calls ecommerce.ProductService.WatchProduct with no default
 // deadline, not retried.
 func (c *ProductServiceWrapper) WatchProduct(ctx context.Context, in *ProductWatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
-	return svcclient.ServerStream(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
+	return svcclient.ServerStream(ctx, c.inv, _ProductService_WatchProduct_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 		return c.client.WatchProduct(ctx, in, opts...)
 	})
 }
@@ -133,7 +109,7 @@ func (c *ProductServiceWrapper) WatchProduct(ctx context.Context, in *ProductWat
 // and yields its messages; a failed call yields one error and stops. Breaking
 // out of the loop ends the call.
 func (c *ProductServiceWrapper) WatchProductSeq(ctx context.Context, in *ProductWatchRequest, opts ...grpc.CallOption) iter.Seq2[*ProductEvent, error] {
-	return svcclient.Seq(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
+	return svcclient.Seq(ctx, c.inv, _ProductService_WatchProduct_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 		return c.client.WatchProduct(ctx, in, opts...)
 	})
 }
@@ -143,7 +119,7 @@ func (c *ProductServiceWrapper) WatchProductSeq(ctx context.Context, in *Product
 //
 // Client streaming - client sends multiple requests
 func (c *ProductServiceWrapper) BulkCreateProducts(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[CreateProductRequest, BulkCreateResponse], error) {
-	return svcclient.ClientStream(ctx, c.inv, 6, opts, c.client.BulkCreateProducts)
+	return svcclient.ClientStream(ctx, c.inv, _ProductService_BulkCreateProducts_svcPolicy, opts, c.client.BulkCreateProducts)
 }
 
 // ProcessProductBatch calls ecommerce.ProductService.ProcessProductBatch with
@@ -151,8 +127,20 @@ func (c *ProductServiceWrapper) BulkCreateProducts(ctx context.Context, opts ...
 //
 // Bidirectional streaming - both client and server stream
 func (c *ProductServiceWrapper) ProcessProductBatch(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ProductBatchRequest, ProductBatchResponse], error) {
-	return svcclient.BidiStream(ctx, c.inv, 7, opts, c.client.ProcessProductBatch)
+	return svcclient.BidiStream(ctx, c.inv, _ProductService_ProcessProductBatch_svcPolicy, opts, c.client.ProcessProductBatch)
 }
+
+// The rows of _ProductService_svcPolicies, one per method, in the order of the service.
+const (
+	_ProductService_GetProduct_svcPolicy          = 0
+	_ProductService_CreateProduct_svcPolicy       = 1
+	_ProductService_UpdateProduct_svcPolicy       = 2
+	_ProductService_DeleteProduct_svcPolicy       = 3
+	_ProductService_ListProducts_svcPolicy        = 4
+	_ProductService_WatchProduct_svcPolicy        = 5
+	_ProductService_BulkCreateProducts_svcPolicy  = 6
+	_ProductService_ProcessProductBatch_svcPolicy = 7
+)
 
 // _ProductService_svcPolicies is the client policy of every method of ecommerce.ProductService,
 // in the order of the service, resolved from the schema and the plugin options.
@@ -286,31 +274,19 @@ func WrapOrderServiceClient(client OrderServiceClient, opts ...svcclient.Option)
 // CreateOrder calls ecommerce.OrderService.CreateOrder with a default deadline
 // of 30s, not retried.
 func (c *OrderServiceWrapper) CreateOrder(ctx context.Context, in *CreateOrderRequest, opts ...grpc.CallOption) (*Order, error) {
-	var out *Order
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateOrder(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _OrderService_CreateOrder_svcPolicy, opts, in, c.client.CreateOrder)
 }
 
 // GetOrder calls ecommerce.OrderService.GetOrder with a default deadline of
 // 30s, not retried.
 func (c *OrderServiceWrapper) GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*Order, error) {
-	var out *Order
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetOrder(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _OrderService_GetOrder_svcPolicy, opts, in, c.client.GetOrder)
 }
 
 // ListOrders calls ecommerce.OrderService.ListOrders with no default deadline,
 // not retried.
 func (c *OrderServiceWrapper) ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Order], error) {
-	return svcclient.ServerStream(ctx, c.inv, 2, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Order], error) {
+	return svcclient.ServerStream(ctx, c.inv, _OrderService_ListOrders_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Order], error) {
 		return c.client.ListOrders(ctx, in, opts...)
 	})
 }
@@ -319,7 +295,7 @@ func (c *OrderServiceWrapper) ListOrders(ctx context.Context, in *ListOrdersRequ
 // yields its messages; a failed call yields one error and stops. Breaking out
 // of the loop ends the call.
 func (c *OrderServiceWrapper) ListOrdersSeq(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) iter.Seq2[*Order, error] {
-	return svcclient.Seq(ctx, c.inv, 2, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Order], error) {
+	return svcclient.Seq(ctx, c.inv, _OrderService_ListOrders_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Order], error) {
 		return c.client.ListOrders(ctx, in, opts...)
 	})
 }
@@ -327,13 +303,7 @@ func (c *OrderServiceWrapper) ListOrdersSeq(ctx context.Context, in *ListOrdersR
 // UpdateOrderStatus calls ecommerce.OrderService.UpdateOrderStatus with a
 // default deadline of 30s, not retried.
 func (c *OrderServiceWrapper) UpdateOrderStatus(ctx context.Context, in *UpdateOrderStatusRequest, opts ...grpc.CallOption) (*Order, error) {
-	var out *Order
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateOrderStatus(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _OrderService_UpdateOrderStatus_svcPolicy, opts, in, c.client.UpdateOrderStatus)
 }
 
 // StreamOrderEvents calls ecommerce.OrderService.StreamOrderEvents with no
@@ -341,7 +311,7 @@ func (c *OrderServiceWrapper) UpdateOrderStatus(ctx context.Context, in *UpdateO
 //
 // Bidirectional for real-time order processing
 func (c *OrderServiceWrapper) StreamOrderEvents(ctx context.Context, in *Empty, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OrderEvent], error) {
-	return svcclient.ServerStream(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[OrderEvent], error) {
+	return svcclient.ServerStream(ctx, c.inv, _OrderService_StreamOrderEvents_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[OrderEvent], error) {
 		return c.client.StreamOrderEvents(ctx, in, opts...)
 	})
 }
@@ -350,10 +320,19 @@ func (c *OrderServiceWrapper) StreamOrderEvents(ctx context.Context, in *Empty, 
 // StreamOrderEvents and yields its messages; a failed call yields one error and
 // stops. Breaking out of the loop ends the call.
 func (c *OrderServiceWrapper) StreamOrderEventsSeq(ctx context.Context, in *Empty, opts ...grpc.CallOption) iter.Seq2[*OrderEvent, error] {
-	return svcclient.Seq(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[OrderEvent], error) {
+	return svcclient.Seq(ctx, c.inv, _OrderService_StreamOrderEvents_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[OrderEvent], error) {
 		return c.client.StreamOrderEvents(ctx, in, opts...)
 	})
 }
+
+// The rows of _OrderService_svcPolicies, one per method, in the order of the service.
+const (
+	_OrderService_CreateOrder_svcPolicy       = 0
+	_OrderService_GetOrder_svcPolicy          = 1
+	_OrderService_ListOrders_svcPolicy        = 2
+	_OrderService_UpdateOrderStatus_svcPolicy = 3
+	_OrderService_StreamOrderEvents_svcPolicy = 4
+)
 
 // _OrderService_svcPolicies is the client policy of every method of ecommerce.OrderService,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -58,49 +58,25 @@ func WrapUserServiceClient(client UserServiceClient, opts ...svcclient.Option) *
 //
 // Unary RPC
 func (c *UserServiceWrapper) GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*GetUserResponse, error) {
-	var out *GetUserResponse
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetUser(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _UserService_GetUser_svcPolicy, opts, in, c.client.GetUser)
 }
 
 // CreateUser calls user.v1.UserService.CreateUser with a default deadline of
 // 30s, not retried.
 func (c *UserServiceWrapper) CreateUser(ctx context.Context, in *CreateUserRequest, opts ...grpc.CallOption) (*CreateUserResponse, error) {
-	var out *CreateUserResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateUser(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _UserService_CreateUser_svcPolicy, opts, in, c.client.CreateUser)
 }
 
 // UpdateUser calls user.v1.UserService.UpdateUser with a default deadline of
 // 30s, not retried.
 func (c *UserServiceWrapper) UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*UpdateUserResponse, error) {
-	var out *UpdateUserResponse
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateUser(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _UserService_UpdateUser_svcPolicy, opts, in, c.client.UpdateUser)
 }
 
 // DeleteUser calls user.v1.UserService.DeleteUser with a default deadline of
 // 30s, not retried.
 func (c *UserServiceWrapper) DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteUser(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _UserService_DeleteUser_svcPolicy, opts, in, c.client.DeleteUser)
 }
 
 // ListUsers calls user.v1.UserService.ListUsers with no default deadline, not
@@ -108,7 +84,7 @@ func (c *UserServiceWrapper) DeleteUser(ctx context.Context, in *DeleteUserReque
 //
 // Server streaming - list with pagination
 func (c *UserServiceWrapper) ListUsers(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[User], error) {
-	return svcclient.ServerStream(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[User], error) {
+	return svcclient.ServerStream(ctx, c.inv, _UserService_ListUsers_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[User], error) {
 		return c.client.ListUsers(ctx, in, opts...)
 	})
 }
@@ -117,7 +93,7 @@ func (c *UserServiceWrapper) ListUsers(ctx context.Context, in *ListUsersRequest
 // its messages; a failed call yields one error and stops. Breaking out of the
 // loop ends the call.
 func (c *UserServiceWrapper) ListUsersSeq(ctx context.Context, in *ListUsersRequest, opts ...grpc.CallOption) iter.Seq2[*User, error] {
-	return svcclient.Seq(ctx, c.inv, 4, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[User], error) {
+	return svcclient.Seq(ctx, c.inv, _UserService_ListUsers_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[User], error) {
 		return c.client.ListUsers(ctx, in, opts...)
 	})
 }
@@ -127,7 +103,7 @@ func (c *UserServiceWrapper) ListUsersSeq(ctx context.Context, in *ListUsersRequ
 //
 // Client streaming - batch create
 func (c *UserServiceWrapper) BatchCreateUsers(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[CreateUserRequest, BatchCreateUsersResponse], error) {
-	return svcclient.ClientStream(ctx, c.inv, 5, opts, c.client.BatchCreateUsers)
+	return svcclient.ClientStream(ctx, c.inv, _UserService_BatchCreateUsers_svcPolicy, opts, c.client.BatchCreateUsers)
 }
 
 // SyncUsers calls user.v1.UserService.SyncUsers with no default deadline, never
@@ -135,8 +111,19 @@ func (c *UserServiceWrapper) BatchCreateUsers(ctx context.Context, opts ...grpc.
 //
 // Bidirectional streaming
 func (c *UserServiceWrapper) SyncUsers(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SyncUsersRequest, SyncUsersResponse], error) {
-	return svcclient.BidiStream(ctx, c.inv, 6, opts, c.client.SyncUsers)
+	return svcclient.BidiStream(ctx, c.inv, _UserService_SyncUsers_svcPolicy, opts, c.client.SyncUsers)
 }
+
+// The rows of _UserService_svcPolicies, one per method, in the order of the service.
+const (
+	_UserService_GetUser_svcPolicy          = 0
+	_UserService_CreateUser_svcPolicy       = 1
+	_UserService_UpdateUser_svcPolicy       = 2
+	_UserService_DeleteUser_svcPolicy       = 3
+	_UserService_ListUsers_svcPolicy        = 4
+	_UserService_BatchCreateUsers_svcPolicy = 5
+	_UserService_SyncUsers_svcPolicy        = 6
+)
 
 // _UserService_svcPolicies is the client policy of every method of user.v1.UserService,
 // in the order of the service, resolved from the schema and the plugin options.

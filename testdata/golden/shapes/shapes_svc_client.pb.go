@@ -55,13 +55,7 @@ func WrapNotesClient(client NotesClient, opts ...svcclient.Option) *NotesWrapper
 //
 // Filtered lists need a query language the store does not have.
 func (c *NotesWrapper) ListNotes(ctx context.Context, in *ListNotesRequest, opts ...grpc.CallOption) (*ListNotesResponse, error) {
-	var out *ListNotesResponse
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListNotes(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Notes_ListNotes_svcPolicy, opts, in, c.client.ListNotes)
 }
 
 // ListNotesAll calls ListNotes page after page, following next_page_token from
@@ -80,25 +74,13 @@ func (c *NotesWrapper) ListNotesAll(ctx context.Context, in *ListNotesRequest, o
 //
 // Its request has no key field.
 func (c *NotesWrapper) GetNote(ctx context.Context, in *GetNoteRequest, opts ...grpc.CallOption) (*Note, error) {
-	var out *Note
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetNote(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Notes_GetNote_svcPolicy, opts, in, c.client.GetNote)
 }
 
 // GetKeyless calls fixtures.shapes.v1.Notes.GetKeyless with a default deadline
 // of 30s, not retried.
 func (c *NotesWrapper) GetKeyless(ctx context.Context, in *GetNoteRequest, opts ...grpc.CallOption) (*Keyless, error) {
-	var out *Keyless
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetKeyless(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Notes_GetKeyless_svcPolicy, opts, in, c.client.GetKeyless)
 }
 
 // DeleteNote calls fixtures.shapes.v1.Notes.DeleteNote with a default deadline
@@ -106,13 +88,7 @@ func (c *NotesWrapper) GetKeyless(ctx context.Context, in *GetNoteRequest, opts 
 //
 // Extra fields it cannot honour.
 func (c *NotesWrapper) DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteNote(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Notes_DeleteNote_svcPolicy, opts, in, c.client.DeleteNote)
 }
 
 // CreateNote calls fixtures.shapes.v1.Notes.CreateNote with a default deadline
@@ -120,13 +96,7 @@ func (c *NotesWrapper) DeleteNote(ctx context.Context, in *DeleteNoteRequest, op
 //
 // Returns something else than the resource.
 func (c *NotesWrapper) CreateNote(ctx context.Context, in *Note, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateNote(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Notes_CreateNote_svcPolicy, opts, in, c.client.CreateNote)
 }
 
 // UpdateNote calls fixtures.shapes.v1.Notes.UpdateNote with a default deadline
@@ -134,13 +104,7 @@ func (c *NotesWrapper) CreateNote(ctx context.Context, in *Note, opts ...grpc.Ca
 //
 // A flat update whose fields have no presence cannot say what to set.
 func (c *NotesWrapper) UpdateNote(ctx context.Context, in *Note, opts ...grpc.CallOption) (*Note, error) {
-	var out *Note
-	err := c.inv.Unary(ctx, 5, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateNote(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Notes_UpdateNote_svcPolicy, opts, in, c.client.UpdateNote)
 }
 
 // ImportNotes calls fixtures.shapes.v1.Notes.ImportNotes with no default
@@ -148,8 +112,19 @@ func (c *NotesWrapper) UpdateNote(ctx context.Context, in *Note, opts ...grpc.Ca
 //
 // Bidi streams are never standard methods.
 func (c *NotesWrapper) ImportNotes(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Note, Note], error) {
-	return svcclient.BidiStream(ctx, c.inv, 6, opts, c.client.ImportNotes)
+	return svcclient.BidiStream(ctx, c.inv, _Notes_ImportNotes_svcPolicy, opts, c.client.ImportNotes)
 }
+
+// The rows of _Notes_svcPolicies, one per method, in the order of the service.
+const (
+	_Notes_ListNotes_svcPolicy   = 0
+	_Notes_GetNote_svcPolicy     = 1
+	_Notes_GetKeyless_svcPolicy  = 2
+	_Notes_DeleteNote_svcPolicy  = 3
+	_Notes_CreateNote_svcPolicy  = 4
+	_Notes_UpdateNote_svcPolicy  = 5
+	_Notes_ImportNotes_svcPolicy = 6
+)
 
 // _Notes_svcPolicies is the client policy of every method of fixtures.shapes.v1.Notes,
 // in the order of the service, resolved from the schema and the plugin options.

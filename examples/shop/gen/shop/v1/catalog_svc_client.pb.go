@@ -58,13 +58,7 @@ func WrapCatalogClient(client CatalogClient, opts ...svcclient.Option) *CatalogW
 //
 // GetProduct returns one product.
 func (c *CatalogWrapper) GetProduct(ctx context.Context, in *GetProductRequest, opts ...grpc.CallOption) (*Product, error) {
-	var out *Product
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_GetProduct_svcPolicy, opts, in, c.client.GetProduct)
 }
 
 // ListProducts calls shop.v1.Catalog.ListProducts with a default deadline of
@@ -72,13 +66,7 @@ func (c *CatalogWrapper) GetProduct(ctx context.Context, in *GetProductRequest, 
 //
 // ListProducts returns products in name order, one page at a time.
 func (c *CatalogWrapper) ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (*ListProductsResponse, error) {
-	var out *ListProductsResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListProducts(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_ListProducts_svcPolicy, opts, in, c.client.ListProducts)
 }
 
 // ListProductsAll calls ListProducts page after page, following next_page_token
@@ -101,13 +89,7 @@ func (c *CatalogWrapper) ListProductsAll(ctx context.Context, in *ListProductsRe
 // it is not retried: a retry after a lost answer would fail with
 // ALREADY_EXISTS, or create a second product when the server picks names.
 func (c *CatalogWrapper) CreateProduct(ctx context.Context, in *CreateProductRequest, opts ...grpc.CallOption) (*Product, error) {
-	var out *Product
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_CreateProduct_svcPolicy, opts, in, c.client.CreateProduct)
 }
 
 // UpdateProduct calls shop.v1.Catalog.UpdateProduct with a default deadline of
@@ -117,13 +99,7 @@ func (c *CatalogWrapper) CreateProduct(ctx context.Context, in *CreateProductReq
 // (all of them when it is empty). A product etag that differs from the
 // stored one fails with ABORTED: re-read the product and try again.
 func (c *CatalogWrapper) UpdateProduct(ctx context.Context, in *UpdateProductRequest, opts ...grpc.CallOption) (*Product, error) {
-	var out *Product
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_UpdateProduct_svcPolicy, opts, in, c.client.UpdateProduct)
 }
 
 // DeleteProduct calls shop.v1.Catalog.DeleteProduct with a default deadline of
@@ -132,13 +108,7 @@ func (c *CatalogWrapper) UpdateProduct(ctx context.Context, in *UpdateProductReq
 // DeleteProduct removes a product, only if its etag still matches when
 // one is given.
 func (c *CatalogWrapper) DeleteProduct(ctx context.Context, in *DeleteProductRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
-	var out *emptypb.Empty
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteProduct(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Catalog_DeleteProduct_svcPolicy, opts, in, c.client.DeleteProduct)
 }
 
 // WatchProducts calls shop.v1.Catalog.WatchProducts with no default deadline,
@@ -147,7 +117,7 @@ func (c *CatalogWrapper) DeleteProduct(ctx context.Context, in *DeleteProductReq
 // WatchProducts streams changes to products as they happen, until the
 // client cancels or the server shuts down.
 func (c *CatalogWrapper) WatchProducts(ctx context.Context, in *WatchProductsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
-	return svcclient.ServerStream(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Catalog_WatchProducts_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 		return c.client.WatchProducts(ctx, in, opts...)
 	})
 }
@@ -156,7 +126,7 @@ func (c *CatalogWrapper) WatchProducts(ctx context.Context, in *WatchProductsReq
 // yields its messages; a failed call yields one error and stops. Breaking out
 // of the loop ends the call.
 func (c *CatalogWrapper) WatchProductsSeq(ctx context.Context, in *WatchProductsRequest, opts ...grpc.CallOption) iter.Seq2[*ProductEvent, error] {
-	return svcclient.Seq(ctx, c.inv, 5, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
+	return svcclient.Seq(ctx, c.inv, _Catalog_WatchProducts_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[ProductEvent], error) {
 		return c.client.WatchProducts(ctx, in, opts...)
 	})
 }
@@ -168,7 +138,7 @@ func (c *CatalogWrapper) WatchProductsSeq(ctx context.Context, in *WatchProducts
 // with all of them once the client is done. It is not atomic: products
 // before a failing one stay created.
 func (c *CatalogWrapper) ImportProducts(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[Product, ImportProductsResponse], error) {
-	return svcclient.ClientStream(ctx, c.inv, 6, opts, c.client.ImportProducts)
+	return svcclient.ClientStream(ctx, c.inv, _Catalog_ImportProducts_svcPolicy, opts, c.client.ImportProducts)
 }
 
 // RepriceProducts calls shop.v1.Catalog.RepriceProducts with no default
@@ -178,8 +148,20 @@ func (c *CatalogWrapper) ImportProducts(ctx context.Context, opts ...grpc.CallOp
 // as soon as it is applied, and a product that cannot be repriced gets an
 // error answer without ending the stream.
 func (c *CatalogWrapper) RepriceProducts(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RepriceProductsRequest, RepriceProductsResponse], error) {
-	return svcclient.BidiStream(ctx, c.inv, 7, opts, c.client.RepriceProducts)
+	return svcclient.BidiStream(ctx, c.inv, _Catalog_RepriceProducts_svcPolicy, opts, c.client.RepriceProducts)
 }
+
+// The rows of _Catalog_svcPolicies, one per method, in the order of the service.
+const (
+	_Catalog_GetProduct_svcPolicy      = 0
+	_Catalog_ListProducts_svcPolicy    = 1
+	_Catalog_CreateProduct_svcPolicy   = 2
+	_Catalog_UpdateProduct_svcPolicy   = 3
+	_Catalog_DeleteProduct_svcPolicy   = 4
+	_Catalog_WatchProducts_svcPolicy   = 5
+	_Catalog_ImportProducts_svcPolicy  = 6
+	_Catalog_RepriceProducts_svcPolicy = 7
+)
 
 // _Catalog_svcPolicies is the client policy of every method of shop.v1.Catalog,
 // in the order of the service, resolved from the schema and the plugin options.

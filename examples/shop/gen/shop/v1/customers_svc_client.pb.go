@@ -59,13 +59,7 @@ func WrapCustomersClient(client CustomersClient, opts ...svcclient.Option) *Cust
 //
 // GetCustomer returns one customer.
 func (c *CustomersWrapper) GetCustomer(ctx context.Context, in *GetCustomerRequest, opts ...grpc.CallOption) (*Customer, error) {
-	var out *Customer
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetCustomer(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Customers_GetCustomer_svcPolicy, opts, in, c.client.GetCustomer)
 }
 
 // ListCustomers calls shop.v1.Customers.ListCustomers with no default deadline,
@@ -73,7 +67,7 @@ func (c *CustomersWrapper) GetCustomer(ctx context.Context, in *GetCustomerReque
 //
 // ListCustomers streams every customer, in name order.
 func (c *CustomersWrapper) ListCustomers(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Customer], error) {
-	return svcclient.ServerStream(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Customer], error) {
+	return svcclient.ServerStream(ctx, c.inv, _Customers_ListCustomers_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Customer], error) {
 		return c.client.ListCustomers(ctx, in, opts...)
 	})
 }
@@ -82,7 +76,7 @@ func (c *CustomersWrapper) ListCustomers(ctx context.Context, in *ListCustomersR
 // yields its messages; a failed call yields one error and stops. Breaking out
 // of the loop ends the call.
 func (c *CustomersWrapper) ListCustomersSeq(ctx context.Context, in *ListCustomersRequest, opts ...grpc.CallOption) iter.Seq2[*Customer, error] {
-	return svcclient.Seq(ctx, c.inv, 1, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Customer], error) {
+	return svcclient.Seq(ctx, c.inv, _Customers_ListCustomers_svcPolicy, opts, func(ctx context.Context, opts []grpc.CallOption) (grpc.ServerStreamingClient[Customer], error) {
 		return c.client.ListCustomers(ctx, in, opts...)
 	})
 }
@@ -92,13 +86,7 @@ func (c *CustomersWrapper) ListCustomersSeq(ctx context.Context, in *ListCustome
 //
 // CreateCustomer registers a customer; the server picks the name.
 func (c *CustomersWrapper) CreateCustomer(ctx context.Context, in *CreateCustomerRequest, opts ...grpc.CallOption) (*Customer, error) {
-	var out *Customer
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CreateCustomer(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Customers_CreateCustomer_svcPolicy, opts, in, c.client.CreateCustomer)
 }
 
 // UpdateCustomer calls shop.v1.Customers.UpdateCustomer with a default deadline
@@ -107,13 +95,7 @@ func (c *CustomersWrapper) CreateCustomer(ctx context.Context, in *CreateCustome
 // UpdateCustomer changes the fields the request sets. Setting the same
 // values twice has the same effect as once.
 func (c *CustomersWrapper) UpdateCustomer(ctx context.Context, in *UpdateCustomerRequest, opts ...grpc.CallOption) (*Customer, error) {
-	var out *Customer
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.UpdateCustomer(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Customers_UpdateCustomer_svcPolicy, opts, in, c.client.UpdateCustomer)
 }
 
 // DeleteCustomer calls shop.v1.Customers.DeleteCustomer with a default deadline
@@ -121,14 +103,17 @@ func (c *CustomersWrapper) UpdateCustomer(ctx context.Context, in *UpdateCustome
 //
 // DeleteCustomer removes a customer and returns it as it was.
 func (c *CustomersWrapper) DeleteCustomer(ctx context.Context, in *DeleteCustomerRequest, opts ...grpc.CallOption) (*Customer, error) {
-	var out *Customer
-	err := c.inv.Unary(ctx, 4, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.DeleteCustomer(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Customers_DeleteCustomer_svcPolicy, opts, in, c.client.DeleteCustomer)
 }
+
+// The rows of _Customers_svcPolicies, one per method, in the order of the service.
+const (
+	_Customers_GetCustomer_svcPolicy    = 0
+	_Customers_ListCustomers_svcPolicy  = 1
+	_Customers_CreateCustomer_svcPolicy = 2
+	_Customers_UpdateCustomer_svcPolicy = 3
+	_Customers_DeleteCustomer_svcPolicy = 4
+)
 
 // _Customers_svcPolicies is the client policy of every method of shop.v1.Customers,
 // in the order of the service, resolved from the schema and the plugin options.

@@ -52,13 +52,7 @@ func WrapOrdersClient(client OrdersClient, opts ...svcclient.Option) *OrdersWrap
 //
 // GetOrder returns one order.
 func (c *OrdersWrapper) GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*Order, error) {
-	var out *Order
-	err := c.inv.Unary(ctx, 0, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.GetOrder(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Orders_GetOrder_svcPolicy, opts, in, c.client.GetOrder)
 }
 
 // ListOrders calls shop.v1.Orders.ListOrders with a default deadline of 10s,
@@ -66,13 +60,7 @@ func (c *OrdersWrapper) GetOrder(ctx context.Context, in *GetOrderRequest, opts 
 //
 // ListOrders returns orders in name order, one page at a time.
 func (c *OrdersWrapper) ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (*ListOrdersResponse, error) {
-	var out *ListOrdersResponse
-	err := c.inv.Unary(ctx, 1, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.ListOrders(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Orders_ListOrders_svcPolicy, opts, in, c.client.ListOrders)
 }
 
 // ListOrdersAll calls ListOrders page after page, following next_page_token
@@ -93,13 +81,7 @@ func (c *OrdersWrapper) ListOrdersAll(ctx context.Context, in *ListOrdersRequest
 // and stores the order. It is not idempotent, so it is never retried: a
 // retry after a lost answer would place a second order.
 func (c *OrdersWrapper) PlaceOrder(ctx context.Context, in *PlaceOrderRequest, opts ...grpc.CallOption) (*Order, error) {
-	var out *Order
-	err := c.inv.Unary(ctx, 2, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.PlaceOrder(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Orders_PlaceOrder_svcPolicy, opts, in, c.client.PlaceOrder)
 }
 
 // CancelOrder calls shop.v1.Orders.CancelOrder with a default deadline of 10s,
@@ -108,14 +90,16 @@ func (c *OrdersWrapper) PlaceOrder(ctx context.Context, in *PlaceOrderRequest, o
 // CancelOrder cancels a placed order and puts its items back in stock.
 // Cancelling a cancelled order returns it unchanged, so it is retried.
 func (c *OrdersWrapper) CancelOrder(ctx context.Context, in *CancelOrderRequest, opts ...grpc.CallOption) (*Order, error) {
-	var out *Order
-	err := c.inv.Unary(ctx, 3, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-		var err error
-		out, err = c.client.CancelOrder(ctx, in, opts...)
-		return err
-	})
-	return out, err
+	return svcclient.Call(ctx, c.inv, _Orders_CancelOrder_svcPolicy, opts, in, c.client.CancelOrder)
 }
+
+// The rows of _Orders_svcPolicies, one per method, in the order of the service.
+const (
+	_Orders_GetOrder_svcPolicy    = 0
+	_Orders_ListOrders_svcPolicy  = 1
+	_Orders_PlaceOrder_svcPolicy  = 2
+	_Orders_CancelOrder_svcPolicy = 3
+)
 
 // _Orders_svcPolicies is the client policy of every method of shop.v1.Orders,
 // in the order of the service, resolved from the schema and the plugin options.
