@@ -12,13 +12,6 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
-const (
-	iterPackage      = protogen.GoImportPath("iter")
-	timePackage      = protogen.GoImportPath("time")
-	codesPackage     = protogen.GoImportPath("google.golang.org/grpc/codes")
-	svcclientPackage = protogen.GoImportPath("github.com/svcgen/protoc-gen-svc/svcclient")
-)
-
 // clientView is the data of templates/client.go.tmpl.
 type clientView struct {
 	Services []wrapperView

@@ -17,14 +17,6 @@ import (
 // every generated file's header.
 const Version = "v0.1.0"
 
-// Packages the generated code refers to. Generated code names them only
-// through these, so protogen writes the imports.
-const (
-	contextPackage   = protogen.GoImportPath("context")
-	grpcPackage      = protogen.GoImportPath("google.golang.org/grpc")
-	svcserverPackage = protogen.GoImportPath("github.com/svcgen/protoc-gen-svc/svcserver")
-)
-
 // Supported tells protoc and buf which proto features the plugin handles:
 // proto3 optional, and editions from proto2 up to 2024, like protoc-gen-go.
 func Supported(plugin *protogen.Plugin) {

@@ -2,6 +2,8 @@ package gen
 
 import (
 	"fmt"
+	"path"
+	"slices"
 
 	"google.golang.org/protobuf/compiler/protogen"
 )
@@ -119,4 +121,37 @@ func (p *packageNames) claimGenerated(fm *fileModel) error {
 		}
 	}
 	return nil
+}
+
+// localNames names the receiver, parameters and variables of one generated
+// function so that none hides an import its body refers to. protogen names
+// the import of a message's Go package after the last element of the import
+// path: in a file of another package, a message of example.com/api/msg is
+// msg.Reply, which a variable msg would hide. A wanted name that such an
+// import may have gets underscores appended until it is free. (protogen
+// adds a number to an import name another import has; no local name here
+// ends in a digit or an underscore, so renamed locals never meet either.)
+type localNames struct {
+	imports []string // the last elements of the import paths referred to
+}
+
+// newLocalNames returns the names of a function of a file of Go package
+// home that refers to msgs.
+func newLocalNames(home protogen.GoImportPath, msgs ...*protogen.Message) localNames {
+	var l localNames
+	for _, m := range msgs {
+		if m != nil && m.GoIdent.GoImportPath != home {
+			l.imports = append(l.imports, path.Base(string(m.GoIdent.GoImportPath)))
+		}
+	}
+	return l
+}
+
+// of returns the name of the local wanted.
+func (l localNames) of(want string) string {
+	name := want
+	for slices.Contains(l.imports, name) {
+		name += "_"
+	}
+	return name
 }

@@ -9,16 +9,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// Packages the bodies of standard methods refer to.
-const (
-	ioPackage        = protogen.GoImportPath("io")
-	strconvPackage   = protogen.GoImportPath("strconv")
-	statusPackage    = protogen.GoImportPath("google.golang.org/grpc/status")
-	protoPackage     = protogen.GoImportPath("google.golang.org/protobuf/proto")
-	fieldmaskPackage = protogen.GoImportPath("google.golang.org/protobuf/types/known/fieldmaskpb")
-	svcstorePackage  = protogen.GoImportPath("github.com/svcgen/protoc-gen-svc/svcstore")
-)
-
 // methodWriter writes the body of one standard method, as text for the
 // server template: the names of its receiver, parameters and locals (free
 // of the imports the body uses), and the small pieces every shape needs.
