@@ -30,14 +30,7 @@ func Hedge[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []
 	m := &inv.methods[method]
 	s := inv.settings(m, opts)
 	if s.hedge == nil {
-		// Unary marks the options itself.
-		var out *Resp
-		err := inv.Unary(ctx, method, opts, func(ctx context.Context, opts []grpc.CallOption) error {
-			var err error
-			out, err = call(ctx, in, opts...)
-			return err
-		})
-		return out, err
+		return Call(ctx, inv, method, opts, in, call) // Unary marks the options itself
 	}
 	ctx, cancel := inv.withTimeout(ctx, s.timeout)
 	if cancel != nil {
