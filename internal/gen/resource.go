@@ -307,7 +307,7 @@ func pluralOf(noun, singular string) bool {
 	return false
 }
 
-// names reports whether noun names the resource: its message name, or a
+// named reports whether noun names the resource: its message name, or a
 // plural of it.
 func (r *resourceModel) named(noun string) bool {
 	n := string(r.msg.Desc.Name())

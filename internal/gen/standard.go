@@ -320,7 +320,7 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 	return std, ""
 }
 
-// kindName names an RPC kind in explanations.
+// String names an RPC kind in explanations ("a server stream").
 func (k rpcKind) String() string {
 	return [...]string{"a unary method", "a server stream", "a client stream", "a bidirectional stream"}[k]
 }
