@@ -8,23 +8,15 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 )
 
-// docComment writes a Go doc comment: a first paragraph of ours (lines
-// separated by \n), then the
+// docText is a Go doc comment, as "//" lines for a template (without the
+// final newline): a first paragraph of ours, wrapped at docWidth, then the
 // proto element's own leading comment, then a Deprecated paragraph when the
 // element is deprecated.
-func docComment(g *protogen.GeneratedFile, first string, comments protogen.Comments, deprecated bool) {
-	for _, line := range docLines(first, comments, deprecated) {
-		g.P(line)
-	}
-}
-
-// docText is docComment's lines as text for a template, without the final
-// newline.
 func docText(first string, comments protogen.Comments, deprecated bool) string {
 	return strings.Join(docLines(first, comments, deprecated), "\n")
 }
 
-// docLines are the lines of the doc comment docComment writes.
+// docLines are the lines of the doc comment docText returns.
 func docLines(first string, comments protogen.Comments, deprecated bool) []string {
 	lines := wrapDoc(first)
 	if c := strings.TrimSpace(string(comments)); c != "" {
