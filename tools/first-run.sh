@@ -27,3 +27,5 @@ tested=$(seconds)
 awk -v a="$start" -v b="$generated" -v c="$tested" \
   'BEGIN { printf "first generate: %.0fs\nfirst test:     %.0fs\n", b - a, c - b }'
 echo "machine: $(nproc) cores; go $(go env GOVERSION)"
+echo "slowest test packages (run time, after their build):"
+grep -E '^ok' "$work/test.log" | sort -t$'\t' -k3 -rn | head -5

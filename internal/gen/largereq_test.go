@@ -346,6 +346,7 @@ var servedMethod = regexp.MustCompile(`(?m)^\tif \w+\.repos\.\w+ == nil \{$`)
 // TestLargeRequestShape pins what the large request is: the sizes the
 // benchmarks are quoted with, and that every standard method is recognised.
 func TestLargeRequestShape(t *testing.T) {
+	testenv.Slow(t, "generates the 3,240-method large request")
 	req := largeRequest(t, 1)
 	methods, services, kinds := 0, 0, map[string]int{}
 	for _, f := range req.ProtoFile {
@@ -409,7 +410,10 @@ func TestConcurrentFormattingMatchesProtogen(t *testing.T) {
 				len(got.File), got.GetError(), len(want.File), want.GetError())
 		}
 	}
-	t.Run("large", func(t *testing.T) { check(t, proto.Clone(largeRequest(t, 1)).(*pluginpb.CodeGeneratorRequest)) })
+	t.Run("large", func(t *testing.T) {
+		testenv.Slow(t, "formats the 3,240-method large request twice")
+		check(t, proto.Clone(largeRequest(t, 1)).(*pluginpb.CodeGeneratorRequest))
+	})
 	for _, dir := range fixtureCases(t) {
 		t.Run(dir, func(t *testing.T) { check(t, fixtureRequest(t, dir)) })
 	}
@@ -437,6 +441,7 @@ func TestConcurrentFormattingMatchesProtogen(t *testing.T) {
 // generate and the proto files listed in another order (still dependencies
 // first, as protoc requires): every answer must be the same bytes.
 func TestLargeRequestDeterministic(t *testing.T) {
+	testenv.Slow(t, "generates the 3,240-method large request several times")
 	req := largeRequest(t, 1)
 	marshal := func(resp *pluginpb.CodeGeneratorResponse) []byte {
 		t.Helper()

@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"path/filepath"
 	"testing"
 
@@ -39,6 +40,7 @@ func opener[M proto.Message](t *testing.T, s svcstore.Schema) svcstore.Repositor
 }
 
 func TestContract(t *testing.T) {
+	testenv.Slow(t, "the contract suite on a SQLite file (about a minute under -race)")
 	fixtures.RunContract(t, fixtures.Openers{
 		Book:    opener[*testpb.Book],
 		Ticket:  opener[*testpb.Ticket],
