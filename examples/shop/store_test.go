@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"io"
 	"net/url"
 	"os"
@@ -33,9 +34,7 @@ func buildShopd(t *testing.T) string {
 	if runtime.GOOS == "windows" {
 		t.Skip("sends signals")
 	}
-	if testing.Short() {
-		t.Skip("builds binaries; skipped with -short")
-	}
+	testenv.Slow(t, "builds and starts shopd processes")
 	bin := t.TempDir()
 	out, err := exec.Command("go", "build", "-o", bin+string(filepath.Separator), "./cmd/shopd").CombinedOutput()
 	if err != nil {
