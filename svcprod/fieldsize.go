@@ -36,34 +36,12 @@ func WithFieldSizeLimit(maxBytes int, larger map[protoreflect.FullName]int) svcs
 		maxBytes = DefaultMaxFieldSize
 	}
 	l := &sizeLimit{max: maxBytes, larger: larger}
-	return svcserver.WithServerOptions(
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			if err := l.check(req); err != nil {
-				return nil, err
-			}
-			return handler(ctx, req)
-		}),
-		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-			return handler(srv, sizeCheckingStream{ss, l})
-		}),
-	)
+	return checkRequests(l.check)
 }
 
 type sizeLimit struct {
 	max    int
 	larger map[protoreflect.FullName]int
-}
-
-type sizeCheckingStream struct {
-	grpc.ServerStream
-	l *sizeLimit
-}
-
-func (s sizeCheckingStream) RecvMsg(m any) error {
-	if err := s.ServerStream.RecvMsg(m); err != nil {
-		return err
-	}
-	return s.l.check(m)
 }
 
 func (l *sizeLimit) check(req any) error {
@@ -143,4 +121,34 @@ func valueSize(kind protoreflect.Kind, v protoreflect.Value) int {
 		return len(v.Bytes())
 	}
 	return 0
+}
+
+// checkRequests runs check on every request message, unary or streamed,
+// before the handler sees it; an error answers the call (or ends the
+// stream) instead.
+func checkRequests(check func(req any) error) svcserver.Option {
+	return svcserver.WithServerOptions(
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			if err := check(req); err != nil {
+				return nil, err
+			}
+			return handler(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			return handler(srv, checkingStream{ss, check})
+		}),
+	)
+}
+
+// checkingStream checks every message the client streams.
+type checkingStream struct {
+	grpc.ServerStream
+	check func(req any) error
+}
+
+func (s checkingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return s.check(m)
 }

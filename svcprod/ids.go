@@ -1,13 +1,11 @@
 package svcprod
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -96,29 +94,7 @@ func WithIDCheck(opts ...IDOption) svcserver.Option {
 	for _, o := range opts {
 		o(c)
 	}
-	return svcserver.WithServerOptions(
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			if err := c.check(req); err != nil {
-				return nil, err
-			}
-			return handler(ctx, req)
-		}),
-		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-			return handler(srv, idCheckingStream{ss, c})
-		}),
-	)
-}
-
-type idCheckingStream struct {
-	grpc.ServerStream
-	c *idConfig
-}
-
-func (s idCheckingStream) RecvMsg(m any) error {
-	if err := s.ServerStream.RecvMsg(m); err != nil {
-		return err
-	}
-	return s.c.check(m)
+	return checkRequests(c.check)
 }
 
 // idCheck is one id field of a request: path from the request to it.
