@@ -1,11 +1,8 @@
 package shop_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,57 +20,22 @@ import (
 	"github.com/svcgen/protoc-gen-svc/svcclient"
 )
 
-// shopdProcess is one running shopd on an address of the test's choosing,
-// so that it can be restarted on the same one (store_test.go's startShopd
-// always picks a free port).
-type shopdProcess struct {
-	addr   string
-	cmd    *exec.Cmd
-	exited chan error
-	logs   *syncBuffer
-}
-
 // startShopdAt starts shopd listening on addr ("127.0.0.1:0" for a free
-// port) and waits until it listens. It is killed when the test ends.
-func startShopdAt(t *testing.T, bin, addr string) *shopdProcess {
+// port), so that a test can restart it on the same address, and waits until
+// it listens. It is killed when the test ends (store_test.go's startShopd;
+// the last --listen wins).
+func startShopdAt(t *testing.T, bin, addr string) *shopd {
 	t.Helper()
-	p := &shopdProcess{cmd: exec.Command(bin, "--listen", addr), exited: make(chan error, 1), logs: &syncBuffer{}}
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	first := make(chan string, 1)
-	go func() {
-		lines := bufio.NewScanner(stdout)
-		lines.Scan()
-		first <- lines.Text()
-		io.Copy(io.Discard, stdout)
-		p.exited <- p.cmd.Wait()
-	}()
-	t.Cleanup(p.kill)
-	select {
-	case line := <-first:
-		var ok bool
-		if p.addr, ok = strings.CutPrefix(line, "listening on "); !ok {
-			t.Fatalf("shopd printed %q first; logs:\n%s", line, p.logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("shopd printed no address in 30s")
-	}
-	return p
+	return startShopd(t, bin, "--listen", addr)
 }
 
 // kill stops the process with SIGKILL, as a crash would, and waits for it.
-func (p *shopdProcess) kill() {
-	if p.cmd.ProcessState != nil {
-		return
+func (s *shopd) kill() {
+	if !s.waited {
+		s.cmd.Process.Kill()
+		<-s.exited
+		s.waited = true
 	}
-	p.cmd.Process.Kill()
-	<-p.exited
 }
 
 // loadResult counts the outcomes of the calls of a load loop.
@@ -261,7 +223,7 @@ func TestRoundRobinReplicaDies(t *testing.T) {
 	if len(res.failures) > 0 {
 		t.Errorf("%d of %d calls failed when a replica died, want 0; first: %v", len(res.failures), res.calls.Load(), res.failures[0])
 	}
-	for _, p := range []*shopdProcess{a, b} {
+	for _, p := range []*shopd{a, b} {
 		if n := strings.Count(p.logs.String(), "grpc.method=ListProducts"); n == 0 {
 			t.Errorf("replica %s served no ListProducts: not balanced", p.addr)
 		}
