@@ -15,9 +15,10 @@
 //     "/", "..", NUL, newlines or 10 KiB never reach a repository; and field
 //     sizes ([WithFieldSizeLimit]): 64 KiB per string or bytes value by
 //     default, so that no stored item can make a List page unanswerable;
-//   - an access log through log/slog ([WithAccessLog]): go-grpc-middleware's
-//     logging interceptor, one line per call with method, code, duration and
-//     peer;
+//   - an access log through log/slog ([WithAccessLog]): one record per call
+//     with method, code, duration and peer, under go-grpc-middleware's
+//     logging keys and levels (a small interceptor of ours: theirs cost a
+//     third of the production chain);
 //   - OpenTelemetry traces and metrics ([WithTelemetry], [ClientTelemetry]):
 //     otelgrpc stats handlers, off unless asked for, and the generated client
 //     wrappers' retries as span events ([RetrySpanEvents]);

@@ -71,6 +71,65 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
+// TestAccessLogStreamsAndLevels checks the record of a client stream and
+// that a logger set to Warn gets the failures only.
+func TestAccessLogStreamsAndLevels(t *testing.T) {
+	h := func(ctx context.Context, fullMethod string, reqs []proto.Message) (proto.Message, error) {
+		if strings.HasSuffix(fullMethod, "/Ping") {
+			return nil, status.Error(codes.Unavailable, "draining")
+		}
+		return echoItem(t)(ctx, fullMethod, reqs)
+	}
+	accessLog := &logBuffer{}
+	logger := slog.New(slog.NewTextHandler(accessLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	addr, _ := serve(t, h, svcprod.WithAccessLog(logger))
+	conn := dial(t, addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	ctx := testCtx(t)
+	invoke(ctx, t, conn, "/prodtest.v1.Items/GetItem", newMsg(t, "GetItemRequest"))
+	upload, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, "/prodtest.v1.Items/UploadItems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := upload.SendMsg(newMsg(t, "Item")); err != nil {
+		t.Fatal(err)
+	}
+	if err := upload.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if err := upload.RecvMsg(newMsg(t, "Item")); err != nil {
+		t.Fatalf("UploadItems: %v", err)
+	}
+	invoke(ctx, t, conn, "/prodtest.v1.Open/Ping", newMsg(t, "GetItemRequest"))
+	if !accessLog.waitFor("grpc.method=Ping") {
+		t.Fatalf("no access log line for Ping:\n%s", accessLog)
+	}
+	log := accessLog.String()
+	if want := `level=WARN msg="finished call" protocol=grpc grpc.service=prodtest.v1.Open grpc.method=Ping grpc.method_type=unary peer.address=127.0.0.1:`; !strings.Contains(log, want) {
+		t.Errorf("access log lacks %s:\n%s", want, log)
+	}
+	if strings.Contains(log, "GetItem") || strings.Contains(log, "UploadItems") {
+		t.Errorf("a Warn logger got the successful calls:\n%s", log)
+	}
+
+	accessLog = &logBuffer{}
+	addr, _ = serve(t, h, svcprod.WithAccessLog(slog.New(slog.NewTextHandler(accessLog, nil))))
+	conn = dial(t, addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	upload, err = conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, "/prodtest.v1.Items/UploadItems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := upload.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if err := upload.RecvMsg(newMsg(t, "Item")); err != nil {
+		t.Fatalf("UploadItems: %v", err)
+	}
+	want := "grpc.method=UploadItems grpc.method_type=client_stream peer.address=127.0.0.1:"
+	if !accessLog.waitFor(want) {
+		t.Errorf("access log lacks %s:\n%s", want, accessLog)
+	}
+}
+
 // TestTelemetrySpansAndRetryEvents calls a method that fails twice with
 // Unavailable through a svcclient.Invoker that retries it: three client
 // spans and three server spans, all in the caller's trace, and two "retry"
