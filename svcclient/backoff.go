@@ -81,7 +81,7 @@ func (r *retrier) retry(ctx context.Context, err error, trailer metadata.MD) err
 	if ctx.Err() != nil {
 		return r.fail(contextError(ctx), err)
 	}
-	ev := RetryEvent{FullMethod: r.fullMethod, Attempt: r.attempts, Err: err, Delay: delay}
+	ev := RetryEvent{Context: ctx, FullMethod: r.fullMethod, Attempt: r.attempts, Err: err, Delay: delay}
 	if r.inv.hook != nil {
 		r.inv.hook(ev)
 	}

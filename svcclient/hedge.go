@@ -83,7 +83,7 @@ func Hedge[Req, Resp any](ctx context.Context, inv *Invoker, method int, opts []
 		wg.Wait()
 	}
 	announce := func(err error) {
-		ev := RetryEvent{FullMethod: m.FullMethod, Attempt: started, Err: err, Hedge: true}
+		ev := RetryEvent{Context: ctx, FullMethod: m.FullMethod, Attempt: started, Err: err, Hedge: true}
 		if inv.hook != nil {
 			inv.hook(ev)
 		}

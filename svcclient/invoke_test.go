@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -660,7 +661,9 @@ func TestHooks(t *testing.T) {
 			r.InitialBackoff, r.MaxBackoff, r.BackoffMultiplier = 100*time.Millisecond, time.Second, 2
 		}))
 	var errs []error
-	_ = inv.Unary(context.Background(), checkIdx,
+	type callerKey struct{}
+	caller := context.WithValue(context.Background(), callerKey{}, "caller's value")
+	_ = inv.Unary(caller, checkIdx,
 		[]grpc.CallOption{WithRetryHook(func(ev RetryEvent) { callEvents = append(callEvents, ev); log.add("call hook") })},
 		func(context.Context, []grpc.CallOption) error {
 			errs = append(errs, unavailable(fmt.Sprint(len(errs)+1)))
@@ -671,7 +674,15 @@ func TestHooks(t *testing.T) {
 		{FullMethod: m, Attempt: 1, Err: errs[0], Delay: 50 * time.Millisecond},
 		{FullMethod: m, Attempt: 2, Err: errs[1], Delay: 100 * time.Millisecond},
 	}
-	cmpErr := cmp.Comparer(func(a, b error) bool { return a == b })
+	for _, ev := range append(clientEvents, callEvents...) {
+		if ev.Context == nil || ev.Context.Value(callerKey{}) != "caller's value" {
+			t.Errorf("event of attempt %d: the context does not carry the caller's values", ev.Attempt)
+		}
+	}
+	cmpErr := cmp.Options{
+		cmp.Comparer(func(a, b error) bool { return a == b }),
+		cmpopts.IgnoreFields(RetryEvent{}, "Context"),
+	}
 	if diff := cmp.Diff(want, clientEvents, cmpErr); diff != "" {
 		t.Errorf("client hook (-want +got):\n%s", diff)
 	}

@@ -1,6 +1,7 @@
 package svcclient
 
 import (
+	"context"
 	"time"
 
 	"google.golang.org/grpc"
@@ -10,6 +11,11 @@ import (
 // receive it after an attempt failed (or, for a hedge, after the hedging
 // delay passed) and before the next attempt starts.
 type RetryEvent struct {
+	// Context is the context of the call, derived from the caller's: its
+	// values (a trace span, a request id) say whose call is retried. The
+	// hook must not keep it; it may already be done when the event is
+	// about a context that ended.
+	Context context.Context
 	// FullMethod is the gRPC method name, "/package.Service/Method".
 	FullMethod string
 	// Attempt is the number of attempts started so far; the next one is

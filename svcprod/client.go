@@ -50,7 +50,7 @@ type ClientConfig struct {
 	AllowTokenWithoutTLS bool
 	// Keepalive replaces DefaultClientKeepalive when its Time is not zero.
 	Keepalive keepalive.ClientParameters
-	// Telemetry adds ClientTelemetry's stats handler and interceptor.
+	// Telemetry adds ClientTelemetry's stats handler.
 	Telemetry bool
 }
 

@@ -1,11 +1,6 @@
 package svcprod
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"io"
-
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -30,24 +25,19 @@ func WithTelemetry(opts ...otelgrpc.Option) svcserver.Option {
 // ClientTelemetry returns the dial options that trace a client connection
 // with otelgrpc's client stats handler: a span for every attempt (so a call
 // a generated wrapper retried three times has three client spans under the
-// caller's span) and rpc.client.* metrics. It also tags each failed
-// attempt's error so that [RetrySpanEvents] can find the caller's span.
+// caller's span) and rpc.client.* metrics.
 func ClientTelemetry(opts ...otelgrpc.Option) []grpc.DialOption {
-	return []grpc.DialOption{
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler(opts...)),
-		grpc.WithChainUnaryInterceptor(tagAttemptSpan),
-		grpc.WithChainStreamInterceptor(tagStreamSpan),
-	}
+	return []grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(opts...))}
 }
 
 // RetrySpanEvents is the svcclient option that records each retry of a
-// generated client wrapper as an event named "retry" on the caller's span,
-// with the attempt that failed (svc.retry.attempt), its code
-// (rpc.grpc.status_code) and the wait before the next attempt
-// (svc.retry.delay_ms). It needs the connection's [ClientTelemetry] (which
-// tells it the span) and replaces any earlier svcclient.WithHook; use
-// [RetrySpanHook] to combine it with a hook of yours. Unary calls and the
-// re-opening of server streams are reported alike.
+// generated client wrapper as an event named "retry" on the caller's span
+// (the span in the context the call was made with), with the attempt that
+// failed (svc.retry.attempt), its code (rpc.grpc.status_code) and the wait
+// before the next attempt (svc.retry.delay_ms). It replaces any earlier
+// svcclient.WithHook; use [RetrySpanHook] to combine it with a hook of
+// yours. Unary calls and the re-opening of server streams are reported
+// alike; a hedge is an event named "hedge".
 func RetrySpanEvents() svcclient.Option {
 	return svcclient.WithHook(RetrySpanHook)
 }
@@ -55,70 +45,21 @@ func RetrySpanEvents() svcclient.Option {
 // RetrySpanHook is the hook behind [RetrySpanEvents], for use inside a hook
 // of yours.
 func RetrySpanHook(e svcclient.RetryEvent) {
-	var a *attemptError
-	if !errors.As(e.Err, &a) || !a.span.IsRecording() {
+	if e.Context == nil {
 		return
 	}
-	a.span.AddEvent("retry", trace.WithAttributes(
+	span := trace.SpanFromContext(e.Context)
+	if !span.IsRecording() {
+		return
+	}
+	name := "retry"
+	if e.Hedge {
+		name = "hedge"
+	}
+	span.AddEvent(name, trace.WithAttributes(
 		attribute.Int("svc.retry.attempt", e.Attempt),
 		attribute.Int64("rpc.grpc.status_code", int64(status.Code(e.Err))),
 		attribute.Float64("svc.retry.delay_ms", float64(e.Delay.Microseconds())/1000),
 		attribute.String("rpc.method", e.FullMethod),
 	))
-}
-
-// attemptError is a failed attempt's error with the span of the call it
-// belongs to. It behaves as the error it wraps: same text, same status
-// (GRPCStatus), errors.Is/As see through it.
-type attemptError struct {
-	err  error
-	span trace.Span
-}
-
-func (e *attemptError) Error() string              { return e.err.Error() }
-func (e *attemptError) Unwrap() error              { return e.err }
-func (e *attemptError) GRPCStatus() *status.Status { return status.Convert(e.err) }
-func (e *attemptError) Format(f fmt.State, verb rune) {
-	fmt.Fprintf(f, fmt.FormatString(f, verb), e.err)
-}
-
-// tagAttemptSpan wraps the error of a failed unary attempt with the span of
-// the caller's context (the interceptor runs before the stats handler opens
-// the attempt's span), when that span records.
-func tagAttemptSpan(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err != nil {
-		if span := trace.SpanFromContext(ctx); span.IsRecording() {
-			return &attemptError{err: err, span: span}
-		}
-	}
-	return err
-}
-
-// tagStreamSpan is tagAttemptSpan for streams: the errors of opening the
-// stream and of receiving from it (but io.EOF, the normal end) carry the
-// caller's span.
-func tagStreamSpan(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	cs, err := streamer(ctx, desc, cc, method, opts...)
-	span := trace.SpanFromContext(ctx)
-	if !span.IsRecording() {
-		return cs, err
-	}
-	if err != nil {
-		return nil, &attemptError{err: err, span: span}
-	}
-	return attemptStream{ClientStream: cs, span: span}, nil
-}
-
-type attemptStream struct {
-	grpc.ClientStream
-	span trace.Span
-}
-
-func (s attemptStream) RecvMsg(m any) error {
-	err := s.ClientStream.RecvMsg(m)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return &attemptError{err: err, span: s.span}
-	}
-	return err
 }
