@@ -1,7 +1,6 @@
 package svcprod_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/svcgen/protoc-gen-svc/internal/prodtest"
 
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/grpc"
@@ -233,42 +234,15 @@ func echoItem(t testing.TB) handlerFunc {
 	}
 }
 
-// logBuffer collects log lines for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) waitFor(s string) bool {
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(b.String(), s); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-	return true
-}
-
 // serve starts a svcserver.Server with the fixture's services answered by h
 // on a loopback port; it returns the address and the server's log.
-func serve(t *testing.T, h handlerFunc, opts ...svcserver.Option) (string, *logBuffer) {
+func serve(t *testing.T, h handlerFunc, opts ...svcserver.Option) (string, *prodtest.LogBuffer) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &prodtest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	srv := svcserver.New(append([]svcserver.Option{svcserver.WithLogger(logger), svcserver.WithDrainTimeout(time.Second)}, opts...)...)
 	register(t, srv, h)

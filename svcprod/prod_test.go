@@ -42,14 +42,14 @@ func TestAccessLog(t *testing.T) {
 	deny := func(ctx context.Context, _ string) (context.Context, error) {
 		return nil, status.Error(codes.Unauthenticated, "no")
 	}
-	accessLog := &logBuffer{}
+	accessLog := &prodtest.LogBuffer{}
 	addr, _ := serve(t, h, svcprod.WithAccessLog(slog.New(slog.NewTextHandler(accessLog, nil))), svcprod.WithAuth(deny))
 	conn := dial(t, addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	ctx := testCtx(t)
 	invoke(ctx, t, conn, "/prodtest.v1.Items/GetItem", newMsg(t, "GetItemRequest"))
 	invoke(ctx, t, conn, "/prodtest.v1.Items/CreateItem", newMsg(t, "CreateItemRequest"))
 	invoke(ctx, t, conn, "/prodtest.v1.Open/Ping", newMsg(t, "GetItemRequest"))
-	if !accessLog.waitFor("grpc.method=Ping") {
+	if !accessLog.WaitFor("grpc.method=Ping") {
 		t.Fatalf("no access log line for Ping:\n%s", accessLog)
 	}
 	log := accessLog.String()
@@ -80,7 +80,7 @@ func TestAccessLogStreamsAndLevels(t *testing.T) {
 		}
 		return echoItem(t)(ctx, fullMethod, reqs)
 	}
-	accessLog := &logBuffer{}
+	accessLog := &prodtest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(accessLog, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	addr, _ := serve(t, h, svcprod.WithAccessLog(logger))
 	conn := dial(t, addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -100,7 +100,7 @@ func TestAccessLogStreamsAndLevels(t *testing.T) {
 		t.Fatalf("UploadItems: %v", err)
 	}
 	invoke(ctx, t, conn, "/prodtest.v1.Open/Ping", newMsg(t, "GetItemRequest"))
-	if !accessLog.waitFor("grpc.method=Ping") {
+	if !accessLog.WaitFor("grpc.method=Ping") {
 		t.Fatalf("no access log line for Ping:\n%s", accessLog)
 	}
 	log := accessLog.String()
@@ -111,7 +111,7 @@ func TestAccessLogStreamsAndLevels(t *testing.T) {
 		t.Errorf("a Warn logger got the successful calls:\n%s", log)
 	}
 
-	accessLog = &logBuffer{}
+	accessLog = &prodtest.LogBuffer{}
 	addr, _ = serve(t, h, svcprod.WithAccessLog(slog.New(slog.NewTextHandler(accessLog, nil))))
 	conn = dial(t, addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	upload, err = conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, "/prodtest.v1.Items/UploadItems")
@@ -125,7 +125,7 @@ func TestAccessLogStreamsAndLevels(t *testing.T) {
 		t.Fatalf("UploadItems: %v", err)
 	}
 	want := "grpc.method=UploadItems grpc.method_type=client_stream peer.address=127.0.0.1:"
-	if !accessLog.waitFor(want) {
+	if !accessLog.WaitFor(want) {
 		t.Errorf("access log lacks %s:\n%s", want, accessLog)
 	}
 }

@@ -1,7 +1,6 @@
 package svcserver_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,44 +53,15 @@ func (s *testService) StreamingOutputCall(req *testgrpc.StreamingOutputCallReque
 	return stream.Context().Err()
 }
 
-// logBuffer collects log lines for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits up to 5s for the log to contain s (grpc reports a call's end
-// to stats handlers after the client has its status).
-func (b *logBuffer) waitFor(s string) bool {
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(b.String(), s); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
-	return true
-}
-
 // serveTest starts a svcserver.Server with the test service on a loopback
 // port and returns its address and its log.
-func serveTest(t *testing.T, svc *testService, opts ...svcserver.Option) (string, *logBuffer) {
+func serveTest(t *testing.T, svc *testService, opts ...svcserver.Option) (string, *prodtest.LogBuffer) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &prodtest.LogBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	srv := svcserver.New(append([]svcserver.Option{svcserver.WithLogger(logger), svcserver.WithDrainTimeout(time.Second)}, opts...)...)
 	testgrpc.RegisterTestServiceServer(srv, svc)
@@ -302,7 +271,7 @@ func TestMalformedRequestIsLogged(t *testing.T) {
 	if status.Code(err) != codes.Internal {
 		t.Fatalf("malformed request: %v, want grpc's Internal", err)
 	}
-	if !logs.waitFor(`msg="malformed request" method=/grpc.testing.TestService/UnaryCall`) {
+	if !logs.WaitFor(`msg="malformed request" method=/grpc.testing.TestService/UnaryCall`) {
 		t.Fatalf("the malformed request was not logged:\n%s", logs)
 	}
 	if !strings.Contains(logs.String(), "peer=127.0.0.1:") || !strings.Contains(logs.String(), "invalid UTF-8") {
@@ -333,7 +302,7 @@ func TestMessageSizeLimits(t *testing.T) {
 	if _, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{ResponseSize: 3 << 20, Payload: &testgrpc.Payload{Body: make([]byte, 3<<20)}}); err != nil {
 		t.Errorf("3 MiB each way: %v", err)
 	}
-	if !logs.waitFor(`msg="answer over the send limit" method=/grpc.testing.TestService/UnaryCall`) {
+	if !logs.WaitFor(`msg="answer over the send limit" method=/grpc.testing.TestService/UnaryCall`) {
 		t.Errorf("the oversized answer was not logged:\n%s", logs)
 	}
 

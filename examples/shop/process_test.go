@@ -7,7 +7,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -15,10 +14,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 
 	"go.uber.org/goleak"
 
@@ -63,7 +63,7 @@ func TestShopdAndShopctl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs prodtest.LogBuffer
 	shopd.Stderr = &logs
 	if err := shopd.Start(); err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestShopdAndShopctl(t *testing.T) {
 	// A watcher, as a process of its own, until the server goes away.
 	// (WatchProducts is public: no token.)
 	watch := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), append([]string{"watch", "--addr", addr}, tlsFlags...)...)
-	var watchOut, watchErr syncBuffer
+	var watchOut, watchErr prodtest.LogBuffer
 	watch.Stdout, watch.Stderr = &watchOut, &watchErr
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestShopdAndShopctl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var plainLogs syncBuffer
+	var plainLogs prodtest.LogBuffer
 	plain.Stderr = &plainLogs
 	if err := plain.Start(); err != nil {
 		t.Fatal(err)
@@ -270,24 +270,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer a process writes while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestWatchOnFrozenShopd stops shopd with SIGSTOP while shopctl watches:
 // without keepalive the watch would hang until its deadline (it has none);
 // with shopctl's keepalive (here every 10s, the least grpc-go allows) it
@@ -309,7 +291,7 @@ func TestWatchOnFrozenShopd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs prodtest.LogBuffer
 	shopd.Stderr = &logs
 	if err := shopd.Start(); err != nil {
 		t.Fatal(err)
@@ -330,7 +312,7 @@ func TestWatchOnFrozenShopd(t *testing.T) {
 	go io.Copy(io.Discard, stdout)
 
 	watch := exec.CommandContext(ctx, filepath.Join(bin, "shopctl"), "watch", "--addr", addr, "--keepalive", "10s")
-	var watchErr syncBuffer
+	var watchErr prodtest.LogBuffer
 	watch.Stderr = &watchErr
 	if err := watch.Start(); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"io"
 	"net/url"
 	"os"
@@ -18,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/svcgen/protoc-gen-svc/internal/prodtest"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
@@ -47,7 +49,7 @@ func buildShopd(t *testing.T) string {
 type shopd struct {
 	cmd    *exec.Cmd
 	addr   string
-	logs   *syncBuffer
+	logs   *prodtest.LogBuffer
 	exited chan error
 	waited bool // exited has been received from
 	conn   *grpc.ClientConn
@@ -57,7 +59,7 @@ type shopd struct {
 // The process is killed when t ends, if still running.
 func startShopd(t *testing.T, bin string, args ...string) *shopd {
 	t.Helper()
-	s := &shopd{logs: &syncBuffer{}, exited: make(chan error, 1)}
+	s := &shopd{logs: &prodtest.LogBuffer{}, exited: make(chan error, 1)}
 	s.cmd = exec.Command(bin, append([]string{"--listen", "127.0.0.1:0"}, args...)...)
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {

@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/svcgen/protoc-gen-svc/internal/prodtest"
 
 	"go.uber.org/goleak"
 
@@ -143,7 +144,7 @@ func TestWatchCommand(t *testing.T) {
 	}
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	var out, errOut lockedBuffer
+	var out, errOut prodtest.LogBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(watchCtx, []string{"watch", "--existing", "--category", "books", "--addr", addr}, &out, &errOut)
@@ -171,21 +172,4 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
