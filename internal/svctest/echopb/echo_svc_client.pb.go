@@ -31,7 +31,8 @@ var _ *grpc.ServerStreamingClient[EchoResponse] = (*Echo_ListenClient)(nil)
 // EchoClient ignores them). Server-streaming methods are also offered as
 // iterators, and paginated List methods as one iterator over every page.
 //
-// Echo answers in every RPC shape.
+// Echo answers in every RPC shape. Anyone may call it (auth: the service
+// says public, two methods say otherwise), when the server authenticates.
 type EchoWrapper struct {
 	client EchoClient
 	inv    *svcclient.Invoker
@@ -149,6 +150,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Get_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -162,6 +164,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Post_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -169,6 +172,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Put_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     800 * time.Millisecond,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       3,
@@ -182,6 +186,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Listen_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -195,6 +200,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Collect_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -202,6 +208,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Chat_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -209,6 +216,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Panic_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -216,6 +224,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Lookup_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -232,9 +241,15 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Echo_svcPolicies)
+}
+
 // EchoMethodPolicies returns the client policy of every method of svctest.v1.Echo:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func EchoMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Echo_svcPolicies)
 }

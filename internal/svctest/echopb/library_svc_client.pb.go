@@ -128,6 +128,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_GetBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -141,6 +142,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_ListBooks_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -154,6 +156,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_CreateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -161,6 +164,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_UpdateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -168,6 +172,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_DeleteBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -181,20 +186,28 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_ImportBooks_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Library_Recommend_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Library_svcPolicies)
+}
+
 // LibraryMethodPolicies returns the client policy of every method of svctest.v1.Library:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func LibraryMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Library_svcPolicies)
 }
@@ -313,6 +326,7 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_GetShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -320,12 +334,14 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_ListShelves_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Shelves_CreateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -333,6 +349,7 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_UpdateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -340,14 +357,21 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_DeleteShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Shelves_svcPolicies)
+}
+
 // ShelvesMethodPolicies returns the client policy of every method of svctest.v1.Shelves:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ShelvesMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Shelves_svcPolicies)
 }

@@ -132,6 +132,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Say_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -139,24 +140,28 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Listen_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Echo_Collect_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Echo_Chat_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Echo_Ping_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -164,14 +169,21 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Nested_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Echo_svcPolicies)
+}
+
 // EchoMethodPolicies returns the client policy of every method of fixtures.allkinds.v1.Echo:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func EchoMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Echo_svcPolicies)
 }
@@ -247,14 +259,21 @@ var _OldEcho_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OldEcho_Say_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_OldEcho_svcPolicies)
+}
+
 // OldEchoMethodPolicies returns the client policy of every method of fixtures.allkinds.v1.OldEcho:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func OldEchoMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_OldEcho_svcPolicies)
 }

@@ -89,6 +89,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_GetPublisher_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -96,6 +97,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_CreatePublisher_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -103,6 +105,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_GetSku_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -110,6 +113,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_CreateSku_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -117,14 +121,21 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_GetDraft_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Catalog_svcPolicies)
+}
+
 // CatalogMethodPolicies returns the client policy of every method of fixtures.apiresource.v1.Catalog:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func CatalogMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Catalog_svcPolicies)
 }

@@ -129,6 +129,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_String_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -136,6 +137,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Import_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -143,6 +145,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Type_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -150,6 +153,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Close_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -157,6 +161,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_New_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -164,25 +169,34 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Context_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Service_Error_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Service_Func_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Service_svcPolicies)
+}
+
 // ServiceMethodPolicies returns the client policy of every method of fixtures.collide.v1.Service:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Service_svcPolicies)
 }
@@ -257,14 +271,21 @@ var _ClientService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ClientService_Get_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_ClientService_svcPolicies)
+}
+
 // ClientServiceMethodPolicies returns the client policy of every method of fixtures.collide.v1.ClientService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ClientServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_ClientService_svcPolicies)
 }
@@ -350,6 +371,7 @@ var _Type_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Type_Map_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -357,14 +379,21 @@ var _Type_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Type_Go_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Type_svcPolicies)
+}
+
 // TypeMethodPolicies returns the client policy of every method of fixtures.collide.v1.type:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func TypeMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Type_svcPolicies)
 }

@@ -87,6 +87,7 @@ var _Things_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Things_Make_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -94,13 +95,20 @@ var _Things_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Things_Watch_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Things_svcPolicies)
+}
+
 // ThingsMethodPolicies returns the client policy of every method of fixtures.editions.v1.Things:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ThingsMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Things_svcPolicies)
 }

@@ -156,6 +156,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_CreateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -163,6 +164,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_GetShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -170,6 +172,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_ListShelves_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -177,6 +180,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_DeleteShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -184,6 +188,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_MergeShelves_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -191,6 +196,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_CreateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -198,6 +204,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_GetBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -205,6 +212,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_ListBooks_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -212,6 +220,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_DeleteBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -219,6 +228,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_UpdateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -226,14 +236,21 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_MoveBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_LibraryService_svcPolicies)
+}
+
 // LibraryServiceMethodPolicies returns the client policy of every method of google.example.library.v1.LibraryService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func LibraryServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_LibraryService_svcPolicies)
 }

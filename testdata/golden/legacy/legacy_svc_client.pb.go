@@ -87,6 +87,7 @@ var _Search_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Search_Find_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -94,13 +95,20 @@ var _Search_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Search_FindAll_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Search_svcPolicies)
+}
+
 // SearchMethodPolicies returns the client policy of every method of fixtures.legacy.Search:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func SearchMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Search_svcPolicies)
 }

@@ -61,14 +61,21 @@ var _Patcher_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Patcher_Apply_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Patcher_svcPolicies)
+}
+
 // PatcherMethodPolicies returns the client policy of every method of fixtures.optional.v1.Patcher:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func PatcherMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Patcher_svcPolicies)
 }

@@ -127,6 +127,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_GetBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -134,6 +135,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_ListBooks_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -141,6 +143,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_CreateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -148,6 +151,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_UpdateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -155,6 +159,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_DeleteBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -162,20 +167,28 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_ImportBooks_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Library_Recommend_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Library_svcPolicies)
+}
+
 // LibraryMethodPolicies returns the client policy of every method of fixtures.resources.v1.Library:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func LibraryMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Library_svcPolicies)
 }
@@ -301,6 +314,7 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_GetShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -308,12 +322,14 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_ListShelves_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Shelves_CreateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -321,6 +337,7 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_UpdateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -328,6 +345,7 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_DeleteShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -335,13 +353,20 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_BatchCreateShelves_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Shelves_svcPolicies)
+}
+
 // ShelvesMethodPolicies returns the client policy of every method of fixtures.resources.v1.Shelves:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ShelvesMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Shelves_svcPolicies)
 }

@@ -82,6 +82,7 @@ var _Items_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Items_GetItem_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -89,14 +90,21 @@ var _Items_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Items_ListItems_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Items_svcPolicies)
+}
+
 // ItemsMethodPolicies returns the client policy of every method of fixtures.samename.Items:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ItemsMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Items_svcPolicies)
 }

@@ -149,6 +149,7 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_GetProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -156,6 +157,7 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_CreateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -163,6 +165,7 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_UpdateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -170,6 +173,7 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_DeleteProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -177,31 +181,41 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_ListProducts_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  ProductService_WatchProduct_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  ProductService_BulkCreateProducts_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  ProductService_ProcessProductBatch_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_ProductService_svcPolicies)
+}
+
 // ProductServiceMethodPolicies returns the client policy of every method of ecommerce.ProductService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ProductServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_ProductService_svcPolicies)
 }
@@ -341,6 +355,7 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OrderService_CreateOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -348,6 +363,7 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OrderService_GetOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -355,12 +371,14 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OrderService_ListOrders_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  OrderService_UpdateOrderStatus_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -368,13 +386,20 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OrderService_StreamOrderEvents_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_OrderService_svcPolicies)
+}
+
 // OrderServiceMethodPolicies returns the client policy of every method of ecommerce.OrderService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func OrderServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_OrderService_svcPolicies)
 }

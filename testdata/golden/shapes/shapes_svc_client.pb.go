@@ -133,6 +133,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_ListNotes_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -140,6 +141,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_GetNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -147,6 +149,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_GetKeyless_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -154,6 +157,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_DeleteNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -161,6 +165,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_CreateNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -168,6 +173,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_UpdateNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -175,13 +181,20 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_ImportNotes_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Notes_svcPolicies)
+}
+
 // NotesMethodPolicies returns the client policy of every method of fixtures.shapes.v1.Notes:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func NotesMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Notes_svcPolicies)
 }

@@ -170,6 +170,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_GetProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     2 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       5,
@@ -183,6 +184,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_ListProducts_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -196,6 +198,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_CreateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -203,6 +206,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_UpdateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -210,6 +214,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_DeleteProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -223,6 +228,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_WatchProducts_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
 			InitialBackoff:    100 * time.Millisecond,
@@ -235,6 +241,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_ImportProducts_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     1 * time.Minute,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -242,13 +249,20 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_RepriceProducts_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Catalog_svcPolicies)
+}
+
 // CatalogMethodPolicies returns the client policy of every method of shop.v1.Catalog:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func CatalogMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Catalog_svcPolicies)
 }

@@ -122,6 +122,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_GetCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -135,6 +136,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_ListCustomers_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
 			InitialBackoff:    100 * time.Millisecond,
@@ -147,6 +149,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_CreateCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -154,6 +157,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_UpdateCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -167,6 +171,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_DeleteCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -178,9 +183,15 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Customers_svcPolicies)
+}
+
 // CustomersMethodPolicies returns the client policy of every method of shop.v1.Customers:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func CustomersMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Customers_svcPolicies)
 }

@@ -108,6 +108,7 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Orders_GetOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -121,6 +122,7 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Orders_ListOrders_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -134,6 +136,7 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Orders_PlaceOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -141,6 +144,7 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Orders_CancelOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -152,9 +156,15 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
+// Servers find the table by method name (svcprod.WithAuth reads which
+// methods are public from it).
+func init() {
+	svcclient.RegisterPolicies(_Orders_svcPolicies)
+}
+
 // OrdersMethodPolicies returns the client policy of every method of shop.v1.Orders:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func OrdersMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Orders_svcPolicies)
 }
