@@ -143,8 +143,9 @@ const (
 	_Echo_Lookup_svcPolicy  = 7
 )
 
-// _Echo_svcPolicies is the client policy of every method of svctest.v1.Echo,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Echo_svcPolicies is the policy of every method of svctest.v1.Echo, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Echo_Get_FullMethodName,
@@ -241,8 +242,8 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Echo_svcPolicies)
 }

@@ -121,8 +121,9 @@ const (
 	_Library_Recommend_svcPolicy   = 6
 )
 
-// _Library_svcPolicies is the client policy of every method of svctest.v1.Library,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Library_svcPolicies is the policy of every method of svctest.v1.Library, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Library_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Library_GetBook_FullMethodName,
@@ -199,8 +200,8 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Library_svcPolicies)
 }
@@ -319,8 +320,9 @@ const (
 	_Shelves_DeleteShelf_svcPolicy = 4
 )
 
-// _Shelves_svcPolicies is the client policy of every method of svctest.v1.Shelves,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Shelves_svcPolicies is the policy of every method of svctest.v1.Shelves, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Shelves_GetShelf_FullMethodName,
@@ -363,8 +365,8 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Shelves_svcPolicies)
 }

@@ -125,8 +125,9 @@ const (
 	_Echo_Nested_svcPolicy  = 5
 )
 
-// _Echo_svcPolicies is the client policy of every method of fixtures.allkinds.v1.Echo,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Echo_svcPolicies is the policy of every method of fixtures.allkinds.v1.Echo, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Echo_Say_FullMethodName,
@@ -175,8 +176,8 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Echo_svcPolicies)
 }
@@ -252,8 +253,9 @@ const (
 	_OldEcho_Say_svcPolicy = 0
 )
 
-// _OldEcho_svcPolicies is the client policy of every method of fixtures.allkinds.v1.OldEcho,
-// in the order of the service, resolved from the schema and the plugin options.
+// _OldEcho_svcPolicies is the policy of every method of fixtures.allkinds.v1.OldEcho, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _OldEcho_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  OldEcho_Say_FullMethodName,
@@ -265,8 +267,8 @@ var _OldEcho_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_OldEcho_svcPolicies)
 }

@@ -122,8 +122,9 @@ const (
 	_Service_Func_svcPolicy    = 7
 )
 
-// _Service_svcPolicies is the client policy of every method of fixtures.collide.v1.Service,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Service_svcPolicies is the policy of every method of fixtures.collide.v1.Service, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Service_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Service_String_FullMethodName,
@@ -188,8 +189,8 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Service_svcPolicies)
 }
@@ -264,8 +265,9 @@ const (
 	_ClientService_Get_svcPolicy = 0
 )
 
-// _ClientService_svcPolicies is the client policy of every method of fixtures.collide.v1.ClientService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _ClientService_svcPolicies is the policy of every method of fixtures.collide.v1.ClientService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _ClientService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  ClientService_Get_FullMethodName,
@@ -277,8 +279,8 @@ var _ClientService_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_ClientService_svcPolicies)
 }
@@ -364,8 +366,9 @@ const (
 	_Type_Go_svcPolicy  = 1
 )
 
-// _Type_svcPolicies is the client policy of every method of fixtures.collide.v1.type,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Type_svcPolicies is the policy of every method of fixtures.collide.v1.type, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Type_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Type_Map_FullMethodName,
@@ -385,8 +388,8 @@ var _Type_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Type_svcPolicies)
 }

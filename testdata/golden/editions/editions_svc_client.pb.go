@@ -80,8 +80,9 @@ const (
 	_Things_Watch_svcPolicy = 1
 )
 
-// _Things_svcPolicies is the client policy of every method of fixtures.editions.v1.Things,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Things_svcPolicies is the policy of every method of fixtures.editions.v1.Things, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Things_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Things_Make_FullMethodName,
@@ -100,8 +101,8 @@ var _Things_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Things_svcPolicies)
 }

@@ -149,8 +149,9 @@ const (
 	_LibraryService_MoveBook_svcPolicy     = 10
 )
 
-// _LibraryService_svcPolicies is the client policy of every method of google.example.library.v1.LibraryService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _LibraryService_svcPolicies is the policy of every method of google.example.library.v1.LibraryService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  LibraryService_CreateShelf_FullMethodName,
@@ -242,8 +243,8 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_LibraryService_svcPolicies)
 }

@@ -98,8 +98,9 @@ const (
 	_Pricing_Nothing_svcPolicy = 3
 )
 
-// _Pricing_svcPolicies is the client policy of every method of fixtures.imports.v1.Pricing,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Pricing_svcPolicies is the policy of every method of fixtures.imports.v1.Pricing, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Pricing_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Pricing_Quote_FullMethodName,
@@ -134,8 +135,8 @@ var _Pricing_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Pricing_svcPolicies)
 }

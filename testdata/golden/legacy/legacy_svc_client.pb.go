@@ -80,8 +80,9 @@ const (
 	_Search_FindAll_svcPolicy = 1
 )
 
-// _Search_svcPolicies is the client policy of every method of fixtures.legacy.Search,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Search_svcPolicies is the policy of every method of fixtures.legacy.Search, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Search_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Search_Find_FullMethodName,
@@ -100,8 +101,8 @@ var _Search_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Search_svcPolicies)
 }

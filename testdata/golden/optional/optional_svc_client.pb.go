@@ -54,8 +54,9 @@ const (
 	_Patcher_Apply_svcPolicy = 0
 )
 
-// _Patcher_svcPolicies is the client policy of every method of fixtures.optional.v1.Patcher,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Patcher_svcPolicies is the policy of every method of fixtures.optional.v1.Patcher, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Patcher_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Patcher_Apply_FullMethodName,
@@ -67,8 +68,8 @@ var _Patcher_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Patcher_svcPolicies)
 }

@@ -143,8 +143,9 @@ const (
 	_Catalog_Search_svcPolicy = 7
 )
 
-// _Catalog_svcPolicies is the client policy of every method of fixtures.policy.v1.Catalog,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Catalog_svcPolicies is the policy of every method of fixtures.policy.v1.Catalog, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Catalog_Get_FullMethodName,
@@ -247,8 +248,8 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Catalog_svcPolicies)
 }
@@ -336,8 +337,9 @@ const (
 	_Plain_Sync_svcPolicy = 1
 )
 
-// _Plain_svcPolicies is the client policy of every method of fixtures.policy.v1.Plain,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Plain_svcPolicies is the policy of every method of fixtures.policy.v1.Plain, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Plain_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Plain_Get_FullMethodName,
@@ -362,8 +364,8 @@ var _Plain_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Plain_svcPolicies)
 }

@@ -75,8 +75,9 @@ const (
 	_Items_ListItems_svcPolicy = 1
 )
 
-// _Items_svcPolicies is the client policy of every method of fixtures.samename.Items,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Items_svcPolicies is the policy of every method of fixtures.samename.Items, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Items_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Items_GetItem_FullMethodName,
@@ -96,8 +97,8 @@ var _Items_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Items_svcPolicies)
 }

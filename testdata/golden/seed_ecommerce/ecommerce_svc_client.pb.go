@@ -142,8 +142,9 @@ const (
 	_ProductService_ProcessProductBatch_svcPolicy = 7
 )
 
-// _ProductService_svcPolicies is the client policy of every method of ecommerce.ProductService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _ProductService_svcPolicies is the policy of every method of ecommerce.ProductService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  ProductService_GetProduct_FullMethodName,
@@ -207,8 +208,8 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_ProductService_svcPolicies)
 }
@@ -348,8 +349,9 @@ const (
 	_OrderService_StreamOrderEvents_svcPolicy = 4
 )
 
-// _OrderService_svcPolicies is the client policy of every method of ecommerce.OrderService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _OrderService_svcPolicies is the policy of every method of ecommerce.OrderService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  OrderService_CreateOrder_FullMethodName,
@@ -391,8 +393,8 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_OrderService_svcPolicies)
 }

@@ -125,8 +125,9 @@ const (
 	_UserService_SyncUsers_svcPolicy        = 6
 )
 
-// _UserService_svcPolicies is the client policy of every method of user.v1.UserService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _UserService_svcPolicies is the policy of every method of user.v1.UserService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _UserService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  UserService_GetUser_FullMethodName,
@@ -183,8 +184,8 @@ var _UserService_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_UserService_svcPolicies)
 }

@@ -126,8 +126,9 @@ const (
 	_Notes_ImportNotes_svcPolicy = 6
 )
 
-// _Notes_svcPolicies is the client policy of every method of fixtures.shapes.v1.Notes,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Notes_svcPolicies is the policy of every method of fixtures.shapes.v1.Notes, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Notes_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Notes_ListNotes_FullMethodName,
@@ -186,8 +187,8 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Notes_svcPolicies)
 }

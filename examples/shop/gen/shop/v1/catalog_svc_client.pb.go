@@ -163,8 +163,9 @@ const (
 	_Catalog_RepriceProducts_svcPolicy = 7
 )
 
-// _Catalog_svcPolicies is the client policy of every method of shop.v1.Catalog,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Catalog_svcPolicies is the policy of every method of shop.v1.Catalog, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Catalog_GetProduct_FullMethodName,
@@ -254,8 +255,8 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Catalog_svcPolicies)
 }

@@ -115,8 +115,9 @@ const (
 	_Customers_DeleteCustomer_svcPolicy = 4
 )
 
-// _Customers_svcPolicies is the client policy of every method of shop.v1.Customers,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Customers_svcPolicies is the policy of every method of shop.v1.Customers, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Customers_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Customers_GetCustomer_FullMethodName,
@@ -183,8 +184,8 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Customers_svcPolicies)
 }

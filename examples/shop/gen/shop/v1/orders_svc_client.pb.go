@@ -101,8 +101,9 @@ const (
 	_Orders_CancelOrder_svcPolicy = 3
 )
 
-// _Orders_svcPolicies is the client policy of every method of shop.v1.Orders,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Orders_svcPolicies is the policy of every method of shop.v1.Orders, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Orders_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Orders_GetOrder_FullMethodName,
@@ -156,8 +157,8 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
-// Servers find the table by method name (svcprod.WithAuth reads which
-// methods are public from it).
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
 func init() {
 	svcclient.RegisterPolicies(_Orders_svcPolicies)
 }
