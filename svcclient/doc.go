@@ -9,7 +9,10 @@
 // [Invoker] from it and binds each method to [Invoker.Unary], [Hedge],
 // [ServerStream], [Seq], [ClientStream], [BidiStream] or [Pages] by its index
 // in that table. The wrapper keeps the exact method signatures of the
-// grpc-generated XClient interface.
+// grpc-generated XClient interface. Generated code also registers each table
+// ([RegisterPolicies]), so that server-side code can look a method's row up
+// by its full name ([RegisteredPolicy]): svcprod.WithAuth reads
+// [MethodPolicy.Auth] there.
 //
 // # Options
 //

@@ -64,6 +64,33 @@ func (i Idempotency) String() string {
 	return "Idempotency(" + strconv.Itoa(int(i)) + ")"
 }
 
+// Auth says whether a server that authenticates its callers
+// (svcprod.WithAuth) requires credentials for a method: the schema's
+// (svc.v1.method).auth, else its service's (svc.v1.service).auth, resolved
+// by the generator. The client wrapper does not use it.
+//
+// Unlike Idempotency, its values are not the proto enum's: the zero value
+// is AuthRequired, so that a row built by hand without an Auth field never
+// opens a method to anonymous callers.
+type Auth int
+
+// The authentication requirements of a method.
+const (
+	AuthRequired Auth = iota // AUTH_REQUIRED, and AUTH_UNSPECIFIED once inherited
+	AuthPublic               // AUTH_PUBLIC: anyone may call the method
+)
+
+// String returns the proto enum value name, e.g. "AUTH_PUBLIC".
+func (a Auth) String() string {
+	switch a {
+	case AuthRequired:
+		return "AUTH_REQUIRED"
+	case AuthPublic:
+		return "AUTH_PUBLIC"
+	}
+	return "Auth(" + strconv.Itoa(int(a)) + ")"
+}
+
 // RetryPolicy says whether and how a failed attempt is retried. Its fields
 // follow the retryPolicy of the gRPC service config (gRFC A6), plus
 // PerAttemptTimeout.
@@ -160,6 +187,10 @@ type MethodPolicy struct {
 	Kind Kind
 	// Idempotency is the method's idempotency_level from the schema.
 	Idempotency Idempotency
+	// Auth is whether the server requires credentials for the method, from
+	// the schema; the zero value requires them. Servers read it from the
+	// tables generated code registers (see [RegisterPolicies]).
+	Auth Auth
 	// Timeout is the default deadline of a call, counted from its start.
 	// It never extends the caller's deadline; <= 0 means no default.
 	Timeout time.Duration

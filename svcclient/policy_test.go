@@ -30,6 +30,11 @@ func TestStrings(t *testing.T) {
 	if got := Idempotency(-1).String(); got != "Idempotency(-1)" {
 		t.Errorf("Idempotency(-1).String() = %q", got)
 	}
+	for a, want := range map[Auth]string{AuthRequired: "AUTH_REQUIRED", AuthPublic: "AUTH_PUBLIC", 7: "Auth(7)"} {
+		if got := a.String(); got != want {
+			t.Errorf("Auth(%d).String() = %q, want %q", int(a), got, want)
+		}
+	}
 }
 
 // TestValidate proves which retry policies are usable.

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
+	"github.com/svcgen/protoc-gen-svc/svcclient"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
 )
 
@@ -70,9 +71,15 @@ var defaultPublicServices = []string{
 // PublicMethods, and the health and reflection services. A method the
 // schema says nothing about requires credentials.
 //
-// The public methods are found without a list kept by hand: from the
-// method's descriptor in protoregistry.GlobalFiles, where the generated
-// .pb.go files register themselves, read once per method.
+// The public methods are found without a list kept by hand, once per
+// method: from the policy table protoc-gen-svc generates beside the
+// service's client wrapper, which generated code registers with
+// svcclient.RegisterPolicies (see svcclient.MethodPolicy.Auth); for a
+// service generated without that file, from the method's descriptor in
+// protoregistry.GlobalFiles, where every .pb.go registers itself (see
+// SchemaAuth). A method both know is public only if both say so: they are
+// generated from the same schema, and when they are not (a .pb.go
+// regenerated without its _svc_client.pb.go), the method stays protected.
 //
 // A service implementation that has go-grpc-middleware's
 // AuthFuncOverride method authenticates its own non-public calls instead.
@@ -122,10 +129,25 @@ func (p *authPolicy) public(fullMethod string) bool {
 	if v, ok := p.cache.Load(fullMethod); ok {
 		return v.(bool)
 	}
-	public := p.publicMethods[fullMethod] || p.publicServices[serviceOf(fullMethod)] ||
-		SchemaAuth(fullMethod) == svcv1.Auth_AUTH_PUBLIC
+	public := p.publicMethods[fullMethod] || p.publicServices[serviceOf(fullMethod)] || schemaPublic(fullMethod)
 	p.cache.Store(fullMethod, public)
 	return public
+}
+
+// schemaPublic reports whether the schema makes fullMethod public, as
+// WithAuth documents: the generated table, the descriptor, or both.
+func schemaPublic(fullMethod string) bool {
+	row, inTable := svcclient.RegisteredPolicy(fullMethod)
+	return agreedPublic(row.Auth, inTable, SchemaAuth(fullMethod))
+}
+
+// agreedPublic is schemaPublic's decision, from the table's row (if any)
+// and the descriptor's resolution (AUTH_UNSPECIFIED: no descriptor).
+func agreedPublic(table svcclient.Auth, inTable bool, schema svcv1.Auth) bool {
+	if !inTable {
+		return schema == svcv1.Auth_AUTH_PUBLIC
+	}
+	return table == svcclient.AuthPublic && (schema == svcv1.Auth_AUTH_UNSPECIFIED || schema == svcv1.Auth_AUTH_PUBLIC)
 }
 
 func serviceOf(fullMethod string) string {
@@ -137,8 +159,10 @@ func serviceOf(fullMethod string) string {
 }
 
 // SchemaAuth returns what the schema says about authenticating calls to
-// fullMethod ("/pkg.Service/Method"): the method's (svc.v1.method).auth,
-// else its service's (svc.v1.service).auth, else AUTH_REQUIRED. It returns
+// fullMethod ("/pkg.Service/Method"), read from its descriptor in
+// protoregistry.GlobalFiles: the method's (svc.v1.method).auth, else its
+// service's (svc.v1.service).auth, else AUTH_REQUIRED — the resolution
+// protoc-gen-svc writes into the generated policy table. It returns
 // AUTH_UNSPECIFIED for a method that is not in protoregistry.GlobalFiles.
 func SchemaAuth(fullMethod string) svcv1.Auth {
 	md := methodDescriptor(fullMethod)

@@ -5,8 +5,8 @@
 //   - authentication per method ([WithAuth]): go-grpc-middleware's auth and
 //     selector interceptors around a hook of yours; which methods are public
 //     comes from the schema, (svc.v1.method).auth = AUTH_PUBLIC, read from the
-//     registered services' descriptors at run time; health and reflection
-//     are public by default;
+//     policy tables generated code registers (the descriptors for services
+//     generated without them); health and reflection are public by default;
 //   - validation ([WithValidation]): protovalidate (buf.validate rules in
 //     the .proto) through go-grpc-middleware's interceptor; a violation
 //     answers codes.InvalidArgument with google.rpc.BadRequest field

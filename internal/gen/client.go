@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/descriptorpb"
+
+	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
 )
 
 // clientView is the data of templates/client.go.tmpl.
@@ -32,6 +34,7 @@ type wrapperView struct {
 
 	Invoker, NewInvoker, Option, ClientConnInterface protogen.GoIdent
 	MethodPolicy, ClonePolicies, ServiceConfigJSON   protogen.GoIdent
+	RegisterPolicies                                 protogen.GoIdent
 }
 
 type streamCheckView struct {
@@ -105,6 +108,7 @@ func wrapperOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) wrappe
 		MethodPolicy:        svcclientPackage.Ident("MethodPolicy"),
 		ClonePolicies:       svcclientPackage.Ident("ClonePolicies"),
 		ServiceConfigJSON:   svcclientPackage.Ident("ServiceConfigJSON"),
+		RegisterPolicies:    svcclientPackage.Ident("RegisterPolicies"),
 	}
 	for _, mm := range sm.methods {
 		v.Methods = append(v.Methods, wrapperMethodOf(g, f.file.GoImportPath, sm, mm))
@@ -213,6 +217,7 @@ func policyRow(g *protogen.GeneratedFile, mm *methodModel) []string {
 		"FullMethod: " + mm.fullMethod,
 		"Kind: " + g.QualifiedGoIdent(svcclientPackage.Ident(kindIdent[mm.kind])),
 		"Idempotency: " + g.QualifiedGoIdent(svcclientPackage.Ident(idempotencyIdent[p.idempotency])),
+		"Auth: " + g.QualifiedGoIdent(svcclientPackage.Ident(authIdent[p.auth])),
 	}
 	if p.timeout > 0 {
 		row = append(row, "Timeout: "+durationLiteral(g, p.timeout))
@@ -379,6 +384,11 @@ var idempotencyIdent = map[descriptorpb.MethodOptions_IdempotencyLevel]string{
 	descriptorpb.MethodOptions_IDEMPOTENCY_UNKNOWN: "IdempotencyUnknown",
 	descriptorpb.MethodOptions_NO_SIDE_EFFECTS:     "NoSideEffects",
 	descriptorpb.MethodOptions_IDEMPOTENT:          "Idempotent",
+}
+
+var authIdent = map[svcv1.Auth]string{
+	svcv1.Auth_AUTH_REQUIRED: "AuthRequired",
+	svcv1.Auth_AUTH_PUBLIC:   "AuthPublic",
 }
 
 // durationLiteral writes d as readable Go: 5 * time.Second, 1500 *

@@ -12,7 +12,10 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/pluginpb"
+
+	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
 )
 
 func TestBadOptionsFailWithOneLineNamingOptionAndValue(t *testing.T) {
@@ -296,6 +299,36 @@ func TestBinaryExplain(t *testing.T) {
 	} {
 		if !slices.Contains(lines, want) {
 			t.Errorf("stderr with explain lacks\n%s\ngot:\n%s", want, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+// TestUnknownAuthValue: an Auth number that is no value of the enum (which
+// a proto3 option can hold when the request was not built by a compiler
+// that checks names) fails, naming the element and the option, instead of
+// opening or closing the method by a guess.
+func TestUnknownAuthValue(t *testing.T) {
+	req := fixtureRequest(t, "policy")
+	var changed bool
+	for _, f := range req.GetProtoFile() {
+		for _, s := range f.GetService() {
+			if s.GetName() != "Plain" {
+				continue
+			}
+			if s.Options == nil {
+				s.Options = &descriptorpb.ServiceOptions{}
+			}
+			proto.SetExtension(s.Options, svcv1.E_Service, &svcv1.CallPolicy{Auth: 7})
+			changed = true
+		}
+	}
+	if !changed {
+		t.Fatal("the policy fixture has no service Plain")
+	}
+	msg := Respond(req).GetError()
+	for _, want := range []string{"policy/policy.proto", "service fixtures.policy.v1.Plain", "(svc.v1.service).auth", "7"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not contain %s", msg, want)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 type callPolicy struct {
 	timeout     time.Duration
 	idempotency descriptorpb.MethodOptions_IdempotencyLevel
+	auth        svcv1.Auth // AUTH_REQUIRED or AUTH_PUBLIC, never unspecified
 	retry       retryPolicy
 	hedging     *hedgingPolicy // nil: no hedging
 }
@@ -124,6 +125,17 @@ func resolvePolicy(file *protogen.File, svc *protogen.Service, m *protogen.Metho
 	kind := kindOf(m)
 	cp := callPolicy{
 		idempotency: m.Desc.Options().(*descriptorpb.MethodOptions).GetIdempotencyLevel(),
+		auth:        svcv1.Auth_AUTH_REQUIRED,
+	}
+
+	// Authentication, which the server reads from the table: the method's,
+	// else the service's, else required. svcprod.SchemaAuth reads the same
+	// from the descriptors, for services generated without this table.
+	switch {
+	case method.GetAuth() != svcv1.Auth_AUTH_UNSPECIFIED:
+		cp.auth = method.GetAuth()
+	case service.GetAuth() != svcv1.Auth_AUTH_UNSPECIFIED:
+		cp.auth = service.GetAuth()
 	}
 
 	// Timeout. Server-streaming and bidi calls are often meant to stay open
@@ -272,6 +284,13 @@ func validatePolicy(p *svcv1.CallPolicy, where, option string) error {
 	}
 	if err := checkDuration("timeout", p.GetTimeout(), false); err != nil {
 		return err
+	}
+	switch a := p.GetAuth(); a {
+	case svcv1.Auth_AUTH_UNSPECIFIED, svcv1.Auth_AUTH_REQUIRED, svcv1.Auth_AUTH_PUBLIC:
+	default:
+		// An open enum holds any number; guessing would open or close a
+		// method by accident.
+		return bad("auth", "%d is not an svc.v1.Auth value (AUTH_REQUIRED or AUTH_PUBLIC)", int32(a))
 	}
 	if h := p.GetHedging(); h != nil {
 		if option == "(svc.v1.service)" {

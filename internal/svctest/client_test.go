@@ -832,15 +832,16 @@ func TestMethodPoliciesFollowSchema(t *testing.T) {
 		BackoffMultiplier: 2, RetryableCodes: []codes.Code{codes.Unavailable},
 	}
 	none := svcclient.RetryPolicy{} // stands for any policy that never retries
+	public := svcclient.AuthPublic  // the service's; Post and Chat require credentials
 	want := []svcclient.MethodPolicy{
-		{FullMethod: "/svctest.v1.Echo/Get", Kind: svcclient.Unary, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def},
+		{FullMethod: "/svctest.v1.Echo/Get", Auth: public, Kind: svcclient.Unary, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def},
 		{FullMethod: "/svctest.v1.Echo/Post", Kind: svcclient.Unary, Idempotency: svcclient.IdempotencyUnknown, Timeout: 5 * time.Second, Retry: none},
-		{FullMethod: "/svctest.v1.Echo/Put", Kind: svcclient.Unary, Idempotency: svcclient.Idempotent, Timeout: 800 * time.Millisecond, Retry: put},
-		{FullMethod: "/svctest.v1.Echo/Listen", Kind: svcclient.ServerStreaming, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def},
-		{FullMethod: "/svctest.v1.Echo/Collect", Kind: svcclient.ClientStreaming, Timeout: 5 * time.Second, Retry: none},
+		{FullMethod: "/svctest.v1.Echo/Put", Auth: public, Kind: svcclient.Unary, Idempotency: svcclient.Idempotent, Timeout: 800 * time.Millisecond, Retry: put},
+		{FullMethod: "/svctest.v1.Echo/Listen", Auth: public, Kind: svcclient.ServerStreaming, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def},
+		{FullMethod: "/svctest.v1.Echo/Collect", Auth: public, Kind: svcclient.ClientStreaming, Timeout: 5 * time.Second, Retry: none},
 		{FullMethod: "/svctest.v1.Echo/Chat", Kind: svcclient.BidiStreaming, Timeout: 5 * time.Second, Retry: none},
-		{FullMethod: "/svctest.v1.Echo/Panic", Kind: svcclient.Unary, Timeout: 5 * time.Second, Retry: none},
-		{FullMethod: "/svctest.v1.Echo/Lookup", Kind: svcclient.Unary, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def,
+		{FullMethod: "/svctest.v1.Echo/Panic", Auth: public, Kind: svcclient.Unary, Timeout: 5 * time.Second, Retry: none},
+		{FullMethod: "/svctest.v1.Echo/Lookup", Auth: public, Kind: svcclient.Unary, Idempotency: svcclient.NoSideEffects, Timeout: 5 * time.Second, Retry: def,
 			Hedging: svcclient.HedgingPolicy{MaxAttempts: 3, Delay: 50 * time.Millisecond, NonFatalCodes: []codes.Code{codes.Unavailable}}},
 	}
 	got := echopb.EchoMethodPolicies()

@@ -51,8 +51,10 @@ const (
 )
 
 // Auth says whether a server that authenticates its callers requires
-// credentials for a method. Servers read it from the registered services'
-// descriptors at run time, so no list of public methods is kept by hand.
+// credentials for a method. protoc-gen-svc resolves it per method into the
+// generated policy table (svcclient.MethodPolicy.Auth), which servers read
+// at run time, falling back to the descriptors for services generated
+// without it: no list of public methods is kept by hand.
 type Auth int32
 
 const (

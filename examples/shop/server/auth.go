@@ -13,10 +13,8 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/svcgen/protoc-gen-svc/svcclient"
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 )
 
@@ -110,17 +108,9 @@ func TokenAuth(tokens []Token) svcprod.AuthFunc {
 }
 
 // readOnly reports whether the schema declares fullMethod free of side
-// effects (idempotency_level = NO_SIDE_EFFECTS).
+// effects (idempotency_level = NO_SIDE_EFFECTS), as the policy table the
+// generated code registers says.
 func readOnly(fullMethod string) bool {
-	name := strings.Replace(strings.TrimPrefix(fullMethod, "/"), "/", ".", 1)
-	d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(name))
-	if err != nil {
-		return false
-	}
-	md, ok := d.(protoreflect.MethodDescriptor)
-	if !ok {
-		return false
-	}
-	opts, _ := md.Options().(*descriptorpb.MethodOptions)
-	return opts.GetIdempotencyLevel() == descriptorpb.MethodOptions_NO_SIDE_EFFECTS
+	row, ok := svcclient.RegisteredPolicy(fullMethod)
+	return ok && row.Idempotency == svcclient.NoSideEffects
 }

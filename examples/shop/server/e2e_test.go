@@ -386,7 +386,7 @@ func TestCustomers(t *testing.T) {
 	if ada.GetName() == "" || ada.Phone != nil || ada.GetLabels()["source"] != "newsletter" {
 		t.Errorf("created %v", ada)
 	}
-	if _, err := s.customers.CreateCustomer(ctx, &shopv1.CreateCustomerRequest{DisplayName: "Bob", Phone: proto.String("+49 30 1234")}); err != nil {
+	if _, err := s.customers.CreateCustomer(ctx, &shopv1.CreateCustomerRequest{DisplayName: "Bob", Email: "bob@example.com", Phone: proto.String("+49 30 1234")}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -427,11 +427,11 @@ func TestOrders(t *testing.T) {
 	mustCreate(t, ctx, s, "beans", &shopv1.Product{Title: "Beans", Price: eur(1890), StockQuantity: proto.Int32(5)})
 	mustCreate(t, ctx, s, "mug", &shopv1.Product{Title: "Mug", Price: eur(950)}) // stock not tracked
 	mustCreate(t, ctx, s, "usd-thing", &shopv1.Product{Title: "Thing", Price: &shopv1.Money{CurrencyCode: "USD", MinorUnits: 100}})
-	standard, err := s.customers.CreateCustomer(ctx, &shopv1.CreateCustomerRequest{DisplayName: "Sam", Tier: shopv1.CustomerTier_CUSTOMER_TIER_STANDARD})
+	standard, err := s.customers.CreateCustomer(ctx, &shopv1.CreateCustomerRequest{DisplayName: "Sam", Email: "sam@example.com", Tier: shopv1.CustomerTier_CUSTOMER_TIER_STANDARD})
 	if err != nil {
 		t.Fatal(err)
 	}
-	member, err := s.customers.CreateCustomer(ctx, &shopv1.CreateCustomerRequest{DisplayName: "Mia", Tier: shopv1.CustomerTier_CUSTOMER_TIER_MEMBER})
+	member, err := s.customers.CreateCustomer(ctx, &shopv1.CreateCustomerRequest{DisplayName: "Mia", Email: "mia@example.com", Tier: shopv1.CustomerTier_CUSTOMER_TIER_MEMBER})
 	if err != nil {
 		t.Fatal(err)
 	}

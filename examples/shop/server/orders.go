@@ -52,6 +52,10 @@ func newOrders(logger *slog.Logger, orders shopv1.OrderRepository, products shop
 //   - shipping is free for members and from FreeShippingFrom, FlatShipping
 //     otherwise.
 func (o *Orders) PlaceOrder(ctx context.Context, req *shopv1.PlaceOrderRequest) (*shopv1.Order, error) {
+	// The schema's buf.validate rules refuse these requests before the
+	// handler when the server validates (shopd always does); the handler
+	// checks again because an order must never be stored without them,
+	// however the service is served (ServeInProcess, a test, another main).
 	if req.GetCustomer() == "" {
 		return nil, status.Error(codes.InvalidArgument, "customer is required")
 	}

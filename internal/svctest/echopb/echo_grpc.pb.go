@@ -37,7 +37,8 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Echo answers in every RPC shape.
+// Echo answers in every RPC shape. Anyone may call it (auth: the service
+// says public, two methods say otherwise), when the server authenticates.
 type EchoClient interface {
 	// Get answers one message; it has no side effects, so it is retried.
 	Get(ctx context.Context, in *EchoRequest, opts ...grpc.CallOption) (*EchoResponse, error)
@@ -167,7 +168,8 @@ func (c *echoClient) Lookup(ctx context.Context, in *EchoRequest, opts ...grpc.C
 // All implementations must embed UnimplementedEchoServer
 // for forward compatibility.
 //
-// Echo answers in every RPC shape.
+// Echo answers in every RPC shape. Anyone may call it (auth: the service
+// says public, two methods say otherwise), when the server authenticates.
 type EchoServer interface {
 	// Get answers one message; it has no side effects, so it is retried.
 	Get(context.Context, *EchoRequest) (*EchoResponse, error)

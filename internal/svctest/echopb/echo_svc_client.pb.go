@@ -31,7 +31,8 @@ var _ *grpc.ServerStreamingClient[EchoResponse] = (*Echo_ListenClient)(nil)
 // EchoClient ignores them). Server-streaming methods are also offered as
 // iterators, and paginated List methods as one iterator over every page.
 //
-// Echo answers in every RPC shape.
+// Echo answers in every RPC shape. Anyone may call it (auth: the service
+// says public, two methods say otherwise), when the server authenticates.
 type EchoWrapper struct {
 	client EchoClient
 	inv    *svcclient.Invoker
@@ -142,13 +143,15 @@ const (
 	_Echo_Lookup_svcPolicy  = 7
 )
 
-// _Echo_svcPolicies is the client policy of every method of svctest.v1.Echo,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Echo_svcPolicies is the policy of every method of svctest.v1.Echo, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Echo_Get_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -162,6 +165,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Post_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -169,6 +173,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Put_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     800 * time.Millisecond,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       3,
@@ -182,6 +187,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Listen_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -195,6 +201,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Collect_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -202,6 +209,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Chat_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -209,6 +217,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Panic_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -216,6 +225,7 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Lookup_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -232,9 +242,15 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Echo_svcPolicies)
+}
+
 // EchoMethodPolicies returns the client policy of every method of svctest.v1.Echo:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func EchoMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Echo_svcPolicies)
 }

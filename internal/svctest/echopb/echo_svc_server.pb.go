@@ -21,7 +21,8 @@ import (
 // methods are served from the repositories given to NewEchoSkeleton; a zero
 // EchoSkeleton has none and answers Unimplemented for them too.
 //
-// Echo answers in every RPC shape.
+// Echo answers in every RPC shape. Anyone may call it (auth: the service
+// says public, two methods say otherwise), when the server authenticates.
 type EchoSkeleton struct {
 	UnimplementedEchoServer
 	repos EchoRepositories

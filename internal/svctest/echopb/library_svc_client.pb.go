@@ -121,13 +121,15 @@ const (
 	_Library_Recommend_svcPolicy   = 6
 )
 
-// _Library_svcPolicies is the client policy of every method of svctest.v1.Library,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Library_svcPolicies is the policy of every method of svctest.v1.Library, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Library_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Library_GetBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -141,6 +143,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_ListBooks_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -154,6 +157,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_CreateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -161,6 +165,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_UpdateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -168,6 +173,7 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_DeleteBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -181,20 +187,28 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Library_ImportBooks_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Library_Recommend_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Library_svcPolicies)
+}
+
 // LibraryMethodPolicies returns the client policy of every method of svctest.v1.Library:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func LibraryMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Library_svcPolicies)
 }
@@ -306,13 +320,15 @@ const (
 	_Shelves_DeleteShelf_svcPolicy = 4
 )
 
-// _Shelves_svcPolicies is the client policy of every method of svctest.v1.Shelves,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Shelves_svcPolicies is the policy of every method of svctest.v1.Shelves, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Shelves_GetShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -320,12 +336,14 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_ListShelves_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Shelves_CreateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -333,6 +351,7 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_UpdateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -340,14 +359,21 @@ var _Shelves_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Shelves_DeleteShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Shelves_svcPolicies)
+}
+
 // ShelvesMethodPolicies returns the client policy of every method of svctest.v1.Shelves:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ShelvesMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Shelves_svcPolicies)
 }

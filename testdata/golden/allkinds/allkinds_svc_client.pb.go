@@ -125,13 +125,15 @@ const (
 	_Echo_Nested_svcPolicy  = 5
 )
 
-// _Echo_svcPolicies is the client policy of every method of fixtures.allkinds.v1.Echo,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Echo_svcPolicies is the policy of every method of fixtures.allkinds.v1.Echo, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Echo_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Echo_Say_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -139,24 +141,28 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Listen_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Echo_Collect_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Echo_Chat_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Echo_Ping_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -164,14 +170,21 @@ var _Echo_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Echo_Nested_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Echo_svcPolicies)
+}
+
 // EchoMethodPolicies returns the client policy of every method of fixtures.allkinds.v1.Echo:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func EchoMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Echo_svcPolicies)
 }
@@ -240,21 +253,29 @@ const (
 	_OldEcho_Say_svcPolicy = 0
 )
 
-// _OldEcho_svcPolicies is the client policy of every method of fixtures.allkinds.v1.OldEcho,
-// in the order of the service, resolved from the schema and the plugin options.
+// _OldEcho_svcPolicies is the policy of every method of fixtures.allkinds.v1.OldEcho, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _OldEcho_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  OldEcho_Say_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_OldEcho_svcPolicies)
+}
+
 // OldEchoMethodPolicies returns the client policy of every method of fixtures.allkinds.v1.OldEcho:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func OldEchoMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_OldEcho_svcPolicies)
 }

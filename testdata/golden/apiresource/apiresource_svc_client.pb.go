@@ -82,13 +82,15 @@ const (
 	_Catalog_GetDraft_svcPolicy        = 4
 )
 
-// _Catalog_svcPolicies is the client policy of every method of fixtures.apiresource.v1.Catalog,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Catalog_svcPolicies is the policy of every method of fixtures.apiresource.v1.Catalog, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Catalog_GetPublisher_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -96,6 +98,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_CreatePublisher_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -103,6 +106,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_GetSku_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -110,6 +114,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_CreateSku_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -117,14 +122,21 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_GetDraft_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Catalog_svcPolicies)
+}
+
 // CatalogMethodPolicies returns the client policy of every method of fixtures.apiresource.v1.Catalog:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func CatalogMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Catalog_svcPolicies)
 }

@@ -122,13 +122,15 @@ const (
 	_Service_Func_svcPolicy    = 7
 )
 
-// _Service_svcPolicies is the client policy of every method of fixtures.collide.v1.Service,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Service_svcPolicies is the policy of every method of fixtures.collide.v1.Service, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Service_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Service_String_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -136,6 +138,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Import_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -143,6 +146,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Type_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -150,6 +154,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Close_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -157,6 +162,7 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_New_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -164,25 +170,34 @@ var _Service_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Service_Context_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Service_Error_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Service_Func_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Service_svcPolicies)
+}
+
 // ServiceMethodPolicies returns the client policy of every method of fixtures.collide.v1.Service:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Service_svcPolicies)
 }
@@ -250,21 +265,29 @@ const (
 	_ClientService_Get_svcPolicy = 0
 )
 
-// _ClientService_svcPolicies is the client policy of every method of fixtures.collide.v1.ClientService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _ClientService_svcPolicies is the policy of every method of fixtures.collide.v1.ClientService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _ClientService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  ClientService_Get_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_ClientService_svcPolicies)
+}
+
 // ClientServiceMethodPolicies returns the client policy of every method of fixtures.collide.v1.ClientService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ClientServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_ClientService_svcPolicies)
 }
@@ -343,13 +366,15 @@ const (
 	_Type_Go_svcPolicy  = 1
 )
 
-// _Type_svcPolicies is the client policy of every method of fixtures.collide.v1.type,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Type_svcPolicies is the policy of every method of fixtures.collide.v1.type, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Type_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Type_Map_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -357,14 +382,21 @@ var _Type_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Type_Go_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Type_svcPolicies)
+}
+
 // TypeMethodPolicies returns the client policy of every method of fixtures.collide.v1.type:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func TypeMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Type_svcPolicies)
 }

@@ -80,13 +80,15 @@ const (
 	_Things_Watch_svcPolicy = 1
 )
 
-// _Things_svcPolicies is the client policy of every method of fixtures.editions.v1.Things,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Things_svcPolicies is the policy of every method of fixtures.editions.v1.Things, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Things_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Things_Make_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -94,13 +96,20 @@ var _Things_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Things_Watch_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Things_svcPolicies)
+}
+
 // ThingsMethodPolicies returns the client policy of every method of fixtures.editions.v1.Things:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ThingsMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Things_svcPolicies)
 }

@@ -149,13 +149,15 @@ const (
 	_LibraryService_MoveBook_svcPolicy     = 10
 )
 
-// _LibraryService_svcPolicies is the client policy of every method of google.example.library.v1.LibraryService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _LibraryService_svcPolicies is the policy of every method of google.example.library.v1.LibraryService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  LibraryService_CreateShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -163,6 +165,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_GetShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -170,6 +173,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_ListShelves_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -177,6 +181,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_DeleteShelf_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -184,6 +189,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_MergeShelves_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -191,6 +197,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_CreateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -198,6 +205,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_GetBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -205,6 +213,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_ListBooks_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -212,6 +221,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_DeleteBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -219,6 +229,7 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_UpdateBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -226,14 +237,21 @@ var _LibraryService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  LibraryService_MoveBook_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_LibraryService_svcPolicies)
+}
+
 // LibraryServiceMethodPolicies returns the client policy of every method of google.example.library.v1.LibraryService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func LibraryServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_LibraryService_svcPolicies)
 }

@@ -98,13 +98,15 @@ const (
 	_Pricing_Nothing_svcPolicy = 3
 )
 
-// _Pricing_svcPolicies is the client policy of every method of fixtures.imports.v1.Pricing,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Pricing_svcPolicies is the policy of every method of fixtures.imports.v1.Pricing, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Pricing_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Pricing_Quote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -112,6 +114,7 @@ var _Pricing_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Pricing_Now_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -119,20 +122,28 @@ var _Pricing_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Pricing_Stream_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  Pricing_Nothing_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Pricing_svcPolicies)
+}
+
 // PricingMethodPolicies returns the client policy of every method of fixtures.imports.v1.Pricing:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func PricingMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Pricing_svcPolicies)
 }

@@ -80,13 +80,15 @@ const (
 	_Search_FindAll_svcPolicy = 1
 )
 
-// _Search_svcPolicies is the client policy of every method of fixtures.legacy.Search,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Search_svcPolicies is the policy of every method of fixtures.legacy.Search, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Search_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Search_Find_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -94,13 +96,20 @@ var _Search_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Search_FindAll_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Search_svcPolicies)
+}
+
 // SearchMethodPolicies returns the client policy of every method of fixtures.legacy.Search:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func SearchMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Search_svcPolicies)
 }

@@ -54,21 +54,29 @@ const (
 	_Patcher_Apply_svcPolicy = 0
 )
 
-// _Patcher_svcPolicies is the client policy of every method of fixtures.optional.v1.Patcher,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Patcher_svcPolicies is the policy of every method of fixtures.optional.v1.Patcher, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Patcher_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Patcher_Apply_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Patcher_svcPolicies)
+}
+
 // PatcherMethodPolicies returns the client policy of every method of fixtures.optional.v1.Patcher:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func PatcherMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Patcher_svcPolicies)
 }

@@ -31,7 +31,8 @@ var _ *grpc.ServerStreamingClient[Item] = (*Catalog_WatchClient)(nil)
 // CatalogClient ignores them). Server-streaming methods are also offered as
 // iterators, and paginated List methods as one iterator over every page.
 //
-// Catalog has a service-wide policy.
+// Catalog has a service-wide policy; anyone may call it, but for the
+// methods that say otherwise.
 type CatalogWrapper struct {
 	client CatalogClient
 	inv    *svcclient.Invoker
@@ -72,7 +73,7 @@ func (c *CatalogWrapper) Put(ctx context.Context, in *Item, opts ...grpc.CallOpt
 // Create calls fixtures.policy.v1.Catalog.Create with a default deadline of 3s,
 // not retried.
 //
-// Create has side effects: not retried.
+// Create has side effects: not retried; callers must authenticate.
 func (c *CatalogWrapper) Create(ctx context.Context, in *Item, opts ...grpc.CallOption) (*Item, error) {
 	return svcclient.Call(ctx, c.inv, _Catalog_Create_svcPolicy, opts, in, c.client.Create)
 }
@@ -142,13 +143,15 @@ const (
 	_Catalog_Search_svcPolicy = 7
 )
 
-// _Catalog_svcPolicies is the client policy of every method of fixtures.policy.v1.Catalog,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Catalog_svcPolicies is the policy of every method of fixtures.policy.v1.Catalog, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Catalog_Get_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     3 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       5,
@@ -162,6 +165,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_Put_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     750 * time.Millisecond,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       5,
@@ -176,6 +180,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_Create_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     3 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -183,6 +188,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_Charge_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     3 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       2,
@@ -196,6 +202,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_Peek_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     3 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -203,6 +210,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_Watch_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       5,
 			InitialBackoff:    200 * time.Millisecond,
@@ -215,6 +223,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_Upload_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     3 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -222,6 +231,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_Search_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     3 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       5,
@@ -238,9 +248,15 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Catalog_svcPolicies)
+}
+
 // CatalogMethodPolicies returns the client policy of every method of fixtures.policy.v1.Catalog:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func CatalogMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Catalog_svcPolicies)
 }
@@ -280,7 +296,8 @@ var _ *grpc.BidiStreamingClient[Item, Item] = (*Plain_SyncClient)(nil)
 // PlainClient ignores them). Server-streaming methods are also offered as
 // iterators, and paginated List methods as one iterator over every page.
 //
-// Plain has no options: plugin-option defaults apply.
+// Plain has no service options: plugin-option defaults apply, and callers
+// must authenticate but for Get.
 type PlainWrapper struct {
 	client PlainClient
 	inv    *svcclient.Invoker
@@ -320,13 +337,15 @@ const (
 	_Plain_Sync_svcPolicy = 1
 )
 
-// _Plain_svcPolicies is the client policy of every method of fixtures.policy.v1.Plain,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Plain_svcPolicies is the policy of every method of fixtures.policy.v1.Plain, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Plain_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Plain_Get_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     10 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       3,
@@ -340,13 +359,20 @@ var _Plain_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Plain_Sync_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Plain_svcPolicies)
+}
+
 // PlainMethodPolicies returns the client policy of every method of fixtures.policy.v1.Plain:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func PlainMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Plain_svcPolicies)
 }

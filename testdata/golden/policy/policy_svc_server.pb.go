@@ -21,7 +21,8 @@ import (
 // methods are served from the repositories given to NewCatalogSkeleton; a zero
 // CatalogSkeleton has none and answers Unimplemented for them too.
 //
-// Catalog has a service-wide policy.
+// Catalog has a service-wide policy; anyone may call it, but for the
+// methods that say otherwise.
 type CatalogSkeleton struct {
 	UnimplementedCatalogServer
 	repos CatalogRepositories
@@ -80,7 +81,7 @@ func (CatalogSkeleton) Put(context.Context, *Item) (*Item, error) {
 // key (there is no id field)). Without the repository it answers
 // codes.Unimplemented. Override it to serve the method yourself.
 //
-// Create has side effects: not retried.
+// Create has side effects: not retried; callers must authenticate.
 func (s CatalogSkeleton) Create(ctx context.Context, req *Item) (*Item, error) {
 	if s.repos.Item == nil {
 		return nil, svcserver.Unimplemented(Catalog_Create_FullMethodName)
@@ -146,7 +147,8 @@ func (CatalogSkeleton) Search(context.Context, *Item) (*Item, error) {
 // methods are served from the repositories given to NewPlainSkeleton; a zero
 // PlainSkeleton has none and answers Unimplemented for them too.
 //
-// Plain has no options: plugin-option defaults apply.
+// Plain has no service options: plugin-option defaults apply, and callers
+// must authenticate but for Get.
 type PlainSkeleton struct {
 	UnimplementedPlainServer
 	repos PlainRepositories

@@ -75,13 +75,15 @@ const (
 	_Items_ListItems_svcPolicy = 1
 )
 
-// _Items_svcPolicies is the client policy of every method of fixtures.samename.Items,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Items_svcPolicies is the policy of every method of fixtures.samename.Items, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Items_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Items_GetItem_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -89,14 +91,21 @@ var _Items_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Items_ListItems_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Items_svcPolicies)
+}
+
 // ItemsMethodPolicies returns the client policy of every method of fixtures.samename.Items:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ItemsMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Items_svcPolicies)
 }

@@ -142,13 +142,15 @@ const (
 	_ProductService_ProcessProductBatch_svcPolicy = 7
 )
 
-// _ProductService_svcPolicies is the client policy of every method of ecommerce.ProductService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _ProductService_svcPolicies is the policy of every method of ecommerce.ProductService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  ProductService_GetProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -156,6 +158,7 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_CreateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -163,6 +166,7 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_UpdateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -170,6 +174,7 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_DeleteProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -177,31 +182,41 @@ var _ProductService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  ProductService_ListProducts_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  ProductService_WatchProduct_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  ProductService_BulkCreateProducts_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  ProductService_ProcessProductBatch_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_ProductService_svcPolicies)
+}
+
 // ProductServiceMethodPolicies returns the client policy of every method of ecommerce.ProductService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func ProductServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_ProductService_svcPolicies)
 }
@@ -334,13 +349,15 @@ const (
 	_OrderService_StreamOrderEvents_svcPolicy = 4
 )
 
-// _OrderService_svcPolicies is the client policy of every method of ecommerce.OrderService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _OrderService_svcPolicies is the policy of every method of ecommerce.OrderService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  OrderService_CreateOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -348,6 +365,7 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OrderService_GetOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -355,12 +373,14 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OrderService_ListOrders_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  OrderService_UpdateOrderStatus_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -368,13 +388,20 @@ var _OrderService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  OrderService_StreamOrderEvents_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_OrderService_svcPolicies)
+}
+
 // OrderServiceMethodPolicies returns the client policy of every method of ecommerce.OrderService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func OrderServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_OrderService_svcPolicies)
 }

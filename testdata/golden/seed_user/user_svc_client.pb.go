@@ -125,13 +125,15 @@ const (
 	_UserService_SyncUsers_svcPolicy        = 6
 )
 
-// _UserService_svcPolicies is the client policy of every method of user.v1.UserService,
-// in the order of the service, resolved from the schema and the plugin options.
+// _UserService_svcPolicies is the policy of every method of user.v1.UserService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _UserService_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  UserService_GetUser_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -139,6 +141,7 @@ var _UserService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  UserService_CreateUser_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -146,6 +149,7 @@ var _UserService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  UserService_UpdateUser_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -153,6 +157,7 @@ var _UserService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  UserService_DeleteUser_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -160,25 +165,34 @@ var _UserService_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  UserService_ListUsers_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  UserService_BatchCreateUsers_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 	{
 		FullMethod:  UserService_SyncUsers_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_UserService_svcPolicies)
+}
+
 // UserServiceMethodPolicies returns the client policy of every method of user.v1.UserService:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func UserServiceMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_UserService_svcPolicies)
 }

@@ -126,13 +126,15 @@ const (
 	_Notes_ImportNotes_svcPolicy = 6
 )
 
-// _Notes_svcPolicies is the client policy of every method of fixtures.shapes.v1.Notes,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Notes_svcPolicies is the policy of every method of fixtures.shapes.v1.Notes, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Notes_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Notes_ListNotes_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -140,6 +142,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_GetNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -147,6 +150,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_GetKeyless_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -154,6 +158,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_DeleteNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -161,6 +166,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_CreateNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -168,6 +174,7 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_UpdateNote_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -175,13 +182,20 @@ var _Notes_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Notes_ImportNotes_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Notes_svcPolicies)
+}
+
 // NotesMethodPolicies returns the client policy of every method of fixtures.shapes.v1.Notes:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func NotesMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Notes_svcPolicies)
 }

@@ -7,6 +7,7 @@
 package shopv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/svcgen/protoc-gen-svc/svc/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -152,8 +153,12 @@ type Product struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, e.g. "espresso-machine". The server picks one when
 	// it is empty on create.
-	Name        string          `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Title       string          `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What the shop calls the product. Required on create (see
+	// CreateProductRequest); an update that does not change it may leave it
+	// out.
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// Bounded by the server's limit on any one field (64 KiB in shopd).
 	Description string          `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	Category    ProductCategory `protobuf:"varint,4,opt,name=category,proto3,enum=shop.v1.ProductCategory" json:"category,omitempty"`
 	Price       *Money          `protobuf:"bytes,5,opt,name=price,proto3" json:"price,omitempty"`
@@ -433,8 +438,10 @@ func (x *ListProductsResponse) GetNextPageToken() string {
 }
 
 type CreateProductRequest struct {
-	state   protoimpl.MessageState `protogen:"open.v1"`
-	Product *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new product: it needs a title. (ImportProducts streams bare
+	// products, so there the title cannot be required by a rule.)
+	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
 	// The product's name; the server picks one when empty.
 	ProductId     string `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -751,6 +758,9 @@ func (x *ImportProductsResponse) GetProducts() []*Product {
 	return nil
 }
 
+// RepriceProductsRequest has no buf.validate rules, on purpose: a rule
+// broken in a stream ends the stream, and RepriceProducts answers every
+// request it cannot apply, a malformed one too, without ending it.
 type RepriceProductsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The product to reprice.
@@ -831,7 +841,7 @@ type isRepriceProductsRequest_Change interface {
 }
 
 type RepriceProductsRequest_NewPrice struct {
-	// The new price.
+	// The new price. Its Money rules are the handler's to check here.
 	NewPrice *Money `protobuf:"bytes,2,opt,name=new_price,json=newPrice,proto3,oneof"`
 }
 
@@ -950,17 +960,17 @@ var File_shop_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x15shop/v1/catalog.proto\x12\ashop.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\x93\x04\n" +
+	"\x15shop/v1/catalog.proto\x12\ashop.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\xdd\x04\n" +
 	"\aProduct\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05title\x18\x02 \x01(\tR\x05title\x12 \n" +
-	"\vdescription\x18\x03 \x01(\tR\vdescription\x124\n" +
-	"\bcategory\x18\x04 \x01(\x0e2\x18.shop.v1.ProductCategoryR\bcategory\x12$\n" +
-	"\x05price\x18\x05 \x01(\v2\x0e.shop.v1.MoneyR\x05price\x12*\n" +
-	"\x0estock_quantity\x18\x06 \x01(\x05H\x00R\rstockQuantity\x88\x01\x01\x12\x12\n" +
-	"\x04tags\x18\a \x03(\tR\x04tags\x12@\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
+	"\x05title\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05title\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12>\n" +
+	"\bcategory\x18\x04 \x01(\x0e2\x18.shop.v1.ProductCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\bcategory\x12$\n" +
+	"\x05price\x18\x05 \x01(\v2\x0e.shop.v1.MoneyR\x05price\x123\n" +
+	"\x0estock_quantity\x18\x06 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00H\x00R\rstockQuantity\x88\x01\x01\x12&\n" +
+	"\x04tags\x18\a \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\x14\x18\x01\"\x06r\x04\x10\x01\x182R\x04tags\x12Y\n" +
 	"\n" +
-	"attributes\x18\b \x03(\v2 .shop.v1.Product.AttributesEntryR\n" +
+	"attributes\x18\b \x03(\v2 .shop.v1.Product.AttributesEntryB\x17\xbaH\x14\x9a\x01\x11\x102\"\x06r\x04\x10\x01\x182*\x05r\x03\x18\xf4\x03R\n" +
 	"attributes\x12\x12\n" +
 	"\x04etag\x18\t \x01(\tR\x04etag\x12;\n" +
 	"\vcreate_time\x18\n" +
@@ -971,30 +981,31 @@ const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
-	"\x0f_stock_quantity\"'\n" +
-	"\x11GetProductRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"Q\n" +
-	"\x13ListProductsRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x0f_stock_quantity\"0\n" +
+	"\x11GetProductRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\"Z\n" +
+	"\x13ListProductsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"l\n" +
 	"\x14ListProductsResponse\x12,\n" +
 	"\bproducts\x18\x01 \x03(\v2\x10.shop.v1.ProductR\bproducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
-	"\x14CreateProductRequest\x12*\n" +
-	"\aproduct\x18\x01 \x01(\v2\x10.shop.v1.ProductR\aproduct\x12\x1d\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb3\x01\n" +
+	"\x14CreateProductRequest\x12|\n" +
+	"\aproduct\x18\x01 \x01(\v2\x10.shop.v1.ProductBP\xbaHM\xba\x01G\n" +
+	"\x16product.title_required\x12\x1ba new product needs a title\x1a\x10this.title != ''\xc8\x01\x01R\aproduct\x12\x1d\n" +
 	"\n" +
-	"product_id\x18\x02 \x01(\tR\tproductId\"\x7f\n" +
-	"\x14UpdateProductRequest\x12*\n" +
-	"\aproduct\x18\x01 \x01(\v2\x10.shop.v1.ProductR\aproduct\x12;\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\"\x87\x01\n" +
+	"\x14UpdateProductRequest\x122\n" +
+	"\aproduct\x18\x01 \x01(\v2\x10.shop.v1.ProductB\x06\xbaH\x03\xc8\x01\x01R\aproduct\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\">\n" +
-	"\x14DeleteProductRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"{\n" +
-	"\x14WatchProductsRequest\x128\n" +
+	"updateMask\"G\n" +
+	"\x14DeleteProductRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x8e\x01\n" +
+	"\x14WatchProductsRequest\x12K\n" +
 	"\n" +
-	"categories\x18\x01 \x03(\x0e2\x18.shop.v1.ProductCategoryR\n" +
+	"categories\x18\x01 \x03(\x0e2\x18.shop.v1.ProductCategoryB\x11\xbaH\x0e\x92\x01\v\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\n" +
 	"categories\x12)\n" +
 	"\x10include_existing\x18\x02 \x01(\bR\x0fincludeExisting\"\x84\x02\n" +
 	"\fProductEvent\x12.\n" +
@@ -1011,10 +1022,10 @@ const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\aUPDATED\x10\x04\x12\v\n" +
 	"\aDELETED\x10\x05\"F\n" +
 	"\x16ImportProductsResponse\x12,\n" +
-	"\bproducts\x18\x01 \x03(\v2\x10.shop.v1.ProductR\bproducts\"\x97\x01\n" +
+	"\bproducts\x18\x01 \x03(\v2\x10.shop.v1.ProductR\bproducts\"\x9f\x01\n" +
 	"\x16RepriceProductsRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12-\n" +
-	"\tnew_price\x18\x02 \x01(\v2\x0e.shop.v1.MoneyH\x00R\bnewPrice\x120\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x125\n" +
+	"\tnew_price\x18\x02 \x01(\v2\x0e.shop.v1.MoneyB\x06\xbaH\x03\xd8\x01\x03H\x00R\bnewPrice\x120\n" +
 	"\x13adjust_basis_points\x18\x03 \x01(\x05H\x00R\x11adjustBasisPointsB\b\n" +
 	"\x06change\"\xaa\x01\n" +
 	"\x17RepriceProductsResponse\x12\x12\n" +

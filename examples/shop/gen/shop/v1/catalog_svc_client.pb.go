@@ -163,13 +163,15 @@ const (
 	_Catalog_RepriceProducts_svcPolicy = 7
 )
 
-// _Catalog_svcPolicies is the client policy of every method of shop.v1.Catalog,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Catalog_svcPolicies is the policy of every method of shop.v1.Catalog, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Catalog_GetProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     2 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       5,
@@ -183,6 +185,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_ListProducts_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -196,6 +199,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_CreateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -203,6 +207,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_UpdateProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -210,6 +215,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_DeleteProduct_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     5 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -223,6 +229,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_WatchProducts_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthPublic,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
 			InitialBackoff:    100 * time.Millisecond,
@@ -235,6 +242,7 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_ImportProducts_FullMethodName,
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     1 * time.Minute,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -242,13 +250,20 @@ var _Catalog_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Catalog_RepriceProducts_FullMethodName,
 		Kind:        svcclient.BidiStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Catalog_svcPolicies)
+}
+
 // CatalogMethodPolicies returns the client policy of every method of shop.v1.Catalog:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func CatalogMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Catalog_svcPolicies)
 }

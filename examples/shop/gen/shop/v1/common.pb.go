@@ -6,10 +6,16 @@
 
 // Package shop.v1 is a small e-commerce API: a product catalog, customers and
 // orders. It is the example protoc-gen-svc's README walks through.
+//
+// Requests carry protovalidate rules (buf.validate), which shopd checks
+// before any handler runs: a violation answers INVALID_ARGUMENT with a
+// google.rpc.BadRequest naming the field. Resource ids are checked by the
+// server's AIP-122 id check instead, so they have no pattern here.
 
 package shopv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -29,7 +35,8 @@ type Money struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The ISO 4217 currency code, e.g. "EUR".
 	CurrencyCode string `protobuf:"bytes,1,opt,name=currency_code,json=currencyCode,proto3" json:"currency_code,omitempty"`
-	// The amount in the currency's minor unit: cents for EUR and USD.
+	// The amount in the currency's minor unit: cents for EUR and USD. The
+	// shop has no negative amounts: prices, totals and shipping.
 	MinorUnits    int64 `protobuf:"varint,2,opt,name=minor_units,json=minorUnits,proto3" json:"minor_units,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -154,17 +161,19 @@ var File_shop_v1_common_proto protoreflect.FileDescriptor
 
 const file_shop_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x14shop/v1/common.proto\x12\ashop.v1\"M\n" +
-	"\x05Money\x12#\n" +
-	"\rcurrency_code\x18\x01 \x01(\tR\fcurrencyCode\x12\x1f\n" +
-	"\vminor_units\x18\x02 \x01(\x03R\n" +
-	"minorUnits\"u\n" +
-	"\aAddress\x12\x14\n" +
-	"\x05lines\x18\x01 \x03(\tR\x05lines\x12\x12\n" +
-	"\x04city\x18\x02 \x01(\tR\x04city\x12\x1f\n" +
-	"\vpostal_code\x18\x03 \x01(\tR\n" +
-	"postalCode\x12\x1f\n" +
-	"\vregion_code\x18\x04 \x01(\tR\n" +
+	"\x14shop/v1/common.proto\x12\ashop.v1\x1a\x1bbuf/validate/validate.proto\"i\n" +
+	"\x05Money\x126\n" +
+	"\rcurrency_code\x18\x01 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[A-Z]{3}$R\fcurrencyCode\x12(\n" +
+	"\vminor_units\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\n" +
+	"minorUnits\"\xb0\x01\n" +
+	"\aAddress\x12(\n" +
+	"\x05lines\x18\x01 \x03(\tB\x12\xbaH\x0f\x92\x01\f\b\x01\x10\x05\"\x06r\x04\x10\x01\x18dR\x05lines\x12\x1d\n" +
+	"\x04city\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04city\x12(\n" +
+	"\vpostal_code\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18\x10R\n" +
+	"postalCode\x122\n" +
+	"\vregion_code\x18\x04 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[A-Z]{2}$R\n" +
 	"regionCodeBCZAgithub.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1;shopv1b\x06proto3"
 
 var (

@@ -7,6 +7,7 @@
 package shopv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -277,13 +278,15 @@ func (x *ListCustomersRequest) GetPageSize() int32 {
 }
 
 type CreateCustomerRequest struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	DisplayName     string                 `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	Email           string                 `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
-	Phone           *string                `protobuf:"bytes,3,opt,name=phone,proto3,oneof" json:"phone,omitempty"`
-	Tier            CustomerTier           `protobuf:"varint,4,opt,name=tier,proto3,enum=shop.v1.CustomerTier" json:"tier,omitempty"`
-	ShippingAddress *Address               `protobuf:"bytes,5,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
-	Labels          map[string]string      `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DisplayName string                 `protobuf:"bytes,1,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Where the shop writes to the customer: required.
+	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// Digits, spaces, parentheses and hyphens, after an optional "+".
+	Phone           *string           `protobuf:"bytes,3,opt,name=phone,proto3,oneof" json:"phone,omitempty"`
+	Tier            CustomerTier      `protobuf:"varint,4,opt,name=tier,proto3,enum=shop.v1.CustomerTier" json:"tier,omitempty"`
+	ShippingAddress *Address          `protobuf:"bytes,5,opt,name=shipping_address,json=shippingAddress,proto3" json:"shipping_address,omitempty"`
+	Labels          map[string]string `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -363,7 +366,7 @@ func (x *CreateCustomerRequest) GetLabels() map[string]string {
 type UpdateCustomerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Only the fields that are set change.
+	// Only the fields that are set change, and are checked as on create.
 	DisplayName     *string       `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3,oneof" json:"display_name,omitempty"`
 	Email           *string       `protobuf:"bytes,3,opt,name=email,proto3,oneof" json:"email,omitempty"`
 	Phone           *string       `protobuf:"bytes,4,opt,name=phone,proto3,oneof" json:"phone,omitempty"`
@@ -493,7 +496,7 @@ var File_shop_v1_customers_proto protoreflect.FileDescriptor
 
 const file_shop_v1_customers_proto_rawDesc = "" +
 	"\n" +
-	"\x17shop/v1/customers.proto\x12\ashop.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\"\xd0\x03\n" +
+	"\x17shop/v1/customers.proto\x12\ashop.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\"\xd0\x03\n" +
 	"\bCustomer\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -509,35 +512,37 @@ const file_shop_v1_customers_proto_rawDesc = "" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
-	"\x06_phone\"(\n" +
-	"\x12GetCustomerRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"3\n" +
-	"\x14ListCustomersRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\"\xdc\x02\n" +
-	"\x15CreateCustomerRequest\x12!\n" +
-	"\fdisplay_name\x18\x01 \x01(\tR\vdisplayName\x12\x14\n" +
-	"\x05email\x18\x02 \x01(\tR\x05email\x12\x19\n" +
-	"\x05phone\x18\x03 \x01(\tH\x00R\x05phone\x88\x01\x01\x12)\n" +
-	"\x04tier\x18\x04 \x01(\x0e2\x15.shop.v1.CustomerTierR\x04tier\x12;\n" +
-	"\x10shipping_address\x18\x05 \x01(\v2\x10.shop.v1.AddressR\x0fshippingAddress\x12B\n" +
-	"\x06labels\x18\x06 \x03(\v2*.shop.v1.CreateCustomerRequest.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06_phone\"1\n" +
+	"\x12GetCustomerRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\"<\n" +
+	"\x14ListCustomersRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\"\xb3\x03\n" +
+	"\x15CreateCustomerRequest\x12,\n" +
+	"\fdisplay_name\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\x12 \n" +
+	"\x05email\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x126\n" +
+	"\x05phone\x18\x03 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+?[0-9 ()-]{3,32}$H\x00R\x05phone\x88\x01\x01\x123\n" +
+	"\x04tier\x18\x04 \x01(\x0e2\x15.shop.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04tier\x12;\n" +
+	"\x10shipping_address\x18\x05 \x01(\v2\x10.shop.v1.AddressR\x0fshippingAddress\x12[\n" +
+	"\x06labels\x18\x06 \x03(\v2*.shop.v1.CreateCustomerRequest.LabelsEntryB\x17\xbaH\x14\x9a\x01\x11\x10\x14\"\x06r\x04\x10\x01\x18?*\x05r\x03\x18\xff\x01R\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\b\n" +
-	"\x06_phone\"\xa4\x02\n" +
-	"\x15UpdateCustomerRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
-	"\fdisplay_name\x18\x02 \x01(\tH\x00R\vdisplayName\x88\x01\x01\x12\x19\n" +
-	"\x05email\x18\x03 \x01(\tH\x01R\x05email\x88\x01\x01\x12\x19\n" +
-	"\x05phone\x18\x04 \x01(\tH\x02R\x05phone\x88\x01\x01\x12.\n" +
-	"\x04tier\x18\x05 \x01(\x0e2\x15.shop.v1.CustomerTierH\x03R\x04tier\x88\x01\x01\x12;\n" +
+	"\x06_phone\"\xeb\x02\n" +
+	"\x15UpdateCustomerRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x121\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dH\x00R\vdisplayName\x88\x01\x01\x12%\n" +
+	"\x05email\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01H\x01R\x05email\x88\x01\x01\x126\n" +
+	"\x05phone\x18\x04 \x01(\tB\x1b\xbaH\x18r\x162\x14^\\+?[0-9 ()-]{3,32}$H\x02R\x05phone\x88\x01\x01\x128\n" +
+	"\x04tier\x18\x05 \x01(\x0e2\x15.shop.v1.CustomerTierB\b\xbaH\x05\x82\x01\x02\x10\x01H\x03R\x04tier\x88\x01\x01\x12;\n" +
 	"\x10shipping_address\x18\x06 \x01(\v2\x10.shop.v1.AddressR\x0fshippingAddressB\x0f\n" +
 	"\r_display_nameB\b\n" +
 	"\x06_emailB\b\n" +
 	"\x06_phoneB\a\n" +
-	"\x05_tier\"+\n" +
-	"\x15DeleteCustomerRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name*c\n" +
+	"\x05_tier\"4\n" +
+	"\x15DeleteCustomerRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name*c\n" +
 	"\fCustomerTier\x12\x1d\n" +
 	"\x19CUSTOMER_TIER_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CUSTOMER_TIER_STANDARD\x10\x01\x12\x18\n" +

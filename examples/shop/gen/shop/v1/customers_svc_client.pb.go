@@ -115,13 +115,15 @@ const (
 	_Customers_DeleteCustomer_svcPolicy = 4
 )
 
-// _Customers_svcPolicies is the client policy of every method of shop.v1.Customers,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Customers_svcPolicies is the policy of every method of shop.v1.Customers, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Customers_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Customers_GetCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -135,6 +137,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_ListCustomers_FullMethodName,
 		Kind:        svcclient.ServerStreaming,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
 			InitialBackoff:    100 * time.Millisecond,
@@ -147,6 +150,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_CreateCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -154,6 +158,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_UpdateCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -167,6 +172,7 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Customers_DeleteCustomer_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     30 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -178,9 +184,15 @@ var _Customers_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Customers_svcPolicies)
+}
+
 // CustomersMethodPolicies returns the client policy of every method of shop.v1.Customers:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func CustomersMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Customers_svcPolicies)
 }

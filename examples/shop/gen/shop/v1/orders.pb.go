@@ -7,6 +7,7 @@
 package shopv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "github.com/svcgen/protoc-gen-svc/svc/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -405,8 +406,9 @@ func (x *CardPayment) GetLast4() string {
 }
 
 type BankTransfer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Iban          string                 `protobuf:"bytes,1,opt,name=iban,proto3" json:"iban,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The IBAN, without spaces: country code, check digits, account.
+	Iban          string `protobuf:"bytes,1,opt,name=iban,proto3" json:"iban,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -600,8 +602,11 @@ type PlaceOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The name of the customer placing the order.
 	Customer string `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
-	// The quantity to buy of each product, by product name.
+	// The quantity to buy of each product, by product name: at least one
+	// product, each at least once.
 	Items map[string]int32 `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// How the customer pays: required.
+	//
 	// Types that are valid to be assigned to Payment:
 	//
 	//	*PlaceOrderRequest_Card
@@ -776,7 +781,7 @@ var File_shop_v1_orders_proto protoreflect.FileDescriptor
 
 const file_shop_v1_orders_proto_rawDesc = "" +
 	"\n" +
-	"\x14shop/v1/orders.proto\x12\ashop.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\x9f\x05\n" +
+	"\x14shop/v1/orders.proto\x12\ashop.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\x9f\x05\n" +
 	"\x05Order\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\bcustomer\x18\x02 \x01(\tR\bcustomer\x120\n" +
@@ -806,36 +811,37 @@ const file_shop_v1_orders_proto_rawDesc = "" +
 	"\bquantity\x18\x03 \x01(\x05R\bquantity\x12-\n" +
 	"\n" +
 	"unit_price\x18\x04 \x01(\v2\x0e.shop.v1.MoneyR\tunitPrice\x12$\n" +
-	"\x05total\x18\x05 \x01(\v2\x0e.shop.v1.MoneyR\x05total\"#\n" +
-	"\vCardPayment\x12\x14\n" +
-	"\x05last4\x18\x01 \x01(\tR\x05last4\"\"\n" +
-	"\fBankTransfer\x12\x12\n" +
-	"\x04iban\x18\x01 \x01(\tR\x04iban\"%\n" +
-	"\x0fGetOrderRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\"O\n" +
-	"\x11ListOrdersRequest\x12\x1b\n" +
-	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\x05total\x18\x05 \x01(\v2\x0e.shop.v1.MoneyR\x05total\"6\n" +
+	"\vCardPayment\x12'\n" +
+	"\x05last4\x18\x01 \x01(\tB\x11\xbaH\x0er\f2\n" +
+	"^[0-9]{4}$R\x05last4\"L\n" +
+	"\fBankTransfer\x12<\n" +
+	"\x04iban\x18\x01 \x01(\tB(\xbaH%r#2!^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$R\x04iban\".\n" +
+	"\x0fGetOrderRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\"X\n" +
+	"\x11ListOrdersRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"d\n" +
 	"\x12ListOrdersResponse\x12&\n" +
 	"\x06orders\x18\x01 \x03(\v2\x0e.shop.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe9\x02\n" +
-	"\x11PlaceOrderRequest\x12\x1a\n" +
-	"\bcustomer\x18\x01 \x01(\tR\bcustomer\x12;\n" +
-	"\x05items\x18\x02 \x03(\v2%.shop.v1.PlaceOrderRequest.ItemsEntryR\x05items\x12*\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9b\x03\n" +
+	"\x11PlaceOrderRequest\x12#\n" +
+	"\bcustomer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcustomer\x12S\n" +
+	"\x05items\x18\x02 \x03(\v2%.shop.v1.PlaceOrderRequest.ItemsEntryB\x16\xbaH\x13\x9a\x01\x10\b\x01\x10d\"\x04r\x02\x10\x01*\x04\x1a\x02 \x00R\x05items\x12*\n" +
 	"\x04card\x18\x03 \x01(\v2\x14.shop.v1.CardPaymentH\x00R\x04card\x12<\n" +
 	"\rbank_transfer\x18\x04 \x01(\v2\x15.shop.v1.BankTransferH\x00R\fbankTransfer\x12*\n" +
-	"\x10cash_on_delivery\x18\x05 \x01(\bH\x00R\x0ecashOnDelivery\x12\x17\n" +
-	"\x04note\x18\x06 \x01(\tH\x01R\x04note\x88\x01\x01\x1a8\n" +
+	"\x10cash_on_delivery\x18\x05 \x01(\bH\x00R\x0ecashOnDelivery\x12!\n" +
+	"\x04note\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03H\x01R\x04note\x88\x01\x01\x1a8\n" +
 	"\n" +
 	"ItemsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01B\t\n" +
-	"\apaymentB\a\n" +
-	"\x05_note\"P\n" +
-	"\x12CancelOrderRequest\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
-	"\x06reason\x18\x02 \x01(\tH\x00R\x06reason\x88\x01\x01B\t\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01B\x10\n" +
+	"\apayment\x12\x05\xbaH\x02\b\x01B\a\n" +
+	"\x05_note\"c\n" +
+	"\x12CancelOrderRequest\x12\x1b\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\x12%\n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03H\x00R\x06reason\x88\x01\x01B\t\n" +
 	"\a_reason*\\\n" +
 	"\n" +
 	"OrderState\x12\x1b\n" +

@@ -101,13 +101,15 @@ const (
 	_Orders_CancelOrder_svcPolicy = 3
 )
 
-// _Orders_svcPolicies is the client policy of every method of shop.v1.Orders,
-// in the order of the service, resolved from the schema and the plugin options.
+// _Orders_svcPolicies is the policy of every method of shop.v1.Orders, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
 var _Orders_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Orders_GetOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -121,6 +123,7 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Orders_ListOrders_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.NoSideEffects,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -134,6 +137,7 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Orders_PlaceOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
@@ -141,6 +145,7 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 		FullMethod:  Orders_CancelOrder_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.Idempotent,
+		Auth:        svcclient.AuthRequired,
 		Timeout:     10 * time.Second,
 		Retry: svcclient.RetryPolicy{
 			MaxAttempts:       4,
@@ -152,9 +157,15 @@ var _Orders_svcPolicies = []svcclient.MethodPolicy{
 	},
 }
 
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Orders_svcPolicies)
+}
+
 // OrdersMethodPolicies returns the client policy of every method of shop.v1.Orders:
-// full method name, RPC kind, idempotency, default timeout and retry policy.
-// The result is a copy; changing it changes no wrapper.
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
 func OrdersMethodPolicies() []svcclient.MethodPolicy {
 	return svcclient.ClonePolicies(_Orders_svcPolicies)
 }
