@@ -92,11 +92,13 @@ func (a accessLog) finished(ctx context.Context, fullMethod, kind string, start 
 	a.logger.LogAttrs(ctx, level, "finished call", attrs...)
 }
 
-// splitMethod splits "/pkg.Service/Method" into its service and method.
+// splitMethod splits "/pkg.Service/Method" into its service and method
+// (grpc calls interceptors for registered methods only, which all have
+// this form).
 func splitMethod(fullMethod string) (service, method string) {
 	s := strings.TrimPrefix(fullMethod, "/")
 	if i := strings.LastIndexByte(s, '/'); i >= 0 {
 		return s[:i], s[i+1:]
 	}
-	return "unknown", s
+	return s, ""
 }

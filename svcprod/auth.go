@@ -151,11 +151,8 @@ func agreedPublic(table svcclient.Auth, inTable bool, schema svcv1.Auth) bool {
 }
 
 func serviceOf(fullMethod string) string {
-	s := strings.TrimPrefix(fullMethod, "/")
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	service, _ := splitMethod(fullMethod)
+	return service
 }
 
 // SchemaAuth returns what the schema says about authenticating calls to
