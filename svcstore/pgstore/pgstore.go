@@ -121,6 +121,7 @@ var dialect = &sqlrepo.Dialect{
 	Lock:            advisoryLock,
 	ClassifyError:   classify,
 	Notify:          true,
+	SendsAllRows:    true,
 }
 
 // New returns the repository of M in pool's database, creating its table
