@@ -23,7 +23,8 @@ const (
 
 // DefaultMaxPageBytes is the default byte budget of a List page: the items
 // of a page, counted as they are encoded in a List response (each item's
-// proto.Size plus its field tag and length prefix), never add up to more.
+// proto.Size plus its length prefix and a two-byte field tag, enough for
+// field numbers up to 2047), never add up to more.
 // It is 4 MiB less 64 KiB: 4 MiB is gRPC's default limit on a received
 // message (grpc-go's default MaxCallRecvMsgSize and MaxRecvMsgSize), and
 // the 64 KiB leave room for the rest of the response, chiefly the
