@@ -81,9 +81,10 @@ var ctx = context.Background()
 // Run runs the contract suite as subtests of t. newRepo must return a new,
 // empty repository each time it is called, independent of every other one
 // (page tokens of one must be rejected by another), with the default page
-// sizes [svcstore.DefaultPageSize] and [svcstore.MaxPageSize]; it may
-// register cleanup with t.Cleanup. Subtests create up to a few thousand
-// resources each.
+// sizes [svcstore.DefaultPageSize] and [svcstore.MaxPageSize] and the
+// default page byte budget [svcstore.DefaultMaxPageBytes]; it may register
+// cleanup with t.Cleanup. Subtests create up to a few thousand resources
+// each, and a few of them resources of several MiB.
 //
 // Besides the semantics in the svcstore package documentation, the suite
 // pins down these details, so that every implementation behaves alike

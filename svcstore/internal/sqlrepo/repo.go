@@ -562,11 +562,10 @@ func (r *Repo[M]) insert(ctx context.Context, q Querier, in M, now time.Time) (M
 // prepare copies msg for Create: output-only fields dropped, times stamped,
 // a string key generated when empty.
 func (r *Repo[M]) prepare(msg M, now time.Time) (M, bool, error) {
+	var zero M
 	if any(msg) == nil || !msg.ProtoReflect().IsValid() {
-		var zero M
 		return zero, false, r.l.NilMessage("create")
 	}
-	var zero M
 	in := proto.Clone(msg).(M)
 	rm := in.ProtoReflect()
 	if err := r.l.CheckNewKey("create", r.l.KeyOf(rm), false); err != nil {
