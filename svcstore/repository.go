@@ -63,11 +63,11 @@ type Repository[M proto.Message] interface {
 	// bounded in bytes ([DefaultMaxPageBytes], or [WithMaxPageBytes]): it
 	// ends early, with a token right after its last item, rather than
 	// exceed the budget. It always holds at least one item while any
-	// remain, so an item larger than the whole budget comes alone. A page
-	// token
-	// is bound to the filters of the listing that issued it: using it with
-	// other filters is InvalidArgument. See [Filter] for what each filter
-	// costs.
+	// remain, so an item larger than the whole budget comes alone, and the
+	// server's message size limit decides whether it can be sent. A page
+	// token is bound to the filters of the listing that issued it: using it
+	// with other filters is InvalidArgument. See [Filter] for what each
+	// filter costs.
 	List(ctx context.Context, pageSize int, pageToken string, filters ...Filter) (items []M, nextPageToken string, err error)
 
 	// Create stores msg and returns it as stored, with its key (assigned by
