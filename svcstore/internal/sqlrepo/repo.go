@@ -383,7 +383,10 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 // running sum counts stored bytes, which are fewer than the bytes an item
 // costs in a page (key, etag, tag and length prefix come on top), so a row
 // whose message is left out could never have fitted after the rows before
-// it; the page's byte accounting is still done exactly, in List. Elsewhere
+// it; the page's byte accounting is still done exactly, in List. The
+// running sum does not cost a scan: PostgreSQL computes the window as the
+// index scan streams rows, and the scan stops at the limit (EXPLAIN ANALYZE
+// shows the index scan reading limit rows). Elsewhere
 // (SQLite, which computes rows only as they are read) every message is
 // sent: List stops reading at the first row that does not fit.
 func (r *Repo[M]) listQuery(q *core.Query, after any, limit int) (string, []any) {
