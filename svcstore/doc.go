@@ -21,9 +21,14 @@
 // key 0 gets one more than the largest key the store has ever held, so
 // assigned keys strictly increase and are never reused, even after a Delete
 // (an explicit key moves the counter past it). A key that is not canonical
-// or is out of the field's range is InvalidArgument naming the field. A client-chosen key is taken as given; the prefix
-// is not enforced on it, because collection prefixes of nested resources
-// ("shelves/1/books/") depend on the parent and are checked by the caller.
+// or is out of the field's range is InvalidArgument naming the field. A
+// string key of a new resource may have at most [MaxKeyBytes] bytes (2048):
+// page tokens carry a key, and a bounded key keeps every token small enough
+// to send back; a longer one is InvalidArgument on Create and CreateBatch,
+// naming the key field and the limit. A client-chosen key is taken as
+// given; the prefix is not enforced on it, because collection prefixes of
+// nested resources ("shelves/1/books/") depend on the parent and are
+// checked by the caller.
 //
 // No aliasing. Every message is deep-copied (proto.Clone) on the way in and on
 // the way out. Mutating a message passed to Create or Update, or one returned
@@ -59,6 +64,18 @@
 // [WithMaxPageSize]. A page may be full and still be the last one only when
 // no further resource exists: the next page token is empty exactly when the
 // listing is complete.
+//
+// Page bytes. A page is also bounded in bytes, so that a client can receive
+// it however large the stored resources are: its items, each counted as it
+// is encoded in a List response (proto.Size, plus a two-byte field tag and
+// the length prefix), never add up to more than [DefaultMaxPageBytes]
+// (4 MiB, gRPC's default message limit, less 64 KiB for the rest of the
+// response), or the budget set with [WithMaxPageBytes]. A page that would
+// exceed it ends early, with a next page token right after its last item.
+// A page always holds at least one item while any remain, so a resource
+// larger than the whole budget is returned alone; whether it can be sent is
+// then up to the server's message size limit. The database stores stop
+// reading rows at the first one that does not fit.
 //
 // Page tokens. Tokens are opaque to clients: base64url of a version byte, a
 // per-store nonce, a hash of the listing's filters and the last key,
@@ -106,8 +123,8 @@
 //
 // Errors. All errors are gRPC status errors: NotFound for a missing key on
 // Get, Update and Delete; AlreadyExists for Create with a key in use;
-// InvalidArgument for an empty key, a bad page size or page token, and an
-// invalid update_mask; Aborted for an etag mismatch; and the context's
+// InvalidArgument for an empty key, a new key longer than [MaxKeyBytes], a
+// bad page size or page token, and an invalid update_mask; Aborted for an etag mismatch; and the context's
 // Canceled or DeadlineExceeded when the context is already done. Messages
 // name the resource type and key, e.g.
 //

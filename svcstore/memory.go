@@ -33,8 +33,9 @@ const maxKeyAttempts = 8
 // index and the B-tree, so an Update swaps msg in O(1) without touching the
 // tree.
 type entry[M proto.Message] struct {
-	key string // canonical form, as clients send it
-	msg M      // guarded by Memory.mu; the message itself is never mutated
+	key  string // canonical form, as clients send it
+	msg  M      // guarded by Memory.mu; the message itself is never mutated
+	size int    // guarded by Memory.mu; proto.Size(msg), for List's byte budget
 }
 
 // item is what the B-tree holds. The sort key is kept in the item itself
@@ -202,13 +203,15 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string, fi
 		return nil, "", nil
 	}
 
-	// Collect one item more than asked: its presence is how we know a next
-	// page exists, so the last page never carries a token to an empty page.
-	// The messages are read under the lock (an Update swaps them) and copied
-	// after it. The preallocation is capped because WithMaxPageSize may allow
-	// huge pages.
-	page := make([]M, 0, min(pageSize, 1024)+1)
-	var prevKey, lastKey string // lastKey: the key of the page's last item
+	// The page ends at the first match that does not fit, by count or by
+	// bytes: that match is how we know a next page exists, so the last page
+	// never carries a token to an empty page. The messages are read under
+	// the lock (an Update swaps them) and copied after it. The
+	// preallocation is capped because WithMaxPageSize may allow huge pages.
+	page := make([]M, 0, min(pageSize, 1024))
+	budget := m.set.NewPageBudget()
+	var lastKey string // the key of the page's last item
+	more := false      // a further match exists
 	collect := func(it item[M]) bool {
 		if afterCursor != "" && it.skey == afterCursor {
 			return true
@@ -219,12 +222,13 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string, fi
 		if q.HasEquals() && !q.Match(it.e.msg.ProtoReflect()) {
 			return true
 		}
-		if len(page) == pageSize {
-			lastKey = prevKey
+		if len(page) == pageSize || !budget.Take(it.e.size) {
+			more = true
+			return false
 		}
 		page = append(page, it.e.msg)
-		prevKey = it.e.key
-		return len(page) <= pageSize
+		lastKey = it.e.key
+		return true
 	}
 	m.mu.RLock()
 	// Seek in O(log n) and continue from there. The cursor's own key may
@@ -238,11 +242,7 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string, fi
 	m.mu.RUnlock()
 
 	var next string
-	if len(page) > pageSize {
-		// Drop the look-ahead item from the backing array too: the caller
-		// could otherwise reach a stored message through items[:cap(items)].
-		clear(page[pageSize:])
-		page = page[:pageSize]
+	if more {
 		next = m.tokens.Encode(lastKey, q.Fingerprint)
 	}
 	for i, msg := range page {
@@ -336,6 +336,9 @@ func (m *Memory[M]) prepareCreate(msg M) (M, error) {
 		return in, err
 	}
 	r := in.ProtoReflect()
+	if err := m.l.CheckNewKey("create", m.l.KeyOf(r), false); err != nil {
+		return in, err
+	}
 	// Output-only fields are the server's: whatever the client sent in them
 	// is dropped rather than stored.
 	m.l.ClearManaged(r)
@@ -371,6 +374,9 @@ func (m *Memory[M]) place(in M, pending map[string]bool) (*entry[M], error) {
 				return nil, status.Errorf(codes.Internal, "create %s: key generator returned an empty id", m.l.TypeName)
 			}
 			key.Text = m.l.KeyPrefix + id
+			if err := m.l.CheckNewKey("create", key.Text, true); err != nil {
+				return nil, err
+			}
 			if !taken(key.Text) {
 				break
 			}
@@ -383,7 +389,7 @@ func (m *Memory[M]) place(in M, pending map[string]bool) (*entry[M], error) {
 	}
 	m.l.StampCreate(r, m.set.Clock())
 	m.stampEtag(r)
-	return &entry[M]{key: key.Text, msg: in}, nil
+	return &entry[M]{key: key.Text, msg: in, size: proto.Size(in)}, nil
 }
 
 func (m *Memory[M]) insert(e *entry[M]) {
@@ -476,7 +482,7 @@ func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMa
 	nr := next.ProtoReflect()
 	core.SetTime(nr, m.l.UpdateFD, m.set.Clock())
 	m.stampEtag(nr)
-	e.msg = next // the tree holds the same entry: no tree operation needed
+	e.msg, e.size = next, proto.Size(next) // the tree holds the same entry: no tree operation needed
 	m.feed.publish(Change[M]{Kind: Updated, Key: key, Message: next})
 	m.mu.Unlock()
 

@@ -47,6 +47,17 @@ var ticketFixture = fixtures.Ticket
 // Compile-time check that Memory implements Repository for a generated type.
 var _ svcstore.Repository[*testpb.Book] = (*svcstore.Memory[*testpb.Book])(nil)
 
+// memoryWith is Fixture.NewRepoWith for Memory stores of schema.
+func memoryWith[M proto.Message](schema svcstore.Schema) func(*testing.T, ...svcstore.Option) svcstore.Repository[M] {
+	return func(t *testing.T, opts ...svcstore.Option) svcstore.Repository[M] {
+		m, err := svcstore.New[M](schema, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+}
+
 func TestContract(t *testing.T) {
 	t.Run("Book", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Book] {
@@ -66,6 +77,7 @@ func TestContract(t *testing.T) {
 				{Path: "author", Value: "Author 3"},
 				{Path: "details.pages", Value: int32(120)},
 			},
+			NewRepoWith: memoryWith[*testpb.Book](bookSchema),
 		})
 	})
 	t.Run("BookTopLevelMask", func(t *testing.T) {
@@ -81,7 +93,7 @@ func TestContract(t *testing.T) {
 	t.Run("Ticket", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Ticket] {
 			return svcstore.MustNew[*testpb.Ticket](ticketSchema)
-		}, ticketFixture)
+		}, withOpener(ticketFixture, memoryWith[*testpb.Ticket](ticketSchema)))
 	})
 	t.Run("Counter", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Counter] {
@@ -92,16 +104,18 @@ func TestContract(t *testing.T) {
 			Mutate:       func(c *testpb.Counter) { c.Label += "+" },
 			MaskPath:     "label",
 			EqualFilters: []storetest.EqualFilter{{Path: "label", Value: "label 1"}},
+			NewRepoWith:  memoryWith[*testpb.Counter](svcstore.Schema{KeyField: "id"}),
 		})
 	})
 	t.Run("Widget", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Widget] {
 			return svcstore.MustNew[*testpb.Widget](widgetSchema)
 		}, storetest.Fixture[*testpb.Widget]{
-			Schema:   widgetSchema,
-			New:      func(i int) *testpb.Widget { return &testpb.Widget{Label: fmt.Sprint("label ", i)} },
-			Mutate:   func(w *testpb.Widget) { w.Label += " v2" },
-			MaskPath: "label",
+			Schema:      widgetSchema,
+			New:         func(i int) *testpb.Widget { return &testpb.Widget{Label: fmt.Sprint("label ", i)} },
+			Mutate:      func(w *testpb.Widget) { w.Label += " v2" },
+			MaskPath:    "label",
+			NewRepoWith: memoryWith[*testpb.Widget](widgetSchema),
 		})
 	})
 }
@@ -119,6 +133,7 @@ func TestNewRejectsBadSchema(t *testing.T) {
 		{"timestamp etag", svcstore.Schema{KeyField: "name", EtagField: "create_time"}, `field svcstore.test.v1.Book.create_time (Schema.EtagField) must be a singular string, not google.protobuf.Timestamp`},
 		{"string time", svcstore.Schema{KeyField: "name", UpdateTimeField: "title"}, `field svcstore.test.v1.Book.title (Schema.UpdateTimeField) must be a singular google.protobuf.Timestamp, not string`},
 		{"other message time", svcstore.Schema{KeyField: "name", CreateTimeField: "details"}, `must be a singular google.protobuf.Timestamp, not svcstore.test.v1.Details`},
+		{"prefix too long", svcstore.Schema{KeyField: "name", KeyPrefix: strings.Repeat("p", svcstore.MaxKeyBytes-35)}, `svcstore.test.v1.Book: Schema.KeyPrefix has 2013 bytes; keys are at most 2048 bytes, so it may have at most 2012`},
 		{"field twice", svcstore.Schema{KeyField: "name", EtagField: "name"}, `field svcstore.test.v1.Book.name is named by both Schema.KeyField and Schema.EtagField`},
 	}
 	for _, tt := range tests {
@@ -163,6 +178,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"zero max", []svcstore.Option{svcstore.WithMaxPageSize(0)}, "WithMaxPageSize: page size must be positive"},
 		{"negative default", []svcstore.Option{svcstore.WithDefaultPageSize(-1)}, "WithDefaultPageSize: page size must be positive"},
 		{"default above max", []svcstore.Option{svcstore.WithMaxPageSize(10), svcstore.WithDefaultPageSize(11)}, "default page size 11 exceeds maximum page size 10"},
+		{"zero page bytes", []svcstore.Option{svcstore.WithMaxPageBytes(0)}, "WithMaxPageBytes: byte budget must be positive"},
+		{"negative page bytes", []svcstore.Option{svcstore.WithMaxPageBytes(-1)}, "WithMaxPageBytes: byte budget must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -713,5 +730,24 @@ func TestSharedPageTokenKey(t *testing.T) {
 	_, _, err = c.List(ctx, 1, tok)
 	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "replicas must share one page token key") {
 		t.Errorf("token under another key: %v", err)
+	}
+}
+
+func withOpener[M proto.Message](fx storetest.Fixture[M], open func(*testing.T, ...svcstore.Option) svcstore.Repository[M]) storetest.Fixture[M] {
+	fx.NewRepoWith = open
+	return fx
+}
+
+// TestGeneratedKeyTooLong: a key generator whose keys exceed MaxKeyBytes
+// is the server's fault: Internal, not InvalidArgument, and nothing stored.
+func TestGeneratedKeyTooLong(t *testing.T) {
+	repo := svcstore.MustNew[*testpb.Widget](widgetSchema,
+		svcstore.WithKeyGenerator(func() string { return strings.Repeat("g", svcstore.MaxKeyBytes+1) }))
+	_, err := repo.Create(ctx, &testpb.Widget{Label: "w"})
+	if st := status.Convert(err); st.Code() != codes.Internal || !strings.Contains(st.Message(), "generated id has 2049 bytes") {
+		t.Errorf("Create with an over-long generated key: %v, want Internal naming the length", err)
+	}
+	if repo.Len() != 0 {
+		t.Errorf("Len = %d after a refused Create, want 0", repo.Len())
 	}
 }

@@ -21,6 +21,27 @@ const (
 	MaxPageSize     = core.MaxPageSize
 )
 
+// DefaultMaxPageBytes is the default byte budget of a List page: the items
+// of a page, counted as they are encoded in a List response (each item's
+// proto.Size plus its length prefix and a two-byte field tag, enough for
+// field numbers up to 2047), never add up to more.
+// It is 4 MiB less 64 KiB: 4 MiB is gRPC's default limit on a received
+// message (grpc-go's default MaxCallRecvMsgSize and MaxRecvMsgSize), and
+// the 64 KiB leave room for the rest of the response, chiefly the
+// next_page_token (under 3 KB, as keys are at most [MaxKeyBytes]). So a
+// client with default limits can always receive a page, however large the
+// stored resources. Change it per store with [WithMaxPageBytes], for
+// instance to stay below a server's own grpc.MaxSendMsgSize.
+const DefaultMaxPageBytes = core.DefaultMaxPageBytes
+
+// MaxKeyBytes is the longest string key Create and CreateBatch accept;
+// a longer one is InvalidArgument naming the key field and the limit.
+// Page tokens carry a key, so this keeps every token small enough (about
+// 2.8 KB at most) to be sent back. 2048 bytes also fits under PostgreSQL's
+// B-tree index entry limit (about 2.7 KB), so every store accepts the same
+// keys. Integer keys are never near it.
+const MaxKeyBytes = core.MaxKeyBytes
+
 // Repository is the storage interface generated skeletons serve standard
 // methods from. Keys are the values of the message's key field (see
 // [Schema]) as strings: the value itself for a string key, the canonical
@@ -38,10 +59,15 @@ type Repository[M proto.Message] interface {
 	// ascending key order (numeric for integer keys), starting after the
 	// position recorded in pageToken ("" for the first page), and the token
 	// of the next page, which is "" when there are no more. A pageSize of 0
-	// means the default; larger than the maximum is clamped. A page token
-	// is bound to the filters of the listing that issued it: using it with
-	// other filters is InvalidArgument. See [Filter] for what each filter
-	// costs.
+	// means the default; larger than the maximum is clamped. A page is also
+	// bounded in bytes ([DefaultMaxPageBytes], or [WithMaxPageBytes]): it
+	// ends early, with a token right after its last item, rather than
+	// exceed the budget. It always holds at least one item while any
+	// remain, so an item larger than the whole budget comes alone, and the
+	// server's message size limit decides whether it can be sent. A page
+	// token is bound to the filters of the listing that issued it: using it
+	// with other filters is InvalidArgument. See [Filter] for what each
+	// filter costs.
 	List(ctx context.Context, pageSize int, pageToken string, filters ...Filter) (items []M, nextPageToken string, err error)
 
 	// Create stores msg and returns it as stored, with its key (assigned by
@@ -176,6 +202,21 @@ func WithDefaultPageSize(n int) Option {
 		}
 		o.DefaultPageSize = n
 		o.DefaultSet = true
+	}
+}
+
+// WithMaxPageBytes sets the byte budget of a List page (see
+// [DefaultMaxPageBytes] for how items are counted). A server that raises
+// or lowers its message size limits should set it a little below the
+// smaller of its own send limit and its clients' receive limit. n must be
+// positive.
+func WithMaxPageBytes(n int) Option {
+	return func(o *core.Options) {
+		if n < 1 {
+			o.Errs = append(o.Errs, errors.New("WithMaxPageBytes: byte budget must be positive"))
+			return
+		}
+		o.MaxPageBytes = n
 	}
 }
 

@@ -121,12 +121,14 @@ var dialect = &sqlrepo.Dialect{
 	Lock:            advisoryLock,
 	ClassifyError:   classify,
 	Notify:          true,
+	SendsAllRows:    true,
 }
 
 // New returns the repository of M in pool's database, creating its table
 // and sequences unless [WithoutMigrate] is given. It takes svcstore's
-// options (page sizes, clock, key generator, page token key) and this
-// package's. The pool stays the caller's: Close does not close it.
+// options (page sizes and page byte budget, clock, key generator, page
+// token key) and this package's. The pool stays the caller's: Close does
+// not close it.
 func New[M proto.Message](ctx context.Context, pool *pgxpool.Pool, schema svcstore.Schema, opts ...svcstore.Option) (*Store[M], error) {
 	if pool == nil {
 		return nil, errors.New("pgstore: nil pool")

@@ -51,8 +51,8 @@ func open[M proto.Message](t *testing.T, s svcstore.Schema, opts ...svcstore.Opt
 	return st
 }
 
-func opener[M proto.Message](t *testing.T, s svcstore.Schema) svcstore.Repository[M] {
-	return open[M](t, s)
+func opener[M proto.Message](t *testing.T, s svcstore.Schema, opts ...svcstore.Option) svcstore.Repository[M] {
+	return open[M](t, s, opts...)
 }
 
 func TestContract(t *testing.T) {

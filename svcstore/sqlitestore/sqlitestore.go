@@ -77,7 +77,8 @@ func Open(path string) (*sql.DB, error) {
 
 // New returns the repository of M in db (opened with [Open]), creating its
 // table unless [WithoutMigrate] is given. It takes svcstore's options
-// (page sizes, clock, key generator, page token key) and this package's.
+// (page sizes and page byte budget, clock, key generator, page token key)
+// and this package's.
 func New[M proto.Message](ctx context.Context, db *sql.DB, schema svcstore.Schema, opts ...svcstore.Option) (*Store[M], error) {
 	r, err := sqlrepo.New[M](ctx, sqlrepo.SQLDB(db), dialect, schema, opts)
 	if err != nil {

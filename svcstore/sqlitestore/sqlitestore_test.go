@@ -30,9 +30,9 @@ func openDB(t *testing.T) *sql.DB {
 	return db
 }
 
-func opener[M proto.Message](t *testing.T, s svcstore.Schema) svcstore.Repository[M] {
+func opener[M proto.Message](t *testing.T, s svcstore.Schema, opts ...svcstore.Option) svcstore.Repository[M] {
 	t.Helper()
-	r, err := sqlitestore.New[M](ctx, openDB(t), s)
+	r, err := sqlitestore.New[M](ctx, openDB(t), s, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

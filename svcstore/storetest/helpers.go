@@ -211,6 +211,9 @@ func (s *suite[M]) listAll(t *testing.T, repo svcstore.Repository[M], sizes ...i
 		if next != "" && len(page) == 0 {
 			t.Fatalf("List(%d) returned an empty page with a next_page_token", size)
 		}
+		if cost := pageCost(page); cost > svcstore.DefaultMaxPageBytes && len(page) > 1 {
+			t.Fatalf("List(%d) returned %d items of %d bytes, over the page byte budget %d", size, len(page), cost, svcstore.DefaultMaxPageBytes)
+		}
 		for _, m := range page {
 			keys = append(keys, s.keyOf(m))
 			items = append(items, m)

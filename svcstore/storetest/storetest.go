@@ -60,6 +60,12 @@ type Fixture[M proto.Message] struct {
 	// exactly the resources its own evaluation of the filter keeps. Each
 	// should keep some of them but not all. Optional.
 	EqualFilters []EqualFilter
+
+	// NewRepoWith returns a new, empty repository like Run's newRepo, but
+	// built with opts on top of the defaults. Optional: the subtests that
+	// need a store configured otherwise (a small page byte budget, set with
+	// svcstore.WithMaxPageBytes) skip without it.
+	NewRepoWith func(t *testing.T, opts ...svcstore.Option) svcstore.Repository[M]
 }
 
 // EqualFilter is the path and value of an svcstore.Equal filter.
@@ -75,9 +81,10 @@ var ctx = context.Background()
 // Run runs the contract suite as subtests of t. newRepo must return a new,
 // empty repository each time it is called, independent of every other one
 // (page tokens of one must be rejected by another), with the default page
-// sizes [svcstore.DefaultPageSize] and [svcstore.MaxPageSize]; it may
-// register cleanup with t.Cleanup. Subtests create up to a few thousand
-// resources each.
+// sizes [svcstore.DefaultPageSize] and [svcstore.MaxPageSize] and the
+// default page byte budget [svcstore.DefaultMaxPageBytes]; it may register
+// cleanup with t.Cleanup. Subtests create up to a few thousand resources
+// each, and a few of them resources of several MiB.
 //
 // Besides the semantics in the svcstore package documentation, the suite
 // pins down these details, so that every implementation behaves alike
@@ -103,6 +110,19 @@ var ctx = context.Background()
 //     token used with filters other than those of the listing that issued
 //     it.
 //   - CreateBatch of no messages succeeds with none.
+//   - A page's items, each counted as proto.Size plus a two-byte tag and
+//     its length prefix, never exceed the page byte budget
+//     ([svcstore.DefaultMaxPageBytes] unless set otherwise), except for a
+//     page of one item; and in the byte-budget subtests, a page ends
+//     before its page size only when its next item would not fit.
+//   - A string key longer than [svcstore.MaxKeyBytes] is InvalidArgument on
+//     Create and CreateBatch, with a message naming the key field and the
+//     limit; a key of exactly that length works, page tokens included.
+//
+// The byte-budget subtests store resources of several MiB, grown through a
+// singular string or bytes field other than the key and etag (one not named
+// by an Equal filter, for the filtered ones); they skip when the message
+// has none.
 func Run[M proto.Message](t *testing.T, newRepo func(t *testing.T) svcstore.Repository[M], fx Fixture[M]) {
 	s := newSuite(t, newRepo, fx)
 
@@ -131,6 +151,12 @@ func Run[M proto.Message](t *testing.T, newRepo func(t *testing.T) svcstore.Repo
 	t.Run("InvalidUpdateMask", s.testInvalidUpdateMask)
 	t.Run("Etag", s.testEtag)
 	t.Run("Timestamps", s.testTimestamps)
+	t.Run("PageBytes", s.testPageBytes)
+	t.Run("PageBytesItemAboveBudget", s.testPageBytesOversized)
+	t.Run("PageBytesCustomBudget", s.testPageBytesCustom)
+	t.Run("PageBytesExactAccounting", s.testPageBytesExact)
+	t.Run("PageBytesWithFilters", s.testPageBytesFilters)
+	t.Run("KeySizeCap", s.testKeySizeCap)
 }
 
 type suite[M proto.Message] struct {

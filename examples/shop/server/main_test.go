@@ -86,6 +86,20 @@ func startShop(t *testing.T, opts []svcserver.Option, clientOpts ...svcclient.Op
 // configuration given in full (none: plaintext, no authentication).
 func startShopWith(t *testing.T, opts []svcserver.Option, client svcprod.ClientConfig, clientOpts ...svcclient.Option) *testShop {
 	t.Helper()
+	repos := server.InMemory()
+	if storeURL != nil {
+		var err error
+		if repos, err = server.OpenStore(context.Background(), storeURL(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return startShopOn(t, repos, opts, client, clientOpts...)
+}
+
+// startShopOn is startShopWith on the given repositories, which it closes
+// when the server stops.
+func startShopOn(t *testing.T, repos *server.Repositories, opts []svcserver.Option, client svcprod.ClientConfig, clientOpts ...svcclient.Option) *testShop {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -96,13 +110,6 @@ func startShopWith(t *testing.T, opts []svcserver.Option, client svcprod.ClientC
 	// A bounded drain, so that a test that leaves a call hanging fails
 	// instead of hanging; opts may change it.
 	opts = append([]svcserver.Option{svcserver.WithDrainTimeout(10 * time.Second)}, opts...)
-	repos := server.InMemory()
-	if storeURL != nil {
-		var err error
-		if repos, err = server.OpenStore(ctx, storeURL(t)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	go func() {
 		s.served <- server.ServeOn(ctx, lis, logger, repos, opts...)
 		repos.Close()

@@ -78,8 +78,9 @@ func (s *Shop) Close() {
 // The server is a svcserver.Server (panic recovery, error sanitising, size
 // limits, keepalive, the health service with each shop service SERVING, and
 // reflection) with svcprod's access log to logger, protovalidate validation,
-// AIP-122 resource ids and 64 KiB per string (so that no product can make a
-// page of ListProducts too large for a default client on its own). opts
+// AIP-122 resource ids and 64 KiB per string. (Pages of ListProducts are
+// bounded in bytes by the store, svcstore.DefaultMaxPageBytes unless the
+// repositories were opened with another budget; see [PageBytes].) opts
 // come between the access log and the validation: shopd adds TLS,
 // authentication ([TokenAuth]) and telemetry there, so that unauthenticated
 // calls are refused before anything else looks at them; tests add

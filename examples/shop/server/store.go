@@ -46,6 +46,21 @@ func InMemory(opts ...svcstore.Option) *Repositories {
 	}
 }
 
+// PageBytes is the List page byte budget (svcstore.WithMaxPageBytes) for a
+// server whose messages are limited to maxMessageSize bytes (shopd's
+// --max-message-size; 0 or less means gRPC's default, 4 MiB). A page must
+// fit both the server's send limit and a default client's 4 MiB receive
+// limit, so the budget is the smaller of svcstore.DefaultMaxPageBytes and
+// maxMessageSize less the same room for the rest of the response:
+// 64 KiB, or half of a limit below 128 KiB.
+func PageBytes(maxMessageSize int) int {
+	if maxMessageSize <= 0 {
+		return svcstore.DefaultMaxPageBytes
+	}
+	headroom := min(4<<20-svcstore.DefaultMaxPageBytes, maxMessageSize/2)
+	return max(1, min(svcstore.DefaultMaxPageBytes, maxMessageSize-headroom))
+}
+
 // OpenStore opens the repositories the store URL names:
 //
 //	memory:                     in memory (the default; lost on exit)

@@ -95,6 +95,12 @@ func NewLayout(mt protoreflect.MessageType, spec SchemaSpec) (*Layout, error) {
 		return nil, fmt.Errorf("svcstore: %s: Schema.KeyPrefix %q needs a string key, but %s is %s",
 			md.FullName(), spec.KeyPrefix, l.KeyFD.Name(), l.KeyFD.Kind())
 	}
+	// Server-assigned keys are KeyPrefix followed by a 36-byte id; a prefix
+	// that leaves no room for one would make every such Create fail.
+	if n := len(spec.KeyPrefix); n > MaxKeyBytes-36 {
+		return nil, fmt.Errorf("svcstore: %s: Schema.KeyPrefix has %d bytes; keys are at most %d bytes, so it may have at most %d",
+			md.FullName(), n, MaxKeyBytes, MaxKeyBytes-36)
+	}
 	if l.EtagFD, err = lookup("EtagField", spec.EtagField, isString, "string"); err != nil {
 		return nil, err
 	}

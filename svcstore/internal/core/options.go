@@ -23,6 +23,7 @@ type Options struct {
 	MaxPageSize     int
 	DefaultPageSize int
 	DefaultSet      bool
+	MaxPageBytes    int
 	PageTokenKey    []byte
 	Errs            []error
 
@@ -44,6 +45,7 @@ type Settings struct {
 	KeyGen          func() string // nil when none was given
 	MaxPageSize     int
 	DefaultPageSize int
+	MaxPageBytes    int
 	PageTokenKey    []byte
 }
 
@@ -53,7 +55,7 @@ func (o *Options) Resolve(l *Layout, sqlStore bool) (Settings, error) {
 	if len(o.Errs) > 0 {
 		return Settings{}, fmt.Errorf("svcstore: %s: %w", l.TypeName, errors.Join(o.Errs...))
 	}
-	s := Settings{Clock: time.Now, KeyGen: o.KeyGen, MaxPageSize: MaxPageSize, PageTokenKey: o.PageTokenKey}
+	s := Settings{Clock: time.Now, KeyGen: o.KeyGen, MaxPageSize: MaxPageSize, MaxPageBytes: DefaultMaxPageBytes, PageTokenKey: o.PageTokenKey}
 	if o.Clock != nil {
 		s.Clock = o.Clock
 	}
@@ -66,6 +68,9 @@ func (o *Options) Resolve(l *Layout, sqlStore bool) (Settings, error) {
 	}
 	if o.MaxPageSize != 0 {
 		s.MaxPageSize = o.MaxPageSize
+	}
+	if o.MaxPageBytes != 0 {
+		s.MaxPageBytes = o.MaxPageBytes
 	}
 	switch {
 	case o.DefaultSet && o.DefaultPageSize > s.MaxPageSize:

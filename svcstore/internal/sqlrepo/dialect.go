@@ -41,6 +41,13 @@ type Dialect struct {
 	// when it does not recognise it.
 	ClassifyError func(err error) error
 
+	// SendsAllRows: the server sends every row of a result, whether or
+	// not the client reads it (PostgreSQL's protocol; pgx reads and drops
+	// the rest when rows are closed early). List then asks the database to
+	// leave out messages that cannot fit in the page, rather than stop
+	// reading them.
+	SendsAllRows bool
+
 	// Notify: writes announce themselves with pg_notify on the table's
 	// channel, in the writing statement, so a change is announced exactly
 	// when it commits.

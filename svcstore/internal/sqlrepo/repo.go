@@ -279,42 +279,35 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 		return nil, "", nil
 	}
 
-	// Read one more match than asked: its presence is how we know a next
-	// page exists. With Equal filters, rows are read in chunks until that
-	// many match or the range ends.
-	want := pageSize + 1
-	chunk := want
+	// The page ends at the first match that does not fit, by count or by
+	// bytes: that match is how we know a next page exists. Rows are read in
+	// chunks, usually one of pageSize+1 rows; with Equal filters, chunks
+	// are read until enough rows match or the range ends. Rows are sized
+	// before they are decoded, and reading stops at the first that does not
+	// fit, so a page of huge rows is never decoded whole.
+	chunk := pageSize + 1
 	if q.HasEquals() {
-		chunk = max(want, 256)
+		chunk = max(chunk, 256)
 	}
-	page := make([]M, 0, min(want, 1025))
+	page := make([]M, 0, min(pageSize, 1024))
+	budget := r.set.NewPageBudget()
 	var lastKey string // key of the page's last item
+	more := false      // a further match exists
 	for {
-		var sb strings.Builder
-		var args []any
-		arg := func(v any) string { args = append(args, v); return r.d.Placeholder(len(args)) }
-		sb.WriteString("SELECT resource_key, message, version FROM " + r.table + " WHERE 1=1")
-		if after != nil {
-			sb.WriteString(" AND resource_key > " + arg(after))
-		}
-		if q.Prefix != "" {
-			sb.WriteString(" AND resource_key >= " + arg(q.Prefix))
-			if end, ok := core.PrefixEnd(q.Prefix); ok {
-				sb.WriteString(" AND resource_key < " + arg(end))
-			}
-		}
-		sb.WriteString(" ORDER BY resource_key LIMIT " + arg(chunk))
-		rows, err := r.db.Query(ctx, sb.String(), args...)
+		query, args := r.listQuery(q, after, chunk)
+		rows, err := r.db.Query(ctx, query, args...)
 		if err != nil {
 			return nil, "", r.fail("list", "", err)
 		}
-		n := 0
+		n := 0        // rows read in this chunk
+		left := false // the database left out a row's message (see listQuery)
 		for rows.Next() {
 			n++
 			var col any
 			var data []byte
 			var version int64
-			if err := rows.Scan(&col, &data, &version); err != nil {
+			var sent bool
+			if err := rows.Scan(&col, &version, &data, &sent); err != nil {
 				rows.Close()
 				return nil, "", r.fail("list", "", err)
 			}
@@ -323,38 +316,103 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 				rows.Close()
 				return nil, "", status.Errorf(codes.Internal, "list %s: %v", r.l.TypeName, err)
 			}
-			after, _ = r.sqlKey(k)
-			msg, err := r.decode(k, data, version)
-			if err != nil {
-				rows.Close()
-				return nil, "", err
-			}
-			if q.HasEquals() && !q.Match(msg.ProtoReflect()) {
-				continue
-			}
-			if len(page) == pageSize {
-				lastKey = r.l.KeyOf(page[pageSize-1].ProtoReflect())
-			}
-			page = append(page, msg)
-			if len(page) == want {
+			if !sent {
+				left = true
 				break
 			}
+			after, _ = r.sqlKey(k)
+			size := len(data) + r.l.KeyEtagSize(k, uint64(version))
+			var msg M
+			if q.HasEquals() {
+				if msg, err = r.decode(k, data, version); err != nil {
+					rows.Close()
+					return nil, "", err
+				}
+				if !q.Match(msg.ProtoReflect()) {
+					continue
+				}
+			}
+			if len(page) == pageSize || !budget.Take(size) {
+				more = true
+				break
+			}
+			if !q.HasEquals() {
+				if msg, err = r.decode(k, data, version); err != nil {
+					rows.Close()
+					return nil, "", err
+				}
+			}
+			page = append(page, msg)
+			lastKey = k.Text
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
 			return nil, "", r.fail("list", "", err)
 		}
-		if len(page) == want || n < chunk {
-			break
+		switch {
+		case more:
+		case left && !q.HasEquals():
+			// Every row before the left-out one is on the page, and their
+			// messages alone reach the budget: the left-out row exists and
+			// cannot fit.
+			more = true
+		case left:
+			// Rows before it were skipped by the filters, so it may still
+			// fit: read on from it, with a fresh running sum.
+			continue
+		case n == chunk:
+			continue
 		}
+		break
 	}
 	var next string
-	if len(page) > pageSize {
-		page = page[:pageSize:pageSize]
+	if more {
 		next = r.tokens.Encode(lastKey, q.Fingerprint)
 	}
 	return page, next, nil
+}
+
+// listQuery is the SELECT of one chunk of a List: up to limit rows after
+// the cursor (nil: from the start) in the filters' key range, as resource
+// key, version, message and whether the message was sent.
+//
+// Dialects whose server sends every row of a result whether or not the
+// client reads it (PostgreSQL) send the message only while the messages
+// before it in the chunk add up to less than the page's byte budget. That
+// running sum counts stored bytes, which are fewer than the bytes an item
+// costs in a page (key, etag, tag and length prefix come on top), so a row
+// whose message is left out could never have fitted after the rows before
+// it; the page's byte accounting is still done exactly, in List. The
+// running sum does not cost a scan: PostgreSQL computes the window as the
+// index scan streams rows, and the scan stops at the limit (EXPLAIN ANALYZE
+// shows the index scan reading limit rows). Elsewhere
+// (SQLite, which computes rows only as they are read) every message is
+// sent: List stops reading at the first row that does not fit.
+func (r *Repo[M]) listQuery(q *core.Query, after any, limit int) (string, []any) {
+	var args []any
+	arg := func(v any) string { args = append(args, v); return r.d.Placeholder(len(args)) }
+	var where strings.Builder
+	where.WriteString(" WHERE 1=1")
+	if after != nil {
+		where.WriteString(" AND resource_key > " + arg(after))
+	}
+	if q.Prefix != "" {
+		where.WriteString(" AND resource_key >= " + arg(q.Prefix))
+		if end, ok := core.PrefixEnd(q.Prefix); ok {
+			where.WriteString(" AND resource_key < " + arg(end))
+		}
+	}
+	if !r.d.SendsAllRows {
+		return "SELECT resource_key, version, message, TRUE FROM " + r.table + where.String() +
+			" ORDER BY resource_key LIMIT " + arg(limit), args
+	}
+	budget := arg(r.set.MaxPageBytes)
+	inner := "SELECT resource_key, version, message, COALESCE(SUM(LENGTH(message)) OVER " +
+		"(ORDER BY resource_key ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM " +
+		r.table + where.String() + " ORDER BY resource_key LIMIT " + arg(limit)
+	return "SELECT resource_key, version, CASE WHEN before < " + budget + " THEN message END, before < " + budget +
+		" FROM (" + inner + ") AS chunk ORDER BY resource_key", args
 }
 
 // --- writing -------------------------------------------------------------
@@ -507,22 +565,28 @@ func (r *Repo[M]) insert(ctx context.Context, q Querier, in M, now time.Time) (M
 // prepare copies msg for Create: output-only fields dropped, times stamped,
 // a string key generated when empty.
 func (r *Repo[M]) prepare(msg M, now time.Time) (M, bool, error) {
+	var zero M
 	if any(msg) == nil || !msg.ProtoReflect().IsValid() {
-		var zero M
 		return zero, false, r.l.NilMessage("create")
 	}
 	in := proto.Clone(msg).(M)
 	rm := in.ProtoReflect()
+	if err := r.l.CheckNewKey("create", r.l.KeyOf(rm), false); err != nil {
+		return zero, false, err
+	}
 	r.l.ClearManaged(rm)
 	r.l.StampCreate(rm, now)
 	generated := false
 	if !r.l.IntKey() && r.l.KeyOf(rm) == "" {
 		id := r.keyGen()
 		if id == "" {
-			var zero M
 			return zero, false, status.Errorf(codes.Internal, "create %s: key generator returned an empty id", r.l.TypeName)
 		}
-		r.l.SetKey(rm, core.Key{Text: r.l.KeyPrefix + id})
+		key := r.l.KeyPrefix + id
+		if err := r.l.CheckNewKey("create", key, true); err != nil {
+			return zero, false, err
+		}
+		r.l.SetKey(rm, core.Key{Text: key})
 		generated = true
 	}
 	return in, generated, nil

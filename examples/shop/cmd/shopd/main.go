@@ -75,7 +75,7 @@ func main() {
 	tokenFile := flag.String("auth-token-file", "", "`file` of accepted bearer tokens, one per line, optionally followed by \"readonly\"; without it, no authentication")
 	noReflection := flag.Bool("no-reflection", false, "do not register the reflection service")
 	telemetry := flag.Bool("telemetry", false, "write OpenTelemetry spans and metrics of every call to stderr")
-	maxMsg := flag.Int("max-message-size", svcserver.DefaultMaxRecvMsgSize, "largest message received or sent, in `bytes`")
+	maxMsg := flag.Int("max-message-size", svcserver.DefaultMaxRecvMsgSize, "largest message received or sent, in `bytes`; List pages stay 64 KiB below it (and below 4 MiB, for default clients)")
 	flag.Parse()
 
 	var handler slog.Handler
@@ -129,7 +129,9 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var storeOpts []svcstore.Option
+	// A page of ListProducts must stay below the message size the server
+	// sends (and a default client receives).
+	storeOpts := []svcstore.Option{svcstore.WithMaxPageBytes(server.PageBytes(*maxMsg))}
 	if *tokenKeyFile != "" {
 		key, err := os.ReadFile(*tokenKeyFile)
 		if err != nil {
