@@ -286,7 +286,7 @@ func TestErrorMessages(t *testing.T) {
 		{"star with others", func() error {
 			_, err := repo.Update(ctx, &testpb.Book{Name: "shelves/1/books/2"}, &fieldmaskpb.FieldMask{Paths: []string{"*", "title"}})
 			return err
-		}, codes.InvalidArgument, `update svcstore.test.v1.Book: update_mask path "*" must be the only path, got ["*" "title"]`},
+		}, codes.InvalidArgument, `update svcstore.test.v1.Book: update_mask path "*" must be the only path, got "*, title"`},
 		{"nil create", func() error { _, err := repo.Create(ctx, nil); return err },
 			codes.InvalidArgument, `create svcstore.test.v1.Book: message is nil`},
 		{"other store token", func() error {

@@ -306,6 +306,20 @@ func (s *suite[M]) testKeySizeCap(t *testing.T) {
 	if _, err := repo.Get(ctx, s.key(3)); status.Code(err) != codes.NotFound {
 		t.Errorf("Get(%q) after a refused CreateBatch: %v, want NotFound", s.key(3), err)
 	}
+
+	// Keys a client sends but the store never took come back in error
+	// messages cut short: a status message travels in the trailers, which
+	// a client reads only up to 16 KiB.
+	huge := s.key(4) + strings.Repeat("~", 3*mib)
+	_, getErr := repo.Get(ctx, huge)
+	_, deleteErr := repo.Delete(ctx, huge, "")
+	_, updateErr := repo.Update(ctx, s.msg(4, huge), nil)
+	for call, err := range map[string]error{"Get": getErr, "Delete": deleteErr, "Update": updateErr} {
+		wantCode(t, err, codes.NotFound, call+" of a 3 MiB key")
+		if msg := status.Convert(err).Message(); len(msg) > 500 || !strings.Contains(msg, "bytes") {
+			t.Errorf("%s of a 3 MiB key: message of %d bytes (%.80q…); want the key cut short, with its length", call, len(msg), msg)
+		}
+	}
 }
 
 // wantKeyTooLong checks the refusal of an over-long key: InvalidArgument,

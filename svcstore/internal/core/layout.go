@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -173,7 +174,7 @@ func (l *Layout) badIntKey(key string, err error) error {
 	if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
 		why = "out of range for " + l.KeyFD.Kind().String()
 	}
-	return status.Errorf(codes.InvalidArgument, "%s: %s %q is %s", l.TypeName, l.KeyFD.Name(), key, why)
+	return status.Errorf(codes.InvalidArgument, "%s: %s %s is %s", l.TypeName, l.KeyFD.Name(), Quote(key), why)
 }
 
 // KeyOf returns the key of r in canonical string form ("" when unset).
@@ -340,11 +341,11 @@ func (l *Layout) StampCreate(r protoreflect.Message, now time.Time) {
 
 // NotFound, AlreadyExists, EmptyKey and NilMessage are the common errors.
 func (l *Layout) NotFound(key string) error {
-	return status.Errorf(codes.NotFound, "%s %q not found", l.TypeName, key)
+	return status.Errorf(codes.NotFound, "%s %s not found", l.TypeName, Quote(key))
 }
 
 func (l *Layout) AlreadyExists(key string) error {
-	return status.Errorf(codes.AlreadyExists, "%s %q already exists", l.TypeName, key)
+	return status.Errorf(codes.AlreadyExists, "%s %s already exists", l.TypeName, Quote(key))
 }
 
 func (l *Layout) EmptyKey() error {
@@ -372,4 +373,22 @@ func kindName(fd protoreflect.FieldDescriptor) string {
 		return string(md.FullName())
 	}
 	return fd.Kind().String()
+}
+
+// maxQuoted is how much of a client's string an error message quotes.
+const maxQuoted = 128
+
+// Quote quotes s for an error message, cut to its first maxQuoted bytes
+// (on a character boundary) with its length when longer: a message echoing
+// a megabyte key would itself be too large for the status a client reads
+// from the trailers (grpc-go accepts 16 KiB of headers by default).
+func Quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	cut := maxQuoted
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cut]), len(s))
 }

@@ -34,7 +34,7 @@ func (m *Layout) ResolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Messag
 	if slices.Contains(raw, "*") {
 		if len(raw) != 1 {
 			return nil, false, status.Errorf(codes.InvalidArgument,
-				"update %s: update_mask path \"*\" must be the only path, got %q", m.TypeName, raw)
+				"update %s: update_mask path \"*\" must be the only path, got %s", m.TypeName, Quote(strings.Join(raw, ", ")))
 		}
 		return nil, true, nil
 	}
@@ -47,7 +47,7 @@ func (m *Layout) ResolveMask(mask *fieldmaskpb.FieldMask, in protoreflect.Messag
 		for _, p := range raw {
 			if _, err := fieldmaskpb.New(zero, p); err != nil {
 				return nil, false, status.Errorf(codes.InvalidArgument,
-					"update %s: invalid update_mask path %q: no such field", m.TypeName, p)
+					"update %s: invalid update_mask path %s: no such field", m.TypeName, Quote(p))
 			}
 		}
 	}

@@ -193,7 +193,7 @@ func (r *Repo[M]) decode(k core.Key, data []byte, version int64) (M, error) {
 	msg := r.l.MsgType.New().Interface().(M)
 	if err := (proto.UnmarshalOptions{}).Unmarshal(data, msg); err != nil {
 		var zero M
-		return zero, status.Errorf(codes.DataLoss, "%s %q: stored message does not decode", r.l.TypeName, k.Text)
+		return zero, status.Errorf(codes.DataLoss, "%s %s: stored message does not decode", r.l.TypeName, core.Quote(k.Text))
 	}
 	rm := msg.ProtoReflect()
 	r.l.SetKey(rm, k)
@@ -803,7 +803,7 @@ func (r *Repo[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMask
 		}
 		// Another writer got in between our read and our write.
 		if etag != "" || attempt == maxUpdateAttempts {
-			return zero, status.Errorf(codes.Aborted, "%s %q was changed concurrently; re-read and retry", r.l.TypeName, key)
+			return zero, status.Errorf(codes.Aborted, "%s %s was changed concurrently; re-read and retry", r.l.TypeName, core.Quote(key))
 		}
 	}
 }
@@ -950,7 +950,7 @@ func (r *Repo[M]) fail(op, key string, err error) error {
 	}
 	what := fmt.Sprintf("%s %s", op, r.l.TypeName)
 	if key != "" {
-		what += fmt.Sprintf(" %q", key)
+		what += " " + core.Quote(key)
 	}
 	if r.d.ClassifyError != nil {
 		if st := r.d.ClassifyError(err); st != nil {
