@@ -5,12 +5,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	testvalidatev1 "github.com/grpc-ecosystem/go-grpc-middleware/v2/testing/testvalidate/v1"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -24,6 +26,8 @@ import (
 
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
+	"github.com/svcgen/protoc-gen-svc/svcstore"
+	"github.com/svcgen/protoc-gen-svc/svcstore/pgstore"
 )
 
 // sendServer is go-grpc-middleware's test service with a buf.validate
@@ -52,9 +56,53 @@ func (sendServer) Send(context.Context, *testvalidatev1.SendRequest) (*testvalid
 //     exporter that drops them;
 //   - production+traces-all: every call traced.
 //
-// Compare with: go test -run '^$' -bench BenchmarkUnary -count 6 ./svcprod
+// Compare with: go test -run '^$' -bench 'BenchmarkUnary$' -count 6 ./svcprod
 // | benchstat -col /chain -
-func BenchmarkUnary(b *testing.B) {
+func BenchmarkUnary(b *testing.B) { benchChains(b, sendServer{}) }
+
+// BenchmarkUnaryPostgres is BenchmarkUnary with a handler that does what a
+// service's handler usually does: it reads one row, the request's message,
+// from PostgreSQL through pgstore ($SVC_TEST_POSTGRES_DSN; skipped without
+// it). It shows what the chain costs next to real work.
+func BenchmarkUnaryPostgres(b *testing.B) {
+	dsn := os.Getenv("SVC_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		b.Skip("set SVC_TEST_POSTGRES_DSN=postgres://user:pass@host/db to run it")
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	store, err := pgstore.New[*testvalidatev1.SendRequest](ctx, pool, svcstore.Schema{KeyField: "message"},
+		pgstore.WithTable("svcprod_bench_send"), pgstore.WithoutChangeFeed())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Create(ctx, &testvalidatev1.SendRequest{Message: "someone@example.com"}); err != nil && status.Code(err) != codes.AlreadyExists {
+		b.Fatal(err)
+	}
+	benchChains(b, storeServer{store: store})
+}
+
+// storeServer answers Send after reading the request's message from its
+// store.
+type storeServer struct {
+	testvalidatev1.UnimplementedTestValidateServiceServer
+	store svcstore.Repository[*testvalidatev1.SendRequest]
+}
+
+func (s storeServer) Send(ctx context.Context, req *testvalidatev1.SendRequest) (*testvalidatev1.SendResponse, error) {
+	if _, err := s.store.Get(ctx, req.GetMessage()); err != nil {
+		return nil, err
+	}
+	return &testvalidatev1.SendResponse{}, nil
+}
+
+// benchChains runs the chains of BenchmarkUnary around srv.
+func benchChains(b *testing.B, srv testvalidatev1.TestValidateServiceServer) {
 	everySpan := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}))
 	defer everySpan.Shutdown(context.Background())
 	onePercent := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}),
@@ -92,27 +140,27 @@ func BenchmarkUnary(b *testing.B) {
 	}{
 		{"bare", func(lis net.Listener) func() {
 			s := grpc.NewServer()
-			testvalidatev1.RegisterTestValidateServiceServer(s, sendServer{})
+			testvalidatev1.RegisterTestValidateServiceServer(s, srv)
 			go s.Serve(lis)
 			return s.Stop
 		}},
 		{"svcserver", func(lis net.Listener) func() {
-			return serveBench(lis, svcserver.WithLogger(logger))
+			return serveBench(lis, srv, svcserver.WithLogger(logger))
 		}},
 		{"checks", func(lis net.Listener) func() {
-			return serveBench(lis, append([]svcserver.Option{svcserver.WithLogger(logger)}, checks...)...)
+			return serveBench(lis, srv, append([]svcserver.Option{svcserver.WithLogger(logger)}, checks...)...)
 		}},
 		{"checks+log", func(lis net.Listener) func() {
-			return serveBench(lis, append([]svcserver.Option{svcserver.WithLogger(logger), svcprod.WithAccessLog(logger)}, checks...)...)
+			return serveBench(lis, srv, append([]svcserver.Option{svcserver.WithLogger(logger), svcprod.WithAccessLog(logger)}, checks...)...)
 		}},
 		{"production", func(lis net.Listener) func() {
-			return serveBench(lis, production(tracenoop.NewTracerProvider())...)
+			return serveBench(lis, srv, production(tracenoop.NewTracerProvider())...)
 		}},
 		{"production+traces-1%", func(lis net.Listener) func() {
-			return serveBench(lis, production(onePercent)...)
+			return serveBench(lis, srv, production(onePercent)...)
 		}},
 		{"production+traces-all", func(lis net.Listener) func() {
-			return serveBench(lis, production(everySpan)...)
+			return serveBench(lis, srv, production(everySpan)...)
 		}},
 	}
 	for _, chain := range chains {
@@ -173,9 +221,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func serveBench(lis net.Listener, opts ...svcserver.Option) (stop func()) {
+func serveBench(lis net.Listener, srv testvalidatev1.TestValidateServiceServer, opts ...svcserver.Option) (stop func()) {
 	s := svcserver.New(append(opts, svcserver.WithDrainTimeout(time.Second))...)
-	testvalidatev1.RegisterTestValidateServiceServer(s, sendServer{})
+	testvalidatev1.RegisterTestValidateServiceServer(s, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
