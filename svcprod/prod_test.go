@@ -174,20 +174,7 @@ func TestTelemetrySpansAndRetryEvents(t *testing.T) {
 		t.Fatalf("call with two retries: %v", err)
 	}
 
-	// The server ends its span after the answer is on its way: the last
-	// one may reach the exporter just after the caller has its result.
-	ended := func() int {
-		n := 0
-		for _, s := range exporter.GetSpans() {
-			if s.Name == "prodtest.v1.Items/GetItem" && s.SpanKind == trace.SpanKindServer {
-				n++
-			}
-		}
-		return n
-	}
-	for deadline := time.Now().Add(5 * time.Second); ended() < 3 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	prodtest.WaitForServerSpans(exporter, "prodtest.v1.Items/GetItem", 3)
 	var clientSpans, serverSpans int
 	var callerSpan tracetest.SpanStub
 	for _, s := range exporter.GetSpans() {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/attribute"
@@ -23,6 +22,7 @@ import (
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
 	"github.com/svcgen/protoc-gen-svc/examples/shop/server"
+	"github.com/svcgen/protoc-gen-svc/internal/prodtest"
 	"github.com/svcgen/protoc-gen-svc/svcclient"
 	"github.com/svcgen/protoc-gen-svc/svcprod"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
@@ -164,20 +164,7 @@ func TestRetriesAsSpanEvents(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetProduct after two Unavailable: %v", err)
 	}
-	// The server ends its span after the answer is on its way: the last
-	// one may reach the exporter just after the caller has its result.
-	serverSpans := func() int {
-		n := 0
-		for _, span := range exporter.GetSpans() {
-			if span.Name == "shop.v1.Catalog/GetProduct" && span.SpanKind == trace.SpanKindServer {
-				n++
-			}
-		}
-		return n
-	}
-	for deadline := time.Now().Add(5 * time.Second); serverSpans() < 3 && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	prodtest.WaitForServerSpans(exporter, "shop.v1.Catalog/GetProduct", 3)
 	kinds := map[trace.SpanKind]int{}
 	var retries []string
 	for _, span := range exporter.GetSpans() {
