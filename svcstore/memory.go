@@ -33,9 +33,10 @@ const maxKeyAttempts = 8
 // index and the B-tree, so an Update swaps msg in O(1) without touching the
 // tree.
 type entry[M proto.Message] struct {
-	key  string // canonical form, as clients send it
-	msg  M      // guarded by Memory.mu; the message itself is never mutated
-	size int    // guarded by Memory.mu; proto.Size(msg), for List's byte budget
+	key    string   // canonical form, as clients send it
+	msg    M        // guarded by Memory.mu; the message itself is never mutated
+	size   int      // guarded by Memory.mu; proto.Size(msg), for List's byte budget
+	ixKeys []string // guarded by Memory.mu; msg's sort key in each secondary index
 }
 
 // item is what the B-tree holds. The sort key is kept in the item itself
@@ -73,10 +74,11 @@ type Memory[M proto.Message] struct {
 	feed   feed[M]
 
 	mu      sync.RWMutex
-	tree    *btree.BTreeG[item[M]] // guarded by mu; every entry, by sort key
-	index   map[string]*entry[M]   // guarded by mu; the same entries, by key
-	version uint64                 // guarded by mu; source of etags
-	lastID  core.Key               // guarded by mu; the largest integer key seen
+	tree    *btree.BTreeG[item[M]]   // guarded by mu; every entry, by sort key
+	ixTrees []*btree.BTreeG[item[M]] // guarded by mu; every entry, by each index's sort key
+	index   map[string]*entry[M]     // guarded by mu; the same entries, by key
+	version uint64                   // guarded by mu; source of etags
+	lastID  core.Key                 // guarded by mu; the largest integer key seen
 }
 
 var _ Repository[proto.Message] = (*Memory[proto.Message])(nil)
@@ -103,6 +105,9 @@ func New[M proto.Message](schema Schema, opts ...Option) (*Memory[M], error) {
 		keyGen: set.KeyGen,
 		tree:   btree.NewG(btreeDegree, lessItem[M]),
 		index:  make(map[string]*entry[M]),
+	}
+	for range l.Indexes {
+		m.ixTrees = append(m.ixTrees, btree.NewG(btreeDegree, lessItem[M]))
 	}
 	if m.keyGen == nil {
 		m.keyGen = core.RandomID
@@ -167,9 +172,10 @@ func (m *Memory[M]) Get(ctx context.Context, key string) (M, error) {
 	return clone(msg), nil
 }
 
-// List returns up to pageSize resources passing filters, in key order,
-// after the position in pageToken. See the package documentation for page
-// sizes and tokens, and [Filter] for what filters cost.
+// List returns up to pageSize resources passing filters, in key order or
+// the order an [OrderBy] filter asks for, after the position in pageToken.
+// See the package documentation for page sizes and tokens, and [Filter]
+// for what filters cost.
 func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string, filters ...Filter) ([]M, string, error) {
 	if err := core.CtxErr(ctx.Err()); err != nil {
 		return nil, "", err
@@ -182,44 +188,45 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string, fi
 	if err != nil {
 		return nil, "", err
 	}
-	// Start at the key prefix, or after the token's cursor if that is
-	// further on.
-	start, afterCursor := q.Prefix, ""
+	var cursor string // the position of the previous page's end, in q's order
 	if pageToken != "" {
-		after, err := m.tokens.Decode(pageToken, q.Fingerprint)
-		if err != nil {
+		if cursor, err = m.tokens.Decode(pageToken, q.Fingerprint); err != nil {
 			return nil, "", status.Errorf(codes.InvalidArgument, "list %s: invalid page_token: %v", m.l.TypeName, err)
-		}
-		k, err := m.l.ParseKey(after)
-		if err != nil {
-			// Authentic tokens always hold valid keys.
-			return nil, "", status.Errorf(codes.InvalidArgument, "list %s: invalid page_token", m.l.TypeName)
-		}
-		if sk := m.l.SortKey(k); sk >= start {
-			start, afterCursor = sk, sk
 		}
 	}
 	if q.None {
 		return nil, "", nil
 	}
+	sc, err := m.plan(q, cursor)
+	if err != nil {
+		return nil, "", err
+	}
 
 	// The page ends at the first match that does not fit, by count or by
 	// bytes: that match is how we know a next page exists, so the last page
-	// never carries a token to an empty page. The messages are read under
-	// the lock (an Update swaps them) and copied after it. The
-	// preallocation is capped because WithMaxPageSize may allow huge pages.
+	// never carries a token to an empty page. It also ends, with a token
+	// after the last resource looked at, once MaxScan resources failed the
+	// filter: a page costs at most pageSize + MaxScan resources read. The messages are read under the lock (an Update
+	// swaps them) and copied after it. The preallocation is capped because
+	// WithMaxPageSize may allow huge pages.
 	page := make([]M, 0, min(pageSize, 1024))
 	budget := m.set.NewPageBudget()
-	var lastKey string // the key of the page's last item
-	more := false      // a further match exists
+	var last *entry[M] // the page's last item, or the last resource passed over
+	var lastSkey string
+	more := false // a further match, or unscanned resources, may exist
+	skipped := 0  // resources passed over
 	collect := func(it item[M]) bool {
-		if afterCursor != "" && it.skey == afterCursor {
+		if it.skey == sc.after {
 			return true
 		}
-		if q.Prefix != "" && !strings.HasPrefix(it.skey, q.Prefix) {
-			return false // keys with the prefix are contiguous: done
+		if sc.outside(it.skey) {
+			return false // past the range: done
 		}
-		if q.HasEquals() && !q.Match(it.e.msg.ProtoReflect()) {
+		if (q.Prefix != "" && !strings.HasPrefix(it.e.key, q.Prefix)) || !q.Match(it.e.msg.ProtoReflect()) {
+			if skipped++; skipped >= m.set.MaxScan {
+				last, lastSkey, more = it.e, it.skey, true
+				return false
+			}
 			return true
 		}
 		if len(page) == pageSize || !budget.Take(it.e.size) {
@@ -227,28 +234,108 @@ func (m *Memory[M]) List(ctx context.Context, pageSize int, pageToken string, fi
 			return false
 		}
 		page = append(page, it.e.msg)
-		lastKey = it.e.key
+		last, lastSkey = it.e, it.skey
 		return true
 	}
 	m.mu.RLock()
-	// Seek in O(log n) and continue from there. The cursor's own key may
-	// have been deleted since; seeking by key rather than by position makes
-	// that harmless.
-	if start == "" {
-		m.tree.Ascend(collect)
-	} else {
-		m.tree.AscendGreaterOrEqual(item[M]{skey: start}, collect)
-	}
+	sc.walk(collect)
 	m.mu.RUnlock()
 
 	var next string
-	if more {
-		next = m.tokens.Encode(lastKey, q.Fingerprint)
+	if more && last != nil {
+		k, _ := m.l.ParseKey(last.key)
+		c := k.Text
+		if q.OrderIndex >= 0 {
+			c = lastSkey
+		}
+		next = m.tokens.Encode(c, q.Fingerprint)
 	}
 	for i, msg := range page {
 		page[i] = clone(msg)
 	}
 	return page, next, nil
+}
+
+// scan is one range of one B-tree, walked in one direction, resuming
+// strictly after (before, when descending) a cursor.
+type scan[M proto.Message] struct {
+	tree   *btree.BTreeG[item[M]]
+	lo, hi string // the range [lo, hi); hi "" is unbounded
+	after  string // the previous page's last sort key, skipped; "" for none
+	desc   bool
+}
+
+// outside reports whether skey is past the end of the range in the walk's
+// direction.
+func (s *scan[M]) outside(skey string) bool {
+	if s.desc {
+		return skey < s.lo
+	}
+	return s.hi != "" && skey >= s.hi
+}
+
+func (s *scan[M]) walk(fn func(item[M]) bool) {
+	if !s.desc {
+		s.tree.AscendGreaterOrEqual(item[M]{skey: max(s.lo, s.after)}, fn)
+		return
+	}
+	switch {
+	case s.after != "" && (s.hi == "" || s.after < s.hi):
+		s.tree.DescendLessOrEqual(item[M]{skey: s.after}, fn)
+	case s.hi != "":
+		s.tree.DescendLessOrEqual(item[M]{skey: s.hi}, func(it item[M]) bool {
+			return it.skey == s.hi || fn(it)
+		})
+	default:
+		s.tree.Descend(fn)
+	}
+}
+
+// plan picks the tree and range a listing walks: the ordering index; for
+// key order, a single-field index when the filter fixes its field's value
+// (its entries with that value are in key order); else the key tree within
+// the key prefix.
+func (m *Memory[M]) plan(q *core.Query, cursor string) (*scan[M], error) {
+	sc := &scan[M]{tree: m.tree, desc: q.Desc}
+	if q.OrderIndex >= 0 {
+		sc.tree, sc.after = m.ixTrees[q.OrderIndex], cursor
+		if v, ok := q.Equality(m.l.Indexes[q.OrderIndex].Fields[0]); ok {
+			sc.lo = m.l.IndexPrefix(v)
+			sc.hi, _ = core.PrefixEnd(sc.lo)
+		}
+		return sc, nil
+	}
+	var after core.Key
+	if cursor != "" {
+		k, err := m.l.ParseKey(cursor)
+		if err != nil {
+			// Authentic tokens always hold valid keys.
+			return nil, status.Errorf(codes.InvalidArgument, "list %s: invalid page_token", m.l.TypeName)
+		}
+		after = k
+	}
+	for i, ix := range m.l.Indexes {
+		if len(ix.Fields) != 1 {
+			continue
+		}
+		if v, ok := q.Equality(ix.Fields[0]); ok {
+			sc.tree = m.ixTrees[i]
+			sc.lo = m.l.IndexPrefix(v)
+			sc.hi, _ = core.PrefixEnd(sc.lo)
+			if after.Text != "" {
+				sc.after = sc.lo + m.l.SortKey(after)
+			}
+			return sc, nil
+		}
+	}
+	if q.Prefix != "" {
+		sc.lo = q.Prefix
+		sc.hi, _ = core.PrefixEnd(q.Prefix)
+	}
+	if after.Text != "" {
+		sc.after = m.l.SortKey(after)
+	}
+	return sc, nil
 }
 
 // Create stores a copy of msg, assigning a key when its key field is unset,
@@ -396,6 +483,39 @@ func (m *Memory[M]) insert(e *entry[M]) {
 	k, _ := m.l.ParseKey(e.key) // valid: place made or checked it
 	m.index[e.key] = e
 	m.tree.ReplaceOrInsert(item[M]{skey: m.l.SortKey(k), e: e})
+	e.ixKeys = m.indexKeys(e.msg, k)
+	for i, t := range m.ixTrees {
+		t.ReplaceOrInsert(item[M]{skey: e.ixKeys[i], e: e})
+	}
+}
+
+// indexKeys returns msg's sort key in every secondary index.
+func (m *Memory[M]) indexKeys(msg M, k core.Key) []string {
+	if len(m.ixTrees) == 0 {
+		return nil
+	}
+	keys := make([]string, len(m.ixTrees))
+	for i := range m.ixTrees {
+		keys[i] = m.l.IndexKey(i, msg.ProtoReflect(), k)
+	}
+	return keys
+}
+
+// reindex moves e to next's place in every secondary index whose key
+// changed. Callers hold m.mu for writing.
+func (m *Memory[M]) reindex(e *entry[M], next M) {
+	if len(m.ixTrees) == 0 {
+		return
+	}
+	k, _ := m.l.ParseKey(e.key)
+	keys := m.indexKeys(next, k)
+	for i, t := range m.ixTrees {
+		if keys[i] != e.ixKeys[i] {
+			t.Delete(item[M]{skey: e.ixKeys[i]})
+			t.ReplaceOrInsert(item[M]{skey: keys[i], e: e})
+		}
+	}
+	e.ixKeys = keys
 }
 
 // nextID returns the next server-assigned integer key: one more than the
@@ -482,7 +602,8 @@ func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMa
 	nr := next.ProtoReflect()
 	core.SetTime(nr, m.l.UpdateFD, m.set.Clock())
 	m.stampEtag(nr)
-	e.msg, e.size = next, proto.Size(next) // the tree holds the same entry: no tree operation needed
+	m.reindex(e, next)
+	e.msg, e.size = next, proto.Size(next) // the key tree holds the same entry: no tree operation needed
 	m.feed.publish(Change[M]{Kind: Updated, Key: key, Message: next})
 	m.mu.Unlock()
 
@@ -515,6 +636,9 @@ func (m *Memory[M]) Delete(ctx context.Context, key string, etag string) (M, err
 	}
 	delete(m.index, key)
 	m.tree.Delete(item[M]{skey: m.l.SortKey(k)})
+	for i, t := range m.ixTrees {
+		t.Delete(item[M]{skey: e.ixKeys[i]})
+	}
 	msg := e.msg
 	m.feed.publish(Change[M]{Kind: Deleted, Key: key, Message: msg})
 	m.mu.Unlock()

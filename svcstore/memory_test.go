@@ -31,15 +31,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var ctx = context.Background()
 
 var (
-	bookSchema = svcstore.Schema{
-		KeyField:        "name",
-		KeyPrefix:       "shelves/1/books/",
-		EtagField:       "etag",
-		CreateTimeField: "create_time",
-		UpdateTimeField: "update_time",
-	}
-	widgetSchema = svcstore.Schema{KeyField: "id"}
-	ticketSchema = svcstore.Schema{KeyField: "id", EtagField: "etag", UpdateTimeField: "update_time"}
+	bookSchema   = fixtures.BookSchema
+	widgetSchema = fixtures.WidgetSchema
+	ticketSchema = fixtures.TicketSchema
 )
 
 var ticketFixture = fixtures.Ticket
@@ -62,23 +56,7 @@ func TestContract(t *testing.T) {
 	t.Run("Book", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Book] {
 			return svcstore.MustNew[*testpb.Book](bookSchema)
-		}, storetest.Fixture[*testpb.Book]{
-			Schema: bookSchema,
-			New: func(i int) *testpb.Book {
-				return &testpb.Book{
-					Title:   fmt.Sprintf("Title %d", i),
-					Author:  fmt.Sprintf("Author %d", i%17),
-					Details: &testpb.Details{Pages: int32(100 + i), Isbn: fmt.Sprintf("isbn-%d", i)},
-				}
-			},
-			Mutate:   func(b *testpb.Book) { b.Details.Pages += 1000; b.Title += " (2nd ed.)" },
-			MaskPath: "details.pages",
-			EqualFilters: []storetest.EqualFilter{
-				{Path: "author", Value: "Author 3"},
-				{Path: "details.pages", Value: int32(120)},
-			},
-			NewRepoWith: memoryWith[*testpb.Book](bookSchema),
-		})
+		}, withOpener(fixtures.Book, memoryWith[*testpb.Book](bookSchema)))
 	})
 	t.Run("BookTopLevelMask", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) svcstore.Repository[*testpb.Book] {

@@ -56,7 +56,8 @@ type Repository[M proto.Message] interface {
 	Get(ctx context.Context, key string) (M, error)
 
 	// List returns up to pageSize resources that pass every filter, in
-	// ascending key order (numeric for integer keys), starting after the
+	// ascending key order (numeric for integer keys) unless an [OrderBy]
+	// filter says otherwise, starting after the
 	// position recorded in pageToken ("" for the first page), and the token
 	// of the next page, which is "" when there are no more. A pageSize of 0
 	// means the default; larger than the maximum is clamped. A page is also
@@ -66,7 +67,9 @@ type Repository[M proto.Message] interface {
 	// remain, so an item larger than the whole budget comes alone, and the
 	// server's message size limit decides whether it can be sent. A page
 	// token is bound to the filters of the listing that issued it: using it
-	// with other filters is InvalidArgument. See [Filter] for what each
+	// with other filters or another ordering is InvalidArgument. A page
+	// that passes over the store's scan bound of non-matching resources
+	// ([WithMaxScan]) ends early, with a token. See [Filter] for what each
 	// filter costs.
 	List(ctx context.Context, pageSize int, pageToken string, filters ...Filter) (items []M, nextPageToken string, err error)
 
@@ -123,6 +126,17 @@ type Schema struct {
 	// UpdateTimeField is a singular google.protobuf.Timestamp field stamped
 	// on Create and on every Update. Optional.
 	UpdateTimeField string
+
+	// Indexes declares secondary indexes, each one or more comma-separated
+	// proto field paths ("category", "price.currency_code,price.minor_units")
+	// through singular message fields to a singular scalar, enum,
+	// google.protobuf.Timestamp or Duration. An index makes a [Where]
+	// equality on its first field, and an [OrderBy] on its leading fields,
+	// cost what a key-ordered page costs: O(log n + page size). Filters on
+	// other fields still work, as a bounded scan (see [WithMaxScan]).
+	// Each index costs every write O(log n) (a B-tree on Memory, a column
+	// and an index on the SQL stores). Optional.
+	Indexes []string
 }
 
 func (s Schema) spec() core.SchemaSpec {
@@ -132,6 +146,7 @@ func (s Schema) spec() core.SchemaSpec {
 		EtagField:       s.EtagField,
 		CreateTimeField: s.CreateTimeField,
 		UpdateTimeField: s.UpdateTimeField,
+		Indexes:         s.Indexes,
 	}
 }
 
@@ -220,6 +235,24 @@ func WithMaxPageBytes(n int) Option {
 	}
 }
 
+// WithMaxScan sets how many resources that fail its filter a List page may
+// pass over before it ends early: the page then holds what it found (possibly
+// nothing) and a next_page_token to continue from where it stopped, as
+// AIP-158 allows. This bounds the cost of a page whose filter no index
+// serves. The default is [DefaultMaxScan]; n must be positive.
+func WithMaxScan(n int) Option {
+	return func(o *core.Options) {
+		if n < 1 {
+			o.Errs = append(o.Errs, errors.New("WithMaxScan: scan bound must be positive"))
+			return
+		}
+		o.MaxScan = n
+	}
+}
+
+// DefaultMaxScan is the default of [WithMaxScan].
+const DefaultMaxScan = core.DefaultMaxScan
+
 // MinPageTokenKeyLen is the shortest key [WithPageTokenKey] accepts.
 const MinPageTokenKeyLen = 16
 
@@ -240,8 +273,9 @@ func WithPageTokenKey(key []byte) Option {
 	}
 }
 
-// Filter restricts a List to some resources. Build one with [KeyPrefix] or
-// [Equal]; several filters must all hold. The zero Filter is invalid.
+// Filter restricts or orders a List. Build one with [KeyPrefix], [Equal],
+// [Where] or [OrderBy]; several filters must all hold, and at most one
+// orders. The zero Filter is invalid.
 type Filter struct {
 	spec core.FilterSpec
 }
@@ -274,6 +308,38 @@ func Equal(path string, value any) Filter {
 	return Filter{spec: core.FilterSpec{Path: path, Value: value}}
 }
 
+// Where keeps only the resources matching an AIP-160 filter expression,
+// checked against M's fields: comparisons (= != < <= > >=) on scalars,
+// enums (by value name), timestamps (RFC 3339 strings) and durations
+// ("1.5s"); nested fields ("price.minor_units"); ":" for presence
+// ("f:*"), membership in a repeated field ("tags:blue") and map keys
+// ("labels:env"), map values ("labels.env = prod"); AND, OR, NOT (or "-")
+// and parentheses; and '*' at the start or end of a string value as a
+// wildcard. A field behind an unset message has its default value; a
+// comparison on a missing map key is false. An empty expression keeps
+// everything. A bad expression or an unknown field is InvalidArgument
+// naming its column.
+//
+// Cost: an equality on the first field of a declared index (Schema.Indexes),
+// ANDed with the rest, is a seek; so is any filter on a listing ordered by
+// an index. Every other filter is a scan in list order that passes over at
+// most the store's scan bound of non-matching resources per page
+// ([WithMaxScan]), so a page reads at most page size + scan bound.
+func Where(filter string) Filter {
+	return Filter{spec: core.FilterSpec{IsWhere: true, Where: filter}}
+}
+
+// OrderBy orders a List as an AIP-132 order_by says: comma-separated
+// fields, each optionally followed by " desc". A listing may be ordered by
+// its key ("name desc"), or by the leading fields of a declared index
+// (Schema.Indexes), every field in the same direction; ties are broken by
+// the index's remaining fields, then the key, in that direction. Anything
+// else is InvalidArgument listing the orderings M supports. An empty
+// order_by is key order.
+func OrderBy(orderBy string) Filter {
+	return Filter{spec: core.FilterSpec{IsOrder: true, OrderBy: orderBy}}
+}
+
 // Prefix returns the prefix of a [KeyPrefix] filter. It is for
 // implementations of [Repository] in other packages.
 func (f Filter) Prefix() (prefix string, ok bool) { return f.spec.Prefix, f.spec.IsPrefix }
@@ -281,8 +347,16 @@ func (f Filter) Prefix() (prefix string, ok bool) { return f.spec.Prefix, f.spec
 // Field returns the path and value of an [Equal] filter. It is for
 // implementations of [Repository] in other packages.
 func (f Filter) Field() (path string, value any, ok bool) {
-	return f.spec.Path, f.spec.Value, !f.spec.IsPrefix
+	return f.spec.Path, f.spec.Value, !f.spec.IsPrefix && !f.spec.IsWhere && !f.spec.IsOrder
 }
+
+// Expr returns the expression of a [Where] filter. It is for
+// implementations of [Repository] in other packages.
+func (f Filter) Expr() (filter string, ok bool) { return f.spec.Where, f.spec.IsWhere }
+
+// Ordering returns the order_by of an [OrderBy] filter. It is for
+// implementations of [Repository] in other packages.
+func (f Filter) Ordering() (orderBy string, ok bool) { return f.spec.OrderBy, f.spec.IsOrder }
 
 // FilterSpecs converts filters for the shared store machinery.
 func FilterSpecs(filters []Filter) []core.FilterSpec {

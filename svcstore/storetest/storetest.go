@@ -61,6 +61,16 @@ type Fixture[M proto.Message] struct {
 	// should keep some of them but not all. Optional.
 	EqualFilters []EqualFilter
 
+	// Queries are AIP-160 filters and AIP-132 orderings with their meaning
+	// in Go, for the query subtests (see [Query]). The orderings must be
+	// ones the schema's indexes serve. Optional.
+	Queries []Query[M]
+
+	// ScanFilter is a filter no index of the schema serves that keeps 1 to
+	// 10 of New(0..99), for the scan-bound subtest (which also needs
+	// NewRepoWith). Optional.
+	ScanFilter Query[M]
+
 	// NewRepoWith returns a new, empty repository like Run's newRepo, but
 	// built with opts on top of the defaults. Optional: the subtests that
 	// need a store configured otherwise (a small page byte budget, set with
@@ -157,6 +167,12 @@ func Run[M proto.Message](t *testing.T, newRepo func(t *testing.T) svcstore.Repo
 	t.Run("PageBytesExactAccounting", s.testPageBytesExact)
 	t.Run("PageBytesWithFilters", s.testPageBytesFilters)
 	t.Run("KeySizeCap", s.testKeySizeCap)
+	t.Run("Queries", s.testQueries)
+	t.Run("QueriesAfterWrites", s.testQueriesAfterWrites)
+	t.Run("QueryDuringConcurrentInserts", s.testQueryDuringInserts)
+	t.Run("InvalidQueries", s.testInvalidQueries)
+	t.Run("PageTokenBoundToQuery", s.testQueryTokensBound)
+	t.Run("ScanBound", s.testScanBound)
 }
 
 type suite[M proto.Message] struct {

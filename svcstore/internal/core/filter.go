@@ -13,16 +13,25 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// FilterSpec mirrors one svcstore.Filter: a key prefix, or a field path that
-// must equal a value.
+// FilterSpec mirrors one svcstore.Filter: a key prefix, a field path that
+// must equal a value, an AIP-160 expression or an AIP-132 ordering.
 type FilterSpec struct {
 	IsPrefix bool
 	Prefix   string
 	Path     string
 	Value    any
+	IsWhere  bool
+	Where    string
+	IsOrder  bool
+	OrderBy  string
 }
 
-// Query is a validated set of List filters for one message type.
+// DefaultMaxScan is how many resources a List page may pass over without
+// a match before it ends early (svcstore.WithMaxScan changes it).
+const DefaultMaxScan = 10000
+
+// Query is a validated set of List filters and an ordering for one message
+// type.
 type Query struct {
 	// Prefix is the key prefix every listed key has ("" for none): the
 	// longest of the KeyPrefix filters.
@@ -30,29 +39,38 @@ type Query struct {
 	// None reports KeyPrefix filters that contradict each other: nothing
 	// can match, and the listing is empty.
 	None bool
-	// Fingerprint identifies the filter set, independent of its order; page
-	// tokens are bound to it.
+	// Fingerprint identifies the filters and the ordering, independent of
+	// the filters' order; page tokens are bound to it.
 	Fingerprint string
 
-	equals []equality
-}
+	// Cond is every Where and Equal filter, ANDed; nil for none.
+	Cond *Cond
+	// Order is the requested ordering without the key that breaks ties;
+	// empty for key order. OrderIndex is the index of Layout.Indexes whose
+	// leading fields are Order (-1 for key order): ties are broken by that
+	// index's remaining fields, then the key. Desc applies to every term.
+	Order      []OrderTerm
+	OrderIndex int
+	Desc       bool
 
-type equality struct {
-	path FieldPath
-	want protoreflect.Value
+	l *Layout
 }
 
 // CompileFilters validates specs against the layout's message type. Every
-// problem is InvalidArgument naming the path (never a panic).
+// problem is InvalidArgument naming the filter, the position and the field
+// (never a panic).
 func (l *Layout) CompileFilters(specs []FilterSpec) (*Query, error) {
-	q := &Query{}
+	q := &Query{OrderIndex: -1, l: l}
 	if len(specs) == 0 {
 		return q, nil
 	}
 	var prints []string
+	var conds []*Cond
 	md := l.MsgType.Descriptor()
+	ordered := false
 	for _, f := range specs {
-		if f.IsPrefix {
+		switch {
+		case f.IsPrefix:
 			if l.IntKey() {
 				return nil, status.Errorf(codes.InvalidArgument,
 					"list %s: a key prefix filter needs a string key, but %s is %s", l.TypeName, l.KeyFD.Name(), l.KeyFD.Kind())
@@ -64,19 +82,55 @@ func (l *Layout) CompileFilters(specs []FilterSpec) (*Query, error) {
 				q.None = true
 			}
 			prints = append(prints, "prefix:"+strconv.Quote(f.Prefix))
-			continue
+		case f.IsWhere:
+			c, err := l.parseFilter(f.Where)
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "list %s: invalid filter %s: %v", l.TypeName, Quote(f.Where), err)
+			}
+			if c != nil {
+				conds = append(conds, c)
+				prints = append(prints, "where:"+strings.TrimSpace(f.Where))
+			}
+		case f.IsOrder:
+			if ordered {
+				return nil, status.Errorf(codes.InvalidArgument, "list %s: more than one ordering", l.TypeName)
+			}
+			ordered = true
+			if err := l.parseOrder(q, f.OrderBy); err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "list %s: invalid order_by: %v", l.TypeName, err)
+			}
+			dir := "asc"
+			if q.Desc {
+				dir = "desc"
+			}
+			prints = append(prints, "order:"+dir+":"+joinNames(q.Order))
+		default:
+			fp, err := filterPath(md, f.Path)
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "list %s: filter %q: %v", l.TypeName, f.Path, err)
+			}
+			leaf := fp[len(fp)-1]
+			want, text, err := filterValue(leaf, f.Value)
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "list %s: filter %q: %v", l.TypeName, f.Path, err)
+			}
+			conds = append(conds, &Cond{Op: CondCompare, Field: &FieldRef{Name: f.Path, Path: fp}, Cmp: CmpEq, Value: normalise(leaf, want)})
+			prints = append(prints, "equal:"+f.Path+"="+text)
 		}
-		fp, err := filterPath(md, f.Path)
-		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "list %s: filter %q: %v", l.TypeName, f.Path, err)
+	}
+	switch len(conds) {
+	case 0:
+	case 1:
+		q.Cond = conds[0]
+	default:
+		q.Cond = &Cond{Op: CondAnd}
+		for _, c := range conds {
+			if c.Op == CondAnd {
+				q.Cond.Args = append(q.Cond.Args, c.Args...)
+			} else {
+				q.Cond.Args = append(q.Cond.Args, c)
+			}
 		}
-		leaf := fp[len(fp)-1]
-		want, text, err := filterValue(leaf, f.Value)
-		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "list %s: filter %q: %v", l.TypeName, f.Path, err)
-		}
-		q.equals = append(q.equals, equality{path: fp, want: want})
-		prints = append(prints, "equal:"+f.Path+"="+text)
 	}
 	slices.Sort(prints)
 	prints = slices.Compact(prints)
@@ -190,34 +244,14 @@ func filterValue(fd protoreflect.FieldDescriptor, v any) (protoreflect.Value, st
 	return wrong("scalar")
 }
 
-// HasEquals reports whether q has field filters, which need the message to
+// HasCond reports whether q has field filters, which need the message to
 // be decoded to decide.
-func (q *Query) HasEquals() bool { return len(q.equals) > 0 }
+func (q *Query) HasCond() bool { return q.Cond != nil }
 
-// Match reports whether r satisfies every Equal filter of q. A field behind
-// an unset message has its default value. Key prefixes are not checked
+// Match reports whether r satisfies q's Cond. Key prefixes are not checked
 // here: stores apply them as a key range.
 func (q *Query) Match(r protoreflect.Message) bool {
-	for _, eq := range q.equals {
-		m := r
-		for _, fd := range eq.path[:len(eq.path)-1] {
-			m = m.Get(fd).Message() // an unset message reads as empty
-		}
-		got := m.Get(eq.path[len(eq.path)-1])
-		if !valuesEqual(got, eq.want) {
-			return false
-		}
-	}
-	return true
-}
-
-func valuesEqual(a, b protoreflect.Value) bool {
-	switch x := a.Interface().(type) {
-	case []byte:
-		return bytes.Equal(x, b.Bytes())
-	default:
-		return a.Interface() == b.Interface()
-	}
+	return q.Cond == nil || q.Cond.Eval(r)
 }
 
 // PrefixEnd returns the smallest string greater than every string with

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -22,6 +23,7 @@ import (
 // SchemaSpec mirrors svcstore.Schema (which this package cannot import).
 type SchemaSpec struct {
 	KeyField, KeyPrefix, EtagField, CreateTimeField, UpdateTimeField string
+	Indexes                                                          []string
 }
 
 // KeyKind is how a key field's values are ordered and stored.
@@ -49,6 +51,12 @@ type Layout struct {
 
 	KeyKind KeyKind
 	keyBits int // 32 or 64 for integer keys
+
+	// Indexes are the declared secondary indexes, in declaration order.
+	Indexes []Index
+
+	declsOnce sync.Once
+	decls     *filterDecls // AIP-160 declarations, built on first use
 }
 
 // NewLayout checks spec against mt: every named field exists, is a
@@ -109,6 +117,9 @@ func NewLayout(mt protoreflect.MessageType, spec SchemaSpec) (*Layout, error) {
 		return nil, err
 	}
 	if l.UpdateFD, err = lookup("UpdateTimeField", spec.UpdateTimeField, isTimestamp, string(timestampFullName)); err != nil {
+		return nil, err
+	}
+	if err := l.resolveIndexes(spec.Indexes); err != nil {
 		return nil, err
 	}
 	return l, nil

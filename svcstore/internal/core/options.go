@@ -24,6 +24,7 @@ type Options struct {
 	DefaultPageSize int
 	DefaultSet      bool
 	MaxPageBytes    int
+	MaxScan         int
 	PageTokenKey    []byte
 	Errs            []error
 
@@ -46,6 +47,7 @@ type Settings struct {
 	MaxPageSize     int
 	DefaultPageSize int
 	MaxPageBytes    int
+	MaxScan         int // resources a page may pass over without a match
 	PageTokenKey    []byte
 }
 
@@ -55,7 +57,7 @@ func (o *Options) Resolve(l *Layout, sqlStore bool) (Settings, error) {
 	if len(o.Errs) > 0 {
 		return Settings{}, fmt.Errorf("svcstore: %s: %w", l.TypeName, errors.Join(o.Errs...))
 	}
-	s := Settings{Clock: time.Now, KeyGen: o.KeyGen, MaxPageSize: MaxPageSize, MaxPageBytes: DefaultMaxPageBytes, PageTokenKey: o.PageTokenKey}
+	s := Settings{Clock: time.Now, KeyGen: o.KeyGen, MaxPageSize: MaxPageSize, MaxPageBytes: DefaultMaxPageBytes, MaxScan: DefaultMaxScan, PageTokenKey: o.PageTokenKey}
 	if o.Clock != nil {
 		s.Clock = o.Clock
 	}
@@ -68,6 +70,9 @@ func (o *Options) Resolve(l *Layout, sqlStore bool) (Settings, error) {
 	}
 	if o.MaxPageSize != 0 {
 		s.MaxPageSize = o.MaxPageSize
+	}
+	if o.MaxScan != 0 {
+		s.MaxScan = o.MaxScan
 	}
 	if o.MaxPageBytes != 0 {
 		s.MaxPageBytes = o.MaxPageBytes

@@ -278,6 +278,9 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 	if q.None {
 		return nil, "", nil
 	}
+	if q.OrderIndex >= 0 || q.Desc {
+		return nil, "", status.Errorf(codes.Unimplemented, "list %s: the SQL stores do not order by anything but the ascending key yet", r.l.TypeName)
+	}
 
 	// The page ends at the first match that does not fit, by count or by
 	// bytes: that match is how we know a next page exists. Rows are read in
@@ -286,7 +289,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 	// before they are decoded, and reading stops at the first that does not
 	// fit, so a page of huge rows is never decoded whole.
 	chunk := pageSize + 1
-	if q.HasEquals() {
+	if q.HasCond() {
 		chunk = max(chunk, 256)
 	}
 	page := make([]M, 0, min(pageSize, 1024))
@@ -323,7 +326,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 			after, _ = r.sqlKey(k)
 			size := len(data) + r.l.KeyEtagSize(k, uint64(version))
 			var msg M
-			if q.HasEquals() {
+			if q.HasCond() {
 				if msg, err = r.decode(k, data, version); err != nil {
 					rows.Close()
 					return nil, "", err
@@ -336,7 +339,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 				more = true
 				break
 			}
-			if !q.HasEquals() {
+			if !q.HasCond() {
 				if msg, err = r.decode(k, data, version); err != nil {
 					rows.Close()
 					return nil, "", err
@@ -352,7 +355,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 		}
 		switch {
 		case more:
-		case left && !q.HasEquals():
+		case left && !q.HasCond():
 			// Every row before the left-out one is on the page, and their
 			// messages alone reach the budget: the left-out row exists and
 			// cannot fit.
