@@ -299,8 +299,17 @@ func (m *Memory[M]) plan(q *core.Query, cursor string) (*scan[M], error) {
 	sc := &scan[M]{tree: m.tree, desc: q.Desc}
 	if q.OrderIndex >= 0 {
 		sc.tree, sc.after = m.ixTrees[q.OrderIndex], cursor
-		if v, ok := q.Equality(m.l.Indexes[q.OrderIndex].Fields[0]); ok {
-			sc.lo = m.l.IndexPrefix(v)
+		// The leading fields the filter fixes narrow the walk to one range.
+		var fixed []any
+		for _, p := range m.l.Indexes[q.OrderIndex].Fields {
+			v, ok := q.Equality(p)
+			if !ok {
+				break
+			}
+			fixed = append(fixed, v)
+		}
+		if len(fixed) > 0 {
+			sc.lo = m.l.IndexPrefix(fixed...)
 			sc.hi, _ = core.PrefixEnd(sc.lo)
 		}
 		return sc, nil

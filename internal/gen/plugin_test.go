@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -329,6 +330,41 @@ func TestUnknownAuthValue(t *testing.T) {
 	for _, want := range []string{"policy/policy.proto", "service fixtures.policy.v1.Plain", "(svc.v1.service).auth", "7"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not contain %s", msg, want)
+		}
+	}
+}
+
+// TestBadIndexOption: a (svc.v1.resource).index that names no field, a
+// repeated field or a message fails with one line naming the message, the
+// option and the declaration.
+func TestBadIndexOption(t *testing.T) {
+	for _, tc := range []struct{ index, why string }{
+		{"no_such_field", `has no field "no_such_field"`},
+		{"text,", "empty field path"},
+		{"name", "is the key"},
+	} {
+		req := fixtureRequest(t, "shapes")
+		var changed bool
+		for _, f := range req.GetProtoFile() {
+			for _, m := range f.GetMessageType() {
+				if m.GetName() != "Note" {
+					continue
+				}
+				if m.Options == nil {
+					m.Options = &descriptorpb.MessageOptions{}
+				}
+				proto.SetExtension(m.Options, svcv1.E_Resource, &svcv1.Resource{Index: []string{tc.index}})
+				changed = true
+			}
+		}
+		if !changed {
+			t.Fatal("the shapes fixture has no message Note")
+		}
+		msg := Respond(req).GetError()
+		for _, want := range []string{"Note", "(svc.v1.resource).index", strconv.Quote(tc.index), tc.why} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("index %q: error %q does not contain %s", tc.index, msg, want)
+			}
 		}
 	}
 }

@@ -72,5 +72,12 @@ func schemaFields(r *resourceModel) []string {
 	if r.updateTime != nil {
 		fields = append(fields, "UpdateTimeField: "+strconv.Quote(string(r.updateTime.Desc.Name())))
 	}
+	if len(r.indexes) > 0 {
+		quoted := make([]string, len(r.indexes))
+		for i, ix := range r.indexes {
+			quoted[i] = strconv.Quote(ix)
+		}
+		fields = append(fields, "Indexes: []string{"+strings.Join(quoted, ", ")+"}")
+	}
 	return fields
 }

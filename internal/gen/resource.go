@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/api/annotations"
@@ -23,6 +24,10 @@ type resourceModel struct {
 	etag       *protogen.Field // optional
 	createTime *protogen.Field // optional google.protobuf.Timestamp
 	updateTime *protogen.Field // optional google.protobuf.Timestamp
+
+	// indexes are the declared secondary indexes ((svc.v1.resource).index),
+	// each comma-joined dotted paths, checked against the message.
+	indexes []string
 
 	// keyPrefix is the fixed collection of a one-collection pattern
 	// ("books/"), prepended to server-assigned ids.
@@ -164,11 +169,63 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	if r.keyPrefix != "" && r.key.Desc.Kind() != protoreflect.StringKind {
 		return nil, "", fmt.Errorf("message %s: (svc.v1.resource).key_prefix needs a string key, and %s is %s", msg.Desc.FullName(), r.key.Desc.Name(), r.key.Desc.Kind())
 	}
+	for _, spec := range opt.GetIndex() {
+		ix, err := indexSpec(msg, spec)
+		if err != nil {
+			return nil, "", fmt.Errorf("message %s: (svc.v1.resource).index %q: %v", msg.Desc.FullName(), spec, err)
+		}
+		if ix == string(r.key.Desc.Name()) {
+			return nil, "", fmt.Errorf("message %s: (svc.v1.resource).index %q is the key, which every repository already orders by", msg.Desc.FullName(), spec)
+		}
+		if slices.Contains(r.indexes, ix) {
+			return nil, "", fmt.Errorf("message %s: (svc.v1.resource).index %q is declared twice", msg.Desc.FullName(), spec)
+		}
+		r.indexes = append(r.indexes, ix)
+	}
 	n := msg.GoIdent.GoName
 	r.repository = n + "Repository"
 	r.newInMemory = "NewInMemory" + n + "Repository"
 	r.schema = n + "Schema"
 	return r, "", nil
+}
+
+// indexSpec checks one (svc.v1.resource).index declaration against msg, as
+// svcstore.New will, and returns it normalised ("a.b,c").
+func indexSpec(msg *protogen.Message, spec string) (string, error) {
+	var names []string
+	for raw := range strings.SplitSeq(spec, ",") {
+		name := strings.TrimSpace(raw)
+		if name == "" {
+			return "", fmt.Errorf("empty field path")
+		}
+		m := msg
+		parts := strings.Split(name, ".")
+		for i, part := range parts {
+			if m == nil {
+				return "", fmt.Errorf("%s is not a message, so it has no field %q", parts[i-1], part)
+			}
+			f := field(m, part)
+			if f == nil {
+				return "", fmt.Errorf("%s has no field %q", m.Desc.FullName(), part)
+			}
+			if f.Desc.IsList() || f.Desc.IsMap() {
+				return "", fmt.Errorf("field %s is repeated; only singular fields can be indexed", f.Desc.FullName())
+			}
+			m = f.Message
+			if m != nil && (m.Desc.FullName() == "google.protobuf.Timestamp" || m.Desc.FullName() == "google.protobuf.Duration") {
+				if i != len(parts)-1 {
+					return "", fmt.Errorf("field %s is a %s: index the whole field", f.Desc.FullName(), m.Desc.FullName())
+				}
+				m = nil
+				continue
+			}
+			if i == len(parts)-1 && m != nil {
+				return "", fmt.Errorf("field %s is a message (%s); name one of its fields", f.Desc.FullName(), m.Desc.FullName())
+			}
+		}
+		names = append(names, name)
+	}
+	return strings.Join(names, ","), nil
 }
 
 // setPattern reads a google.api.resource pattern: "books/{book}" has a fixed

@@ -63,6 +63,8 @@ type standardMethod struct {
 	nested      *protogen.Field   // Update: a message of fields to set (ProductUpdate)
 	sets        []fieldMapping    // Update by key: the fields that set resource fields
 	filters     []filterMapping   // List: equality filters
+	filter      *protogen.Field   // List: an AIP-160 filter string
+	orderBy     *protogen.Field   // List: an AIP-132 order_by string
 	unsupported []*protogen.Field // fields refused when set (codes.Unimplemented)
 
 	// parentResource is the resource of the parent collection, when the

@@ -3,6 +3,7 @@ package gen
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -69,8 +70,16 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 	if r.parentPattern != "" && s.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent", r.msg.Desc.Name(), r.pattern, in.Desc.Name())
 	}
+	if f := field(in, "filter"); f != nil && isPlain(f, protoreflect.StringKind) {
+		s.filter = f
+		s.notes = append(s.notes, fmt.Sprintf("filter is an AIP-160 expression over the fields of %s (svcstore.Where); %s", r.msg.Desc.Name(), indexedNote(r)))
+	}
+	if f := field(in, "order_by"); f != nil && isPlain(f, protoreflect.StringKind) {
+		s.orderBy = f
+		s.notes = append(s.notes, fmt.Sprintf("order_by (AIP-132) sorts by %s (svcstore.OrderBy); anything else is InvalidArgument", sortableNote(r)))
+	}
 	var refused []*protogen.Field
-	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent) {
+	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent, s.filter, s.orderBy) {
 		path, guess := filterPath(f, r)
 		if path == nil {
 			refused = append(refused, f)
@@ -85,18 +94,46 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.notes = append(s.notes, note)
 	}
 	s.refuse(in, refused)
+	order := "in key order"
+	if s.orderBy != nil {
+		order = "in key order or by order_by"
+	}
 	switch {
 	case c.kind == serverStreaming:
-		s.summary = fmt.Sprintf("streams the %s resources, in key order, page by page", r.msg.Desc.Name())
+		s.summary = fmt.Sprintf("streams the %s resources, %s, page by page", r.msg.Desc.Name(), order)
 	case s.nextToken != nil:
-		s.summary = fmt.Sprintf("lists a page of %s resources in key order", r.msg.Desc.Name())
+		s.summary = fmt.Sprintf("lists a page of %s resources %s", r.msg.Desc.Name(), order)
 	default:
-		s.summary = fmt.Sprintf("answers every %s resource in key order, or codes.ResourceExhausted when they would exceed svcserver.MaxBatchBytes", r.msg.Desc.Name())
+		s.summary = fmt.Sprintf("answers every %s resource %s, or codes.ResourceExhausted when they would exceed svcserver.MaxBatchBytes", r.msg.Desc.Name(), order)
 	}
 	if s.parent != nil {
 		s.summary += fmt.Sprintf(" under the request's %s (%s)", s.parent.Desc.Name(), r.parentPattern)
 	}
 	return s, ""
+}
+
+// indexedNote says which filters an index serves, for doc comments.
+func indexedNote(r *resourceModel) string {
+	var single []string
+	for _, ix := range r.indexes {
+		if !strings.Contains(ix, ",") {
+			single = append(single, ix)
+		}
+	}
+	scan := "svcstore.DefaultMaxScan non-matching resources a page, and may end a page early with a next_page_token"
+	if len(single) == 0 {
+		return "no single field is indexed ((svc.v1.resource).index), so in key order a filter scans at most " + scan
+	}
+	return fmt.Sprintf("in key order an equality on %s is served from its index; other filters scan at most %s", strings.Join(single, " or "), scan)
+}
+
+// sortableNote lists the orderings a List accepts.
+func sortableNote(r *resourceModel) string {
+	out := []string{string(r.key.Desc.Name())}
+	for _, ix := range r.indexes {
+		out = append(out, strings.ReplaceAll(ix, ",", ", "))
+	}
+	return `"` + strings.Join(out, `", "`) + `" (or leading fields of an index), all ascending or all " desc"`
 }
 
 // filterPath returns the resource field a List request field filters on:
@@ -134,7 +171,7 @@ func (listShape) emit(w *methodWriter) {
 	results := w.errResults()
 	w.refuseUnsupported(w.req, results)
 	filters := ""
-	if s.parent != nil || len(s.filters) > 0 {
+	if s.parent != nil || len(s.filters) > 0 || s.filter != nil || s.orderBy != nil {
 		fv := w.v.of("filters")
 		filters = ", " + fv + "..."
 		w.P("var ", fv, " []", w.id(svcstorePackage, "Filter"))
@@ -157,6 +194,17 @@ func (listShape) emit(w *methodWriter) {
 		for _, f := range s.filters {
 			w.P("if ", w.isSet(w.req, f.req), " {")
 			w.P(fv, " = append(", fv, ", ", w.id(svcstorePackage, "Equal"), "(", strconv.Quote(pathName(f.path)), ", ", w.get(w.req, f.req), "))")
+			w.P("}")
+		}
+		for _, f := range []struct {
+			req *protogen.Field
+			fn  string
+		}{{s.filter, "Where"}, {s.orderBy, "OrderBy"}} {
+			if f.req == nil {
+				continue
+			}
+			w.P("if ", w.get(w.req, f.req), ` != "" {`)
+			w.P(fv, " = append(", fv, ", ", w.id(svcstorePackage, f.fn), "(", w.get(w.req, f.req), "))")
 			w.P("}")
 		}
 	}

@@ -385,7 +385,16 @@ type Resource struct {
 	// Prepended to server-assigned ids and to Create's `<resource>_id`, e.g.
 	// "products/" gives keys like "products/espresso". Defaults to the
 	// collection of a one-collection google.api.resource pattern.
-	KeyPrefix     string `protobuf:"bytes,3,opt,name=key_prefix,json=keyPrefix,proto3" json:"key_prefix,omitempty"`
+	KeyPrefix string `protobuf:"bytes,3,opt,name=key_prefix,json=keyPrefix,proto3" json:"key_prefix,omitempty"`
+	// Secondary indexes, one per entry: comma-separated proto field paths
+	// ("category", "price.currency_code,price.minor_units"), each through
+	// singular message fields to a singular scalar, enum,
+	// google.protobuf.Timestamp or Duration. A List filter (AIP-160) with an
+	// equality on an index's first field, and an order_by (AIP-132) on an
+	// index's leading fields, are then served from the index instead of a
+	// scan; order_by accepts only the key and indexes. Each index costs every
+	// write (svcstore.Schema.Indexes).
+	Index         []string `protobuf:"bytes,4,rep,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -439,6 +448,13 @@ func (x *Resource) GetKeyPrefix() string {
 		return x.KeyPrefix
 	}
 	return ""
+}
+
+func (x *Resource) GetIndex() []string {
+	if x != nil {
+		return x.Index
+	}
+	return nil
 }
 
 var file_svc_v1_options_proto_extTypes = []protoimpl.ExtensionInfo{
@@ -520,12 +536,13 @@ const file_svc_v1_options_proto_rawDesc = "" +
 	"\n" +
 	"\b_enabledB\x0f\n" +
 	"\r_max_attemptsB\x15\n" +
-	"\x13_backoff_multiplier\"q\n" +
+	"\x13_backoff_multiplier\"\x87\x01\n" +
 	"\bResource\x12\x1d\n" +
 	"\aenabled\x18\x01 \x01(\bH\x00R\aenabled\x88\x01\x01\x12\x1b\n" +
 	"\tkey_field\x18\x02 \x01(\tR\bkeyField\x12\x1d\n" +
 	"\n" +
-	"key_prefix\x18\x03 \x01(\tR\tkeyPrefixB\n" +
+	"key_prefix\x18\x03 \x01(\tR\tkeyPrefix\x12\x14\n" +
+	"\x05index\x18\x04 \x03(\tR\x05indexB\n" +
 	"\n" +
 	"\b_enabled*@\n" +
 	"\x04Auth\x12\x14\n" +

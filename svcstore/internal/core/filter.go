@@ -46,9 +46,11 @@ type Query struct {
 	// Cond is every Where and Equal filter, ANDed; nil for none.
 	Cond *Cond
 	// Order is the requested ordering without the key that breaks ties;
-	// empty for key order. OrderIndex is the index of Layout.Indexes whose
-	// leading fields are Order (-1 for key order): ties are broken by that
-	// index's remaining fields, then the key. Desc applies to every term.
+	// empty for key order. OrderIndex is the index of Layout.Indexes that
+	// serves it (-1 for key order): its leading fields are fixed by
+	// equalities of Cond (or none are), and the next ones are Order. A
+	// listing walks that index in order, so ties are broken by the index's
+	// remaining fields, then the key. Desc applies to every term.
 	Order      []OrderTerm
 	OrderIndex int
 	Desc       bool
@@ -131,6 +133,9 @@ func (l *Layout) CompileFilters(specs []FilterSpec) (*Query, error) {
 				q.Cond.Args = append(q.Cond.Args, c)
 			}
 		}
+	}
+	if err := l.chooseOrderIndex(q); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "list %s: invalid order_by: %v", l.TypeName, err)
 	}
 	slices.Sort(prints)
 	prints = slices.Compact(prints)

@@ -446,6 +446,20 @@ func (c *converter) has(e, fe, ve *expr.Expr) (*Cond, error) {
 	return out, nil
 }
 
+// enumPrefix is the UPPER_SNAKE_CASE name of an enum with a trailing
+// underscore: "PRODUCT_CATEGORY_" for ProductCategory.
+func enumPrefix(ed protoreflect.EnumDescriptor) string {
+	var b strings.Builder
+	name := string(ed.Name())
+	for i, r := range name {
+		if i > 0 && r >= 'A' && r <= 'Z' && name[i-1] >= 'a' && name[i-1] <= 'z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String()) + "_"
+}
+
 func constText(k *expr.Constant) string {
 	switch v := k.ConstantKind.(type) {
 	case *expr.Constant_StringValue:
@@ -521,6 +535,11 @@ func (c *converter) value(e *expr.Expr, fd protoreflect.FieldDescriptor) (any, e
 		return bad("true or false")
 	case protoreflect.EnumKind:
 		if ev := fd.Enum().Values().ByName(protoreflect.Name(text)); ev != nil {
+			return int64(ev.Number()), nil
+		}
+		// Values written without the enum's prefix, as buf's style guide
+		// names them: BOOKS for PRODUCT_CATEGORY_BOOKS.
+		if ev := fd.Enum().Values().ByName(protoreflect.Name(enumPrefix(fd.Enum()) + text)); ev != nil {
 			return int64(ev.Number()), nil
 		}
 		return bad("a value of " + string(fd.Enum().FullName()))

@@ -91,9 +91,9 @@ type OrderTerm struct {
 	Path FieldPath
 }
 
-// parseOrder resolves an AIP-132 order_by: the key alone, or a prefix of a
+// parseOrder resolves an AIP-132 order_by: the key alone, or fields of a
 // declared index (optionally followed by the key), every term in the same
-// direction. It sets q.Order, q.Desc and q.OrderIndex.
+// direction. It sets q.Order and q.Desc; chooseOrderIndex picks the index.
 func (l *Layout) parseOrder(q *Query, text string) error {
 	var ob ordering.OrderBy
 	if err := ob.UnmarshalString(text); err != nil {
@@ -125,23 +125,49 @@ func (l *Layout) parseOrder(q *Query, text string) error {
 	if len(terms) == 0 {
 		return nil
 	}
+	q.Order = terms
+	return nil
+}
+
+// chooseOrderIndex picks the index that serves q's ordering: one whose
+// leading fields the filter fixes by equality and whose next fields are the
+// ordering (category = X ORDER BY price on an index "category,price"), else
+// one that starts with the ordering. Called once every filter is known.
+func (l *Layout) chooseOrderIndex(q *Query) error {
+	if len(q.Order) == 0 {
+		return nil
+	}
+	best, bestFixed := -1, -1
 	for i, ix := range l.Indexes {
-		if len(ix.Names) < len(terms) {
-			continue
-		}
-		match := true
-		for j, t := range terms {
-			if !samePath(ix.Fields[j], t.Path) {
-				match = false
+		fixed := 0
+		for fixed < len(ix.Fields) {
+			if _, ok := q.Equality(ix.Fields[fixed]); !ok {
 				break
 			}
+			fixed++
 		}
-		if match {
-			q.Order, q.OrderIndex = terms, i
-			return nil
+		// Try every split: the fixed fields may also be ordered by.
+		for k := fixed; k >= 0; k-- {
+			if k+len(q.Order) > len(ix.Fields) {
+				continue
+			}
+			match := true
+			for j, t := range q.Order {
+				if !samePath(ix.Fields[k+j], t.Path) {
+					match = false
+					break
+				}
+			}
+			if match && k > bestFixed {
+				best, bestFixed = i, k
+			}
 		}
 	}
-	return fmt.Errorf("%q: %s cannot be sorted by %s; it sorts by %s", text, l.TypeName, joinNames(terms), l.sortable())
+	if best < 0 {
+		return fmt.Errorf("%s cannot be sorted by %s; it sorts by %s", l.TypeName, joinNames(q.Order), l.sortable())
+	}
+	q.OrderIndex = best
+	return nil
 }
 
 func samePath(a, b FieldPath) bool {
@@ -173,7 +199,7 @@ func (l *Layout) sortable() string {
 	if len(l.Indexes) == 0 {
 		return s + " only (declare indexes to sort by other fields)"
 	}
-	return s + " (or a leading part of one), each optionally \" desc\""
+	return s + " (or a leading part of one, or the fields after those the filter fixes with =), each optionally \" desc\""
 }
 
 // Cursor returns the position of m (whose key is key) in q's order: the

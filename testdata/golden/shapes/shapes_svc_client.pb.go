@@ -53,7 +53,7 @@ func WrapNotesClient(client NotesClient, opts ...svcclient.Option) *NotesWrapper
 // ListNotes calls fixtures.shapes.v1.Notes.ListNotes with a default deadline of
 // 30s, not retried.
 //
-// Filtered lists need a query language the store does not have.
+// An AIP-160 filter, passed to the repository.
 func (c *NotesWrapper) ListNotes(ctx context.Context, in *ListNotesRequest, opts ...grpc.CallOption) (*ListNotesResponse, error) {
 	return svcclient.Call(ctx, c.inv, _Notes_ListNotes_svcPolicy, opts, in, c.client.ListNotes)
 }

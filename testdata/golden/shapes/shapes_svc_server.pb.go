@@ -57,18 +57,21 @@ func NewInMemoryNotesSkeleton(opts ...svcstore.Option) NotesSkeleton {
 // it answers codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
-//   - a request that sets ListNotesRequest.filter answers codes.Unimplemented:
-//     the repository cannot honour it
+//   - filter is an AIP-160 expression over the fields of Note (svcstore.Where);
+//     no single field is indexed ((svc.v1.resource).index), so in key order a
+//     filter scans at most svcstore.DefaultMaxScan non-matching resources a
+//     page, and may end a page early with a next_page_token
 //
-// Filtered lists need a query language the store does not have.
+// An AIP-160 filter, passed to the repository.
 func (s NotesSkeleton) ListNotes(ctx context.Context, req *ListNotesRequest) (*ListNotesResponse, error) {
 	if s.repos.Note == nil {
 		return nil, svcserver.Unimplemented(Notes_ListNotes_FullMethodName)
 	}
-	if err := svcserver.RefuseFields(req, "filter"); err != nil {
-		return nil, err
+	var filters []svcstore.Filter
+	if req.GetFilter() != "" {
+		filters = append(filters, svcstore.Where(req.GetFilter()))
 	}
-	items, next, err := s.repos.Note.List(ctx, int(req.GetPageSize()), req.GetPageToken())
+	items, next, err := s.repos.Note.List(ctx, int(req.GetPageSize()), req.GetPageToken(), filters...)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,8 @@ func listFlags(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 	pageSize := fs.Int("page-size", 0, "products per page (0: the server's default, 50)")
 	pageToken := fs.String("page-token", "", "the `token` of the page to list, printed after the previous page")
 	all := fs.Bool("all", false, "list every page")
+	filter := fs.String("filter", "", "an AIP-160 `expression`, e.g. 'category = BOOKS AND price.minor_units < 5000'")
+	orderBy := fs.String("order-by", "", "an AIP-132 `ordering`: name, price.minor_units, category, update_time (each optionally \" desc\")")
 	return func(ctx context.Context, c *cli, args []string) error {
 		if len(args) != 0 {
 			return usagef("unexpected arguments %q", args)
@@ -62,7 +64,8 @@ func listFlags(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		var products []*shopv1.Product
 		token := *pageToken
 		for {
-			resp, err := c.catalog.ListProducts(ctx, &shopv1.ListProductsRequest{PageSize: int32(*pageSize), PageToken: token}, c.callOpts()...)
+			req := &shopv1.ListProductsRequest{PageSize: int32(*pageSize), PageToken: token, Filter: *filter, OrderBy: *orderBy}
+			resp, err := c.catalog.ListProducts(ctx, req, c.callOpts()...)
 			if err != nil {
 				return err
 			}
@@ -74,7 +77,14 @@ func listFlags(fs *flag.FlagSet) func(context.Context, *cli, []string) error {
 		}
 		printProducts(c.stdout, products)
 		if token != "" {
-			fmt.Fprintf(c.stdout, "\nmore: shopctl list --page-size %d --page-token %s\n", *pageSize, token)
+			more := fmt.Sprintf("shopctl list --page-size %d --page-token %s", *pageSize, token)
+			if *filter != "" {
+				more += " --filter " + shellQuote(*filter)
+			}
+			if *orderBy != "" {
+				more += " --order-by " + shellQuote(*orderBy)
+			}
+			fmt.Fprintf(c.stdout, "\nmore: %s\n", more)
 		}
 		return nil
 	}
@@ -274,3 +284,6 @@ func parseMinorUnits(s string) (int64, error) {
 	}
 	return int64(w*100 + f), nil
 }
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

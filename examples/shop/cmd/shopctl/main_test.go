@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,13 +30,29 @@ func TestMain(m *testing.M) {
 // returns its address.
 func startServer(t *testing.T) string {
 	t.Helper()
+	return startServing(t, func(ctx context.Context, lis net.Listener, logger *slog.Logger) error {
+		return server.Serve(ctx, lis, logger)
+	})
+}
+
+// startHTTPServer is startServer with every protocol on the one port
+// (gRPC, gRPC-Web, Connect, REST), as shopd serves.
+func startHTTPServer(t *testing.T) string {
+	t.Helper()
+	return startServing(t, func(ctx context.Context, lis net.Listener, logger *slog.Logger) error {
+		return server.ServeHTTP(ctx, lis, logger, nil)
+	})
+}
+
+func startServing(t *testing.T, serve func(context.Context, net.Listener, *slog.Logger) error) string {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(ctx, lis, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() { served <- serve(ctx, lis, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -172,4 +193,99 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 	}
+}
+
+// TestListFilterAndOrder: an AIP-160 filter and an AIP-132 order_by reach
+// the store over gRPC (shopctl), REST (GET /v1/products) and the Connect
+// protocol, on one port, with the same answer; a bad filter is
+// InvalidArgument naming the column.
+func TestListFilterAndOrder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	addr := startHTTPServer(t)
+	for _, p := range []struct{ id, category, price string }{
+		{"novel", "BOOKS", "12.50"}, {"atlas", "BOOKS", "49.99"}, {"encyclopedia", "BOOKS", "120"},
+		{"poems", "BOOKS", "8"}, {"kettle", "HOME", "30"}, {"radio", "ELECTRONICS", "25"},
+	} {
+		if _, errOut, code := shopctl(t, ctx, addr, "create", "--id", p.id, "--title", "T "+p.id, "--category", p.category, "--price", p.price); code != exitOK {
+			t.Fatalf("create %s: %s", p.id, errOut)
+		}
+	}
+	const filter, orderBy = "category = BOOKS AND price.minor_units < 5000", "price.minor_units desc"
+	want := []string{"atlas", "novel", "poems"}
+
+	out, errOut, code := shopctl(t, ctx, addr, "list", "--page-size", "1", "--all", "--filter", filter, "--order-by", orderBy)
+	if code != exitOK {
+		t.Fatalf("shopctl list --filter: exit %d: %s", code, errOut)
+	}
+	var got []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "T ") {
+			for _, id := range []string{"novel", "atlas", "encyclopedia", "poems", "kettle", "radio"} {
+				if strings.Contains(line, "T "+id) {
+					got = append(got, id)
+				}
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("shopctl list --filter %q --order-by %q printed %v, want %v:\n%s", filter, orderBy, got, want, out)
+	}
+
+	names := func(body []byte) []string {
+		var resp struct {
+			Products []struct{ Name string }
+		}
+		if err := json.Unmarshal(body, &resp); err != nil {
+			t.Fatalf("response %s: %v", body, err)
+		}
+		var out []string
+		for _, p := range resp.Products {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	q := url.Values{"filter": {filter}, "order_by": {orderBy}}
+	restURL := "http://" + addr + "/v1/products?" + q.Encode()
+	body, status := httpDo(t, ctx, "GET", restURL, "")
+	if status != 200 || !slices.Equal(names(body), want) {
+		t.Errorf("GET %s: %d %s; want 200 and %v", restURL, status, body, want)
+	}
+	connectBody := fmt.Sprintf(`{"filter": %q, "orderBy": %q}`, filter, orderBy)
+	body, status = httpDo(t, ctx, "POST", "http://"+addr+"/shop.v1.Catalog/ListProducts", connectBody)
+	if status != 200 || !slices.Equal(names(body), want) {
+		t.Errorf("Connect ListProducts %s: %d %s; want 200 and %v", connectBody, status, body, want)
+	}
+
+	_, errOut, code = shopctl(t, ctx, addr, "list", "--filter", "category = BOOKS AND pryce < 3")
+	if code != exitError || !strings.Contains(errOut, "InvalidArgument") || !strings.Contains(errOut, "column 22") || !strings.Contains(errOut, "pryce") {
+		t.Errorf("list with an unknown field: exit %d, %q; want InvalidArgument naming column 22 and pryce", code, errOut)
+	}
+	_, errOut, code = shopctl(t, ctx, addr, "list", "--order-by", "title")
+	if code != exitError || !strings.Contains(errOut, "InvalidArgument") || !strings.Contains(errOut, "price.minor_units") {
+		t.Errorf("list --order-by title (no index): exit %d, %q; want InvalidArgument listing the sortable fields", code, errOut)
+	}
+}
+
+// httpDo sends one request with a JSON body (when not empty) and returns
+// the response body and status.
+func httpDo(t *testing.T, ctx context.Context, method, target, body string) ([]byte, int) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, target, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, target, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, resp.StatusCode
 }

@@ -148,7 +148,8 @@ func (ProductEvent_Type) EnumDescriptor() ([]byte, []int) {
 	return file_shop_v1_catalog_proto_rawDescGZIP(), []int{8, 0}
 }
 
-// A Product is something the shop sells.
+// A Product is something the shop sells. Lists filter on any field and
+// sort by the indexed ones.
 type Product struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, e.g. "espresso-machine". The server picks one when
@@ -335,7 +336,14 @@ type ListProductsRequest struct {
 	// At most this many products; 0 means 50, above 1000 means 1000.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; empty for the first page.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter, e.g. `category = BOOKS AND price.minor_units < 5000`
+	// or `tags:espresso`.
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// An AIP-132 ordering: "name" (the default), "price.minor_units",
+	// "category, price.minor_units" or "update_time", each optionally
+	// followed by " desc".
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -380,6 +388,20 @@ func (x *ListProductsRequest) GetPageSize() int32 {
 func (x *ListProductsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListProductsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListProductsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
 	}
 	return ""
 }
@@ -960,7 +982,7 @@ var File_shop_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\n" +
-	"\x15shop/v1/catalog.proto\x12\ashop.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\xdd\x04\n" +
+	"\x15shop/v1/catalog.proto\x12\ashop.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14shop/v1/common.proto\x1a\x14svc/v1/options.proto\"\xa9\x05\n" +
 	"\aProduct\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\x05title\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05title\x12 \n" +
@@ -980,14 +1002,16 @@ const file_shop_v1_catalog_proto_rawDesc = "" +
 	"updateTime\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x11\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:J\xea\xdd\x19F\"\bcategory\"\x1acategory,price.minor_units\"\x11price.minor_units\"\vupdate_timeB\x11\n" +
 	"\x0f_stock_quantity\"0\n" +
 	"\x11GetProductRequest\x12\x1b\n" +
-	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\"Z\n" +
+	"\x04name\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x04name\"\xa1\x01\n" +
 	"\x13ListProductsRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"l\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12 \n" +
+	"\x06filter\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x06filter\x12#\n" +
+	"\border_by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\aorderBy\"l\n" +
 	"\x14ListProductsResponse\x12,\n" +
 	"\bproducts\x18\x01 \x03(\v2\x10.shop.v1.ProductR\bproducts\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb3\x01\n" +

@@ -23,6 +23,7 @@ func ProductSchema() svcstore.Schema {
 		EtagField:       "etag",
 		CreateTimeField: "create_time",
 		UpdateTimeField: "update_time",
+		Indexes:         []string{"category", "category,price.minor_units", "price.minor_units", "update_time"},
 	}
 }
 

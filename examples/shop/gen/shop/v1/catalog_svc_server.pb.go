@@ -71,16 +71,35 @@ func (s CatalogSkeleton) GetProduct(ctx context.Context, req *GetProductRequest)
 	return s.repos.Product.Get(ctx, req.GetName())
 }
 
-// ListProducts lists a page of Product resources in key order, from the Product
-// repository (name is the key (there is no id field)). Without the repository
-// it answers codes.Unimplemented. Override it to serve the method yourself.
+// ListProducts lists a page of Product resources in key order or by order_by,
+// from the Product repository (name is the key (there is no id field)). Without
+// the repository it answers codes.Unimplemented. Override it to serve the
+// method yourself.
+//
+// Notes:
+//   - filter is an AIP-160 expression over the fields of Product
+//     (svcstore.Where); in key order an equality on category or
+//     price.minor_units or update_time is served from its index; other filters
+//     scan at most svcstore.DefaultMaxScan non-matching resources a page, and
+//     may end a page early with a next_page_token
+//   - order_by (AIP-132) sorts by "name", "category", "category,
+//     price.minor_units", "price.minor_units", "update_time" (or leading fields
+//     of an index), all ascending or all " desc" (svcstore.OrderBy); anything
+//     else is InvalidArgument
 //
 // ListProducts returns products in name order, one page at a time.
 func (s CatalogSkeleton) ListProducts(ctx context.Context, req *ListProductsRequest) (*ListProductsResponse, error) {
 	if s.repos.Product == nil {
 		return nil, svcserver.Unimplemented(Catalog_ListProducts_FullMethodName)
 	}
-	items, next, err := s.repos.Product.List(ctx, int(req.GetPageSize()), req.GetPageToken())
+	var filters []svcstore.Filter
+	if req.GetFilter() != "" {
+		filters = append(filters, svcstore.Where(req.GetFilter()))
+	}
+	if req.GetOrderBy() != "" {
+		filters = append(filters, svcstore.OrderBy(req.GetOrderBy()))
+	}
+	items, next, err := s.repos.Product.List(ctx, int(req.GetPageSize()), req.GetPageToken(), filters...)
 	if err != nil {
 		return nil, err
 	}
