@@ -22,6 +22,12 @@ type fileModel struct {
 	// resource of another file is used through svcstore's generic types, so
 	// the file's output depends only on the file and its imports.
 	repositories []*resourceModel
+	// implied are, per declared repository, the indexes its own file's
+	// List methods imply: the resource fields their request fields filter
+	// on by equality (category_filter), so that those lists seek instead
+	// of scanning. Only this file's methods count, so that the schema
+	// depends on the file alone.
+	implied map[*resourceModel][]string
 }
 
 // declares reports whether the file declares r's repository, schema and
@@ -187,6 +193,7 @@ func buildFile(plugin *protogen.Plugin, file *protogen.File, params Params, reso
 	sort.Slice(fm.repositories, func(i, j int) bool {
 		return fm.repositories[i].msg.GoIdent.GoName < fm.repositories[j].msg.GoIdent.GoName
 	})
+	fm.implyIndexes()
 	return fm, nil
 }
 
@@ -399,4 +406,29 @@ func checkMethodNames(file *protogen.File, svc *protogen.Service, params Params)
 		}
 	}
 	return nil
+}
+
+// implyIndexes fills fm.implied from the file's List methods.
+func (fm *fileModel) implyIndexes() {
+	for _, sm := range fm.services {
+		for _, mm := range sm.methods {
+			if mm.std == nil || !fm.declares(mm.std.resource) {
+				continue
+			}
+			r := mm.std.resource
+			for _, f := range mm.std.filters {
+				ix := pathName(f.path)
+				if slices.Contains(r.indexes, ix) || slices.Contains(fm.implied[r], ix) {
+					continue
+				}
+				if fm.implied == nil {
+					fm.implied = map[*resourceModel][]string{}
+				}
+				fm.implied[r] = append(fm.implied[r], ix)
+			}
+		}
+	}
+	for _, ixs := range fm.implied {
+		sort.Strings(ixs)
+	}
 }

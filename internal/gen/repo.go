@@ -39,7 +39,7 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) error {
 			KeyWhy:         r.keyWhy,
 			IntegerKey:     keyKindOf(r.key) != keyString,
 			Schema:         r.schema,
-			SchemaFields:   schemaFields(r),
+			SchemaFields:   schemaFields(r, f.implied[r]),
 			NewInMemory:    r.newInMemory,
 			Opts:           newLocalNames(f.file.GoImportPath, r.msg).of("opts"),
 			RepositoryType: svcstorePackage.Ident("Repository"),
@@ -54,11 +54,12 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) error {
 
 // schemaLiteral is the svcstore.Schema of r as a composite literal.
 func schemaLiteral(g *protogen.GeneratedFile, r *resourceModel) string {
-	return g.QualifiedGoIdent(svcstorePackage.Ident("Schema")) + "{" + strings.Join(schemaFields(r), ", ") + "}"
+	return g.QualifiedGoIdent(svcstorePackage.Ident("Schema")) + "{" + strings.Join(schemaFields(r, nil), ", ") + "}"
 }
 
-// schemaFields are the fields of r's svcstore.Schema, as Go (Name: value).
-func schemaFields(r *resourceModel) []string {
+// schemaFields are the fields of r's svcstore.Schema, as Go (Name: value),
+// with the declared indexes and then the implied ones.
+func schemaFields(r *resourceModel, implied []string) []string {
 	fields := []string{"KeyField: " + strconv.Quote(string(r.key.Desc.Name()))}
 	if r.keyPrefix != "" {
 		fields = append(fields, "KeyPrefix: "+strconv.Quote(r.keyPrefix))
@@ -72,9 +73,9 @@ func schemaFields(r *resourceModel) []string {
 	if r.updateTime != nil {
 		fields = append(fields, "UpdateTimeField: "+strconv.Quote(string(r.updateTime.Desc.Name())))
 	}
-	if len(r.indexes) > 0 {
-		quoted := make([]string, len(r.indexes))
-		for i, ix := range r.indexes {
+	if ixs := append(append([]string(nil), r.indexes...), implied...); len(ixs) > 0 {
+		quoted := make([]string, len(ixs))
+		for i, ix := range ixs {
 			quoted[i] = strconv.Quote(ix)
 		}
 		fields = append(fields, "Indexes: []string{"+strings.Join(quoted, ", ")+"}")

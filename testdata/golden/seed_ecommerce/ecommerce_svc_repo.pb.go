@@ -22,6 +22,7 @@ func OrderSchema() svcstore.Schema {
 	return svcstore.Schema{
 		KeyField:        "id",
 		CreateTimeField: "created_at",
+		Indexes:         []string{"status"},
 	}
 }
 
@@ -43,6 +44,7 @@ func ProductSchema() svcstore.Schema {
 		KeyField:        "id",
 		CreateTimeField: "created_at",
 		UpdateTimeField: "updated_at",
+		Indexes:         []string{"category.id"},
 	}
 }
 
