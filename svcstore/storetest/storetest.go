@@ -173,6 +173,7 @@ func Run[M proto.Message](t *testing.T, newRepo func(t *testing.T) svcstore.Repo
 	t.Run("InvalidQueries", s.testInvalidQueries)
 	t.Run("PageTokenBoundToQuery", s.testQueryTokensBound)
 	t.Run("ScanBound", s.testScanBound)
+	t.Run("QueryOracle", s.testQueryOracle)
 }
 
 type suite[M proto.Message] struct {
