@@ -335,3 +335,73 @@ func BenchmarkListLarge(b *testing.B) {
 		}
 	}
 }
+
+var (
+	queryOnce sync.Once
+	queryMem  *Memory[*testpb.Book]
+)
+
+// queryFixture is 10^6 books with indexes on author (1,000 values) and
+// details.pages (900 values).
+func queryFixture(b *testing.B) *Memory[*testpb.Book] {
+	b.Helper()
+	queryOnce.Do(func() {
+		s := benchSchema
+		s.Indexes = []string{"author", "details.pages"}
+		queryMem = MustNew[*testpb.Book](s)
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, n := range r.Perm(benchN) {
+			if _, err := queryMem.Create(context.Background(), &testpb.Book{
+				Name:    fmt.Sprintf("shelves/1/books/%07d", n),
+				Title:   fmt.Sprint("Title ", n),
+				Author:  fmt.Sprint("Author ", n%1000),
+				Details: &testpb.Details{Pages: int32(n % 900), Isbn: fmt.Sprint("isbn-", n)},
+			}); err != nil {
+				panic(err)
+			}
+		}
+	})
+	b.ResetTimer()
+	return queryMem
+}
+
+// BenchmarkQuery lists a default page of 10^6 books: unfiltered, with a
+// selective equality on an indexed field (1 book in 1,000), sorted by an
+// indexed field at page 1 and page 1,000, and with a filter no index serves
+// (a bounded scan: the page ends after DefaultMaxScan books).
+func BenchmarkQuery(b *testing.B) {
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		filters []Filter
+		depth   int // pages to skip before timing
+	}{
+		{"unfiltered", nil, 0},
+		{"filter=indexed", []Filter{Where(`author = "Author 7"`)}, 0},
+		{"sort=indexed/page=1", []Filter{OrderBy("details.pages desc")}, 0},
+		{"sort=indexed/page=1000", []Filter{OrderBy("details.pages desc")}, 999},
+		{"filter=indexed+sort=indexed", []Filter{Where(`author = "Author 7"`), OrderBy("details.pages")}, 0},
+		{"filter=scan", []Filter{Where(`title = "Title 7"`)}, 0},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			m := queryFixture(b)
+			token := ""
+			for range c.depth {
+				_, next, err := m.List(ctx, DefaultPageSize, token, c.filters...)
+				if err != nil || next == "" {
+					b.Fatalf("List while skipping pages: token %q, %v", next, err)
+				}
+				token = next
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				items, _, err := m.List(ctx, DefaultPageSize, token, c.filters...)
+				if err != nil || len(items) == 0 && c.name != "filter=scan" {
+					b.Fatalf("List = %d items, %v", len(items), err)
+				}
+			}
+		})
+	}
+}
