@@ -91,8 +91,8 @@ func (s *Server) CancelOperation(ctx context.Context, req *longrunningpb.CancelO
 }
 
 // ListOperations lists the operations of req.name's collection (empty, or
-// "operations", which is every operation), in name order, which is creation
-// order, with AIP-158 pages. req.filter is a conjunction (AND) of:
+// "operations", which is every operation), in name order, with AIP-158
+// pages. req.filter is a conjunction (AND) of:
 //
 //	done = true | done = false
 //	name = "operations/abc*"     (a prefix: the value ends with *)

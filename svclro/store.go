@@ -17,7 +17,8 @@ import (
 type Repository = svcstore.Repository[*longrunningpb.Operation]
 
 // Collection is the collection of operation names: every operation this
-// package creates is named "operations/<id>", with a time-ordered id.
+// package creates is named "operations/<id>", with an id the repository
+// assigns.
 const Collection = "operations/"
 
 // Schema is the repository schema of operations, for svcstore.New and the

@@ -139,18 +139,15 @@ func WaitFor[R, M proto.Message](ctx context.Context, ops longrunningpb.Operatio
 		return res, md, err
 	}
 	r := newOf(res)
-	var m M
-	if done.GetMetadata() != nil {
-		m = newOf(md)
-	}
 	var mdArg proto.Message
 	if done.GetMetadata() != nil {
-		mdArg = m
+		md = newOf(md)
+		mdArg = md
 	}
 	if err := Unpack(done, r, mdArg); err != nil {
-		return res, m, err
+		return res, md, err
 	}
-	return r, m, nil
+	return r, md, nil
 }
 
 // newOf returns a new, empty message of the type of zero (a typed nil
