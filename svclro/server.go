@@ -251,4 +251,3 @@ func notifications(ctx context.Context, seq func(func(svcstore.Change[*longrunni
 	}()
 	return ch
 }
-

@@ -36,10 +36,10 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // backends opens a fresh repository of operations on each store.
 var backends = []struct {
 	name string
-	open func(t *testing.T) svclro.Repository
+	open func(t testing.TB) svclro.Repository
 }{
-	{"memory", func(t *testing.T) svclro.Repository { return svclro.NewMemory() }},
-	{"sqlite", func(t *testing.T) svclro.Repository {
+	{"memory", func(t testing.TB) svclro.Repository { return svclro.NewMemory() }},
+	{"sqlite", func(t testing.TB) svclro.Repository {
 		db, err := sqlitestore.Open(filepath.Join(t.TempDir(), "ops.db"))
 		if err != nil {
 			t.Fatal(err)
@@ -51,7 +51,7 @@ var backends = []struct {
 		}
 		return r
 	}},
-	{"postgres", func(t *testing.T) svclro.Repository {
+	{"postgres", func(t testing.TB) svclro.Repository {
 		pool := pgPool(t)
 		return pgRepo(t, pool, pgTable(t, pool))
 	}},
@@ -59,7 +59,7 @@ var backends = []struct {
 
 // pgPool returns a pool on $SVC_TEST_POSTGRES_DSN; without it the test
 // skips, except in CI, where it fails (as svcstore/internal/pgtest does).
-func pgPool(t *testing.T) *pgxpool.Pool {
+func pgPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	dsn := os.Getenv("SVC_TEST_POSTGRES_DSN")
 	if dsn == "" {
@@ -80,7 +80,7 @@ func pgPool(t *testing.T) *pgxpool.Pool {
 }
 
 // pgTable returns a fresh table name, dropped with its sequences when t ends.
-func pgTable(t *testing.T, pool *pgxpool.Pool) string {
+func pgTable(t testing.TB, pool *pgxpool.Pool) string {
 	var b [6]byte
 	rand.Read(b[:])
 	name := "lro_" + hex.EncodeToString(b[:])
@@ -92,7 +92,7 @@ func pgTable(t *testing.T, pool *pgxpool.Pool) string {
 	return name
 }
 
-func pgRepo(t *testing.T, pool *pgxpool.Pool, table string) *pgstore.Store[*longrunningpb.Operation] {
+func pgRepo(t testing.TB, pool *pgxpool.Pool, table string) *pgstore.Store[*longrunningpb.Operation] {
 	st, err := pgstore.New[*longrunningpb.Operation](context.Background(), pool, svclro.Schema, pgstore.WithTable(table), svcstore.WithPageTokenKey([]byte("0123456789abcdef0123456789abcdef")))
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func pgRepo(t *testing.T, pool *pgxpool.Pool, table string) *pgstore.Store[*long
 
 // serve runs svclro's Operations server on repo over bufconn and returns a
 // client of it.
-func serve(t *testing.T, repo svclro.Repository, opts ...svclro.ServerOption) longrunningpb.OperationsClient {
+func serve(t testing.TB, repo svclro.Repository, opts ...svclro.ServerOption) longrunningpb.OperationsClient {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	s := grpc.NewServer()
