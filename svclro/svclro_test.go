@@ -220,6 +220,9 @@ func TestOperations(t *testing.T) {
 			if got := list(`name = "operations/*" AND done = true`); len(got) != 2 {
 				t.Fatalf("prefix AND done: %v", got)
 			}
+			if got := list(`name = "operations/x AND done = true*"`); len(got) != 0 {
+				t.Fatalf("AND inside a quoted name is part of the name: %v", got)
+			}
 			if got := list(`name = "other/*"`); len(got) != 0 {
 				t.Fatalf("another prefix: %v", got)
 			}
@@ -236,6 +239,10 @@ func TestOperations(t *testing.T) {
 			if err != nil || w.GetDone() || time.Since(start) < 200*time.Millisecond {
 				t.Fatalf("WaitOperation with a timeout = %v, %v after %v", w, err, time.Since(start))
 			}
+			_, err = ops.WaitOperation(ctx, &longrunningpb.WaitOperationRequest{Name: p1.GetName(), Timeout: durationpb.New(-time.Second)})
+			wantCode(t, err, codes.InvalidArgument)
+			_, err = ops.WaitOperation(ctx, &longrunningpb.WaitOperationRequest{Name: "operations/missing"})
+			wantCode(t, err, codes.NotFound)
 			// The client's wait ends with the caller's deadline.
 			short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
 			_, err = svclro.Wait(short, ops, p1)
