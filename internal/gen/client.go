@@ -28,6 +28,8 @@ type wrapperView struct {
 	Policies, MethodPolicies, ServiceConfig            string
 	OldServiceConfig                                   string // "" unless the name changed
 
+	Operations *wrapperOpsView // the Operations client of the AndWait methods; nil without them
+
 	Methods      []wrapperMethodView
 	PolicyRows   [][]string // the fields of each method's svcclient.MethodPolicy, as Go
 	StartForTest *startForTestView
@@ -35,6 +37,10 @@ type wrapperView struct {
 	Invoker, NewInvoker, Option, ClientConnInterface protogen.GoIdent
 	MethodPolicy, ClonePolicies, ServiceConfigJSON   protogen.GoIdent
 	RegisterPolicies                                 protogen.GoIdent
+}
+
+type wrapperOpsView struct {
+	Type, New string // longrunningpb.OperationsClient and its constructor
 }
 
 type streamCheckView struct {
@@ -53,6 +59,7 @@ type wrapperMethodView struct {
 	Index                               string // the constant naming the method's row in the policy table
 	SeqName, SeqDoc, SeqHelper, Seq2    string // server streams: the iterator
 	Pages                               *pagesView
+	Wait                                *waitView
 }
 
 type pagesView struct {
@@ -65,7 +72,15 @@ type pagesView struct {
 
 type startForTestView struct {
 	Name, Server, Wrapper, NewWrapper, Register, NewInMemorySkeleton string
+	Operations                                                       *startOpsView
 	TB, Option, ServeInProcess, ServiceRegistrar                     protogen.GoIdent
+}
+
+// startOpsView registers google.longrunning.Operations from the skeleton's
+// repository of operations.
+type startOpsView struct {
+	Repositories, Field string
+	Register            protogen.GoIdent
 }
 
 // emitClient writes the client wrapper, its policy table and service config
@@ -113,6 +128,12 @@ func wrapperOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) wrappe
 	for _, mm := range sm.methods {
 		v.Methods = append(v.Methods, wrapperMethodOf(g, f.file.GoImportPath, sm, mm))
 		v.PolicyRows = append(v.PolicyRows, policyRow(g, mm))
+		if v.Methods[len(v.Methods)-1].Wait != nil && v.Operations == nil {
+			v.Operations = &wrapperOpsView{
+				Type: g.QualifiedGoIdent(longrunningpbGo.Ident("OperationsClient")),
+				New:  g.QualifiedGoIdent(longrunningpbGo.Ident("NewOperationsClient")),
+			}
+		}
 	}
 	if f.params.Artifacts[ArtifactServer] {
 		st := &startForTestView{
@@ -122,6 +143,9 @@ func wrapperOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) wrappe
 		}
 		if len(sm.resources) > 0 {
 			st.NewInMemorySkeleton = n.NewInMemorySkeleton
+		}
+		if f.params.Artifacts[ArtifactRepo] && sm.hasOperations() {
+			st.Operations = &startOpsView{Repositories: n.Repositories, Field: sm.operationsField(), Register: svclroPackage.Ident("Register")}
 		}
 		v.StartForTest = st
 	}
@@ -154,6 +178,7 @@ func wrapperMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *
 			v.Kind, v.Helper = "hedged", g.QualifiedGoIdent(svcclientPackage.Ident("Hedge"))
 		}
 		v.Pages = pagesViewOf(g, home, sm, mm)
+		v.Wait = waitViewOf(g, home, sm, mm)
 	case serverStreaming:
 		v.Kind = "serverStreaming"
 		v.Stream = g.QualifiedGoIdent(grpcPackage.Ident("ServerStreamingClient")) + "[" + v.OutType + "]"

@@ -119,6 +119,7 @@ type methodModel struct {
 	seqName    string          // for server streams: the wrapper's iterator method, e.g. ListBooksSeq
 	std        *standardMethod // how the skeleton serves it from a repository; nil: Unimplemented
 	notServed  string          // why std is nil
+	lro        *lroAnswer      // the types of the Operation it answers, from operation_info; nil: none
 }
 
 // buildFile derives the model of one file. resources caches the messages
@@ -203,6 +204,7 @@ func buildFile(plugin *protogen.Plugin, file *protogen.File, params Params, reso
 // found. Then each child collection finds its parent's resource, when the
 // service serves it.
 func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
+	sm.readOperations(scope)
 	var served []*resourceModel
 	for pass := range 2 {
 		for _, mm := range sm.methods {

@@ -65,6 +65,9 @@ func skeletonOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) skele
 		first += "\nStandard methods are served from the repositories given to " + n.NewSkeleton + ";\n" +
 			"a zero " + n.Skeleton + " has none and answers Unimplemented for them too."
 	}
+	if withRepos && sm.hasOperations() {
+		first += "\n\n" + operationsDoc(sm)
+	}
 	v := skeletonView{
 		Doc:                 docText(first, sm.svc.Comments.Leading, sm.deprecated),
 		Skeleton:            n.Skeleton,
@@ -82,6 +85,9 @@ func skeletonOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) skele
 			Type:        repositoryType(g, f, r),
 			NewInMemory: newInMemoryRepository(g, f, r, "opts"),
 		})
+	}
+	if withRepos && sm.hasOperations() {
+		v.Resources = append(v.Resources, operationsRepository(g, sm))
 	}
 	for _, mm := range sm.methods {
 		if mm.std != nil {
@@ -171,6 +177,9 @@ func standardMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm 
 		for _, note := range std.notes {
 			text += "\n  - " + note
 		}
+	}
+	if std.out.lro != nil {
+		w.operationsGuard()
 	}
 	std.shape.emit(w)
 	return skeletonMethodView{

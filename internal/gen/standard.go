@@ -83,6 +83,7 @@ type resultMapping struct {
 	msg   *protogen.Message // the response message (or streamed message)
 	wrap  *protogen.Field   // the response field holding the resource; nil: the response is the resource
 	empty bool              // the response has no fields (Delete)
+	lro   *lroAnswer        // the method answers a google.longrunning.Operation holding msg
 }
 
 // fieldMapping pairs a request field with the resource field (path) it
@@ -110,6 +111,10 @@ type methodContext struct {
 	svc       *protogen.Service
 	scope     *fileScope
 	resources *resourceIndex
+	// answer is the message the method answers, or, for a long-running
+	// operation, its response type; lro says how the Operation is made.
+	answer *protogen.Message
+	lro    *lroAnswer
 	// served holds the resources the service's other methods serve, for the
 	// methods that name their resource only by their key (Delete returning
 	// Empty); nil in the first pass.
@@ -121,10 +126,13 @@ type methodContext struct {
 // the method or service name.
 type fileScope struct {
 	byName map[protoreflect.Name][]*protogen.Message
+	// byFullName holds the messages of the file and of every file it
+	// imports, directly or not, for the types operation_info names.
+	byFullName map[protoreflect.FullName]*protogen.Message
 }
 
 func newFileScope(plugin *protogen.Plugin, file *protogen.File) *fileScope {
-	s := &fileScope{byName: map[protoreflect.Name][]*protogen.Message{}}
+	s := &fileScope{byName: map[protoreflect.Name][]*protogen.Message{}, byFullName: map[protoreflect.FullName]*protogen.Message{}}
 	add := func(f *protogen.File) {
 		for _, m := range f.Messages {
 			s.byName[m.Desc.Name()] = append(s.byName[m.Desc.Name()], m)
@@ -137,7 +145,31 @@ func newFileScope(plugin *protogen.Plugin, file *protogen.File) *fileScope {
 			add(f)
 		}
 	}
+	s.addAll(plugin, file, map[string]bool{})
 	return s
+}
+
+// addAll records the messages of f and of everything it imports by full
+// name.
+func (s *fileScope) addAll(plugin *protogen.Plugin, f *protogen.File, seen map[string]bool) {
+	if seen[f.Desc.Path()] {
+		return
+	}
+	seen[f.Desc.Path()] = true
+	var add func(ms []*protogen.Message)
+	add = func(ms []*protogen.Message) {
+		for _, m := range ms {
+			s.byFullName[m.Desc.FullName()] = m
+			add(m.Messages)
+		}
+	}
+	add(f.Messages)
+	imports := f.Desc.Imports()
+	for i := range imports.Len() {
+		if imp := plugin.FilesByPath[imports.Get(i).Path()]; imp != nil {
+			s.addAll(plugin, imp, seen)
+		}
+	}
 }
 
 // resourceNamed returns the one resource in scope whose name is noun or
@@ -311,9 +343,18 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		return nil, "its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import)"
 	}
 	c.verb, c.noun = verb, noun
+	answer, lro, reason := c.operationAnswer(verb)
+	if answer == nil {
+		return nil, reason
+	}
+	c.answer, c.lro = answer, lro
 	std, reason := sh.recognise(c)
 	if std == nil {
 		return nil, reason
+	}
+	if lro != nil {
+		std.out.lro = lro
+		std.notes = append(std.notes, lro.note())
 	}
 	if own := c.serviceResource(); own != nil && own != std.resource {
 		return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())

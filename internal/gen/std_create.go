@@ -17,9 +17,9 @@ func (createShape) recognise(c *methodContext) (*standardMethod, string) {
 	if c.kind != unary {
 		return nil, fmt.Sprintf("a Create method is unary (client streams are BatchCreate), and this is %s", c.kind)
 	}
-	r, out, notes := c.resultOf(c.m.Output)
+	r, out, notes := c.resultOf(c.answer)
 	if r == nil {
-		return nil, c.noResult(c.m.Output)
+		return nil, c.noResult(c.answer)
 	}
 	im, reason := readInput(c.m.Input, r)
 	if im == nil {

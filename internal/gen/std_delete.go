@@ -15,7 +15,7 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 	if c.kind != unary {
 		return nil, fmt.Sprintf("a Delete method is unary, and this is %s", c.kind)
 	}
-	in, outMsg := c.m.Input, c.m.Output
+	in, outMsg := c.m.Input, c.answer
 	r, out, notes := c.resultOf(outMsg)
 	if r == nil {
 		if !isEmptyMessage(outMsg) {

@@ -21,9 +21,9 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 		return nil, fmt.Sprintf("an Update method is unary, and this is %s", c.kind)
 	}
 	in := c.m.Input
-	r, out, notes := c.resultOf(c.m.Output)
+	r, out, notes := c.resultOf(c.answer)
 	if r == nil {
-		return nil, c.noResult(c.m.Output)
+		return nil, c.noResult(c.answer)
 	}
 	s := &standardMethod{resource: r, out: out, notes: notes}
 	if in.Desc.FullName() == r.msg.Desc.FullName() {

@@ -31,6 +31,9 @@ type methodWriter struct {
 func newMethodWriter(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) *methodWriter {
 	std := mm.std
 	msgs := []*protogen.Message{mm.m.Input, mm.m.Output, std.resource.msg}
+	if lro := std.out.lro; lro != nil {
+		msgs = append(msgs, lro.response, lro.metadata)
+	}
 	for _, p := range append(append([]fieldMapping(nil), std.sets...), std.inputFields()...) {
 		for _, f := range p.path {
 			msgs = append(msgs, f.Message)
@@ -129,6 +132,10 @@ func (w *methodWriter) refuseUnsupported(msg string, results string) {
 // held in res (which may be the result of a call that also returns err).
 func (w *methodWriter) respond(call string) {
 	out := w.std.out
+	if out.lro != nil {
+		w.respondOperation(call)
+		return
+	}
 	switch {
 	case out.empty:
 		w.P("if _, ", w.err, " := ", call, "; ", w.err, " != nil {")

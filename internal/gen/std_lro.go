@@ -1,0 +1,246 @@
+package gen
+
+import (
+	"fmt"
+	"strings"
+
+	"cloud.google.com/go/longrunning/autogen/longrunningpb"
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Long-running operations (AIP-151). A Create, Update or Delete that
+// answers google.longrunning.Operation, with
+// (google.longrunning.operation_info) naming its response and metadata
+// types, is recognised as if it answered the response type; the skeleton
+// does the work through the repository at once and answers a done
+// Operation: the result (or google.protobuf.Empty) packed as its response,
+// an empty message of the metadata type as its metadata, kept in the
+// skeleton's repository of operations, which svclro serves as
+// google.longrunning.Operations. The client wrapper gets <Method>AndWait,
+// which waits for the operation and returns the typed response and metadata.
+
+const (
+	operationName   protoreflect.FullName = "google.longrunning.Operation"
+	emptyName       protoreflect.FullName = "google.protobuf.Empty"
+	svclroPackage                         = protogen.GoImportPath("github.com/svcgen/protoc-gen-svc/svclro")
+	longrunningpbGo                       = protogen.GoImportPath("cloud.google.com/go/longrunning/autogen/longrunningpb")
+)
+
+// lroAnswer is how a method answers its Operation.
+type lroAnswer struct {
+	response *protogen.Message // operation_info.response_type
+	metadata *protogen.Message // operation_info.metadata_type
+}
+
+// lroVerbs are the standard verbs served when they answer an Operation.
+var lroVerbs = map[string]bool{"Create": true, "Update": true, "Delete": true}
+
+// operationAnswer reads m's operation_info when m answers an Operation: the
+// message to recognise the method by (the response type), and how the
+// Operation is made. For any other method it returns m's output and nil.
+// A reason is returned when m answers an Operation that cannot be served.
+func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAnswer, string) {
+	out := c.m.Output
+	if out.Desc.FullName() != operationName {
+		return out, nil, ""
+	}
+	if !lroVerbs[verb] {
+		return nil, nil, fmt.Sprintf("it answers %s, and only Create, Update and Delete are served as long-running operations", operationName)
+	}
+	lro, reason := readOperationInfo(c.m, c.scope)
+	if lro == nil {
+		return nil, nil, reason
+	}
+	return lro.response, lro, ""
+}
+
+// readOperationInfo reads the (google.longrunning.operation_info) of m,
+// which answers an Operation, or says why it cannot be used.
+func readOperationInfo(m *protogen.Method, scope *fileScope) (*lroAnswer, string) {
+	info, err := extension[*longrunningpb.OperationInfo](m.Desc.Options(), longrunningpb.E_OperationInfo)
+	if err != nil {
+		return nil, fmt.Sprintf("its option (google.longrunning.operation_info) cannot be read: %v", err)
+	}
+	if info == nil {
+		return nil, fmt.Sprintf("it answers %s without the option (google.longrunning.operation_info) naming the response and metadata types (AIP-151)", operationName)
+	}
+	resp, reason := operationType(m, scope, "response_type", info.GetResponseType())
+	if resp == nil {
+		return nil, reason
+	}
+	md, reason := operationType(m, scope, "metadata_type", info.GetMetadataType())
+	if md == nil {
+		return nil, reason
+	}
+	return &lroAnswer{response: resp, metadata: md}, ""
+}
+
+// readOperations records, for the client wrapper, how each method that
+// answers an Operation declares its types (whether or not the skeleton
+// serves it).
+func (sm *serviceModel) readOperations(scope *fileScope) {
+	for _, mm := range sm.methods {
+		if mm.kind == unary && mm.m.Output.Desc.FullName() == operationName {
+			mm.lro, _ = readOperationInfo(mm.m, scope)
+		}
+	}
+}
+
+// operationType resolves a type named by operation_info: a full name, or a
+// name in the method's proto package (AIP-151), among the messages of the
+// file and everything it imports.
+func operationType(m *protogen.Method, scope *fileScope, option, name string) (*protogen.Message, string) {
+	name = strings.TrimPrefix(name, ".")
+	if name == "" {
+		return nil, fmt.Sprintf("its (google.longrunning.operation_info).%s is empty (AIP-151 requires it)", option)
+	}
+	full := protoreflect.FullName(name)
+	if !strings.Contains(name, ".") {
+		full = m.Desc.ParentFile().Package().Append(protoreflect.Name(name))
+	}
+	if msg := scope.byFullName[full]; msg != nil {
+		return msg, ""
+	}
+	if !full.IsValid() {
+		return nil, fmt.Sprintf("its (google.longrunning.operation_info).%s %q is not a message name", option, name)
+	}
+	return nil, fmt.Sprintf("its (google.longrunning.operation_info).%s %q names no message of the file or its imports (looked for %s)", option, name, full)
+}
+
+// operationNote is the doc comment's account of an Operation answer.
+func (a *lroAnswer) note() string {
+	what := "the result"
+	if a.response.Desc.FullName() == emptyName {
+		what = "google.protobuf.Empty"
+	}
+	return fmt.Sprintf("it answers a google.longrunning.Operation that is already done, with %s packed as its response and an empty %s as its metadata, kept in the Operations repository (served as google.longrunning.Operations by svclro.Register); a skeleton without that repository answers codes.Unimplemented", what, a.metadata.Desc.FullName())
+}
+
+// operationsField is the name of the repository of operations in the
+// service's repository set: Operations, unless a resource's field has it.
+func (sm *serviceModel) operationsField() string {
+	name := "Operations"
+	for taken := true; taken; {
+		taken = false
+		for _, f := range sm.fields {
+			if f == name {
+				name, taken = "LongRunning"+name, true
+			}
+		}
+	}
+	return name
+}
+
+// hasOperations reports whether a method of the service answers an
+// Operation from the repository.
+func (sm *serviceModel) hasOperations() bool {
+	for _, mm := range sm.methods {
+		if mm.std != nil && mm.std.out.lro != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// operationsDoc is the skeleton's paragraph on its operations.
+func operationsDoc(sm *serviceModel) string {
+	f := sm.operationsField()
+	return "Methods that answer a google.longrunning.Operation do their work at once and\n" +
+		"keep the done Operation in the " + f + " repository; serve\n" +
+		"google.longrunning.Operations from it with svclro.Register(grpcServer,\n" +
+		"skeleton.Repositories()." + f + "), or answer an Operation that is not done\n" +
+		"yet from your own method (svclro.Start) and finish it later (svclro.Complete,\n" +
+		"svclro.Fail)."
+}
+
+// operationsRepository is the field of the repository set that keeps the
+// service's operations.
+func operationsRepository(g *protogen.GeneratedFile, sm *serviceModel) repositoryFieldView {
+	return repositoryFieldView{
+		Field:       sm.operationsField(),
+		Type:        g.QualifiedGoIdent(svclroPackage.Ident("Repository")),
+		NewInMemory: g.QualifiedGoIdent(svclroPackage.Ident("NewMemory")) + "(opts...)",
+	}
+}
+
+// operationsGuard writes the check that answers Unimplemented before any
+// work when the skeleton has no repository of operations.
+func (w *methodWriter) operationsGuard() {
+	w.P("if ", w.recv, ".repos.", w.sm.operationsField(), " == nil {")
+	w.P("return ", unimplementedResult(w.g, w.mm))
+	w.P("}")
+}
+
+// respondOperation writes the return of a method answering an Operation:
+// the result of call (a repository call returning the resource and an
+// error) packed into a done Operation.
+func (w *methodWriter) respondOperation(call string) {
+	out, lro := w.std.out, w.std.out.lro
+	var res string
+	switch {
+	case out.empty:
+		w.P("if _, ", w.err, " := ", call, "; ", w.err, " != nil {")
+		w.P("return nil, ", w.err)
+		w.P("}")
+		res = w.a.newMessage(out.msg)
+	case out.wrap == nil:
+		res = w.v.of("res")
+		w.P(res, ", ", w.err, " := ", call)
+		w.onError("nil, ")
+	default:
+		r := w.v.of("res")
+		w.P(r, ", ", w.err, " := ", call)
+		w.onError("nil, ")
+		res = w.a.newMessage(out.msg, out.wrap.GoName, r)
+	}
+	w.P("return ", w.id(svclroPackage, "Done"), "(", w.ctx, ", ", w.recv, ".repos.", w.sm.operationsField(), ", ", res, ", ", w.a.newMessage(lro.metadata), ")")
+}
+
+// waitView is the wrapper's <Method>AndWait of a method answering an
+// Operation.
+type waitView struct {
+	Doc, Name, Method, Wrapper   string
+	C, CtxVar, In, Opts, Op, Err string
+	Context, InType, CallOption  string
+	ResType, MetaType, Helper    string
+}
+
+// waitSuffix names the wrapper method that waits for an operation:
+// CreateInstance gives CreateInstanceAndWait.
+const waitSuffix = "AndWait"
+
+// waitViewOf returns <Method>AndWait for a method answering an Operation
+// whose operation_info names types in scope (served by the skeleton or not),
+// unless a method of the service or another wrapper method has the name.
+func waitViewOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) *waitView {
+	lro := mm.lro
+	if lro == nil {
+		return nil
+	}
+	name := mm.m.GoName + waitSuffix
+	for _, other := range sm.methods {
+		if other.m.GoName == name || other.seqName == name || other.m.GoName+pagesSuffix == name {
+			return nil
+		}
+	}
+	m := mm.m
+	l := newLocalNames(home, m.Input, lro.response, lro.metadata)
+	return &waitView{
+		Doc: docText(name+" calls "+m.GoName+" and waits for its operation to be done, as GAPIC's\n"+
+			"Operation.Wait does: google.longrunning.Operations' WaitOperation (GetOperation\n"+
+			"when the server lacks it), with backoff between calls, within ctx's deadline.\n"+
+			"It returns the operation's "+string(lro.response.Desc.Name())+" and its "+string(lro.metadata.Desc.Name())+" (nil when it has none);\n"+
+			"an operation that failed answers its error as a status error. "+m.GoName+"\n"+
+			"itself has its default deadline and retries; the wait is bounded by ctx only.",
+			"", mm.deprecated),
+		Name: name, Method: m.GoName, Wrapper: sm.names.Wrapper,
+		C: l.of("c"), CtxVar: l.of("ctx"), In: l.of("in"), Opts: l.of("opts"), Op: l.of("op"), Err: l.of("err"),
+		Context:    g.QualifiedGoIdent(contextPackage.Ident("Context")),
+		InType:     g.QualifiedGoIdent(m.Input.GoIdent),
+		CallOption: g.QualifiedGoIdent(grpcPackage.Ident("CallOption")),
+		ResType:    g.QualifiedGoIdent(lro.response.GoIdent),
+		MetaType:   g.QualifiedGoIdent(lro.metadata.GoIdent),
+		Helper:     g.QualifiedGoIdent(svclroPackage.Ident("WaitFor")),
+	}
+}
