@@ -216,13 +216,15 @@ func New(opts ...Option) *Server {
 		grpc.ChainUnaryInterceptor(UnaryRecovery(c.logger)),
 		grpc.ChainStreamInterceptor(StreamRecovery(c.logger)),
 	}
+	var creds handshakenCreds
 	if c.tls != nil {
-		serverOptions = append(serverOptions, grpc.Creds(credentials.NewTLS(c.tls)))
+		creds.base = credentials.NewTLS(c.tls)
 		transport = "tls"
 		if c.tls.ClientAuth >= tls.VerifyClientCertIfGiven {
 			transport = "mtls"
 		}
 	}
+	serverOptions = append(serverOptions, grpc.Creds(creds))
 	serverOptions = append(serverOptions, c.serverOptions...)
 	serverOptions = append(serverOptions,
 		grpc.ChainUnaryInterceptor(UnarySanitizer(c.logger)),

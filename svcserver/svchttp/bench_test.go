@@ -4,6 +4,7 @@ package svchttp_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -14,12 +15,16 @@ import (
 
 	"connectrpc.com/connect"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
 	"github.com/svcgen/protoc-gen-svc/examples/shop/server"
 	"github.com/svcgen/protoc-gen-svc/svcserver"
+	"github.com/svcgen/protoc-gen-svc/svcserver/svchttp"
 )
 
 // BenchmarkUnary makes the same unary call (GetProduct) in every protocol,
@@ -27,8 +32,9 @@ import (
 //
 //   - grpc-native: svcserver.Serve, grpc-go's own HTTP/2 transport (the
 //     baseline: a server without svchttp);
-//   - grpc: a gRPC client through svchttp.Serve (net/http's HTTP/2 server
-//     and grpc.Server.ServeHTTP);
+//   - grpc: grpc-go's client through svchttp.Serve (which hands the
+//     connection to grpc-go's transport);
+//   - grpc-native-tls, grpc-tls: the same two over TLS;
 //   - connect-json, connect-proto: connect-go's client, over h2c;
 //     connect-json-http1: over HTTP/1.1, as REST;
 //   - grpc-web: connect-go's gRPC-Web client, over HTTP/1.1;
@@ -49,27 +55,42 @@ func BenchmarkUnary(b *testing.B) {
 	}
 	req := &shopv1.GetProductRequest{Name: "espresso"}
 
-	b.Run("protocol=grpc-native", func(b *testing.B) {
-		conn := startNative(b)
-		defer reportCPU(b)()
-		native := shopv1.NewCatalogClient(conn)
-		if _, err := native.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: "espresso", Product: &shopv1.Product{Title: "Espresso", Price: eur(22990)}}); err != nil {
-			b.Fatal(err)
-		}
-		for b.Loop() {
-			if _, err := native.GetProduct(ctx, req); err != nil {
+	cert, pool := selfSigned(b)
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	clientTLS := grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, ""))
+	tlsTS := start(b, svchttp.WithTLSConfig(serverTLS))
+	tlsConn, err := grpc.NewClient(tlsTS.addr, clientTLS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tlsConn.Close()
+	for _, tc := range []struct {
+		name string
+		conn func(b *testing.B) grpc.ClientConnInterface
+	}{
+		{"grpc-native", func(b *testing.B) grpc.ClientConnInterface {
+			return startNative(b, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		}},
+		{"grpc", func(*testing.B) grpc.ClientConnInterface { return ts.grpc }},
+		{"grpc-native-tls", func(b *testing.B) grpc.ClientConnInterface { return startNative(b, serverTLS, clientTLS) }},
+		{"grpc-tls", func(*testing.B) grpc.ClientConnInterface { return tlsConn }},
+	} {
+		b.Run("protocol="+tc.name, func(b *testing.B) {
+			client := shopv1.NewCatalogClient(tc.conn(b))
+			// The product exists, and the connection is up, before the
+			// measurement starts.
+			_, err := client.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: "espresso", Product: &shopv1.Product{Title: "Espresso", Price: eur(22990)}})
+			if err != nil && status.Code(err) != codes.AlreadyExists {
 				b.Fatal(err)
 			}
-		}
-	})
-	b.Run("protocol=grpc", func(b *testing.B) {
-		defer reportCPU(b)()
-		for b.Loop() {
-			if _, err := catalog.GetProduct(ctx, req); err != nil {
-				b.Fatal(err)
+			defer reportCPU(b)()
+			for b.Loop() {
+				if _, err := client.GetProduct(ctx, req); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 	for _, tc := range []struct {
 		name   string
 		client *http.Client
@@ -113,21 +134,25 @@ func BenchmarkUnary(b *testing.B) {
 	})
 }
 
-// startNative serves the shop with svcserver.Serve (gRPC only) and returns
-// a client connection to it.
-func startNative(b *testing.B) *grpc.ClientConn {
+// startNative serves the shop with svcserver.Serve (gRPC only; over TLS
+// with serverTLS unless nil) and returns a client connection to it.
+func startNative(b *testing.B, serverTLS *tls.Config, dial ...grpc.DialOption) *grpc.ClientConn {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	srv := svcserver.New(svcserver.WithLogger(logger), svcserver.WithServerOptions(grpc.ChainUnaryInterceptor(auth, validate)))
+	opts := []svcserver.Option{svcserver.WithLogger(logger), svcserver.WithServerOptions(grpc.ChainUnaryInterceptor(auth, validate))}
+	if serverTLS != nil {
+		opts = append(opts, svcserver.WithTLS(serverTLS))
+	}
+	srv := svcserver.New(opts...)
 	shop := server.New(logger)
 	shop.Register(srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(lis.Addr().String(), dial...)
 	if err != nil {
 		b.Fatal(err)
 	}

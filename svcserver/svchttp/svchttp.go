@@ -175,13 +175,25 @@ func isNativeGRPC(r *http.Request) bool {
 }
 
 // Serve serves srv on lis to gRPC, gRPC-Web, Connect and REST clients until
-// ctx is cancelled or serving fails: cleartext HTTP/1.1 and HTTP/2 (h2c, for
-// local development and behind a TLS-terminating proxy) unless WithTLSConfig
-// is given or srv has a TLS configuration (svcserver.WithTLS), which is then
-// used for every protocol.
+// ctx is cancelled or serving fails: cleartext HTTP/1.1 and HTTP/2 (h2c
+// with prior knowledge, for local development and behind a TLS-terminating
+// proxy) unless WithTLSConfig is given or srv has a TLS configuration
+// (svcserver.WithTLS), which is then used for every protocol (HTTP/2
+// through ALPN "h2", and HTTP/1.1).
+//
+// Each connection is served by one of two servers, chosen by its first
+// request: an HTTP/2 connection whose first request is gRPC (content-type
+// application/grpc) by grpc-go's own transport, as svcserver.Server.Serve
+// would serve it; every other connection by net/http, where vanguard
+// transcodes gRPC-Web, Connect and REST. The choice holds for the
+// connection's lifetime: a gRPC call on a connection that began with
+// another protocol, or in a codec other than protobuf, still works, through
+// net/http and grpc.Server.ServeHTTP, at about twice the CPU. An HTTP/2
+// connection that sends no request within the read-header timeout
+// (WithReadHeaderTimeout) is given to net/http.
 //
 // On cancellation it stops as svcserver.Server.Serve does: every service is
-// reported NOT_SERVING, no new requests are accepted, calls in flight may
+// reported NOT_SERVING, no new connections are accepted, calls in flight may
 // finish within srv's drain timeout (svcserver.WithDrainTimeout) and are
 // then cut off; Serve returns nil. A failure to serve is returned as is.
 // srv must not also be serving with its own Serve.
@@ -201,38 +213,35 @@ func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ..
 		return err
 	}
 	logger := srv.Logger()
+	// net/http gets decrypted connections (see router): HTTP/1.1 over TLS
+	// as *tls.Conn, HTTP/2 over TLS as "unencrypted" HTTP/2 whose requests
+	// get their TLS state back from the connection's context.
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	hs := &http.Server{
-		Handler:           handler,
+		Handler:           withTLSState(handler),
 		Protocols:         protocols,
 		ReadHeaderTimeout: c.readHeaderTimeout,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		// grpc-go's keepalive applies only to the connections it serves
-		// itself; on this port net/http's HTTP/2 server pings instead, with
-		// the same parameters (svcserver.WithKeepalive), so a frozen client
-		// is dropped here too.
+		// itself; on the connections net/http serves its HTTP/2 server
+		// pings instead, with the same parameters (svcserver.WithKeepalive),
+		// so a frozen client is dropped there too.
 		HTTP2: &http.HTTP2Config{
 			SendPingTimeout: srv.Keepalive().Time,
 			PingTimeout:     srv.Keepalive().Timeout,
 		},
 	}
-	if c.tlsConfig != nil {
-		protocols.SetHTTP2(true)
-		hs.TLSConfig = c.tlsConfig.Clone()
-	} else {
-		protocols.SetUnencryptedHTTP2(true)
-	}
+	r := newRouter(lis, c.tlsConfig, c.readHeaderTimeout, logger)
 
-	useTLS := hs.TLSConfig != nil // ServeTLS writes to hs.TLSConfig
-	serveErr := make(chan error, 1)
-	go func() {
-		if useTLS {
-			serveErr <- hs.ServeTLS(lis, "", "")
-		} else {
-			serveErr <- hs.Serve(lis)
-		}
-	}()
+	routerErr := make(chan error, 1)
+	go func() { routerErr <- r.serve() }()
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- hs.Serve(r.http) }()
+	grpcErr := make(chan error, 1)
+	go func() { grpcErr <- srv.GRPC().Serve(r.grpc) }()
 	attrs := []any{
 		slog.String("address", lis.Addr().String()),
 		slog.String("transport", transport),
@@ -245,11 +254,18 @@ func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ..
 		logger.InfoContext(ctx, "http server listening", attrs...)
 	}
 
+	var failure error
 	select {
-	case err := <-serveErr:
-		srv.Stop()
-		return err
+	case failure = <-routerErr:
+	case failure = <-httpErr:
+	case failure = <-grpcErr:
 	case <-ctx.Done():
+	}
+	if failure != nil {
+		r.close()
+		hs.Close()
+		srv.Stop()
+		return failure
 	}
 	drain := srv.DrainTimeout()
 	logger.Info("http server stopping", slog.Duration("drain_timeout", drain))
@@ -260,18 +276,54 @@ func Serve(ctx context.Context, srv *svcserver.Server, lis net.Listener, opts ..
 		shutdownCtx, cancel = context.WithTimeout(shutdownCtx, drain)
 		defer cancel()
 	}
-	// Shutdown closes the listener, then waits for the requests in flight
-	// (over HTTP/2 it sends GOAWAY first). grpc.Server.GracefulStop would not
-	// do: it closes the connections of ServeHTTP at once.
+	// No new connections; those that have sent no request yet are closed.
+	r.close()
+	// net/http first: Shutdown waits for its requests in flight (over
+	// HTTP/2 it sends GOAWAY first), gRPC through ServeHTTP included, which
+	// grpc.Server.GracefulStop would cut off at once. grpc-go's own
+	// connections go on serving meanwhile.
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http server drain timeout passed; closing remaining calls")
 		hs.Close()
 	}
-	// Cancels the calls still running, if any, and waits for them.
-	srv.GRPC().Stop()
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	// Then grpc-go's: GOAWAY, and the calls in flight may finish within
+	// what is left of the drain timeout.
+	stopped := make(chan struct{})
+	go func() {
+		srv.GRPC().GracefulStop()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-shutdownCtx.Done():
+		logger.Warn("grpc server drain timeout passed; closing remaining calls")
+		srv.GRPC().Stop()
+		<-stopped
+	}
+	if err := <-httpErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	<-grpcErr // the router's listener closed: not a failure
+	if err := <-routerErr; err != nil {
 		return err
 	}
 	logger.Info("http server stopped")
 	return nil
+}
+
+// withTLSState gives the requests of HTTP/2 connections over TLS their
+// TLS state (http.Request.TLS), which net/http cannot set on connections
+// the router decrypted (see connContext).
+func withTLSState(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			if state, ok := r.Context().Value(tlsStateKey{}).(*tls.ConnectionState); ok {
+				r2 := new(http.Request) // a shallow copy, as Request.WithContext makes
+				*r2 = *r
+				r2.TLS = state
+				r = r2
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
