@@ -90,7 +90,7 @@ func emitClient(g *protogen.GeneratedFile, f *fileModel) error {
 	for _, sm := range f.services {
 		v.Services = append(v.Services, wrapperOf(g, f, sm))
 	}
-	return render(g, clientTemplate, v)
+	return render(g, f, clientTemplate, v)
 }
 
 func wrapperOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) wrapperView {

@@ -82,9 +82,7 @@ func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, []string
 	}
 	packages := indexPackages(plugin)
 	for _, model := range models {
-		if err := packages[model.file.GoImportPath].claimGenerated(model); err != nil {
-			return nil, nil, err
-		}
+		packages[model.file.GoImportPath].claimGenerated(model)
 	}
 	var generated []generatedFile
 	for _, model := range models {
@@ -112,6 +110,7 @@ func report(models []*fileModel, params Params) []string {
 	var lines []string
 	seen := map[string]bool{}
 	for _, fm := range models {
+		lines = append(lines, fm.renamings()...)
 		for _, sm := range fm.services {
 			for _, mm := range sm.methods {
 				prefix := fmt.Sprintf("%s: %s: ", fm.file.Desc.Path(), mm.m.Desc.FullName())

@@ -28,6 +28,9 @@ type fileModel struct {
 	// of scanning. Only this file's methods count, so that the schema
 	// depends on the file alone.
 	implied map[*resourceModel][]string
+	// renamed explains each generated identifier that claimGenerated gave
+	// an alternative name, by its new name.
+	renamed map[string]string
 }
 
 // declares reports whether the file declares r's repository, schema and
@@ -84,6 +87,9 @@ type serviceNames struct {
 	OldServiceConfig    string // CatalogServiceServiceConfig, the deprecated stutter; "" when the same
 	policies            string // _Greeter_svcPolicies, the unexported policy table
 	service             string // Greeter, for the names of the table's rows
+	// rows are the names of the table's rows by method Go name, once
+	// claimed (see generatedIdents); a row not in it has policyRow's name.
+	rows map[string]*string
 }
 
 // rpcKind is the streaming shape of a method.
@@ -330,50 +336,60 @@ func oldServiceConfigName(goName string) string {
 }
 
 // policyRow is the unexported constant naming m's row of the policy table:
-// _Greeter_SayHello_svcPolicy.
+// _Greeter_SayHello_svcPolicy, or the name claimGenerated gave it instead.
 func (n serviceNames) policyRow(m *protogen.Method) string {
+	if row := n.rows[m.GoName]; row != nil {
+		return *row
+	}
 	return "_" + n.service + "_" + m.GoName + "_svcPolicy"
 }
 
 // generatedIdents lists the package-level identifiers protoc-gen-svc declares
-// for a service when the given artifacts are emitted, with what each is.
+// for a service when the given artifacts are emitted, with what each is;
+// each points into sm.names, so that claimGenerated can rename it.
 func (sm *serviceModel) generatedIdents(params Params) []ident {
 	var ids []ident
-	n := sm.names
+	n := &sm.names
 	if params.Artifacts[ArtifactServer] {
-		ids = append(ids, ident{n.Skeleton, "server skeleton"})
+		ids = append(ids, ident{&n.Skeleton, "server skeleton"})
 		if params.Artifacts[ArtifactRepo] {
 			ids = append(ids,
-				ident{n.Repositories, "repository set of the skeleton"},
-				ident{n.NewSkeleton, "skeleton constructor"},
-				ident{n.NewInMemorySkeleton, "skeleton constructor"},
+				ident{&n.Repositories, "repository set of the skeleton"},
+				ident{&n.NewSkeleton, "skeleton constructor"},
+				ident{&n.NewInMemorySkeleton, "skeleton constructor"},
 			)
 		}
 	}
 	if params.Artifacts[ArtifactClient] {
 		ids = append(ids,
-			ident{n.Wrapper, "client wrapper"},
-			ident{n.NewWrapper, "client wrapper constructor"},
-			ident{n.WrapClient, "client wrapper constructor"},
-			ident{n.MethodPolicies, "method policy table"},
-			ident{n.ServiceConfig, "service config function"},
-			ident{n.policies, "method policy table"},
+			ident{&n.Wrapper, "client wrapper"},
+			ident{&n.NewWrapper, "client wrapper constructor"},
+			ident{&n.WrapClient, "client wrapper constructor"},
+			ident{&n.MethodPolicies, "method policy table"},
+			ident{&n.ServiceConfig, "service config function"},
+			ident{&n.policies, "method policy table"},
 		)
+		if n.rows == nil {
+			n.rows = map[string]*string{}
+		}
 		for _, mm := range sm.methods {
-			ids = append(ids, ident{n.policyRow(mm.m), "row of the method policy table"})
+			row := n.policyRow(mm.m)
+			n.rows[mm.m.GoName] = &row
+			ids = append(ids, ident{&row, "row of the method policy table"})
 		}
 		if n.OldServiceConfig != "" {
-			ids = append(ids, ident{n.OldServiceConfig, "deprecated service config function"})
+			ids = append(ids, ident{&n.OldServiceConfig, "deprecated service config function"})
 		}
 		if params.Artifacts[ArtifactServer] {
-			ids = append(ids, ident{n.StartForTest, "test helper"})
+			ids = append(ids, ident{&n.StartForTest, "test helper"})
 		}
 	}
 	return ids
 }
 
+// ident is a generated package-level identifier and what it is.
 type ident struct {
-	name string
+	name *string
 	what string
 }
 

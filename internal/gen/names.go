@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 
@@ -98,29 +99,53 @@ func (p *packageNames) addFile(f *protogen.File) {
 }
 
 // claimGenerated claims the identifiers protoc-gen-svc declares for the
-// services and repositories of a file, and fails on the first that is
-// already owned.
-func (p *packageNames) claimGenerated(fm *fileModel) error {
+// services and repositories of a file. A name already owned (by
+// protoc-gen-go, protoc-gen-go-grpc, or protoc-gen-svc for another file or
+// service of the package) is never an error: like protoc-gen-go, which
+// appends "_" to a name that conflicts, the identifier gets underscores
+// appended until it is free. Files are claimed in path order, so the
+// alternative is the same for the same request. Each renaming is recorded
+// in fm.renamed (new name -> why), for the declaration's doc comment and the
+// report.
+func (p *packageNames) claimGenerated(fm *fileModel) {
 	file := fm.file
-	for _, r := range fm.repositories {
-		for _, id := range []ident{{r.repository, "repository type"}, {r.newInMemory, "repository constructor"}, {r.schema, "repository schema function"}} {
-			if prev, ok := p.owner[id.name]; ok {
-				return fmt.Errorf("%s: resource %s: the %s %s that protoc-gen-svc generates collides with %s; rename one of them, or switch the resource off with option (svc.v1.resource).enabled = false",
-					file.Desc.Path(), r.msg.Desc.FullName(), id.what, id.name, prev)
+	claim := func(id ident, owner string) {
+		want := *id.name
+		name := want
+		for {
+			if _, taken := p.owner[name]; !taken {
+				break
 			}
-			p.owner[id.name] = fmt.Sprintf("protoc-gen-svc's %s for resource %s (%s)", id.what, r.msg.Desc.FullName(), file.Desc.Path())
+			name += "_"
+		}
+		if name != want {
+			if fm.renamed == nil {
+				fm.renamed = map[string]string{}
+			}
+			fm.renamed[name] = fmt.Sprintf("Named %s, not %s, because %s is %s.", name, want, want, p.owner[want])
+			*id.name = name
+		}
+		p.owner[name] = owner
+	}
+	for _, r := range fm.repositories {
+		for _, id := range r.generatedIdents() {
+			claim(id, fmt.Sprintf("protoc-gen-svc's %s for resource %s (%s)", id.what, r.msg.Desc.FullName(), file.Desc.Path()))
 		}
 	}
 	for _, sm := range fm.services {
 		for _, id := range sm.generatedIdents(fm.params) {
-			if prev, ok := p.owner[id.name]; ok {
-				return fmt.Errorf("%s: service %s: the %s %s that protoc-gen-svc generates collides with %s; rename one of them",
-					file.Desc.Path(), sm.svc.Desc.FullName(), id.what, id.name, prev)
-			}
-			p.owner[id.name] = fmt.Sprintf("protoc-gen-svc's %s for service %s (%s)", id.what, sm.svc.Desc.FullName(), file.Desc.Path())
+			claim(id, fmt.Sprintf("protoc-gen-svc's %s for service %s (%s)", id.what, sm.svc.Desc.FullName(), file.Desc.Path()))
 		}
 	}
-	return nil
+}
+
+// renamings are the report lines of fm's renamed identifiers, in name order.
+func (fm *fileModel) renamings() []string {
+	var lines []string
+	for _, name := range slices.Sorted(maps.Keys(fm.renamed)) {
+		lines = append(lines, fmt.Sprintf("warning: %s: %s", fm.file.Desc.Path(), fm.renamed[name]))
+	}
+	return lines
 }
 
 // localNames names the receiver, parameters and variables of one generated

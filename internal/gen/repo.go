@@ -49,7 +49,7 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) error {
 			MustNew:        svcstorePackage.Ident("MustNew"),
 		})
 	}
-	return render(g, repoTemplate, v)
+	return render(g, f, repoTemplate, v)
 }
 
 // schemaLiteral is the svcstore.Schema of r as a composite literal.

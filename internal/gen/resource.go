@@ -228,6 +228,12 @@ func indexSpec(msg *protogen.Message, spec string) (string, error) {
 	return strings.Join(names, ","), nil
 }
 
+// generatedIdents lists the package-level identifiers of r's repository
+// declarations, each pointing into r so that claimGenerated can rename it.
+func (r *resourceModel) generatedIdents() []ident {
+	return []ident{{&r.repository, "repository type"}, {&r.newInMemory, "repository constructor"}, {&r.schema, "repository schema function"}}
+}
+
 // setPattern reads a google.api.resource pattern: "books/{book}" has a fixed
 // collection, which server-assigned keys get as prefix; "shelves/{shelf}/
 // books/{book}" is a child collection, whose keys Create composes from the

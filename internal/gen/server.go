@@ -51,7 +51,7 @@ func emitServer(g *protogen.GeneratedFile, f *fileModel) error {
 	for _, sm := range f.services {
 		v.Services = append(v.Services, skeletonOf(g, f, sm))
 	}
-	return render(g, serverTemplate, v)
+	return render(g, f, serverTemplate, v)
 }
 
 func skeletonOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) skeletonView {
