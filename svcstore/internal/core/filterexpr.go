@@ -66,8 +66,6 @@ func buildDecls(md protoreflect.MessageDescriptor) *filterDecls {
 	overload(filtering.FunctionHas, filtering.TypeInt, filtering.TypeString)
 	overload(filtering.FunctionHas, filtering.TypeFloat, filtering.TypeString)
 	overload(filtering.FunctionHas, filtering.TypeDuration, filtering.TypeString)
-	consts := map[string]string{} // enum value name -> enum full name; "" when ambiguous
-	enumsByName := map[protoreflect.FullName]protoreflect.EnumType{}
 
 	var visit func(md protoreflect.MessageDescriptor, prefix string, path FieldPath, depth int, seen map[protoreflect.FullName]bool)
 	visit = func(md protoreflect.MessageDescriptor, prefix string, path FieldPath, depth int, seen map[protoreflect.FullName]bool) {
@@ -102,38 +100,15 @@ func buildDecls(md protoreflect.MessageDescriptor) *filterDecls {
 					overload(filtering.FunctionHas, filtering.TypeList(filtering.TypeEnum(et)), filtering.TypeString)
 					overload(filtering.FunctionHas, filtering.TypeList(filtering.TypeEnum(et)), filtering.TypeEnum(et))
 				}
-				vals := elem.Enum().Values()
-				for j := range vals.Len() {
-					v := string(vals.Get(j).Name())
-					if prev, dup := consts[v]; dup && prev != string(elem.Enum().FullName()) {
-						consts[v] = "" // two enums share the name: write it as a string instead
-					} else if !dup {
-						consts[v] = string(elem.Enum().FullName())
-					}
-				}
-				enumsByName[elem.Enum().FullName()] = et
 			}
 		}
 	}
 	visit(md, "", nil, 0, map[protoreflect.FullName]bool{md.FullName(): true})
-	for v, enum := range consts {
-		if enum == "" || d.paths[v] != nil {
-			continue // ambiguous, or shadowed by a field of that name
-		}
-		et := enumsByName[protoreflect.FullName(enum)]
-		opts = append(opts, func(ds *filtering.Declarations) error {
-			return declareConst(ds, v, filtering.TypeEnum(et))
-		})
-	}
 	for fn, ovs := range extra {
 		opts = append(opts, filtering.DeclareFunction(fn, ovs...))
 	}
 	d.decls, d.err = filtering.NewDeclarations(opts...)
 	return d
-}
-
-func declareConst(ds *filtering.Declarations, name string, t *expr.Type) error {
-	return filtering.DeclareIdent(name, t)(ds)
 }
 
 func typeID(t *expr.Type) string {
