@@ -292,25 +292,20 @@ func (s *scan[M]) walk(fn func(item[M]) bool) {
 }
 
 // plan picks the tree and range a listing walks: the ordering index; for
-// key order, a single-field index when the filter fixes its field's value
-// (its entries with that value are in key order); else the key tree within
+// key order, an index whose every field the filter fixes by equality (its
+// entries with those values are in key order); else the key tree within
 // the key prefix.
 func (m *Memory[M]) plan(q *core.Query, cursor string) (*scan[M], error) {
 	sc := &scan[M]{tree: m.tree, desc: q.Desc}
 	if q.OrderIndex >= 0 {
 		sc.tree, sc.after = m.ixTrees[q.OrderIndex], cursor
-		// The leading fields the filter fixes narrow the walk to one range.
-		var fixed []any
-		for _, p := range m.l.Indexes[q.OrderIndex].Fields {
-			v, ok := q.Equality(p)
-			if !ok {
-				break
+		// The filter's equalities on leading fields and comparisons on the
+		// next one narrow the walk to one range.
+		if b, ok := q.IndexBounds(q.OrderIndex); ok {
+			sc.lo, sc.hi = b.Lo, b.Hi
+			if b.Exact {
+				sc.hi, _ = core.PrefixEnd(b.Lo)
 			}
-			fixed = append(fixed, v)
-		}
-		if len(fixed) > 0 {
-			sc.lo = m.l.IndexPrefix(fixed...)
-			sc.hi, _ = core.PrefixEnd(sc.lo)
 		}
 		return sc, nil
 	}
@@ -323,13 +318,10 @@ func (m *Memory[M]) plan(q *core.Query, cursor string) (*scan[M], error) {
 		}
 		after = k
 	}
-	for i, ix := range m.l.Indexes {
-		if len(ix.Fields) != 1 {
-			continue
-		}
-		if v, ok := q.Equality(ix.Fields[0]); ok {
+	for i := range m.l.Indexes {
+		if b, ok := q.IndexBounds(i); ok && b.Exact {
 			sc.tree = m.ixTrees[i]
-			sc.lo = m.l.IndexPrefix(v)
+			sc.lo = b.Lo
 			sc.hi, _ = core.PrefixEnd(sc.lo)
 			if after.Text != "" {
 				sc.after = sc.lo + m.l.SortKey(after)
@@ -485,6 +477,9 @@ func (m *Memory[M]) place(in M, pending map[string]bool) (*entry[M], error) {
 	}
 	m.l.StampCreate(r, m.set.Clock())
 	m.stampEtag(r)
+	if err := m.l.CheckIndexEntries("create", r, key); err != nil {
+		return nil, err
+	}
 	return &entry[M]{key: key.Text, msg: in, size: proto.Size(in)}, nil
 }
 
@@ -611,6 +606,10 @@ func (m *Memory[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMa
 	nr := next.ProtoReflect()
 	core.SetTime(nr, m.l.UpdateFD, m.set.Clock())
 	m.stampEtag(nr)
+	if err := m.l.CheckIndexEntries("update", nr, m.l.KeyValue(nr)); err != nil {
+		m.mu.Unlock()
+		return zero, err
+	}
 	m.reindex(e, next)
 	e.msg, e.size = next, proto.Size(next) // the key tree holds the same entry: no tree operation needed
 	m.feed.publish(Change[M]{Kind: Updated, Key: key, Message: next})

@@ -42,6 +42,10 @@ const DefaultMaxPageBytes = core.DefaultMaxPageBytes
 // keys. Integer keys are never near it.
 const MaxKeyBytes = core.MaxKeyBytes
 
+// MaxIndexEntryBytes bounds a resource's values in one index plus its key
+// (see [Schema].Indexes): every store refuses a write past it.
+const MaxIndexEntryBytes = core.MaxIndexEntryBytes
+
 // Repository is the storage interface generated skeletons serve standard
 // methods from. Keys are the values of the message's key field (see
 // [Schema]) as strings: the value itself for a string key, the canonical

@@ -80,6 +80,7 @@ import (
 	"io"
 	"iter"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -122,6 +123,26 @@ var dialect = &sqlrepo.Dialect{
 	ClassifyError:   classify,
 	Notify:          true,
 	SendsAllRows:    true,
+	ColumnsQuery:    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+	Explain:         explain,
+}
+
+// explain runs EXPLAIN and joins its lines.
+func explain(ctx context.Context, q sqlrepo.Querier, query string, args ...any) (string, error) {
+	rows, err := q.Query(ctx, "EXPLAIN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return "", err
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String(), rows.Err()
 }
 
 // New returns the repository of M in pool's database, creating its table

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -51,6 +52,27 @@ var dialect = &sqlrepo.Dialect{
 	BlobType:      "BLOB",
 	TimeType:      "TIMESTAMP",
 	ClassifyError: classify,
+	ColumnsQuery:  "SELECT name FROM pragma_table_info(?1)",
+	Explain:       explain,
+}
+
+// explain runs EXPLAIN QUERY PLAN and joins the detail of each step.
+func explain(ctx context.Context, q sqlrepo.Querier, query string, args ...any) (string, error) {
+	rows, err := q.Query(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int64
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			return "", err
+		}
+		b.WriteString(detail + "\n")
+	}
+	return b.String(), rows.Err()
 }
 
 // Open opens (creating it if needed) the SQLite database at path with the

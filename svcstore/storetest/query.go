@@ -12,6 +12,9 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/svcgen/protoc-gen-svc/svcstore"
 )
@@ -262,4 +265,48 @@ func (s *suite[M]) testScanBound(t *testing.T) {
 	if calls < 90/10 {
 		t.Errorf("List(50, %s) with a scan bound of 10 took %d calls; a page that passes over at most 10 non-matching resources needs at least 9", s.fx.ScanFilter, calls)
 	}
+}
+
+// testIndexEntryCap: a resource whose values in an index, with its key,
+// exceed MaxIndexEntryBytes is refused on Create and Update in every store
+// (PostgreSQL's B-trees could not hold it), and nothing is stored.
+func (s *suite[M]) testIndexEntryCap(t *testing.T) {
+	md := s.fx.New(0).ProtoReflect().Descriptor()
+	var fd protoreflect.FieldDescriptor
+	for _, spec := range s.fx.Schema.Indexes {
+		for p := range strings.SplitSeq(spec, ",") {
+			f := md.Fields().ByName(protoreflect.Name(strings.TrimSpace(p)))
+			if f != nil && !f.IsList() && (f.Kind() == protoreflect.StringKind || f.Kind() == protoreflect.BytesKind) {
+				fd = f
+				break
+			}
+		}
+		if fd != nil {
+			break
+		}
+	}
+	if fd == nil {
+		t.Skip("no index of the fixture has a top-level string or bytes field")
+	}
+	repo := s.newRepo(t)
+	big := grow(s.msg(0, s.key(0)), fd, svcstore.MaxIndexEntryBytes)
+	_, err := repo.Create(ctx, big)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "index") {
+		t.Fatalf("Create with %s of %d bytes (indexed) = %v; want InvalidArgument naming the index", fd.Name(), svcstore.MaxIndexEntryBytes, err)
+	}
+	if _, err := repo.Get(ctx, s.key(0)); !s.intKey && status.Code(err) != codes.NotFound {
+		t.Fatalf("Get after the refused Create = %v; want NotFound", err)
+	}
+	stored := s.create(t, repo, s.msg(1, s.key(1)))
+	grown := grow(proto.Clone(stored).(M), fd, svcstore.MaxIndexEntryBytes)
+	if _, err := repo.Update(ctx, grown, &fieldmaskpb.FieldMask{Paths: []string{string(fd.Name())}}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("Update growing %s to %d bytes (indexed) = %v; want InvalidArgument", fd.Name(), svcstore.MaxIndexEntryBytes, err)
+	}
+	after := s.get(t, repo, s.keyOf(stored))
+	if !proto.Equal(after, stored) {
+		t.Fatalf("the refused Update changed the resource")
+	}
+	// At the cap's edge the entry fits.
+	fits := grow(s.msg(2, s.key(2)), fd, svcstore.MaxIndexEntryBytes/2)
+	s.create(t, repo, fits)
 }

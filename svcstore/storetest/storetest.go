@@ -174,6 +174,7 @@ func Run[M proto.Message](t *testing.T, newRepo func(t *testing.T) svcstore.Repo
 	t.Run("PageTokenBoundToQuery", s.testQueryTokensBound)
 	t.Run("ScanBound", s.testScanBound)
 	t.Run("QueryOracle", s.testQueryOracle)
+	t.Run("IndexEntryCap", s.testIndexEntryCap)
 }
 
 type suite[M proto.Message] struct {

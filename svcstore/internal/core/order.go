@@ -33,8 +33,11 @@ func (l *Layout) resolveIndexes(specs []string) error {
 			if err != nil {
 				return fmt.Errorf("svcstore: %s: Schema.Indexes %q: %v", l.TypeName, spec, err)
 			}
-			if len(p) == 1 && p[0] == l.KeyFD {
-				return fmt.Errorf("svcstore: %s: Schema.Indexes %q: %s is the key, which every store already orders by", l.TypeName, spec, name)
+			if p[0] == l.KeyFD {
+				return fmt.Errorf("svcstore: %s: Schema.Indexes %q: %s is the key, which every store already orders by and every index ends with", l.TypeName, spec, name)
+			}
+			if l.EtagFD != nil && p[0] == l.EtagFD {
+				return fmt.Errorf("svcstore: %s: Schema.Indexes %q: %s is the etag, which the store sets; it cannot be indexed", l.TypeName, spec, name)
 			}
 			ix.Names = append(ix.Names, name)
 			ix.Fields = append(ix.Fields, p)
@@ -215,11 +218,7 @@ func (q *Query) Cursor(m protoreflect.Message, key Key) string {
 
 // IndexKey is the sort key of m in index i: its values, then the key.
 func (l *Layout) IndexKey(i int, m protoreflect.Message, key Key) string {
-	var b []byte
-	for _, p := range l.Indexes[i].Fields {
-		b = appendOrdered(b, LeafValue(m, p))
-	}
-	return string(append(b, l.SortKey(key)...))
+	return string(append(l.IndexValues(i, m), l.SortKey(key)...))
 }
 
 // IndexPrefix encodes leading values of index i (as from LeafValue), for

@@ -48,6 +48,13 @@ type Dialect struct {
 	// reading them.
 	SendsAllRows bool
 
+	// ColumnsQuery lists the column names of the table named by its one
+	// parameter, in the current schema.
+	ColumnsQuery string
+
+	// Explain returns the database's plan for query, as text.
+	Explain func(ctx context.Context, q Querier, query string, args ...any) (string, error)
+
 	// Notify: writes announce themselves with pg_notify on the table's
 	// channel, in the writing statement, so a change is announced exactly
 	// when it commits.

@@ -130,7 +130,9 @@ func (r *Repo[M]) DDL() []string {
 	return stmts
 }
 
-// Migrate creates the table and its sequences if they do not exist. It is
+// Migrate creates the table and its sequences if they do not exist, and
+// the columns and B-trees of the schema's indexes (backfilling a column
+// added to a table that has rows; see index.go). It is
 // idempotent, and safe to run from several processes at once where the
 // dialect has a lock (an advisory lock on PostgreSQL).
 func (r *Repo[M]) Migrate(ctx context.Context) error {
@@ -146,6 +148,9 @@ func (r *Repo[M]) Migrate(ctx context.Context) error {
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("svcstore/%s: migrate %s: %w", r.d.Name, r.table, err)
 			}
+		}
+		if err := r.migrateIndexes(ctx, conn); err != nil {
+			return fmt.Errorf("svcstore/%s: migrate %s: indexes: %w", r.d.Name, r.table, err)
 		}
 		return nil
 	})
@@ -244,11 +249,15 @@ func (r *Repo[M]) Get(ctx context.Context, key string) (M, error) {
 	return r.decode(k, data, version)
 }
 
-// List returns a page of resources in key order; see svcstore.Repository.
-// Key prefixes become a key range, so a page is an index range scan
-// starting at max(prefix, cursor): O(log n + page) whatever its depth.
-// Equal filters are evaluated here, after decoding, on rows read in
-// chunks; a page then reads every row it passes over.
+// List returns a page of resources in key order, or in the order of an
+// ordering filter; see svcstore.Repository. The listing is one range scan
+// of a B-tree, O(log n + page) whatever its depth: the primary key for key
+// order (key prefixes are a key range), an index's column for an ordering
+// (see index.go), resuming strictly after the token's position. The
+// filter's conditions on indexed fields become ranges of index columns in
+// the WHERE clause, so the database seeks them; the whole filter is then
+// evaluated on each row read, and a page that passes over MaxScan rows
+// without a match ends early, with a token after the last row read.
 func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filters ...svcstore.Filter) ([]M, string, error) {
 	if err := core.CtxErr(ctx.Err()); err != nil {
 		return nil, "", err
@@ -261,43 +270,38 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 	if err != nil {
 		return nil, "", err
 	}
-	var after any // the cursor's key column value, nil on the first page
+	p := r.plan(q)
 	if pageToken != "" {
-		last, err := r.tokens.Decode(pageToken, q.Fingerprint)
+		c, err := r.tokens.Decode(pageToken, q.Fingerprint)
 		if err != nil {
 			return nil, "", status.Errorf(codes.InvalidArgument, "list %s: invalid page_token: %v", r.l.TypeName, err)
 		}
-		k, err := r.l.ParseKey(last)
-		if err != nil {
-			return nil, "", status.Errorf(codes.InvalidArgument, "list %s: invalid page_token", r.l.TypeName)
-		}
-		if after, err = r.sqlKey(k); err != nil {
+		if err := r.decodeCursor(q, &p, c); err != nil {
 			return nil, "", err
 		}
 	}
 	if q.None {
 		return nil, "", nil
 	}
-	if q.OrderIndex >= 0 || q.Desc {
-		return nil, "", status.Errorf(codes.Unimplemented, "list %s: the SQL stores do not order by anything but the ascending key yet", r.l.TypeName)
-	}
 
 	// The page ends at the first match that does not fit, by count or by
 	// bytes: that match is how we know a next page exists. Rows are read in
-	// chunks, usually one of pageSize+1 rows; with Equal filters, chunks
-	// are read until enough rows match or the range ends. Rows are sized
-	// before they are decoded, and reading stops at the first that does not
-	// fit, so a page of huge rows is never decoded whole.
+	// chunks, usually one of pageSize+1 rows; with a filter, chunks are
+	// read until enough rows match, the range ends or MaxScan rows failed
+	// the filter. Rows are sized before they are decoded, and reading stops
+	// at the first that does not fit, so a page of huge rows is never
+	// decoded whole.
 	chunk := pageSize + 1
 	if q.HasCond() {
-		chunk = max(chunk, 256)
+		chunk = max(chunk, min(256, r.set.MaxScan+1))
 	}
 	page := make([]M, 0, min(pageSize, 1024))
 	budget := r.set.NewPageBudget()
-	var lastKey string // key of the page's last item
-	more := false      // a further match exists
-	for {
-		query, args := r.listQuery(q, after, chunk)
+	var last cursor // position of the page's last item, or the last row passed over
+	more := false   // a further match, or rows not yet read, may exist
+	skipped := 0    // rows read that failed the filter
+	for !more {
+		query, args := r.listQuery(q, &p, chunk)
 		rows, err := r.db.Query(ctx, query, args...)
 		if err != nil {
 			return nil, "", r.fail("list", "", err)
@@ -307,10 +311,14 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 		for rows.Next() {
 			n++
 			var col any
-			var data []byte
+			var data, ixv []byte
 			var version int64
 			var sent bool
-			if err := rows.Scan(&col, &version, &data, &sent); err != nil {
+			dest := []any{&col, &version, &data, &sent}
+			if p.orderCol != "" {
+				dest = append(dest, &ixv)
+			}
+			if err := rows.Scan(dest...); err != nil {
 				rows.Close()
 				return nil, "", r.fail("list", "", err)
 			}
@@ -323,7 +331,9 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 				left = true
 				break
 			}
-			after, _ = r.sqlKey(k)
+			keyCol, _ := r.sqlKey(k)
+			here := cursor{key: k, keyCol: keyCol, ix: ixv, set: true}
+			p.after = here
 			size := len(data) + r.l.KeyEtagSize(k, uint64(version))
 			var msg M
 			if q.HasCond() {
@@ -332,6 +342,10 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 					return nil, "", err
 				}
 				if !q.Match(msg.ProtoReflect()) {
+					if skipped++; skipped >= r.set.MaxScan {
+						last, more = here, true
+						break
+					}
 					continue
 				}
 			}
@@ -346,7 +360,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 				}
 			}
 			page = append(page, msg)
-			lastKey = k.Text
+			last = here
 		}
 		err = rows.Err()
 		rows.Close()
@@ -361,7 +375,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 			// cannot fit.
 			more = true
 		case left:
-			// Rows before it were skipped by the filters, so it may still
+			// Rows before it were skipped by the filter, so it may still
 			// fit: read on from it, with a fresh running sum.
 			continue
 		case n == chunk:
@@ -370,15 +384,79 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 		break
 	}
 	var next string
-	if more {
-		next = r.tokens.Encode(lastKey, q.Fingerprint)
+	if more && last.set {
+		c := last.key.Text
+		if p.orderCol != "" {
+			c = string(last.ix) + r.l.SortKey(last.key)
+		}
+		next = r.tokens.Encode(c, q.Fingerprint)
 	}
 	return page, next, nil
 }
 
+// cursor is a position in a listing: a row's key (as text and as its column
+// value) and, when the listing follows an index, the row's index column.
+type cursor struct {
+	key    core.Key
+	keyCol any
+	ix     []byte
+	set    bool
+}
+
+// listPlan is how a List reads: the index column it orders by ("" for the
+// key), the direction, the index ranges the filter implies, and where the
+// next chunk starts.
+type listPlan struct {
+	orderCol string
+	desc     bool
+	ranges   []ixRange
+	after    cursor
+}
+
+type ixRange struct {
+	col string
+	b   core.Bounds
+}
+
+func (r *Repo[M]) plan(q *core.Query) listPlan {
+	p := listPlan{desc: q.Desc}
+	if q.OrderIndex >= 0 {
+		p.orderCol = r.ixColumn(q.OrderIndex)
+	}
+	for i := range r.l.Indexes {
+		if b, ok := q.IndexBounds(i); ok {
+			p.ranges = append(p.ranges, ixRange{col: r.ixColumn(i), b: b})
+		}
+	}
+	return p
+}
+
+// decodeCursor sets p.after from a page token's position.
+func (r *Repo[M]) decodeCursor(q *core.Query, p *listPlan, c string) error {
+	invalid := status.Errorf(codes.InvalidArgument, "list %s: invalid page_token", r.l.TypeName)
+	values, keyText, err := q.DecodeCursor(c)
+	if err != nil {
+		return invalid // authentic tokens always decode
+	}
+	k, err := r.l.ParseKey(keyText)
+	if err != nil {
+		return invalid
+	}
+	keyCol, err := r.sqlKey(k)
+	if err != nil {
+		return err
+	}
+	p.after = cursor{key: k, keyCol: keyCol, set: true}
+	if p.orderCol != "" {
+		p.after.ix = []byte(r.l.IndexPrefix(values...))
+	}
+	return nil
+}
+
 // listQuery is the SELECT of one chunk of a List: up to limit rows after
-// the cursor (nil: from the start) in the filters' key range, as resource
-// key, version, message and whether the message was sent.
+// p.after in p's order, within the key prefix and the index ranges, as
+// resource key, version, message, whether the message was sent and (when
+// ordered by an index) the index column. Every value is a parameter.
 //
 // Dialects whose server sends every row of a result whether or not the
 // client reads it (PostgreSQL) send the message only while the messages
@@ -389,33 +467,81 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 // it; the page's byte accounting is still done exactly, in List. The
 // running sum does not cost a scan: PostgreSQL computes the window as the
 // index scan streams rows, and the scan stops at the limit (EXPLAIN ANALYZE
-// shows the index scan reading limit rows). Elsewhere
-// (SQLite, which computes rows only as they are read) every message is
-// sent: List stops reading at the first row that does not fit.
-func (r *Repo[M]) listQuery(q *core.Query, after any, limit int) (string, []any) {
+// shows the index scan reading limit rows). Elsewhere (SQLite, which
+// computes rows only as they are read) every message is sent: List stops
+// reading at the first row that does not fit.
+func (r *Repo[M]) listQuery(q *core.Query, p *listPlan, limit int) (string, []any) {
 	var args []any
 	arg := func(v any) string { args = append(args, v); return r.d.Placeholder(len(args)) }
 	var where strings.Builder
 	where.WriteString(" WHERE 1=1")
-	if after != nil {
-		where.WriteString(" AND resource_key > " + arg(after))
-	}
 	if q.Prefix != "" {
 		where.WriteString(" AND resource_key >= " + arg(q.Prefix))
 		if end, ok := core.PrefixEnd(q.Prefix); ok {
 			where.WriteString(" AND resource_key < " + arg(end))
 		}
 	}
+	for _, x := range p.ranges {
+		switch {
+		case x.b.Exact:
+			where.WriteString(" AND " + x.col + " = " + arg([]byte(x.b.Lo)))
+		default:
+			if x.b.Lo != "" {
+				where.WriteString(" AND " + x.col + " >= " + arg([]byte(x.b.Lo)))
+			}
+			if x.b.Hi != "" {
+				where.WriteString(" AND " + x.col + " < " + arg([]byte(x.b.Hi)))
+			}
+		}
+	}
+	cmp, dir := " > ", ""
+	if p.desc {
+		cmp, dir = " < ", " DESC"
+	}
+	order := "resource_key" + dir
+	ord := ""
+	if p.orderCol != "" {
+		order = p.orderCol + dir + ", " + order
+		ord = ", " + p.orderCol
+	}
+	if p.after.set {
+		if p.orderCol != "" {
+			where.WriteString(" AND (" + p.orderCol + ", resource_key)" + cmp + "(" + arg(p.after.ix) + ", " + arg(p.after.keyCol) + ")")
+		} else {
+			where.WriteString(" AND resource_key" + cmp + arg(p.after.keyCol))
+		}
+	}
 	if !r.d.SendsAllRows {
-		return "SELECT resource_key, version, message, TRUE FROM " + r.table + where.String() +
-			" ORDER BY resource_key LIMIT " + arg(limit), args
+		return "SELECT resource_key, version, message, TRUE" + ord + " FROM " + r.table + where.String() +
+			" ORDER BY " + order + " LIMIT " + arg(limit), args
 	}
 	budget := arg(r.set.MaxPageBytes)
-	inner := "SELECT resource_key, version, message, COALESCE(SUM(LENGTH(message)) OVER " +
-		"(ORDER BY resource_key ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM " +
-		r.table + where.String() + " ORDER BY resource_key LIMIT " + arg(limit)
-	return "SELECT resource_key, version, CASE WHEN before < " + budget + " THEN message END, before < " + budget +
-		" FROM (" + inner + ") AS chunk ORDER BY resource_key", args
+	inner := "SELECT resource_key, version, message" + ord + ", COALESCE(SUM(LENGTH(message)) OVER " +
+		"(ORDER BY " + order + " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM " +
+		r.table + where.String() + " ORDER BY " + order + " LIMIT " + arg(limit)
+	return "SELECT resource_key, version, CASE WHEN before < " + budget + " THEN message END, before < " + budget + ord +
+		" FROM (" + inner + ") AS chunk ORDER BY " + order, args
+}
+
+// ExplainList returns the database's plan for the first chunk of a List
+// with these filters (EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN on SQLite):
+// which index it seeks, for tests and for operators sizing a filter.
+func (r *Repo[M]) ExplainList(ctx context.Context, pageSize int, filters ...svcstore.Filter) (string, error) {
+	pageSize, err := r.set.PageSize(r.l, pageSize)
+	if err != nil {
+		return "", err
+	}
+	q, err := r.l.CompileFilters(svcstore.FilterSpecs(filters))
+	if err != nil {
+		return "", err
+	}
+	p := r.plan(q)
+	query, args := r.listQuery(q, &p, pageSize+1)
+	plan, err := r.d.Explain(ctx, r.db, query, args...)
+	if err != nil {
+		return "", r.fail("explain", "", err)
+	}
+	return plan, nil
 }
 
 // --- writing -------------------------------------------------------------
@@ -546,9 +672,17 @@ func (r *Repo[M]) insert(ctx context.Context, q Querier, in M, now time.Time) (M
 	if err != nil {
 		return zero, none, err
 	}
+	if err := r.l.CheckIndexEntries("create", in.ProtoReflect(), key); err != nil {
+		return zero, none, err
+	}
 	msgArg, timeArg := arg(data), arg(now.UTC())
-	stmt := "INSERT INTO " + r.table + " (resource_key, message, version, create_time, update_time) VALUES (" +
-		keyExpr + ", " + msgArg + ", " + versionExpr + ", " + timeArg + ", " + timeArg + ") RETURNING resource_key, version, message"
+	cols, vals := "", ""
+	for i, v := range r.ixValues(in) {
+		cols += ", " + r.ixColumn(i)
+		vals += ", " + arg(v)
+	}
+	stmt := "INSERT INTO " + r.table + " (resource_key, message, version, create_time, update_time" + cols + ") VALUES (" +
+		keyExpr + ", " + msgArg + ", " + versionExpr + ", " + timeArg + ", " + timeArg + vals + ") RETURNING resource_key, version, message"
 	var col any
 	var version int64
 	var stored []byte
@@ -781,7 +915,14 @@ func (r *Repo[M]) Update(ctx context.Context, msg M, mask *fieldmaskpb.FieldMask
 			if err != nil {
 				return nil, err
 			}
-			stmt := "UPDATE " + r.table + " SET message = " + arg(enc) + ", version = " + versionExpr + ", update_time = " + arg(now.UTC()) +
+			if err := r.l.CheckIndexEntries("update", next.ProtoReflect(), k); err != nil {
+				return nil, err
+			}
+			set := ""
+			for i, v := range r.ixValues(next) {
+				set += ", " + r.ixColumn(i) + " = " + arg(v)
+			}
+			stmt := "UPDATE " + r.table + " SET message = " + arg(enc) + ", version = " + versionExpr + ", update_time = " + arg(now.UTC()) + set +
 				" WHERE resource_key = " + arg(col) + " AND version = " + arg(version) + " RETURNING resource_key, version, message"
 			var newVersion int64
 			var c any
