@@ -278,3 +278,47 @@ func TestWatchLosesConnection(t *testing.T) {
 		break
 	}
 }
+
+// TestIndexPlans reads PostgreSQL's plans (EXPLAIN) of selective filters
+// and orderings on declared indexes: each is an index scan of the index's
+// column, and an ordering is read in index order, without a sort.
+func TestIndexPlans(t *testing.T) {
+	pool := pgtest.Pool(t)
+	table := pgtest.Table(t, pool)
+	st, err := pgstore.New[*testpb.Book](ctx, pool, fixtures.BookSchema, pgstore.WithTable(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fixtures.SeedPlanBooks(t, st, 20000)
+	if _, err := pool.Exec(ctx, "ANALYZE "+table); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range fixtures.PlanCases {
+		plan, err := st.ExplainList(ctx, 50, c.Filters...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "Index Scan") || !strings.Contains(plan, table+"_ix_") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: not an index scan of an index column:\n%s", c.Name, plan)
+		}
+		if c.Ordered && strings.Contains(plan, "Sort") {
+			t.Errorf("%s: the ordering is sorted, not read from the index:\n%s", c.Name, plan)
+		}
+	}
+}
+
+// TestIndexBackfill: indexes declared on a table that already has rows are
+// added and filled by the migration.
+func TestIndexBackfill(t *testing.T) {
+	pool := pgtest.Pool(t)
+	table := pgtest.Table(t, pool)
+	fixtures.RunBackfill(t, func(t *testing.T, s svcstore.Schema) svcstore.Repository[*testpb.Book] {
+		st, err := pgstore.New[*testpb.Book](ctx, pool, s, pgstore.WithTable(table))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	})
+}

@@ -3,13 +3,14 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
-	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 	"github.com/svcgen/protoc-gen-svc/svcstore"
 	"github.com/svcgen/protoc-gen-svc/svcstore/internal/fixtures"
 	"github.com/svcgen/protoc-gen-svc/svcstore/internal/testpb"
@@ -109,4 +110,45 @@ func TestReopenAndWatch(t *testing.T) {
 	if err != nil || c.GetId() != 3 || c.GetEtag() == first.GetEtag() || c.GetEtag() == b.GetEtag() {
 		t.Errorf("create after reopening: id %d etag %s, %v; want id 3 and a new etag", c.GetId(), c.GetEtag(), err)
 	}
+}
+
+// TestIndexPlans reads SQLite's plans (EXPLAIN QUERY PLAN) of selective
+// filters and orderings on declared indexes: each searches the index's
+// column, and an ordering is read in index order, without a temporary
+// B-tree to sort.
+func TestIndexPlans(t *testing.T) {
+	db := openDB(t)
+	st, err := sqlitestore.New[*testpb.Book](ctx, db, fixtures.BookSchema, sqlitestore.WithTable("books"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixtures.SeedPlanBooks(t, st, 20000)
+	if _, err := db.Exec("ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range fixtures.PlanCases {
+		plan, err := st.ExplainList(ctx, 50, c.Filters...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "USING INDEX books_ix_") && !strings.Contains(plan, "USING COVERING INDEX books_ix_") {
+			t.Errorf("%s: does not search an index column:\n%s", c.Name, plan)
+		}
+		if c.Ordered && strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: the ordering is sorted, not read from the index:\n%s", c.Name, plan)
+		}
+	}
+}
+
+// TestIndexBackfill: indexes declared on a table that already has rows are
+// added and filled by the migration.
+func TestIndexBackfill(t *testing.T) {
+	db := openDB(t)
+	fixtures.RunBackfill(t, func(t *testing.T, s svcstore.Schema) svcstore.Repository[*testpb.Book] {
+		st, err := sqlitestore.New[*testpb.Book](ctx, db, s, sqlitestore.WithTable("books"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
 }
