@@ -188,14 +188,25 @@ func TestAllGoogleapis(t *testing.T) {
 		}
 	}
 	report := explained(t, req)
-	var served, unserved int
+	var served, unserved, fully int
 	reasons := map[string]int{}
+	refused := map[string]int{} // request field name: served methods refusing it
 	for method, account := range report {
 		if !standardName.MatchString(method[strings.LastIndex(method, ".")+1:]) {
 			continue
 		}
 		if strings.HasPrefix(account, "served from ") {
 			served++
+			fields := refusedFields(account)
+			if len(fields) == 0 {
+				fully++
+			}
+			for _, f := range fields {
+				refused[f]++
+				if f == "filter" || f == "order_by" {
+					t.Errorf("%s is served but refuses %s: %s", method, f, account)
+				}
+			}
 			continue
 		}
 		unserved++
@@ -219,7 +230,35 @@ func TestAllGoogleapis(t *testing.T) {
 	for _, r := range keys {
 		t.Logf("%6d unserved: %s", reasons[r], r)
 	}
+	t.Logf("served without refusing any request field: %d (%.1f%% of standard-named methods)", fully, 100*float64(fully)/float64(total))
+	fields := make([]string, 0, len(refused))
+	for f := range refused {
+		fields = append(fields, f)
+	}
+	sort.Slice(fields, func(i, j int) bool {
+		if refused[fields[i]] != refused[fields[j]] {
+			return refused[fields[i]] > refused[fields[j]]
+		}
+		return fields[i] < fields[j]
+	})
+	for _, f := range fields[:min(len(fields), 15)] {
+		t.Logf("%6d served methods refuse request field %s", refused[f], f)
+	}
 }
+
+// refusedFields returns the request fields a served method's account says
+// it refuses with Unimplemented.
+func refusedFields(account string) []string {
+	var out []string
+	for _, m := range refusedNote.FindAllStringSubmatch(account, -1) {
+		for f := range strings.SplitSeq(m[1], ", ") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+var refusedNote = regexp.MustCompile(`a request that sets [A-Za-z0-9_]+\.([a-z0-9_, ]+) answers codes\.Unimplemented`)
 
 // reasonOf groups an explain account of an unserved method: its reason with
 // the names of proto elements and Go identifiers replaced by "X".

@@ -90,6 +90,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/svcgen/protoc-gen-svc/svcstore"
+	"github.com/svcgen/protoc-gen-svc/svcstore/internal/core"
 	"github.com/svcgen/protoc-gen-svc/svcstore/internal/sqlrepo"
 )
 
@@ -97,7 +98,7 @@ import (
 // svcstore.Repository and svcstore.Watcher. Close it to stop its listener.
 type Store[M proto.Message] struct {
 	*sqlrepo.Repo[M]
-	pool *pgxpool.Pool
+	listenPool *pgxpool.Pool // where the change feed runs LISTEN
 
 	mu     sync.Mutex
 	feed   *svcstore.Feed[M] // nil while no listener runs
@@ -119,7 +120,7 @@ var dialect = &sqlrepo.Dialect{
 	BlobType:        "BYTEA",
 	TimeType:        "TIMESTAMPTZ",
 	InlineSequences: true,
-	Lock:            advisoryLock,
+	TxLock:          advisoryLock,
 	ClassifyError:   classify,
 	Notify:          true,
 	SendsAllRows:    true,
@@ -158,7 +159,46 @@ func New[M proto.Message](ctx context.Context, pool *pgxpool.Pool, schema svcsto
 	if err != nil {
 		return nil, err
 	}
-	return &Store[M]{Repo: r, pool: pool}, nil
+	listen := pool
+	if p, ok := svcstore.ApplyOptions(opts...).SQL.Listen.(*pgxpool.Pool); ok && p != nil {
+		listen = p
+	}
+	return &Store[M]{Repo: r, listenPool: listen}, nil
+}
+
+// WithReadPool serves Get and List from pool, typically connected to
+// streaming standbys (a multi-host DSN with target_session_attrs=standby
+// or prefer-standby): reads then lag the primary by the replication delay,
+// and see neither the caller's own last write nor anything newer until the
+// standby has replayed it. Writes, the reads inside Update and Delete, and
+// the change feed stay on the main pool; so do reads whose context is
+// marked with svcstore.ReadFresh (read your writes). The pool stays the
+// caller's.
+func WithReadPool(pool *pgxpool.Pool) svcstore.Option {
+	return func(o *core.Options) {
+		o.SQL.Set = true
+		if pool == nil {
+			o.Errs = append(o.Errs, errors.New("WithReadPool: nil pool"))
+			return
+		}
+		o.SQL.Reads = sqlrepo.DB(pgxDB{pool})
+	}
+}
+
+// WithListenPool runs the change feed's LISTEN on a connection from pool
+// rather than the main pool: for a main pool behind a pooler in transaction
+// mode (pgbouncer), where LISTEN does not survive the transaction, give a
+// pool connected to PostgreSQL directly (or through a session-mode pool).
+// One connection is held while any Watch runs.
+func WithListenPool(pool *pgxpool.Pool) svcstore.Option {
+	return func(o *core.Options) {
+		o.SQL.Set = true
+		if pool == nil {
+			o.Errs = append(o.Errs, errors.New("WithListenPool: nil pool"))
+			return
+		}
+		o.SQL.Listen = pool
+	}
 }
 
 // WithTable names the table (default: the message's full name in lower
@@ -215,7 +255,7 @@ func (s *Store[M]) listening(ctx context.Context) (*svcstore.Feed[M], error) {
 	if s.feed != nil {
 		return s.feed, nil
 	}
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.listenPool.Acquire(ctx)
 	if err != nil {
 		return nil, status.Errorf(codes.Unavailable, "watch %s: cannot connect to the database", s.Layout().TypeName)
 	}
@@ -267,22 +307,27 @@ func (s *Store[M]) listen(ctx context.Context, conn *pgxpool.Conn, feed *svcstor
 	feed.End(failure)
 }
 
-// advisoryLock takes a session advisory lock on conn, derived from name,
-// so concurrent Migrates run one after another. Where the function does not
-// exist (CockroachDB), it proceeds without: CREATE ... IF NOT EXISTS is
-// then the only guard, which those databases make transactional.
-func advisoryLock(ctx context.Context, conn sqlrepo.Querier, name string) (func(), error) {
+// advisoryLock takes a transaction-scoped advisory lock in tx, derived
+// from name, so concurrent Migrates run one after another; it needs no
+// session state, so it holds through pgbouncer in transaction mode. Where
+// the function does not exist (CockroachDB), it proceeds without: CREATE
+// ... IF NOT EXISTS is then the only guard, which those databases make
+// transactional. The savepoint keeps that failure from aborting tx.
+func advisoryLock(ctx context.Context, tx sqlrepo.Querier, name string) error {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	id := int64(h.Sum64())
-	if err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", id); err != nil {
+	if err := tx.Exec(ctx, "SAVEPOINT svcstore_lock"); err != nil {
+		return err
+	}
+	if err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", id); err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && (pe.Code == "42883" || pe.Code == "0A000") {
-			return func() {}, nil
+			return tx.Exec(ctx, "ROLLBACK TO SAVEPOINT svcstore_lock")
 		}
-		return nil, err
+		return err
 	}
-	return func() { conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", id) }, nil
+	return tx.Exec(ctx, "RELEASE SAVEPOINT svcstore_lock")
 }
 
 // classify maps PostgreSQL errors (by SQLSTATE) and connection failures to
@@ -298,6 +343,11 @@ func classify(err error) error {
 		case pe.Code == "42P01":
 			return status.Error(codes.FailedPrecondition, "table missing; run the store's migration")
 		case pe.Code[:2] == "08" || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || pe.Code == "57014":
+			return status.Error(codes.Unavailable, "database unavailable; retry")
+		case pe.Code == "25006":
+			// A write reached a server that is (still or again) read-only:
+			// a standby, during a failover before the pool found the new
+			// primary. Nothing was written.
 			return status.Error(codes.Unavailable, "database unavailable; retry")
 		case pe.Code[:2] == "53":
 			return status.Error(codes.Unavailable, "database out of resources; retry")

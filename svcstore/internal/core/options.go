@@ -38,6 +38,11 @@ type SQLOptions struct {
 	Table        string // table name; default from the message's full name
 	SkipMigrate  bool   // the caller creates the table itself
 	NoChangeFeed bool   // no LISTEN/NOTIFY (CockroachDB, YugabyteDB)
+
+	// Reads and Listen are the dialect's databases for reads that may lag
+	// (replicas) and for the change feed's listener; nil for the main one.
+	// Typed by the dialect package (sqlrepo.DB, *pgxpool.Pool).
+	Reads, Listen any
 }
 
 // Settings are Options checked and completed with defaults.
@@ -62,7 +67,7 @@ func (o *Options) Resolve(l *Layout, sqlStore bool) (Settings, error) {
 		s.Clock = o.Clock
 	}
 	if o.SQL.Set && !sqlStore {
-		return Settings{}, fmt.Errorf("svcstore: %s: WithTable, WithoutMigrate and WithoutChangeFeed apply to the SQL stores, not to svcstore.Memory", l.TypeName)
+		return Settings{}, fmt.Errorf("svcstore: %s: the SQL stores' options (WithTable, WithoutMigrate, WithoutChangeFeed, WithReadPool, WithListenPool) do not apply to svcstore.Memory", l.TypeName)
 	}
 	if o.KeyGen != nil && l.IntKey() {
 		return Settings{}, fmt.Errorf("svcstore: %s: WithKeyGenerator applies to string keys; %s is %s and keys come from a counter",

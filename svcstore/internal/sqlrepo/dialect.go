@@ -33,9 +33,10 @@ type Dialect struct {
 	// writing transaction (one process: SQLite).
 	InlineSequences bool
 
-	// Lock serialises Migrate across processes (an advisory lock on
-	// PostgreSQL); it returns the unlock function. Nil: no lock needed.
-	Lock func(ctx context.Context, conn Querier, name string) (unlock func(), err error)
+	// TxLock serialises Migrate across processes: it takes a lock held
+	// until the transaction tx ends (pg_advisory_xact_lock on PostgreSQL),
+	// and Migrate runs in that transaction. Nil: no lock needed.
+	TxLock func(ctx context.Context, tx Querier, name string) error
 
 	// ClassifyError maps a driver error to a status error, or returns nil
 	// when it does not recognise it.

@@ -41,6 +41,7 @@ type Repo[M proto.Message] struct {
 	set    core.Settings
 	tokens *core.Tokens
 	db     DB
+	reads  DB // Get and List; db unless the store reads replicas
 	d      *Dialect
 	keyGen func() string
 
@@ -71,7 +72,10 @@ func New[M proto.Message](ctx context.Context, db DB, d *Dialect, schema svcstor
 	if db == nil {
 		return nil, fmt.Errorf("svcstore/%s: %s: nil database", d.Name, l.TypeName)
 	}
-	r := &Repo[M]{l: l, set: set, db: db, d: d, keyGen: set.KeyGen, table: o.SQL.Table}
+	r := &Repo[M]{l: l, set: set, db: db, reads: db, d: d, keyGen: set.KeyGen, table: o.SQL.Table}
+	if reads, ok := o.SQL.Reads.(DB); ok && reads != nil {
+		r.reads = reads
+	}
 	if r.keyGen == nil {
 		r.keyGen = core.RandomID
 	}
@@ -136,14 +140,7 @@ func (r *Repo[M]) DDL() []string {
 // idempotent, and safe to run from several processes at once where the
 // dialect has a lock (an advisory lock on PostgreSQL).
 func (r *Repo[M]) Migrate(ctx context.Context) error {
-	return r.db.WithConn(ctx, func(conn Querier) error {
-		if r.d.Lock != nil {
-			unlock, err := r.d.Lock(ctx, conn, "svcstore migrate "+r.table)
-			if err != nil {
-				return r.fail("migrate", "", err)
-			}
-			defer unlock()
-		}
+	migrate := func(conn Querier) error {
 		for _, stmt := range r.DDL() {
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("svcstore/%s: migrate %s: %w", r.d.Name, r.table, err)
@@ -153,10 +150,40 @@ func (r *Repo[M]) Migrate(ctx context.Context) error {
 			return fmt.Errorf("svcstore/%s: migrate %s: indexes: %w", r.d.Name, r.table, err)
 		}
 		return nil
-	})
+	}
+	if r.d.TxLock == nil {
+		return r.db.WithConn(ctx, migrate)
+	}
+	// One transaction holding a transaction-scoped lock: DDL is
+	// transactional in PostgreSQL, and the lock needs no session state, so
+	// a pooler in transaction mode (pgbouncer) cannot split it.
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return r.fail("migrate", "", err)
+	}
+	defer tx.Rollback(context.Background())
+	if err := r.d.TxLock(ctx, tx, "svcstore migrate "+r.table); err != nil {
+		return r.fail("migrate", "", err)
+	}
+	if err := migrate(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return r.fail("migrate", "", err)
+	}
+	return nil
 }
 
 // --- reading -------------------------------------------------------------
+
+// reader is the database a Get or List reads: the replicas' unless ctx asks
+// for fresh reads (svcstore.ReadFresh).
+func (r *Repo[M]) reader(ctx context.Context) DB {
+	if svcstore.IsFresh(ctx) {
+		return r.db
+	}
+	return r.reads
+}
 
 // sqlKey converts a validated key to its column value.
 func (r *Repo[M]) sqlKey(k core.Key) (any, error) {
@@ -239,7 +266,7 @@ func (r *Repo[M]) Get(ctx context.Context, key string) (M, error) {
 	}
 	var data []byte
 	var version int64
-	err = r.db.QueryRow(ctx, "SELECT message, version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&data, &version)
+	err = r.reader(ctx).QueryRow(ctx, "SELECT message, version FROM "+r.table+" WHERE resource_key = "+r.d.Placeholder(1), col).Scan(&data, &version)
 	if errors.Is(err, ErrNoRows) {
 		return zero, r.l.NotFound(key)
 	}
@@ -295,6 +322,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 	if q.HasCond() {
 		chunk = max(chunk, min(256, r.set.MaxScan+1))
 	}
+	db := r.reader(ctx)
 	page := make([]M, 0, min(pageSize, 1024))
 	budget := r.set.NewPageBudget()
 	var last cursor // position of the page's last item, or the last row passed over
@@ -302,7 +330,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 	skipped := 0    // rows read that failed the filter
 	for !more {
 		query, args := r.listQuery(q, &p, chunk)
-		rows, err := r.db.Query(ctx, query, args...)
+		rows, err := db.Query(ctx, query, args...)
 		if err != nil {
 			return nil, "", r.fail("list", "", err)
 		}
