@@ -23,6 +23,9 @@ import (
 	"github.com/svcgen/protoc-gen-svc/svcstore/internal/core"
 )
 
+// maxChunk bounds the rows one statement of a filtered List reads.
+const maxChunk = 4096
+
 // maxKeyAttempts bounds retries after a server-assigned key collided.
 const maxKeyAttempts = 8
 
@@ -313,15 +316,14 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 
 	// The page ends at the first match that does not fit, by count or by
 	// bytes: that match is how we know a next page exists. Rows are read in
-	// chunks, usually one of pageSize+1 rows; with a filter, chunks are
-	// read until enough rows match, the range ends or MaxScan rows failed
-	// the filter. Rows are sized before they are decoded, and reading stops
-	// at the first that does not fit, so a page of huge rows is never
-	// decoded whole.
+	// chunks, the first of pageSize+1 rows (all a page needs when the
+	// index ranges are the whole filter); with a filter, chunks are read
+	// until enough rows match, the range ends or MaxScan rows failed the
+	// filter, each larger than the last (up to maxChunk), so a selective
+	// filter costs few round trips. Rows are sized before they are decoded,
+	// and reading stops at the first that does not fit, so a page of huge
+	// rows is never decoded whole.
 	chunk := pageSize + 1
-	if q.HasCond() {
-		chunk = max(chunk, min(256, r.set.MaxScan+1))
-	}
 	db := r.reader(ctx)
 	page := make([]M, 0, min(pageSize, 1024))
 	budget := r.set.NewPageBudget()
@@ -407,6 +409,9 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 			// fit: read on from it, with a fresh running sum.
 			continue
 		case n == chunk:
+			if q.HasCond() {
+				chunk = min(max(chunk*4, 256), maxChunk)
+			}
 			continue
 		}
 		break
@@ -414,7 +419,7 @@ func (r *Repo[M]) List(ctx context.Context, pageSize int, pageToken string, filt
 	var next string
 	if more && last.set {
 		c := last.key.Text
-		if p.orderCol != "" {
+		if p.orderCol != "" && !p.exact {
 			c = string(last.ix) + r.l.SortKey(last.key)
 		}
 		next = r.tokens.Encode(c, q.Fingerprint)
@@ -436,9 +441,15 @@ type cursor struct {
 // next chunk starts.
 type listPlan struct {
 	orderCol string
-	desc     bool
-	ranges   []ixRange
-	after    cursor
+	// exact: key order, read from orderCol, an index whose every field
+	// the filter fixes (its entries with those values are in key order;
+	// ordering by the column too lets the planner see the index serves
+	// the order). exactLo is that column's one value. Tokens hold keys.
+	exact   bool
+	exactLo []byte
+	desc    bool
+	ranges  []ixRange
+	after   cursor
 }
 
 type ixRange struct {
@@ -452,8 +463,13 @@ func (r *Repo[M]) plan(q *core.Query) listPlan {
 		p.orderCol = r.ixColumn(q.OrderIndex)
 	}
 	for i := range r.l.Indexes {
-		if b, ok := q.IndexBounds(i); ok {
-			p.ranges = append(p.ranges, ixRange{col: r.ixColumn(i), b: b})
+		b, ok := q.IndexBounds(i)
+		if !ok {
+			continue
+		}
+		p.ranges = append(p.ranges, ixRange{col: r.ixColumn(i), b: b})
+		if b.Exact && p.orderCol == "" {
+			p.orderCol, p.exact, p.exactLo = r.ixColumn(i), true, []byte(b.Lo)
 		}
 	}
 	return p
@@ -475,7 +491,10 @@ func (r *Repo[M]) decodeCursor(q *core.Query, p *listPlan, c string) error {
 		return err
 	}
 	p.after = cursor{key: k, keyCol: keyCol, set: true}
-	if p.orderCol != "" {
+	switch {
+	case p.exact:
+		p.after.ix = p.exactLo
+	case p.orderCol != "":
 		p.after.ix = []byte(r.l.IndexPrefix(values...))
 	}
 	return nil
