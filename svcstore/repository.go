@@ -134,12 +134,15 @@ type Schema struct {
 	// Indexes declares secondary indexes, each one or more comma-separated
 	// proto field paths ("category", "price.currency_code,price.minor_units")
 	// through singular message fields to a singular scalar, enum,
-	// google.protobuf.Timestamp or Duration. An index makes a [Where]
-	// equality on its first field, and an [OrderBy] on its leading fields,
-	// cost what a key-ordered page costs: O(log n + page size). Filters on
-	// other fields still work, as a bounded scan (see [WithMaxScan]).
-	// Each index costs every write O(log n) (a B-tree on Memory, a column
-	// and an index on the SQL stores). Optional.
+	// google.protobuf.Timestamp or Duration, neither the key nor the etag.
+	// An index makes a [Where] equality on its fields, a comparison or a
+	// string prefix on its first field (or on the field after those the
+	// equalities fix), and an [OrderBy] on its leading fields, cost what a
+	// key-ordered page costs: O(log n + page size). Filters on other fields
+	// still work, as a bounded scan (see [WithMaxScan]). Each index costs
+	// every write O(log n) (a B-tree on Memory, a column and a B-tree on
+	// the SQL stores, added and backfilled by their migration), and bounds
+	// the values it holds ([MaxIndexEntryBytes]). Optional.
 	Indexes []string
 }
 
