@@ -24,10 +24,19 @@ import (
 // neither shopd is restarted, failures in the window are Unavailable, both
 // replicas write again on the new primary, and every acknowledged create is
 // there, exactly once.
+//
+// The same run on an asynchronous standby reports how many acknowledged
+// creates were lost (the replication lag at the crash) instead of failing.
 func TestFailoverOnPostgresCluster(t *testing.T) {
 	pgcluster.NeedCluster(t)
 	bin := buildShopd(t)
-	c := pgcluster.NewCluster(t, pgcluster.ClusterOptions{Standby: true, Sync: true})
+	for _, syncStandby := range []bool{true, false} {
+		t.Run(fmt.Sprint("sync=", syncStandby), func(t *testing.T) { failover(t, bin, syncStandby) })
+	}
+}
+
+func failover(t *testing.T, bin string, syncStandby bool) {
+	c := pgcluster.NewCluster(t, pgcluster.ClusterOptions{Standby: true, Sync: syncStandby})
 	dsn := c.MultiHostDSN("read-write", c.Primary, c.Standby)
 	keyFile := filepath.Join(t.TempDir(), "token.key")
 	if err := os.WriteFile(keyFile, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
@@ -132,6 +141,9 @@ func TestFailoverOnPostgresCluster(t *testing.T) {
 		}
 	}
 	for what, n := range failures {
+		if !syncStandby && what == "get "+codes.NotFound.String() {
+			continue // a create acknowledged by the old primary and lost with it
+		}
 		if what != "create "+codes.Unavailable.String() && what != "get "+codes.Unavailable.String() &&
 			what != "create "+codes.DeadlineExceeded.String() && what != "get "+codes.DeadlineExceeded.String() {
 			t.Errorf("%d calls failed with %s during the failover; want Unavailable", n, what)
@@ -157,14 +169,17 @@ func TestFailoverOnPostgresCluster(t *testing.T) {
 	}
 	lost := 0
 	for title, name := range acked {
-		if !names[name] || titles[title] != 1 {
+		if titles[title] > 1 {
+			t.Errorf("acknowledged create %q stored %d times", title, titles[title])
+		}
+		if !names[name] {
 			lost++
-			if lost <= 5 {
-				t.Errorf("acknowledged create %q (%s): present %v, %d products with its title", title, name, names[name], titles[title])
+			if syncStandby && lost <= 5 {
+				t.Errorf("acknowledged create %q (%s) is missing on the new primary", title, name)
 			}
 		}
 	}
-	t.Logf("%d creates acknowledged (%d after the promotion), %d reads; failures %v; %v from the kill to the first acknowledged create on the new primary; %d acknowledged creates missing or doubled",
-		len(acked), ackedNew[0].Load()+ackedNew[1].Load(), reads.Load(), failures,
+	t.Logf("sync=%v: %d creates acknowledged (%d after the promotion), %d reads; failures %v; %v from the kill to the first acknowledged create on the new primary; %d acknowledged creates missing",
+		syncStandby, len(acked), ackedNew[0].Load()+ackedNew[1].Load(), reads.Load(), failures,
 		time.Duration(firstNew.Load()-killed.UnixNano()).Round(time.Millisecond), lost)
 }
