@@ -6,7 +6,7 @@ package web_test
 import (
 	"bufio"
 	"context"
-	"github.com/svcgen/protoc-gen-svc/internal/testenv"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,10 +14,17 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/internal/testenv"
 )
 
 // findChromium returns the browser to drive, or skips (fails in CI) when
@@ -210,4 +217,117 @@ func TestPageInChromium(t *testing.T) {
 	// An error comes back to the page: the name exists.
 	create("aa-apron", "Again", "1")
 	waitFor("error shown", `document.getElementById("status").textContent.startsWith("Creating failed: already_exists: ")`)
+}
+
+// TestOnePortThreeClients: grpc-go's own client (whose connections the
+// shared port hands to grpc-go's transport: svchttp's tests check which
+// transport serves what), curl (REST over HTTP/1.1 and over h2c) and the browser
+// (Connect and REST from the page) use shopd's one port at the same time;
+// every call succeeds and each sees the others' writes.
+func TestOnePortThreeClients(t *testing.T) {
+	chromium := findChromium(t)
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no curl in PATH: CI must install Debian's curl package (.ci/run does)")
+		}
+		t.Skip("no curl in PATH; apt-get install curl to run this test")
+	}
+	testenv.Slow(t, "builds shopd and starts a browser")
+	base := startShopd(t)
+	conn, err := grpc.NewClient(strings.TrimPrefix(base, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	catalog := shopv1.NewCatalogClient(conn)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		failures = append(failures, fmt.Sprintf(format, args...))
+	}
+	var grpcCalls, curlCalls atomic.Int64
+	wg.Add(3)
+	go func() { // gRPC: creates products gg-0, gg-1, ... and lists
+		defer wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := catalog.CreateProduct(ctx, &shopv1.CreateProductRequest{ProductId: fmt.Sprintf("gg-%03d", i),
+				Product: &shopv1.Product{Title: fmt.Sprint("grpc ", i), Price: &shopv1.Money{CurrencyCode: "EUR", MinorUnits: 100}}})
+			if err == nil {
+				_, err = catalog.ListProducts(ctx, &shopv1.ListProductsRequest{PageSize: 10})
+			}
+			cancel()
+			if err != nil {
+				fail("gRPC call %d: %v", i, err)
+				return
+			}
+			grpcCalls.Add(1)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	for _, mode := range []string{"--http1.1", "--http2-prior-knowledge"} {
+		go func() { // curl: REST reads
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				out, err := exec.Command(curl, "-sS", "--fail", mode, base+"/v1/products?page_size=5").CombinedOutput()
+				if err != nil || !strings.Contains(string(out), `"products"`) {
+					fail("curl %s: %v: %s", mode, err, out)
+					return
+				}
+				curlCalls.Add(1)
+			}
+		}()
+	}
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-dev-shm-usage", true))
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser, chromedp.Navigate(base+"/")); err != nil {
+		t.Fatalf("start chromium and load the page: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(browser, time.Minute)
+	defer cancel()
+	// The page lists, through REST and then Connect, what gRPC created.
+	for _, protocol := range []string{"rest", "connect"} {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+			`(() => { const s = document.getElementById("protocol"); s.value = "`+protocol+`"; return s.dispatchEvent(new Event("change")); })()`)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+			`document.querySelector("#products tbody tr") !== null && document.querySelector("#products tbody tr").dataset.name.startsWith("gg-")`,
+			chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("the page (%s) does not list the products gRPC creates: %v", protocol, err)
+		}
+	}
+	// Let the three run together a moment longer.
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+	for _, f := range failures {
+		t.Error(f)
+	}
+	if grpcCalls.Load() == 0 || curlCalls.Load() == 0 {
+		t.Errorf("gRPC made %d calls, curl %d; want both on the port at once", grpcCalls.Load(), curlCalls.Load())
+	}
+	t.Logf("on one port at once: %d gRPC create+list pairs, %d curl REST reads, the page through REST and Connect", grpcCalls.Load(), curlCalls.Load())
 }
