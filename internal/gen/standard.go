@@ -360,6 +360,7 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
 	}
 	std.shape = sh
+	std.notes = append(std.notes, aipNotes(std, c.m.Input)...)
 	return std, ""
 }
 

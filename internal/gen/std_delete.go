@@ -51,6 +51,8 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 
 func (deleteShape) emit(w *methodWriter) {
 	w.refuseUnsupported(w.req, "nil, ")
+	w.checkRequired(w.mm.m.Input, w.req, "nil, ")
+	w.checkName(string(w.std.key.Desc.Name()), w.get(w.req, w.std.key), "nil, ")
 	etag := `""`
 	if w.std.etag != nil {
 		etag = w.get(w.req, w.std.etag)

@@ -25,5 +25,7 @@ func (getShape) recognise(c *methodContext) (*standardMethod, string) {
 
 func (getShape) emit(w *methodWriter) {
 	w.refuseUnsupported(w.req, "nil, ")
+	w.checkRequired(w.mm.m.Input, w.req, "nil, ")
+	w.checkName(string(w.std.key.Desc.Name()), w.get(w.req, w.std.key), "nil, ")
 	w.respond(w.repo + ".Get(" + w.ctx + ", " + w.requestKey() + ")")
 }

@@ -173,20 +173,32 @@ func (in *inputMapping) describe() string {
 func (w *methodWriter) emitInput(in string, results string) string {
 	im, r := w.std.input, w.std.resource
 	msg := w.v.of("msg")
+	prepare := w.needsPrepare()
+	// path is where the resource is in the request, for errors.
+	path := ""
 	switch {
 	case im.whole:
-		return in
+		if !prepare {
+			w.checkNewName(in, "", results)
+			return in
+		}
+		w.P("// The request stays as the caller made it.")
+		w.P(msg, " := ", w.id(protoPackage, "CloneOf"), "(", in, ")")
 	case im.body != nil:
+		w.checkRequired(im.msg, in, results)
+		path = string(im.body.Desc.Name())
 		w.P(msg, " := ", w.get(in, im.body))
 		w.P("if ", msg, " == nil {")
 		w.P("return ", results, w.id(statusPackage, "Error"), "(", w.id(codesPackage, "InvalidArgument"), ", ", strconv.Quote(string(im.msg.Desc.Name())+"."+string(im.body.Desc.Name())+" is required"), ")")
 		w.P("}")
-		if im.parent == nil && im.id == nil {
+		if im.parent == nil && im.id == nil && !prepare {
+			w.checkNewName(msg, path, results)
 			return msg
 		}
 		w.P("// The request stays as the caller made it.")
 		w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
 	default:
+		w.checkRequired(im.msg, in, results)
 		var fields []string
 		for _, m := range im.fields {
 			if len(m.path) == 1 {
@@ -201,6 +213,11 @@ func (w *methodWriter) emitInput(in string, results string) string {
 				w.P("}")
 			}
 		}
+	}
+	if prepare {
+		w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareCreate"), "(", msg, ", ", strconv.Quote(path), ", ", strconv.Quote(string(r.key.Desc.Name())), "); ", w.err, " != nil {")
+		w.P("return ", results, w.err)
+		w.P("}")
 	}
 	id := `""`
 	if im.id != nil {
@@ -240,5 +257,35 @@ func (w *methodWriter) emitInput(in string, results string) string {
 		w.P(w.a.set(msg, r.msg, r.key, key))
 		w.P("}")
 	}
+	switch {
+	case im.parent != nil && im.id != nil:
+		// Composed from the parent and the client's id, which may hold a
+		// "/"; one composed with a server-assigned id is of the pattern.
+		w.checkName(w.keyLabel(path), w.get(msg, r.key), results)
+	case im.parent == nil:
+		w.checkNewName(msg, path, results)
+	}
 	return msg
+}
+
+// keyLabel names the key of a resource at path in the request, for errors.
+func (w *methodWriter) keyLabel(path string) string {
+	label := string(w.std.resource.key.Desc.Name())
+	if path != "" {
+		label = path + "." + label
+	}
+	return label
+}
+
+// checkNewName writes the pattern check of the key of msg, a resource
+// about to be created (path: where it is in the request), when it is set:
+// an empty one is assigned by the store.
+func (w *methodWriter) checkNewName(msg, path, results string) {
+	r := w.std.resource
+	if len(r.patterns) == 0 {
+		return
+	}
+	w.P("if ", w.get(msg, r.key), ` != "" {`)
+	w.checkName(w.keyLabel(path), w.get(msg, r.key), results)
+	w.P("}")
 }

@@ -170,6 +170,7 @@ func (listShape) emit(w *methodWriter) {
 	s := w.std
 	results := w.errResults()
 	w.refuseUnsupported(w.req, results)
+	w.checkRequired(w.mm.m.Input, w.req, results)
 	filters := ""
 	if s.parent != nil || len(s.filters) > 0 || s.filter != nil || s.orderBy != nil {
 		fv := w.v.of("filters")

@@ -159,7 +159,9 @@ func setsFrom(msg *protogen.Message, r *resourceModel, skip ...*protogen.Field) 
 func (updateShape) emit(w *methodWriter) {
 	s, r := w.std, w.std.resource
 	w.refuseUnsupported(w.req, "nil, ")
+	w.checkRequired(w.mm.m.Input, w.req, "nil, ")
 	msg := w.v.of("msg")
+	prepare := w.needsPrepare()
 	if s.body != nil {
 		mask := "nil"
 		if s.mask != nil {
@@ -169,16 +171,29 @@ func (updateShape) emit(w *methodWriter) {
 		w.P("if ", msg, " == nil {")
 		w.P("return nil, ", w.id(statusPackage, "Error"), "(", w.id(codesPackage, "InvalidArgument"), ", ", strconv.Quote(string(w.mm.m.Input.Desc.Name())+"."+string(s.body.Desc.Name())+" is required"), ")")
 		w.P("}")
+		if prepare {
+			w.P("// The request stays as the caller made it.")
+			w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+		}
 		if s.key != nil {
 			w.P("if ", w.isSet(w.req, s.key), " {")
-			w.P("// The request's ", s.key.Desc.Name(), " names the resource; the request stays as the caller made it.")
-			w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+			if prepare {
+				w.P("// The request's ", s.key.Desc.Name(), " names the resource.")
+			} else {
+				w.P("// The request's ", s.key.Desc.Name(), " names the resource; the request stays as the caller made it.")
+				w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+			}
 			w.P(w.a.set(msg, r.msg, r.key, w.get(w.req, s.key)))
 			w.P("}")
+		}
+		w.checkName(string(s.body.Desc.Name())+"."+string(r.key.Desc.Name()), w.get(msg, r.key), "nil, ")
+		if prepare {
+			w.prepareUpdate(msg, mask, string(s.body.Desc.Name()))
 		}
 		w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", " + mask + ")")
 		return
 	}
+	w.checkName(string(s.key.Desc.Name()), w.get(w.req, s.key), "nil, ")
 	paths := w.v.of("paths")
 	w.P(msg, " := ", w.a.newMessage(r.msg, r.key.GoName, w.get(w.req, s.key)))
 	w.P("var ", paths, " []string")
@@ -204,5 +219,26 @@ func (updateShape) emit(w *methodWriter) {
 	w.P("// Nothing to set: answer the resource as it is.")
 	w.respond(w.repo + ".Get(" + w.ctx + ", " + w.requestKey() + ")")
 	w.P("}")
-	w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", &" + w.id(fieldmaskPackage, "FieldMask") + "{Paths: " + paths + "})")
+	mask := "&" + w.id(fieldmaskPackage, "FieldMask") + "{Paths: " + paths + "}"
+	if prepare {
+		m := w.v.of("mask")
+		w.P(m, " := ", mask)
+		mask = m
+		w.prepareUpdate(msg, mask, "")
+	}
+	w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", " + mask + ")")
+}
+
+// prepareUpdate writes the field behaviour checks of an Update of msg
+// under mask (path: where msg is in the request) against the stored
+// resource.
+func (w *methodWriter) prepareUpdate(msg, mask, path string) {
+	r := w.std.resource
+	cur := w.v.of("cur")
+	w.P("// Field behaviour (AIP-203) is checked against the stored resource.")
+	w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), ")")
+	w.onError("nil, ")
+	w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareUpdate"), "(", cur, ", ", msg, ", ", mask, ", ", strconv.Quote(path), "); ", w.err, " != nil {")
+	w.P("return nil, ", w.err)
+	w.P("}")
 }
