@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"go.einride.tech/aip/fieldbehavior"
+	"go.einride.tech/aip/fieldmask"
 	"go.einride.tech/aip/resourcename"
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -283,4 +284,41 @@ func missingRequired(m protoreflect.Message, path string, check func(path string
 // not empty, a scalar without presence when it is not its zero value.
 func present(m protoreflect.Message, fd protoreflect.FieldDescriptor) bool {
 	return m.Has(fd)
+}
+
+// CheckReadMask returns codes.InvalidArgument naming read_mask when one of
+// its paths names no field of m's type (m may be a typed nil, such as
+// (*Book)(nil)), or when "*" is not its only path; an empty mask and "*"
+// read everything (AIP-157).
+func CheckReadMask(mask *fieldmaskpb.FieldMask, m proto.Message) error {
+	if len(mask.GetPaths()) == 0 {
+		return nil
+	}
+	if err := fieldmask.Validate(mask, m); err != nil {
+		return invalid(violation{"read_mask", fmt.Sprintf("names no field of %s: %s", m.ProtoReflect().Descriptor().FullName(), err)})
+	}
+	return nil
+}
+
+// ReadMask returns res with only the fields mask names (AIP-157), or res
+// itself when mask is empty or "*". A path into a message res does not
+// have gives that message empty; paths into list and map elements are not
+// supported and read nothing. Check the mask with CheckReadMask first.
+func ReadMask[M proto.Message](mask *fieldmaskpb.FieldMask, res M) M {
+	if len(mask.GetPaths()) == 0 || fieldmask.IsFullReplacement(mask) {
+		return res
+	}
+	out, ok := res.ProtoReflect().New().Interface().(M)
+	if !ok {
+		return res
+	}
+	fieldmask.Update(mask, out, res)
+	return out
+}
+
+// ReadMasks applies ReadMask to every resource of items, in place.
+func ReadMasks[M proto.Message](mask *fieldmaskpb.FieldMask, items []M) {
+	for i := range items {
+		items[i] = ReadMask(mask, items[i])
+	}
 }

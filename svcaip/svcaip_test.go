@@ -236,3 +236,40 @@ func TestPrepareUpdate(t *testing.T) {
 		})
 	}
 }
+
+func TestReadMask(t *testing.T) {
+	book := func() proto.Message {
+		return msg(t, "Book", `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" checksum: "c" } editions { publisher: "q" }`)
+	}
+	mask := func(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+	for _, c := range []struct {
+		mask *fieldmaskpb.FieldMask
+		want string
+	}{
+		{nil, `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" checksum: "c" } editions { publisher: "q" }`},
+		{mask("*"), `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" checksum: "c" } editions { publisher: "q" }`},
+		{mask("name", "title"), `name: "shelves/1/books/b" title: "T"`},
+		{mask("details.publisher", "editions"), `details { publisher: "p" } editions { publisher: "q" }`},
+		{mask("isbn"), ``},
+	} {
+		if err := CheckReadMask(c.mask, book()); err != nil {
+			t.Fatalf("CheckReadMask(%v): %v", c.mask.GetPaths(), err)
+		}
+		got := ReadMask(c.mask, book())
+		if d := cmp.Diff(msg(t, "Book", c.want), got, protocmp.Transform()); d != "" {
+			t.Errorf("ReadMask(%v) (-want +got):\n%s", c.mask.GetPaths(), d)
+		}
+		items := []proto.Message{book(), book()}
+		ReadMasks(c.mask, items)
+		for _, it := range items {
+			if d := cmp.Diff(msg(t, "Book", c.want), it, protocmp.Transform()); d != "" {
+				t.Errorf("ReadMasks(%v) (-want +got):\n%s", c.mask.GetPaths(), d)
+			}
+		}
+	}
+	for _, m := range []*fieldmaskpb.FieldMask{mask("nosuch"), mask("title.x"), mask("*", "title"), mask("")} {
+		if got := violations(t, CheckReadMask(m, book())); !cmp.Equal(got, []string{"read_mask"}) {
+			t.Errorf("CheckReadMask(%q): violations %v", m.GetPaths(), got)
+		}
+	}
+}

@@ -65,6 +65,7 @@ type standardMethod struct {
 	filters     []filterMapping   // List: equality filters
 	filter      *protogen.Field   // List: an AIP-160 filter string
 	orderBy     *protogen.Field   // List: an AIP-132 order_by string
+	readMask    *protogen.Field   // Get, List: an AIP-157 read_mask
 	unsupported []*protogen.Field // fields refused when set (codes.Unimplemented)
 
 	// parentResource is the resource of the parent collection, when the

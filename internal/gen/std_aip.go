@@ -192,6 +192,32 @@ func (w *methodWriter) checkName(field, name, results string) {
 	w.P("}")
 }
 
+// readMaskOf returns msg's AIP-157 read_mask field, or nil.
+func readMaskOf(msg *protogen.Message) *protogen.Field {
+	if f := field(msg, "read_mask"); f != nil && isSingularMessage(f) && isMessage(f.Message, "google.protobuf.FieldMask") {
+		return f
+	}
+	return nil
+}
+
+// checkReadMask writes the check of the request's read_mask against the
+// resource's type.
+func (w *methodWriter) checkReadMask(results string) {
+	w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckReadMask"), "(", w.get(w.req, w.std.readMask), ", (*", w.std.resource.msg.GoIdent, ")(nil)); ", w.err, " != nil {")
+	w.P("return ", results, w.err)
+	w.P("}")
+}
+
+// respondValue writes the return of a unary method whose answer is the
+// resource expr (no error): the resource, or the response wrapping it.
+func (w *methodWriter) respondValue(expr string) {
+	if out := w.std.out; out.wrap != nil {
+		w.P("return ", w.a.newMessage(out.msg, out.wrap.GoName, expr), ", nil")
+		return
+	}
+	w.P("return ", expr, ", nil")
+}
+
 // needsPrepare reports whether the resource's Creates and Updates go
 // through svcaip.PrepareCreate / PrepareUpdate.
 func (w *methodWriter) needsPrepare() bool {

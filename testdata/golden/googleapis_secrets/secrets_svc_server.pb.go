@@ -106,10 +106,11 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 	return s.repos.Secret.Create(ctx, msg)
 }
 
-// GetSecret reads the Secret whose name is the request's name, from the Secret
-// repository (name is the key: the resource name of google.api.resource, marked
-// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
-// it to serve the method yourself.
+// GetSecret reads the Secret whose name is the request's name, with only the
+// fields its read_mask names (AIP-157), from the Secret repository (name is the
+// key: the resource name of google.api.resource, marked IDENTIFIER). Without
+// the repository it answers codes.Unimplemented. Override it to serve the
+// method yourself.
 //
 // Notes:
 //   - a name that is not of the form projects/{project}/secrets/{secret} is
@@ -121,7 +122,14 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
-	return s.repos.Secret.Get(ctx, req.GetName())
+	if err := svcaip.CheckReadMask(req.GetReadMask(), (*Secret)(nil)); err != nil {
+		return nil, err
+	}
+	res, err := s.repos.Secret.Get(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return svcaip.ReadMask(req.GetReadMask(), res), nil
 }
 
 // ListSecrets lists a page of Secret resources in key order under the request's
@@ -131,6 +139,7 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 // yourself.
 //
 // Notes:
+//   - each Secret answered has only the fields read_mask names (AIP-157)
 //   - a request that leaves a REQUIRED field of ListSecretsRequest unset is
 //     InvalidArgument naming it
 func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecretsRequest) (*ListSecretsResponse, error) {
@@ -138,6 +147,9 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 		return nil, svcserver.Unimplemented(SecretService_ListSecrets_FullMethodName)
 	}
 	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	if err := svcaip.CheckReadMask(req.GetReadMask(), (*Secret)(nil)); err != nil {
 		return nil, err
 	}
 	var filters []svcstore.Filter
@@ -150,6 +162,7 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 	if err != nil {
 		return nil, err
 	}
+	svcaip.ReadMasks(req.GetReadMask(), items)
 	return &ListSecretsResponse{Secrets: items, NextPageToken: next}, nil
 }
 

@@ -248,3 +248,37 @@ func TestTopicNames(t *testing.T) {
 		t.Fatalf("GetTopic(%s) = %v, %v", assigned.GetName(), got, err)
 	}
 }
+
+// TestReadMask: Get and List answer only the fields read_mask names
+// (AIP-157); a path of no field is InvalidArgument.
+func TestReadMask(t *testing.T) {
+	ctx := context.Background()
+	c := StartSecretServiceForTest(t, NewInMemorySecretServiceSkeleton())
+	for _, id := range []string{"a", "b"} {
+		if _, err := c.CreateSecret(ctx, &CreateSecretRequest{Parent: project, SecretId: id,
+			Secret: &Secret{DisplayName: "d " + id, Replication: automatic(), Labels: map[string]string{"k": id}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.GetSecret(ctx, &GetSecretRequest{Name: project + "/secrets/a", ReadMask: mask("name", "labels")})
+	if err != nil || got.GetName() != project+"/secrets/a" || got.GetLabels()["k"] != "a" || got.GetDisplayName() != "" || got.GetReplication() != nil || got.GetCreateTime() != nil {
+		t.Fatalf("GetSecret(read_mask name, labels) = %v, %v", got, err)
+	}
+	full, err := c.GetSecret(ctx, &GetSecretRequest{Name: project + "/secrets/a", ReadMask: mask("*")})
+	if err != nil || full.GetDisplayName() != "d a" || full.GetReplication() == nil || full.GetCreateTime() == nil {
+		t.Fatalf("GetSecret(read_mask *) = %v, %v", full, err)
+	}
+	list, err := c.ListSecrets(ctx, &ListSecretsRequest{Parent: project, ReadMask: mask("display_name")})
+	if err != nil || len(list.GetSecrets()) != 2 {
+		t.Fatalf("ListSecrets(read_mask display_name) = %v, %v", list, err)
+	}
+	for _, s := range list.GetSecrets() {
+		if s.GetDisplayName() == "" || s.GetName() != "" || s.GetLabels() != nil {
+			t.Errorf("ListSecrets(read_mask display_name) answered %v", s)
+		}
+	}
+	_, err = c.GetSecret(ctx, &GetSecretRequest{Name: project + "/secrets/a", ReadMask: mask("nosuch")})
+	wantInvalid(t, "GetSecret(read_mask nosuch)", err, "read_mask")
+	_, err = c.ListSecrets(ctx, &ListSecretsRequest{Parent: "projects/empty", ReadMask: mask("display_name.x")})
+	wantInvalid(t, "ListSecrets(read_mask display_name.x)", err, "read_mask")
+}
