@@ -13,6 +13,7 @@
 package svcaip
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -27,6 +28,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
 // maxShown bounds how much of a client's value an error message repeats.
@@ -321,4 +324,63 @@ func ReadMasks[M proto.Message](mask *fieldmaskpb.FieldMask, items []M) {
 	for i := range items {
 		items[i] = ReadMask(mask, items[i])
 	}
+}
+
+// The validate_only helpers (AIP-163): a request that sets it gets every
+// check the method and its store would make, and an answer, and nothing is
+// stored. get is the repository's Get.
+
+// ValidateCreate makes the checks a store makes on a Create of a resource
+// with key (empty: the store would assign one): codes.AlreadyExists when
+// a resource has the key, as the store's Create would answer.
+func ValidateCreate[M proto.Message](ctx context.Context, get func(context.Context, string) (M, error), key string) error {
+	if key == "" {
+		return nil
+	}
+	if len(key) > svcstore.MaxKeyBytes {
+		return invalid(violation{"name", fmt.Sprintf("is %d bytes long; at most %d are allowed", len(key), svcstore.MaxKeyBytes)})
+	}
+	res, err := get(ctx, key)
+	switch status.Code(err) {
+	case codes.OK:
+		return status.Errorf(codes.AlreadyExists, "%s %s already exists", res.ProtoReflect().Descriptor().FullName(), shown(key))
+	case codes.NotFound:
+		return nil
+	}
+	return err
+}
+
+// CheckEtag answers as a store does when a write names an etag (sent) that
+// is not the stored one: codes.Aborted; an empty sent etag always passes.
+func CheckEtag(res proto.Message, key, stored, sent string) error {
+	if sent == "" || sent == stored {
+		return nil
+	}
+	return status.Errorf(codes.Aborted, "%s %s: etag %s does not match current etag %s; re-read and retry",
+		res.ProtoReflect().Descriptor().FullName(), shown(key), sent, stored)
+}
+
+// Preview returns what an Update of cur by res under mask would store
+// (AIP-163's answer to validate_only), without the fields a store
+// maintains (etag, update_time): the fields mask names copied from res
+// (a path into a message res lacks clears it), or, for "*", res itself; without a
+// mask, the top-level fields res populates. A path of no field is
+// codes.InvalidArgument naming update_mask.
+func Preview[M proto.Message](cur, res M, mask *fieldmaskpb.FieldMask) (M, error) {
+	if err := fieldmask.Validate(mask, res); err != nil {
+		return cur, invalid(violation{"update_mask", fmt.Sprintf("names no field of %s: %s", res.ProtoReflect().Descriptor().FullName(), err)})
+	}
+	if fieldmask.IsFullReplacement(mask) {
+		return proto.CloneOf(res), nil
+	}
+	if len(mask.GetPaths()) == 0 {
+		mask = &fieldmaskpb.FieldMask{}
+		res.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+			mask.Paths = append(mask.Paths, string(fd.Name()))
+			return true
+		})
+	}
+	out := proto.CloneOf(cur)
+	fieldmask.Update(mask, out, proto.CloneOf(res))
+	return out, nil
 }

@@ -273,3 +273,64 @@ func TestReadMask(t *testing.T) {
 		}
 	}
 }
+
+func TestPreview(t *testing.T) {
+	cur := msg(t, "Book", `name: "shelves/1/books/b" title: "T" pages: 3 author: "a" details { publisher: "p" printer: "pr" }`)
+	res := msg(t, "Book", `name: "shelves/1/books/b" title: "U" details { publisher: "q" }`)
+	mask := func(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+	for _, c := range []struct {
+		mask *fieldmaskpb.FieldMask
+		want string
+	}{
+		{mask("title"), `name: "shelves/1/books/b" title: "U" pages: 3 author: "a" details { publisher: "p" printer: "pr" }`},
+		{mask("details.publisher", "author"), `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "q" printer: "pr" }`},
+		{nil, `name: "shelves/1/books/b" title: "U" pages: 3 author: "a" details { publisher: "q" }`},
+		{mask("*"), `name: "shelves/1/books/b" title: "U" details { publisher: "q" }`},
+	} {
+		got, err := Preview(cur, res, c.mask)
+		if err != nil {
+			t.Fatalf("Preview(%v): %v", c.mask.GetPaths(), err)
+		}
+		if d := cmp.Diff(msg(t, "Book", c.want), got, protocmp.Transform()); d != "" {
+			t.Errorf("Preview(%v) (-want +got):\n%s", c.mask.GetPaths(), d)
+		}
+	}
+	if _, err := Preview(cur, res, mask("nosuch")); !cmp.Equal(violations(t, err), []string{"update_mask"}) {
+		t.Errorf("Preview(nosuch): %v", err)
+	}
+	if d := cmp.Diff(msg(t, "Book", `name: "shelves/1/books/b" title: "T" pages: 3 author: "a" details { publisher: "p" printer: "pr" }`), cur, protocmp.Transform()); d != "" {
+		t.Errorf("Preview changed cur:\n%s", d)
+	}
+}
+
+func TestCheckEtag(t *testing.T) {
+	b := msg(t, "Book", ``)
+	if CheckEtag(b, "k", `"1"`, "") != nil || CheckEtag(b, "k", `"1"`, `"1"`) != nil {
+		t.Error("a matching or empty etag is refused")
+	}
+	if err := CheckEtag(b, "k", `"2"`, `"1"`); status.Code(err) != codes.Aborted || !strings.Contains(err.Error(), "t.v1.Book") {
+		t.Errorf("stale etag: %v, want Aborted naming the type", err)
+	}
+}
+
+func TestValidateCreate(t *testing.T) {
+	ctx := context.Background()
+	stored := map[string]proto.Message{"shelves/1/books/b": msg(t, "Book", `name: "shelves/1/books/b"`)}
+	get := func(_ context.Context, key string) (proto.Message, error) {
+		if key == "broken" {
+			return nil, status.Error(codes.Unavailable, "down")
+		}
+		if m, ok := stored[key]; ok {
+			return m, nil
+		}
+		return nil, status.Error(codes.NotFound, "not found")
+	}
+	for key, want := range map[string]codes.Code{
+		"": codes.OK, "shelves/1/books/c": codes.OK, "shelves/1/books/b": codes.AlreadyExists,
+		"broken": codes.Unavailable, strings.Repeat("k", 3000): codes.InvalidArgument,
+	} {
+		if got := status.Code(ValidateCreate(ctx, get, key)); got != want {
+			t.Errorf("ValidateCreate(%.20q) = %v, want %v", key, got, want)
+		}
+	}
+}

@@ -52,21 +52,22 @@ type standardMethod struct {
 	warnings []string
 
 	// Request side.
-	key         *protogen.Field // the resource's key (Get, Delete, Update by key)
-	etag        *protogen.Field // Delete's etag
-	parent      *protogen.Field // List/Create of a child collection
-	pageSize    *protogen.Field
-	pageToken   *protogen.Field
-	input       *inputMapping     // Create/BatchCreate: how a request becomes a resource
-	body        *protogen.Field   // Update: the resource field
-	mask        *protogen.Field   // Update: update_mask
-	nested      *protogen.Field   // Update: a message of fields to set (ProductUpdate)
-	sets        []fieldMapping    // Update by key: the fields that set resource fields
-	filters     []filterMapping   // List: equality filters
-	filter      *protogen.Field   // List: an AIP-160 filter string
-	orderBy     *protogen.Field   // List: an AIP-132 order_by string
-	readMask    *protogen.Field   // Get, List: an AIP-157 read_mask
-	unsupported []*protogen.Field // fields refused when set (codes.Unimplemented)
+	key          *protogen.Field // the resource's key (Get, Delete, Update by key)
+	etag         *protogen.Field // Delete's etag
+	parent       *protogen.Field // List/Create of a child collection
+	pageSize     *protogen.Field
+	pageToken    *protogen.Field
+	input        *inputMapping     // Create/BatchCreate: how a request becomes a resource
+	body         *protogen.Field   // Update: the resource field
+	mask         *protogen.Field   // Update: update_mask
+	nested       *protogen.Field   // Update: a message of fields to set (ProductUpdate)
+	sets         []fieldMapping    // Update by key: the fields that set resource fields
+	filters      []filterMapping   // List: equality filters
+	filter       *protogen.Field   // List: an AIP-160 filter string
+	orderBy      *protogen.Field   // List: an AIP-132 order_by string
+	readMask     *protogen.Field   // Get, List: an AIP-157 read_mask
+	validateOnly *protogen.Field   // Create, Update, Delete: an AIP-163 validate_only
+	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
 
 	// parentResource is the resource of the parent collection, when the
 	// same service serves it: a missing parent is then NotFound.

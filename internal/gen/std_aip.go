@@ -10,6 +10,7 @@ import (
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
@@ -216,6 +217,19 @@ func (w *methodWriter) respondValue(expr string) {
 		return
 	}
 	w.P("return ", expr, ", nil")
+}
+
+// validateOnlyOf returns msg's AIP-163 validate_only field, or nil.
+func validateOnlyOf(msg *protogen.Message) *protogen.Field {
+	if f := field(msg, "validate_only"); f != nil && isPlain(f, protoreflect.BoolKind) {
+		return f
+	}
+	return nil
+}
+
+// validateOnlyNote says what a validate_only request is answered.
+func validateOnlyNote(f *protogen.Field, answer, nothing string) string {
+	return fmt.Sprintf("%s (AIP-163): every check is made, and the answer is %s; %s", f.Desc.Name(), answer, nothing)
 }
 
 // needsPrepare reports whether the resource's Creates and Updates go

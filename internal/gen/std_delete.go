@@ -41,7 +41,11 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 	if etag := field(in, "etag"); etag != nil && isPlain(etag, protoreflect.StringKind) && r.etag != nil {
 		s.etag = etag
 	}
-	s.refuse(in, rest(in, s.key, s.etag))
+	if v := validateOnlyOf(in); v != nil && c.lro == nil && keyKindOf(r.key) == keyString {
+		s.validateOnly = v
+		s.notes = append(s.notes, validateOnlyNote(v, "what the Delete would answer", "nothing is deleted"))
+	}
+	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly))
 	s.summary = fmt.Sprintf("deletes the %s whose %s is the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), s.key.Desc.Name())
 	if s.etag != nil {
 		s.summary += fmt.Sprintf(", if its etag is the request's %s (when set)", s.etag.Desc.Name())
@@ -56,6 +60,24 @@ func (deleteShape) emit(w *methodWriter) {
 	etag := `""`
 	if w.std.etag != nil {
 		etag = w.get(w.req, w.std.etag)
+	}
+	if v := w.std.validateOnly; v != nil {
+		cur := w.v.of("cur")
+		w.P("if ", w.get(w.req, v), " {")
+		w.P("// AIP-163: every check, and nothing deleted.")
+		w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.requestKey(), ")")
+		w.onError("nil, ")
+		if w.std.etag != nil {
+			w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckEtag"), "(", cur, ", ", w.requestKey(), ", ", w.get(cur, w.std.resource.etag), ", ", etag, "); ", w.err, " != nil {")
+			w.P("return nil, ", w.err)
+			w.P("}")
+		}
+		if w.std.out.empty {
+			w.P("return ", w.a.newMessage(w.std.out.msg), ", nil")
+		} else {
+			w.respondValue(cur)
+		}
+		w.P("}")
 	}
 	w.respond(w.repo + ".Delete(" + w.ctx + ", " + w.requestKey() + ", " + etag + ")")
 }

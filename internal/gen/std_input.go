@@ -12,15 +12,16 @@ import (
 // inputMapping is how a Create request (or each message of a BatchCreate
 // stream) becomes the resource to store.
 type inputMapping struct {
-	msg    *protogen.Message
-	whole  bool              // the message is the resource itself
-	body   *protogen.Field   // the field holding the resource (book)
-	id     *protogen.Field   // the client-chosen id (book_id)
-	parent *protogen.Field   // the parent of a child collection
-	fields []fieldMapping    // flat: request fields that set resource fields
-	notes  []string          // what a reader should know
-	guess  []string          // mappings made by a guess: warnings
-	refuse []*protogen.Field // fields refused when set
+	msg          *protogen.Message
+	whole        bool              // the message is the resource itself
+	body         *protogen.Field   // the field holding the resource (book)
+	id           *protogen.Field   // the client-chosen id (book_id)
+	validateOnly *protogen.Field   // an AIP-163 validate_only, for a string key
+	parent       *protogen.Field   // the parent of a child collection
+	fields       []fieldMapping    // flat: request fields that set resource fields
+	notes        []string          // what a reader should know
+	guess        []string          // mappings made by a guess: warnings
+	refuse       []*protogen.Field // fields refused when set
 }
 
 // inputFields returns the flat mappings of a Create-like method.
@@ -52,17 +53,20 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.parentPattern != "" {
 		in.parent = p
 	}
+	if v := validateOnlyOf(msg); v != nil && keyKindOf(r.key) == keyString {
+		in.validateOnly = v
+	}
 	if in.body != nil {
 		if id := field(msg, snake(string(r.msg.Desc.Name()))+"_id"); id != nil && isPlain(id, protoreflect.StringKind) && keyKindOf(r.key) == keyString {
 			in.id = id
 		}
-		in.refuse = rest(msg, in.body, in.id, in.parent)
+		in.refuse = rest(msg, in.body, in.id, in.parent, in.validateOnly)
 	} else {
 		if !isOpen(msg) || !isOpen(r.msg) {
 			return nil, fmt.Sprintf("%s has no %s field, and flat fields need the open Go API", msg.Desc.Name(), r.msg.Desc.Name())
 		}
 		for _, f := range msg.Fields {
-			if f == in.parent {
+			if f == in.parent || f == in.validateOnly {
 				continue
 			}
 			if m, guess := flatField(f, r); m != nil {

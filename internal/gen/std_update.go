@@ -45,7 +45,11 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 		if m := field(in, "update_mask"); m != nil && isMessage(m.Message, "google.protobuf.FieldMask") && !m.Desc.IsList() {
 			s.mask = m
 		}
-		s.refuse(in, rest(in, s.body, s.mask, s.key))
+		if v := validateOnlyOf(in); v != nil && c.lro == nil && keyKindOf(r.key) == keyString {
+			s.validateOnly = v
+			s.notes = append(s.notes, validateOnlyNote(v, "the "+string(r.msg.Desc.Name())+" as the update would leave it (but its etag and update time)", "nothing is stored"))
+		}
+		s.refuse(in, rest(in, s.body, s.mask, s.key, s.validateOnly))
 		s.summary = fmt.Sprintf("updates the %s in %s.%s", r.msg.Desc.Name(), in.Desc.Name(), s.body.Desc.Name())
 		if s.mask != nil {
 			s.summary += fmt.Sprintf(": the fields %s names, or, without one, the fields the request populates (AIP-134)", s.mask.Desc.Name())
@@ -189,6 +193,25 @@ func (updateShape) emit(w *methodWriter) {
 		w.checkName(string(s.body.Desc.Name())+"."+string(r.key.Desc.Name()), w.get(msg, r.key), "nil, ")
 		if prepare {
 			w.prepareUpdate(msg, mask, string(s.body.Desc.Name()))
+		}
+		if s.validateOnly != nil {
+			cur, res := w.v.of("cur"), w.v.of("res")
+			key := w.keyText(w.get(msg, r.key), r.key)
+			w.P("if ", w.get(w.req, s.validateOnly), " {")
+			w.P("// AIP-163: every check, and nothing stored.")
+			if !prepare {
+				w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", key, ")")
+				w.onError("nil, ")
+			}
+			if r.etag != nil {
+				w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckEtag"), "(", cur, ", ", key, ", ", w.get(cur, r.etag), ", ", w.get(msg, r.etag), "); ", w.err, " != nil {")
+				w.P("return nil, ", w.err)
+				w.P("}")
+			}
+			w.P(res, ", ", w.err, " := ", w.id(svcaipPackage, "Preview"), "(", cur, ", ", msg, ", ", mask, ")")
+			w.onError("nil, ")
+			w.respondValue(res)
+			w.P("}")
 		}
 		w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", " + mask + ")")
 		return

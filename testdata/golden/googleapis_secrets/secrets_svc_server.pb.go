@@ -67,6 +67,8 @@ func NewInMemorySecretServiceSkeleton(opts ...svcstore.Option) SecretServiceSkel
 // Notes:
 //   - the new name is parent/secrets/<secret_id> (a server-assigned id when
 //     secret_id is empty)
+//   - validate_only (AIP-163): every check is made, and the answer is the
+//     Secret as it would be created; nothing is stored
 //   - a request that leaves a REQUIRED field of CreateSecretRequest unset is
 //     InvalidArgument naming it
 //   - a new name that is not of the form projects/{project}/secrets/{secret} is
@@ -102,6 +104,13 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 	msg.Name = prefix + id
 	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
 		return nil, err
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing stored.
+		if err := svcaip.ValidateCreate(ctx, s.repos.Secret.Get, msg.GetName()); err != nil {
+			return nil, err
+		}
+		return msg, nil
 	}
 	return s.repos.Secret.Create(ctx, msg)
 }
@@ -173,6 +182,9 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 // codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
+//   - validate_only (AIP-163): every check is made, and the answer is the
+//     Secret as the update would leave it (but its etag and update time);
+//     nothing is stored
 //   - a name that is not of the form projects/{project}/secrets/{secret} is
 //     InvalidArgument
 //   - field behaviour (AIP-203), against the stored Secret: a REQUIRED field
@@ -199,6 +211,17 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 	if err := svcaip.PrepareUpdate(cur, msg, req.GetUpdateMask(), "secret"); err != nil {
 		return nil, err
 	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing stored.
+		if err := svcaip.CheckEtag(cur, msg.GetName(), cur.GetEtag(), msg.GetEtag()); err != nil {
+			return nil, err
+		}
+		res, err := svcaip.Preview(cur, msg, req.GetUpdateMask())
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	return s.repos.Secret.Update(ctx, msg, req.GetUpdateMask())
 }
 
@@ -209,6 +232,8 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 // method yourself.
 //
 // Notes:
+//   - validate_only (AIP-163): every check is made, and the answer is what the
+//     Delete would answer; nothing is deleted
 //   - a name that is not of the form projects/{project}/secrets/{secret} is
 //     InvalidArgument
 func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecretRequest) (*emptypb.Empty, error) {
@@ -217,6 +242,17 @@ func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecr
 	}
 	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
 		return nil, err
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing deleted.
+		cur, err := s.repos.Secret.Get(ctx, req.GetName())
+		if err != nil {
+			return nil, err
+		}
+		if err := svcaip.CheckEtag(cur, req.GetName(), cur.GetEtag(), req.GetEtag()); err != nil {
+			return nil, err
+		}
+		return &emptypb.Empty{}, nil
 	}
 	if _, err := s.repos.Secret.Delete(ctx, req.GetName(), req.GetEtag()); err != nil {
 		return nil, err

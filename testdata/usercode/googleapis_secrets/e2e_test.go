@@ -282,3 +282,62 @@ func TestReadMask(t *testing.T) {
 	_, err = c.ListSecrets(ctx, &ListSecretsRequest{Parent: "projects/empty", ReadMask: mask("display_name.x")})
 	wantInvalid(t, "ListSecrets(read_mask display_name.x)", err, "read_mask")
 }
+
+// TestValidateOnly: validate_only (AIP-163) makes every check and stores
+// nothing, on Create, Update and Delete.
+func TestValidateOnly(t *testing.T) {
+	ctx := context.Background()
+	c := StartSecretServiceForTest(t, NewInMemorySecretServiceSkeleton())
+	ok := &Secret{DisplayName: "d", Replication: automatic(), KmsKeyName: "k1", State: Secret_ACTIVE}
+
+	// Create: the answer is the secret it would create; nothing is stored.
+	prev, err := c.CreateSecret(ctx, &CreateSecretRequest{Parent: project, SecretId: "s", Secret: ok, ValidateOnly: true})
+	if err != nil || prev.GetName() != project+"/secrets/s" || prev.GetDisplayName() != "d" || prev.GetState() != Secret_STATE_UNSPECIFIED {
+		t.Fatalf("CreateSecret(validate_only) = %v, %v", prev, err)
+	}
+	if n := count(t, c); n != 0 {
+		t.Fatalf("CreateSecret(validate_only) stored %d secrets", n)
+	}
+	_, err = c.CreateSecret(ctx, &CreateSecretRequest{Parent: project, SecretId: "s", Secret: &Secret{}, ValidateOnly: true})
+	wantInvalid(t, "CreateSecret(validate_only, REQUIRED fields unset)", err, "secret.replication", "secret.display_name")
+	_, err = c.CreateSecret(ctx, &CreateSecretRequest{Parent: project, SecretId: "a/b", Secret: ok, ValidateOnly: true})
+	wantInvalid(t, "CreateSecret(validate_only, secret_id a/b)", err, "secret.name")
+	s, err := c.CreateSecret(ctx, &CreateSecretRequest{Parent: project, SecretId: "s", Secret: ok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateSecret(ctx, &CreateSecretRequest{Parent: project, SecretId: "s", Secret: ok, ValidateOnly: true})
+	wantCode(t, "CreateSecret(validate_only, name in use)", err, codes.AlreadyExists)
+
+	// Update: the answer is the secret as the update would leave it.
+	prevUpd, err := c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: s.GetName(), DisplayName: "e", Labels: map[string]string{"x": "y"}}, UpdateMask: mask("display_name"), ValidateOnly: true})
+	if err != nil || prevUpd.GetDisplayName() != "e" || len(prevUpd.GetLabels()) != 0 || prevUpd.GetKmsKeyName() != "k1" {
+		t.Fatalf("UpdateSecret(validate_only) = %v, %v", prevUpd, err)
+	}
+	if got, err := c.GetSecret(ctx, &GetSecretRequest{Name: s.GetName()}); err != nil || got.GetDisplayName() != "d" || got.GetEtag() != s.GetEtag() {
+		t.Fatalf("after UpdateSecret(validate_only) the secret is %v, %v; want it unchanged", got, err)
+	}
+	_, err = c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: s.GetName(), KmsKeyName: "k2"}, UpdateMask: mask("kms_key_name"), ValidateOnly: true})
+	wantInvalid(t, "UpdateSecret(validate_only, IMMUTABLE changed)", err, "secret.kms_key_name")
+	_, err = c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: s.GetName(), DisplayName: "e"}, UpdateMask: mask("nosuch"), ValidateOnly: true})
+	wantInvalid(t, "UpdateSecret(validate_only, bad mask)", err, "update_mask")
+	_, err = c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: s.GetName(), DisplayName: "e", Etag: `"stale"`}, ValidateOnly: true})
+	wantCode(t, "UpdateSecret(validate_only, stale etag)", err, codes.Aborted)
+	_, err = c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: project + "/secrets/missing", DisplayName: "e"}, ValidateOnly: true})
+	wantCode(t, "UpdateSecret(validate_only, missing)", err, codes.NotFound)
+
+	// Delete: checks the secret exists and the etag; deletes nothing.
+	if _, err := c.DeleteSecret(ctx, &DeleteSecretRequest{Name: s.GetName(), ValidateOnly: true}); err != nil {
+		t.Fatalf("DeleteSecret(validate_only): %v", err)
+	}
+	_, err = c.DeleteSecret(ctx, &DeleteSecretRequest{Name: s.GetName(), Etag: `"stale"`, ValidateOnly: true})
+	wantCode(t, "DeleteSecret(validate_only, stale etag)", err, codes.Aborted)
+	_, err = c.DeleteSecret(ctx, &DeleteSecretRequest{Name: project + "/secrets/missing", ValidateOnly: true})
+	wantCode(t, "DeleteSecret(validate_only, missing)", err, codes.NotFound)
+	if n := count(t, c); n != 1 {
+		t.Fatalf("after validate_only calls %d secrets, want 1", n)
+	}
+	if _, err := c.DeleteSecret(ctx, &DeleteSecretRequest{Name: s.GetName(), Etag: s.GetEtag()}); err != nil {
+		t.Fatalf("DeleteSecret: %v", err)
+	}
+}
