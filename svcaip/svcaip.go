@@ -125,9 +125,20 @@ func CheckRequired(req proto.Message) error {
 // depth of the messages that are set, except key (the resource's key
 // field), which the server assigns when it is empty.
 func PrepareCreate(res proto.Message, path, key string) error {
+	return prepareCreate(res, path, key, path != "")
+}
+
+// PrepareCreateNamed is PrepareCreate for a resource the request names
+// itself, such as the one an Update with allow_missing creates (AIP-134):
+// its IDENTIFIER key is kept.
+func PrepareCreateNamed(res proto.Message, path, key string) error {
+	return prepareCreate(res, path, key, false)
+}
+
+func prepareCreate(res proto.Message, path, key string, clearName bool) error {
 	m := res.ProtoReflect()
 	fieldbehavior.ClearFields(res, annotations.FieldBehavior_OUTPUT_ONLY)
-	if fd := m.Descriptor().Fields().ByName(protoreflect.Name(key)); path != "" && fd != nil && fieldbehavior.Has(fd, annotations.FieldBehavior_IDENTIFIER) {
+	if fd := m.Descriptor().Fields().ByName(protoreflect.Name(key)); clearName && fd != nil && fieldbehavior.Has(fd, annotations.FieldBehavior_IDENTIFIER) {
 		m.Clear(fd)
 	}
 	var vs []violation

@@ -174,6 +174,15 @@ func TestPrepareCreate(t *testing.T) {
 		t.Errorf("PrepareCreate(whole) = %v, name %v; want the name kept", err, whole)
 	}
 
+	// A resource the request names itself keeps its IDENTIFIER name.
+	named := msg(t, "Book", `name: "shelves/1/books/mine" title: "T" pages: 1 state: "forged"`)
+	if err := PrepareCreateNamed(named, "book", "name"); err != nil {
+		t.Fatalf("PrepareCreateNamed: %v", err)
+	}
+	if d := cmp.Diff(msg(t, "Book", `name: "shelves/1/books/mine" title: "T" pages: 1`), named, protocmp.Transform()); d != "" {
+		t.Errorf("PrepareCreateNamed (-want +got):\n%s", d)
+	}
+
 	// Every missing REQUIRED field is named, at any depth, but the key.
 	err := PrepareCreate(msg(t, "Book", `details {} editions {} editions { publisher: "x" } translations { key: "fr" value {} }`), "book", "name")
 	want2 := []string{"book.title", "book.details.publisher", "book.editions[0].publisher", "book.pages", `book.translations["fr"].publisher`}

@@ -67,6 +67,7 @@ type standardMethod struct {
 	orderBy      *protogen.Field   // List: an AIP-132 order_by string
 	readMask     *protogen.Field   // Get, List: an AIP-157 read_mask
 	validateOnly *protogen.Field   // Create, Update, Delete: an AIP-163 validate_only
+	allowMissing *protogen.Field   // Update (creates), Delete (succeeds): AIP-134/135 allow_missing
 	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
 
 	// parentResource is the resource of the parent collection, when the

@@ -227,6 +227,14 @@ func validateOnlyOf(msg *protogen.Message) *protogen.Field {
 	return nil
 }
 
+// allowMissingOf returns msg's AIP-134/135 allow_missing field, or nil.
+func allowMissingOf(msg *protogen.Message) *protogen.Field {
+	if f := field(msg, "allow_missing"); f != nil && isPlain(f, protoreflect.BoolKind) {
+		return f
+	}
+	return nil
+}
+
 // validateOnlyNote says what a validate_only request is answered.
 func validateOnlyNote(f *protogen.Field, answer, nothing string) string {
 	return fmt.Sprintf("%s (AIP-163): every check is made, and the answer is %s; %s", f.Desc.Name(), answer, nothing)

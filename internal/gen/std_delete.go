@@ -45,7 +45,11 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.validateOnly = v
 		s.notes = append(s.notes, validateOnlyNote(v, "what the Delete would answer", "nothing is deleted"))
 	}
-	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly))
+	if a := allowMissingOf(in); a != nil && out.empty {
+		s.allowMissing = a
+		s.notes = append(s.notes, fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name()))
+	}
+	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly, s.allowMissing))
 	s.summary = fmt.Sprintf("deletes the %s whose %s is the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), s.key.Desc.Name())
 	if s.etag != nil {
 		s.summary += fmt.Sprintf(", if its etag is the request's %s (when set)", s.etag.Desc.Name())
@@ -66,6 +70,11 @@ func (deleteShape) emit(w *methodWriter) {
 		w.P("if ", w.get(w.req, v), " {")
 		w.P("// AIP-163: every check, and nothing deleted.")
 		w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.requestKey(), ")")
+		if a := w.std.allowMissing; a != nil {
+			w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
+			w.P("return ", w.a.newMessage(w.std.out.msg), ", nil")
+			w.P("}")
+		}
 		w.onError("nil, ")
 		if w.std.etag != nil {
 			w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckEtag"), "(", cur, ", ", w.requestKey(), ", ", w.get(cur, w.std.resource.etag), ", ", etag, "); ", w.err, " != nil {")
@@ -78,6 +87,10 @@ func (deleteShape) emit(w *methodWriter) {
 			w.respondValue(cur)
 		}
 		w.P("}")
+	}
+	if a := w.std.allowMissing; a != nil {
+		// AIP-135: a missing resource is deleted already.
+		w.tolerate = w.id(statusPackage, "Code") + "(" + w.err + ") != " + w.id(codesPackage, "NotFound") + " || !" + w.get(w.req, a)
 	}
 	w.respond(w.repo + ".Delete(" + w.ctx + ", " + w.requestKey() + ", " + etag + ")")
 }

@@ -49,7 +49,11 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 			s.validateOnly = v
 			s.notes = append(s.notes, validateOnlyNote(v, "the "+string(r.msg.Desc.Name())+" as the update would leave it (but its etag and update time)", "nothing is stored"))
 		}
-		s.refuse(in, rest(in, s.body, s.mask, s.key, s.validateOnly))
+		if a := allowMissingOf(in); a != nil {
+			s.allowMissing = a
+			s.notes = append(s.notes, fmt.Sprintf("%s (AIP-134): a %s that does not exist is created from the request, as a Create would (its REQUIRED fields set, its OUTPUT_ONLY ones cleared), whatever %s says", a.Desc.Name(), r.msg.Desc.Name(), maskName(s.mask)))
+		}
+		s.refuse(in, rest(in, s.body, s.mask, s.key, s.validateOnly, s.allowMissing))
 		s.summary = fmt.Sprintf("updates the %s in %s.%s", r.msg.Desc.Name(), in.Desc.Name(), s.body.Desc.Name())
 		if s.mask != nil {
 			s.summary += fmt.Sprintf(": the fields %s names, or, without one, the fields the request populates (AIP-134)", s.mask.Desc.Name())
@@ -110,6 +114,14 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	s.notes = append(s.notes, "a field with presence is set when present; one without, when not its zero value")
 	return s, ""
+}
+
+// maskName names the update mask in notes.
+func maskName(mask *protogen.Field) string {
+	if mask == nil {
+		return "the request populates"
+	}
+	return string(mask.Desc.Name())
 }
 
 func mapped(sets []fieldMapping, f *protogen.Field) bool {
@@ -191,6 +203,9 @@ func (updateShape) emit(w *methodWriter) {
 			w.P("}")
 		}
 		w.checkName(string(s.body.Desc.Name())+"."+string(r.key.Desc.Name()), w.get(msg, r.key), "nil, ")
+		if s.allowMissing != nil {
+			w.allowMissingCreate(msg, string(s.body.Desc.Name()))
+		}
 		if prepare {
 			w.prepareUpdate(msg, mask, string(s.body.Desc.Name()))
 		}
@@ -250,6 +265,29 @@ func (updateShape) emit(w *methodWriter) {
 		w.prepareUpdate(msg, mask, "")
 	}
 	w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", " + mask + ")")
+}
+
+// allowMissingCreate writes the AIP-134 branch of an Update with
+// allow_missing: a resource that does not exist is created from msg (path:
+// where it is in the request), its update_mask ignored.
+func (w *methodWriter) allowMissingCreate(msg, path string) {
+	s, r := w.std, w.std.resource
+	w.P("if ", w.get(w.req, s.allowMissing), " {")
+	w.P("if _, ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), "); ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " {")
+	w.P("// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.")
+	if w.needsPrepare() {
+		w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareCreateNamed"), "(", msg, ", ", strconv.Quote(path), ", ", strconv.Quote(string(r.key.Desc.Name())), "); ", w.err, " != nil {")
+		w.P("return nil, ", w.err)
+		w.P("}")
+	}
+	if s.validateOnly != nil {
+		w.P("if ", w.get(w.req, s.validateOnly), " {")
+		w.respondValue(msg)
+		w.P("}")
+	}
+	w.respond(w.repo + ".Create(" + w.ctx + ", " + msg + ")")
+	w.P("}")
+	w.P("}")
 }
 
 // prepareUpdate writes the field behaviour checks of an Update of msg

@@ -185,6 +185,9 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 //   - validate_only (AIP-163): every check is made, and the answer is the
 //     Secret as the update would leave it (but its etag and update time);
 //     nothing is stored
+//   - allow_missing (AIP-134): a Secret that does not exist is created from the
+//     request, as a Create would (its REQUIRED fields set, its OUTPUT_ONLY ones
+//     cleared), whatever update_mask says
 //   - a name that is not of the form projects/{project}/secrets/{secret} is
 //     InvalidArgument
 //   - field behaviour (AIP-203), against the stored Secret: a REQUIRED field
@@ -202,6 +205,18 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 	msg = proto.CloneOf(msg)
 	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
 		return nil, err
+	}
+	if req.GetAllowMissing() {
+		if _, err := s.repos.Secret.Get(ctx, msg.GetName()); status.Code(err) == codes.NotFound {
+			// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
+			if err := svcaip.PrepareCreateNamed(msg, "secret", "name"); err != nil {
+				return nil, err
+			}
+			if req.GetValidateOnly() {
+				return msg, nil
+			}
+			return s.repos.Secret.Create(ctx, msg)
+		}
 	}
 	// Field behaviour (AIP-203) is checked against the stored resource.
 	cur, err := s.repos.Secret.Get(ctx, msg.GetName())
@@ -234,6 +249,8 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 // Notes:
 //   - validate_only (AIP-163): every check is made, and the answer is what the
 //     Delete would answer; nothing is deleted
+//   - allow_missing (AIP-135): deleting a Secret that does not exist succeeds,
+//     and does nothing
 //   - a name that is not of the form projects/{project}/secrets/{secret} is
 //     InvalidArgument
 func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecretRequest) (*emptypb.Empty, error) {
@@ -246,6 +263,9 @@ func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecr
 	if req.GetValidateOnly() {
 		// AIP-163: every check, and nothing deleted.
 		cur, err := s.repos.Secret.Get(ctx, req.GetName())
+		if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
+			return &emptypb.Empty{}, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -254,7 +274,7 @@ func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecr
 		}
 		return &emptypb.Empty{}, nil
 	}
-	if _, err := s.repos.Secret.Delete(ctx, req.GetName(), req.GetEtag()); err != nil {
+	if _, err := s.repos.Secret.Delete(ctx, req.GetName(), req.GetEtag()); err != nil && (status.Code(err) != codes.NotFound || !req.GetAllowMissing()) {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

@@ -341,3 +341,49 @@ func TestValidateOnly(t *testing.T) {
 		t.Fatalf("DeleteSecret: %v", err)
 	}
 }
+
+// TestAllowMissing: an Update with allow_missing creates a missing secret
+// as a Create would (AIP-134); a Delete with allow_missing of a missing
+// secret succeeds (AIP-135).
+func TestAllowMissing(t *testing.T) {
+	ctx := context.Background()
+	c := StartSecretServiceForTest(t, NewInMemorySecretServiceSkeleton())
+	name := project + "/secrets/upserted"
+	in := &Secret{Name: name, DisplayName: "d", Replication: automatic(), State: Secret_ACTIVE}
+
+	_, err := c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: in, UpdateMask: mask("display_name")})
+	wantCode(t, "UpdateSecret(missing) without allow_missing", err, codes.NotFound)
+	_, err = c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: name, DisplayName: "d"}, AllowMissing: true})
+	wantInvalid(t, "UpdateSecret(allow_missing, REQUIRED unset)", err, "secret.replication")
+	_, err = c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: "topics/x", DisplayName: "d", Replication: automatic()}, AllowMissing: true})
+	wantInvalid(t, "UpdateSecret(allow_missing, name of another collection)", err, "secret.name")
+	prev, err := c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: in, AllowMissing: true, ValidateOnly: true})
+	if err != nil || prev.GetName() != name || count(t, c) != 0 {
+		t.Fatalf("UpdateSecret(allow_missing, validate_only) = %v, %v; %d stored", prev, err, count(t, c))
+	}
+
+	// The mask is ignored when the secret is created.
+	created, err := c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: in, UpdateMask: mask("labels"), AllowMissing: true})
+	if err != nil || created.GetName() != name || created.GetDisplayName() != "d" || created.GetState() != Secret_STATE_UNSPECIFIED || created.GetCreateTime() == nil {
+		t.Fatalf("UpdateSecret(allow_missing) of a missing secret = %v, %v", created, err)
+	}
+	// Once it exists, allow_missing updates as usual.
+	upd, err := c.UpdateSecret(ctx, &UpdateSecretRequest{Secret: &Secret{Name: name, DisplayName: "e"}, UpdateMask: mask("display_name"), AllowMissing: true})
+	if err != nil || upd.GetDisplayName() != "e" || upd.GetReplication() == nil {
+		t.Fatalf("UpdateSecret(allow_missing) of an existing secret = %v, %v", upd, err)
+	}
+
+	if _, err := c.DeleteSecret(ctx, &DeleteSecretRequest{Name: name, AllowMissing: true}); err != nil {
+		t.Fatalf("DeleteSecret(allow_missing) of an existing secret: %v", err)
+	}
+	if _, err := c.DeleteSecret(ctx, &DeleteSecretRequest{Name: name, AllowMissing: true}); err != nil {
+		t.Fatalf("DeleteSecret(allow_missing) of a missing secret: %v", err)
+	}
+	if _, err := c.DeleteSecret(ctx, &DeleteSecretRequest{Name: name, AllowMissing: true, ValidateOnly: true}); err != nil {
+		t.Fatalf("DeleteSecret(allow_missing, validate_only) of a missing secret: %v", err)
+	}
+	_, err = c.DeleteSecret(ctx, &DeleteSecretRequest{Name: name})
+	wantCode(t, "DeleteSecret(missing) without allow_missing", err, codes.NotFound)
+	_, err = c.DeleteSecret(ctx, &DeleteSecretRequest{Name: "topics/x", AllowMissing: true})
+	wantInvalid(t, "DeleteSecret(allow_missing, name of another collection)", err, "name")
+}
