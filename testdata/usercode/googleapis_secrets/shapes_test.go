@@ -1,0 +1,59 @@
+package secrets
+
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+)
+
+// TestShapes: field behaviour and names in the other request shapes: the
+// request is the resource, flat fields, an update by name, a batch.
+func TestShapes(t *testing.T) {
+	ctx := context.Background()
+	notes := StartNoteServiceForTest(t, NewInMemoryNoteServiceSkeleton())
+
+	_, err := notes.CreateNote(ctx, &Note{Name: "notes/a"})
+	wantInvalid(t, "CreateNote without title", err, "title")
+	_, err = notes.CreateNote(ctx, &Note{Name: "rooms/a", Title: "t"})
+	wantInvalid(t, "CreateNote(rooms/a)", err, "name")
+	// The request is the resource: it names itself; OUTPUT_ONLY is cleared.
+	n, err := notes.CreateNote(ctx, &Note{Name: "notes/a", Title: "t", Owner: "ann", Revision: 5})
+	if err != nil || n.GetName() != "notes/a" || n.GetRevision() != 0 || n.GetCreateTime() == nil {
+		t.Fatalf("CreateNote = %v, %v", n, err)
+	}
+
+	_, err = notes.UpdateNote(ctx, &UpdateNoteRequest{Name: "notes/a", Owner: "bob"})
+	wantInvalid(t, "UpdateNote changing owner", err, "owner")
+	upd, err := notes.UpdateNote(ctx, &UpdateNoteRequest{Name: "notes/a", Owner: "ann", Title: "u"})
+	if err != nil || upd.GetTitle() != "u" {
+		t.Fatalf("UpdateNote = %v, %v", upd, err)
+	}
+	_, err = notes.UpdateNote(ctx, &UpdateNoteRequest{Name: "a", Title: "u"})
+	wantInvalid(t, "UpdateNote(a)", err, "name")
+
+	// A batch with one bad message stores nothing.
+	stream, err := notes.ImportNotes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*Note{{Name: "notes/b", Title: "b"}, {Name: "notes/c"}} {
+		if err := stream.Send(m); err != nil {
+			break // the server ended the call: CloseAndRecv says why
+		}
+	}
+	_, err = stream.CloseAndRecv()
+	wantInvalid(t, "ImportNotes with a note without title", err, "title")
+	_, err = notes.GetNote(ctx, &GetNoteRequest{Name: "notes/b"})
+	wantCode(t, "GetNote(notes/b) after the refused batch", err, codes.NotFound)
+
+	tags := StartTagServiceForTest(t, NewInMemoryTagServiceSkeleton())
+	_, err = tags.CreateTag(ctx, &CreateTagRequest{Name: "tags/x"})
+	wantInvalid(t, "CreateTag without label", err, "label")
+	tag, err := tags.CreateTag(ctx, &CreateTagRequest{Name: "tags/x", Label: "l", Uses: 7})
+	if err != nil || tag.GetUses() != 0 || tag.GetName() != "tags/x" {
+		t.Fatalf("CreateTag = %v, %v", tag, err)
+	}
+	_, err = tags.CreateTag(ctx, &CreateTagRequest{Name: "x", Label: "l"})
+	wantInvalid(t, "CreateTag(x)", err, "name")
+}
