@@ -210,13 +210,31 @@ func (w *methodWriter) checkReadMask(results string) {
 }
 
 // respondValue writes the return of a unary method whose answer is the
-// resource expr (no error): the resource, or the response wrapping it.
+// resource expr (no error): the resource, the response wrapping it, or an
+// empty response; for a long-running method, an Operation that is done and
+// not stored, holding it (svclro.Preview: only validate_only answers so).
 func (w *methodWriter) respondValue(expr string) {
-	if out := w.std.out; out.wrap != nil {
-		w.P("return ", w.a.newMessage(out.msg, out.wrap.GoName, expr), ", nil")
+	out := w.std.out
+	if out.lro != nil {
+		// A preview (validate_only): an Operation that is done, not stored.
+		res := expr
+		switch {
+		case out.empty:
+			res = w.a.newMessage(out.msg)
+		case out.wrap != nil:
+			res = w.a.newMessage(out.msg, out.wrap.GoName, expr)
+		}
+		w.P("return ", w.id(svclroPackage, "Preview"), "(", res, ", ", w.a.newMessage(out.lro.metadata), ")")
 		return
 	}
-	w.P("return ", expr, ", nil")
+	switch {
+	case out.empty:
+		w.P("return ", w.a.newMessage(out.msg), ", nil")
+	case out.wrap != nil:
+		w.P("return ", w.a.newMessage(out.msg, out.wrap.GoName, expr), ", nil")
+	default:
+		w.P("return ", expr, ", nil")
+	}
 }
 
 // validateOnlyOf returns msg's AIP-163 validate_only field, or nil.

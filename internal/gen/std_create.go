@@ -27,11 +27,9 @@ func (createShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	s := &standardMethod{resource: r, out: out, input: im, parent: im.parent, warnings: im.guess}
 	s.notes = append(append(notes, im.notes...), im.guess...)
-	if im.validateOnly != nil && c.lro == nil {
+	if im.validateOnly != nil {
 		s.validateOnly = im.validateOnly
 		s.notes = append(s.notes, validateOnlyNote(im.validateOnly, "the "+string(r.msg.Desc.Name())+" as it would be created", "nothing is stored"))
-	} else if im.validateOnly != nil {
-		im.refuse = append(im.refuse, im.validateOnly)
 	}
 	s.refuse(c.m.Input, im.refuse)
 	s.summary = fmt.Sprintf("creates %s %s from %s", article(string(r.msg.Desc.Name())), r.msg.Desc.Name(), im.describe())

@@ -41,7 +41,7 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 	if etag := field(in, "etag"); etag != nil && isPlain(etag, protoreflect.StringKind) && r.etag != nil {
 		s.etag = etag
 	}
-	if v := validateOnlyOf(in); v != nil && c.lro == nil && keyKindOf(r.key) == keyString {
+	if v := validateOnlyOf(in); v != nil && keyKindOf(r.key) == keyString {
 		s.validateOnly = v
 		s.notes = append(s.notes, validateOnlyNote(v, "what the Delete would answer", "nothing is deleted"))
 	}
@@ -69,10 +69,13 @@ func (deleteShape) emit(w *methodWriter) {
 		cur := w.v.of("cur")
 		w.P("if ", w.get(w.req, v), " {")
 		w.P("// AIP-163: every check, and nothing deleted.")
+		if w.std.etag == nil && w.std.out.empty {
+			cur = "_" // only its existence matters
+		}
 		w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.requestKey(), ")")
 		if a := w.std.allowMissing; a != nil {
 			w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
-			w.P("return ", w.a.newMessage(w.std.out.msg), ", nil")
+			w.respondValue(cur)
 			w.P("}")
 		}
 		w.onError("nil, ")
@@ -81,11 +84,7 @@ func (deleteShape) emit(w *methodWriter) {
 			w.P("return nil, ", w.err)
 			w.P("}")
 		}
-		if w.std.out.empty {
-			w.P("return ", w.a.newMessage(w.std.out.msg), ", nil")
-		} else {
-			w.respondValue(cur)
-		}
+		w.respondValue(cur)
 		w.P("}")
 	}
 	if a := w.std.allowMissing; a != nil {

@@ -45,7 +45,7 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 		if m := field(in, "update_mask"); m != nil && isMessage(m.Message, "google.protobuf.FieldMask") && !m.Desc.IsList() {
 			s.mask = m
 		}
-		if v := validateOnlyOf(in); v != nil && c.lro == nil && keyKindOf(r.key) == keyString {
+		if v := validateOnlyOf(in); v != nil && keyKindOf(r.key) == keyString {
 			s.validateOnly = v
 			s.notes = append(s.notes, validateOnlyNote(v, "the "+string(r.msg.Desc.Name())+" as the update would leave it (but its etag and update time)", "nothing is stored"))
 		}

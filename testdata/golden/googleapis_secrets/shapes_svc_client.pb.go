@@ -7,8 +7,10 @@
 package secrets
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svclro "github.com/svcgen/protoc-gen-svc/svclro"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -74,12 +76,19 @@ func (c *NoteServiceWrapper) ImportNotes(ctx context.Context, opts ...grpc.CallO
 	return svcclient.ClientStream(ctx, c.inv, _NoteService_ImportNotes_svcPolicy, opts, c.client.ImportNotes)
 }
 
+// DeleteNote calls example.secrets.v1.NoteService.DeleteNote with a default
+// deadline of 30s, not retried.
+func (c *NoteServiceWrapper) DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	return svcclient.Call(ctx, c.inv, _NoteService_DeleteNote_svcPolicy, opts, in, c.client.DeleteNote)
+}
+
 // The rows of _NoteService_svcPolicies, one per method, in the order of the service.
 const (
 	_NoteService_CreateNote_svcPolicy  = 0
 	_NoteService_GetNote_svcPolicy     = 1
 	_NoteService_UpdateNote_svcPolicy  = 2
 	_NoteService_ImportNotes_svcPolicy = 3
+	_NoteService_DeleteNote_svcPolicy  = 4
 )
 
 // _NoteService_svcPolicies is the policy of every method of example.secrets.v1.NoteService, in the
@@ -115,6 +124,14 @@ var _NoteService_svcPolicies = []svcclient.MethodPolicy{
 		Kind:        svcclient.ClientStreaming,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  NoteService_DeleteNote_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
 		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
 	},
 }
@@ -172,6 +189,7 @@ func StartNoteServiceForTest(tb svcserver.TB, impl NoteServiceServer, opts ...sv
 type TagServiceWrapper struct {
 	client TagServiceClient
 	inv    *svcclient.Invoker
+	ops    longrunningpb.OperationsClient // for the AndWait methods; nil from WrapTagServiceClient
 }
 
 var _ TagServiceClient = (*TagServiceWrapper)(nil)
@@ -181,11 +199,16 @@ var _ TagServiceClient = (*TagServiceWrapper)(nil)
 // does not have); check options built at run time with
 // svcclient.CheckOptions(TagServiceMethodPolicies(), opts...) first.
 func NewTagServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *TagServiceWrapper {
-	return WrapTagServiceClient(NewTagServiceClient(cc), opts...)
+	w := WrapTagServiceClient(NewTagServiceClient(cc), opts...)
+	w.ops = longrunningpb.NewOperationsClient(cc)
+	return w
 }
 
 // WrapTagServiceClient returns a wrapper around an existing TagServiceClient. Like
 // NewTagServiceWrapper, it panics if an option is wrong.
+// It has no google.longrunning.Operations client: its AndWait methods
+// return operations that are done at once, and answer
+// codes.FailedPrecondition for the others; use NewTagServiceWrapper to wait.
 func WrapTagServiceClient(client TagServiceClient, opts ...svcclient.Option) *TagServiceWrapper {
 	return &TagServiceWrapper{client: client, inv: svcclient.NewInvoker(_TagService_svcPolicies, opts...)}
 }
@@ -202,10 +225,35 @@ func (c *TagServiceWrapper) GetTag(ctx context.Context, in *GetTagRequest, opts 
 	return svcclient.Call(ctx, c.inv, _TagService_GetTag_svcPolicy, opts, in, c.client.GetTag)
 }
 
+// DeleteTag calls example.secrets.v1.TagService.DeleteTag with a default
+// deadline of 30s, not retried.
+//
+// A long-running Delete: validate_only answers an Operation that is done
+// and stored nowhere.
+func (c *TagServiceWrapper) DeleteTag(ctx context.Context, in *DeleteTagRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	return svcclient.Call(ctx, c.inv, _TagService_DeleteTag_svcPolicy, opts, in, c.client.DeleteTag)
+}
+
+// DeleteTagAndWait calls DeleteTag and waits for its operation to be done, as
+// GAPIC's Operation.Wait does: google.longrunning.Operations' WaitOperation
+// (GetOperation when the server lacks it), with backoff between calls, within
+// ctx's deadline. It returns the operation's Empty and its TagOperationMetadata
+// (nil when it has none); an operation that failed answers its error as a
+// status error. DeleteTag itself has its default deadline and retries; the wait
+// is bounded by ctx only.
+func (c *TagServiceWrapper) DeleteTagAndWait(ctx context.Context, in *DeleteTagRequest, opts ...grpc.CallOption) (*emptypb.Empty, *TagOperationMetadata, error) {
+	op, err := c.DeleteTag(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*emptypb.Empty, *TagOperationMetadata](ctx, c.ops, op)
+}
+
 // The rows of _TagService_svcPolicies, one per method, in the order of the service.
 const (
 	_TagService_CreateTag_svcPolicy = 0
 	_TagService_GetTag_svcPolicy    = 1
+	_TagService_DeleteTag_svcPolicy = 2
 )
 
 // _TagService_svcPolicies is the policy of every method of example.secrets.v1.TagService, in the
@@ -222,6 +270,14 @@ var _TagService_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  TagService_GetTag_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  TagService_DeleteTag_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,
@@ -263,10 +319,15 @@ func TagServiceServiceConfig() string {
 // it; both are stopped when the test ends. It is meant for tests:
 // StartTagServiceForTest(t, NewInMemoryTagServiceSkeleton()) runs the service on
 // in-memory repositories.
+// When impl has the skeleton's Repositories method (it embeds the skeleton),
+// google.longrunning.Operations is served too, from its Operations repository.
 func StartTagServiceForTest(tb svcserver.TB, impl TagServiceServer, opts ...svcclient.Option) *TagServiceWrapper {
 	tb.Helper()
 	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
 		RegisterTagServiceServer(s, impl)
+		if r, ok := impl.(interface{ Repositories() TagServiceRepositories }); ok && r.Repositories().Operations != nil {
+			svclro.Register(s, r.Repositories().Operations)
+		}
 	})
 	return NewTagServiceWrapper(conn, opts...)
 }

@@ -7,11 +7,15 @@
 package secrets
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	context "context"
 	svcaip "github.com/svcgen/protoc-gen-svc/svcaip"
+	svclro "github.com/svcgen/protoc-gen-svc/svclro"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 	proto "google.golang.org/protobuf/proto"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -203,6 +207,41 @@ func (s NoteServiceSkeleton) ImportNotes(stream grpc.ClientStreamingServer[Note,
 	return stream.SendAndClose(&emptypb.Empty{})
 }
 
+// DeleteNote deletes the Note whose name is the request's name, from the Note
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - validate_only (AIP-163): every check is made, and the answer is what the
+//     Delete would answer; nothing is deleted
+//   - allow_missing (AIP-135): deleting a Note that does not exist succeeds,
+//     and does nothing
+//   - a name that is not of the form notes/{note} is InvalidArgument
+func (s NoteServiceSkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequest) (*emptypb.Empty, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(NoteService_DeleteNote_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "notes/{note}"); err != nil {
+		return nil, err
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing deleted.
+		_, err := s.repos.Note.Get(ctx, req.GetName())
+		if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
+			return &emptypb.Empty{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &emptypb.Empty{}, nil
+	}
+	if _, err := s.repos.Note.Delete(ctx, req.GetName(), ""); err != nil && (status.Code(err) != codes.NotFound || !req.GetAllowMissing()) {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
 // TagServiceSkeleton is a ready implementation of TagServiceServer: embed it by
 // value in your own type and override the methods you serve. Every method you
 // do not override answers codes.Unimplemented with the method's full name, so
@@ -210,6 +249,13 @@ func (s NoteServiceSkeleton) ImportNotes(stream grpc.ClientStreamingServer[Note,
 // Standard methods are served from the repositories given to
 // NewTagServiceSkeleton; a zero TagServiceSkeleton has none and answers
 // Unimplemented for them too.
+//
+// Methods that answer a google.longrunning.Operation do their work at once and
+// keep the done Operation in the Operations repository; serve
+// google.longrunning.Operations from it with svclro.Register(grpcServer,
+// skeleton.Repositories().Operations), or answer an Operation that is not done
+// yet from your own method (svclro.Start) and finish it later (svclro.Complete,
+// svclro.Fail).
 type TagServiceSkeleton struct {
 	UnimplementedTagServiceServer
 	repos TagServiceRepositories
@@ -220,7 +266,8 @@ var _ TagServiceServer = TagServiceSkeleton{}
 // TagServiceRepositories holds the repositories TagServiceSkeleton serves standard
 // methods from. A nil repository leaves its methods Unimplemented.
 type TagServiceRepositories struct {
-	Tag TagRepository
+	Tag        TagRepository
+	Operations svclro.Repository
 }
 
 // NewTagServiceSkeleton returns a skeleton that serves standard methods from repos.
@@ -238,7 +285,8 @@ func (s TagServiceSkeleton) Repositories() TagServiceRepositories {
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemoryTagServiceSkeleton(opts ...svcstore.Option) TagServiceSkeleton {
 	return NewTagServiceSkeleton(TagServiceRepositories{
-		Tag: NewInMemoryTagRepository(opts...),
+		Tag:        NewInMemoryTagRepository(opts...),
+		Operations: svclro.NewMemory(opts...),
 	})
 }
 
@@ -285,4 +333,46 @@ func (s TagServiceSkeleton) GetTag(ctx context.Context, req *GetTagRequest) (*Ta
 		return nil, err
 	}
 	return s.repos.Tag.Get(ctx, req.GetName())
+}
+
+// DeleteTag deletes the Tag whose name is the request's name, from the Tag
+// repository (name is the key: the resource name of google.api.resource).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
+//
+// Notes:
+//   - validate_only (AIP-163): every check is made, and the answer is what the
+//     Delete would answer; nothing is deleted
+//   - it answers a google.longrunning.Operation that is already done, with
+//     google.protobuf.Empty packed as its response and an empty
+//     example.secrets.v1.TagOperationMetadata as its metadata, kept in the
+//     Operations repository (served as google.longrunning.Operations by
+//     svclro.Register); a skeleton without that repository answers
+//     codes.Unimplemented
+//   - a name that is not of the form tags/{tag} is InvalidArgument
+//
+// A long-running Delete: validate_only answers an Operation that is done
+// and stored nowhere.
+func (s TagServiceSkeleton) DeleteTag(ctx context.Context, req *DeleteTagRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Tag == nil {
+		return nil, svcserver.Unimplemented(TagService_DeleteTag_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(TagService_DeleteTag_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "tags/{tag}"); err != nil {
+		return nil, err
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing deleted.
+		_, err := s.repos.Tag.Get(ctx, req.GetName())
+		if err != nil {
+			return nil, err
+		}
+		return svclro.Preview(&emptypb.Empty{}, &TagOperationMetadata{})
+	}
+	if _, err := s.repos.Tag.Delete(ctx, req.GetName(), ""); err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, &emptypb.Empty{}, &TagOperationMetadata{})
 }

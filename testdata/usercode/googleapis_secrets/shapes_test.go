@@ -47,6 +47,19 @@ func TestShapes(t *testing.T) {
 	_, err = notes.GetNote(ctx, &GetNoteRequest{Name: "notes/b"})
 	wantCode(t, "GetNote(notes/b) after the refused batch", err, codes.NotFound)
 
+	// Delete by name only: validate_only checks existence.
+	if _, err := notes.DeleteNote(ctx, &DeleteNoteRequest{Name: "notes/a", ValidateOnly: true}); err != nil {
+		t.Fatalf("DeleteNote(validate_only): %v", err)
+	}
+	_, err = notes.DeleteNote(ctx, &DeleteNoteRequest{Name: "notes/zz", ValidateOnly: true})
+	wantCode(t, "DeleteNote(validate_only, missing)", err, codes.NotFound)
+	if _, err := notes.DeleteNote(ctx, &DeleteNoteRequest{Name: "notes/zz", ValidateOnly: true, AllowMissing: true}); err != nil {
+		t.Fatalf("DeleteNote(validate_only, allow_missing, missing): %v", err)
+	}
+	if _, err := notes.GetNote(ctx, &GetNoteRequest{Name: "notes/a"}); err != nil {
+		t.Fatalf("GetNote after DeleteNote(validate_only): %v", err)
+	}
+
 	tags := StartTagServiceForTest(t, NewInMemoryTagServiceSkeleton())
 	_, err = tags.CreateTag(ctx, &CreateTagRequest{Name: "tags/x"})
 	wantInvalid(t, "CreateTag without label", err, "label")
@@ -56,4 +69,24 @@ func TestShapes(t *testing.T) {
 	}
 	_, err = tags.CreateTag(ctx, &CreateTagRequest{Name: "x", Label: "l"})
 	wantInvalid(t, "CreateTag(x)", err, "name")
+
+	// A long-running Delete with validate_only: a done Operation, stored
+	// nowhere, and the tag kept.
+	op, err := tags.DeleteTag(ctx, &DeleteTagRequest{Name: "tags/x", ValidateOnly: true})
+	if err != nil || !op.GetDone() || op.GetName() != "" || op.GetResponse() == nil {
+		t.Fatalf("DeleteTag(validate_only) = %v, %v; want a done, unnamed Operation", op, err)
+	}
+	if _, _, err := tags.DeleteTagAndWait(ctx, &DeleteTagRequest{Name: "tags/x", ValidateOnly: true}); err != nil {
+		t.Fatalf("DeleteTagAndWait(validate_only): %v", err)
+	}
+	if _, err := tags.GetTag(ctx, &GetTagRequest{Name: "tags/x"}); err != nil {
+		t.Fatalf("GetTag after DeleteTag(validate_only): %v", err)
+	}
+	_, err = tags.DeleteTag(ctx, &DeleteTagRequest{Name: "tags/missing", ValidateOnly: true})
+	wantCode(t, "DeleteTag(validate_only, missing)", err, codes.NotFound)
+	if _, _, err := tags.DeleteTagAndWait(ctx, &DeleteTagRequest{Name: "tags/x"}); err != nil {
+		t.Fatalf("DeleteTagAndWait: %v", err)
+	}
+	_, err = tags.GetTag(ctx, &GetTagRequest{Name: "tags/x"})
+	wantCode(t, "GetTag after DeleteTagAndWait", err, codes.NotFound)
 }
