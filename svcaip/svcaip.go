@@ -182,7 +182,9 @@ func PrepareUpdate(cur, res proto.Message, mask *fieldmaskpb.FieldMask, path str
 			return true
 		})
 	}
-	if cur != nil {
+	// (An empty mask means everything to fieldbehavior: an update that
+	// writes nothing changes nothing.)
+	if cur != nil && len(written.GetPaths()) > 0 {
 		if err := fieldbehavior.ValidateImmutableFieldsNotChanged(cur, res, written); err != nil {
 			if field, ok := strings.CutPrefix(err.Error(), "immutable field cannot be changed: "); ok {
 				if !slices.ContainsFunc(vs, func(v violation) bool { return v.field == join(path, field) }) {

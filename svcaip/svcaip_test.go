@@ -216,6 +216,7 @@ func TestPrepareUpdate(t *testing.T) {
 			want: `name: "shelves/1/books/b" author: "a"`},
 		{what: "immutable changed", res: `name: "shelves/1/books/b" isbn: "j"`, mask: mask("isbn"), wrong: []string{"book.isbn"}},
 		{what: "immutable changed, no mask", res: `name: "shelves/1/books/b" isbn: "j"`, wrong: []string{"book.isbn"}},
+		{what: "nothing populated, no mask", res: ``, want: ``},
 		{what: "immutable sent unchanged", res: `name: "shelves/1/books/b" isbn: "i" title: "V"`, mask: mask("isbn", "title"),
 			want: `name: "shelves/1/books/b" isbn: "i" title: "V" state: "ACTIVE"`},
 		{what: "immutable cleared by a full replacement", res: `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" printer: "pr" }`, mask: mask("*"),
