@@ -397,3 +397,25 @@ func Preview[M proto.Message](cur, res M, mask *fieldmaskpb.FieldMask) (M, error
 	fieldmask.Update(mask, out, proto.CloneOf(res))
 	return out, nil
 }
+
+// CheckView answers for a request's AIP-157 view: nil for the unspecified
+// value and for FULL (or <ENUM>_FULL), which the skeleton serves with the
+// whole resource; codes.Unimplemented for any other view (BASIC and the
+// like: which fields they hold is the API's to say, and a skeleton does not
+// guess), naming it; codes.InvalidArgument for a number the enum does not
+// declare.
+func CheckView(v protoreflect.Enum) error {
+	n := v.Number()
+	if n == 0 {
+		return nil
+	}
+	ed := v.Descriptor()
+	value := ed.Values().ByNumber(n)
+	if value == nil {
+		return invalid(violation{"view", fmt.Sprintf("%d is not a value of %s", n, ed.FullName())})
+	}
+	if name := string(value.Name()); name == "FULL" || strings.HasSuffix(name, "_FULL") {
+		return nil
+	}
+	return status.Errorf(codes.Unimplemented, "view %s is not served by this server: only the full view (FULL, or no view) is; override the method to serve it", value.Name())
+}

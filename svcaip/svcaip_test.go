@@ -48,6 +48,23 @@ message Details {
   string printer = 3 [(google.api.field_behavior) = IMMUTABLE];
 }
 
+enum BookView {
+  BOOK_VIEW_UNSPECIFIED = 0;
+  BOOK_VIEW_BASIC = 1;
+  BOOK_VIEW_FULL = 2;
+}
+
+enum ShortView {
+  VIEW_UNSPECIFIED = 0;
+  BASIC = 1;
+  FULL = 2;
+}
+
+message ViewHolder {
+  BookView view = 1;
+  ShortView short = 2;
+}
+
 message CreateBookRequest {
   string parent = 1 [(google.api.field_behavior) = REQUIRED];
   Book book = 2 [(google.api.field_behavior) = REQUIRED];
@@ -341,6 +358,18 @@ func TestValidateCreate(t *testing.T) {
 	} {
 		if got := status.Code(ValidateCreate(ctx, get, key)); got != want {
 			t.Errorf("ValidateCreate(%.20q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
+func TestCheckView(t *testing.T) {
+	for _, f := range []protoreflect.Name{"view", "short"} {
+		ed := testFiles["ViewHolder"].Fields().ByName(f).Enum()
+		for n, want := range map[protoreflect.EnumNumber]codes.Code{0: codes.OK, 1: codes.Unimplemented, 2: codes.OK, 9: codes.InvalidArgument} {
+			err := CheckView(dynamicpb.NewEnumType(ed).New(n))
+			if got := status.Code(err); got != want {
+				t.Errorf("CheckView(%s %d) = %v, want %v", ed.Name(), n, err, want)
+			}
 		}
 	}
 }

@@ -66,6 +66,7 @@ type standardMethod struct {
 	filter       *protogen.Field   // List: an AIP-160 filter string
 	orderBy      *protogen.Field   // List: an AIP-132 order_by string
 	readMask     *protogen.Field   // Get, List: an AIP-157 read_mask
+	view         *protogen.Field   // Get, List: an AIP-157 view enum with a FULL value
 	validateOnly *protogen.Field   // Create, Update, Delete: an AIP-163 validate_only
 	allowMissing *protogen.Field   // Update (creates), Delete (succeeds): AIP-134/135 allow_missing
 	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)

@@ -201,6 +201,36 @@ func readMaskOf(msg *protogen.Message) *protogen.Field {
 	return nil
 }
 
+// viewOf returns msg's AIP-157 view field, or nil: a singular enum named
+// view with a value FULL (or <ENUM>_FULL).
+func viewOf(msg *protogen.Message) *protogen.Field {
+	f := field(msg, "view")
+	if f == nil || f.Enum == nil || !isPlain(f, protoreflect.EnumKind) {
+		return nil
+	}
+	for _, v := range f.Enum.Values {
+		if n := string(v.Desc.Name()); n == "FULL" || strings.HasSuffix(n, "_FULL") {
+			return f
+		}
+	}
+	return nil
+}
+
+// viewNote says how a view is served.
+func viewNote(f *protogen.Field) string {
+	return fmt.Sprintf("%s (AIP-157): FULL, or no view, answers the whole resource; any other view is codes.Unimplemented (which fields it holds is the API's to say)", f.Desc.Name())
+}
+
+// checkView writes the check of the request's view.
+func (w *methodWriter) checkView(results string) {
+	if w.std.view == nil {
+		return
+	}
+	w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckView"), "(", w.get(w.req, w.std.view), "); ", w.err, " != nil {")
+	w.P("return ", results, w.err)
+	w.P("}")
+}
+
 // checkReadMask writes the check of the request's read_mask against the
 // resource's type.
 func (w *methodWriter) checkReadMask(results string) {

@@ -81,8 +81,11 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 	if s.readMask = readMaskOf(in); s.readMask != nil {
 		s.notes = append(s.notes, fmt.Sprintf("each %s answered has only the fields %s names (AIP-157)", r.msg.Desc.Name(), s.readMask.Desc.Name()))
 	}
+	if s.view = viewOf(in); s.view != nil {
+		s.notes = append(s.notes, viewNote(s.view))
+	}
 	var refused []*protogen.Field
-	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent, s.filter, s.orderBy, s.readMask) {
+	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent, s.filter, s.orderBy, s.readMask, s.view) {
 		path, guess := filterPath(f, r)
 		if path == nil {
 			refused = append(refused, f)
@@ -182,6 +185,7 @@ func (listShape) emit(w *methodWriter) {
 	results := w.errResults()
 	w.refuseUnsupported(w.req, results)
 	w.checkRequired(w.mm.m.Input, w.req, results)
+	w.checkView(results)
 	if s.readMask != nil {
 		w.checkReadMask(results)
 	}

@@ -122,6 +122,8 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 // method yourself.
 //
 // Notes:
+//   - view (AIP-157): FULL, or no view, answers the whole resource; any other
+//     view is codes.Unimplemented (which fields it holds is the API's to say)
 //   - a name that is not of the form projects/{project}/secrets/{secret} is
 //     InvalidArgument
 func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequest) (*Secret, error) {
@@ -129,6 +131,9 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 		return nil, svcserver.Unimplemented(SecretService_GetSecret_FullMethodName)
 	}
 	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+		return nil, err
+	}
+	if err := svcaip.CheckView(req.GetView()); err != nil {
 		return nil, err
 	}
 	if err := svcaip.CheckReadMask(req.GetReadMask(), (*Secret)(nil)); err != nil {
@@ -149,6 +154,8 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 //
 // Notes:
 //   - each Secret answered has only the fields read_mask names (AIP-157)
+//   - view (AIP-157): FULL, or no view, answers the whole resource; any other
+//     view is codes.Unimplemented (which fields it holds is the API's to say)
 //   - a request that leaves a REQUIRED field of ListSecretsRequest unset is
 //     InvalidArgument naming it
 func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecretsRequest) (*ListSecretsResponse, error) {
@@ -156,6 +163,9 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 		return nil, svcserver.Unimplemented(SecretService_ListSecrets_FullMethodName)
 	}
 	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	if err := svcaip.CheckView(req.GetView()); err != nil {
 		return nil, err
 	}
 	if err := svcaip.CheckReadMask(req.GetReadMask(), (*Secret)(nil)); err != nil {

@@ -387,3 +387,30 @@ func TestAllowMissing(t *testing.T) {
 	_, err = c.DeleteSecret(ctx, &DeleteSecretRequest{Name: "topics/x", AllowMissing: true})
 	wantInvalid(t, "DeleteSecret(allow_missing, name of another collection)", err, "name")
 }
+
+// TestView: FULL, or no view, answers the whole secret; BASIC, whose fields
+// the API has not said, is Unimplemented rather than guessed.
+func TestView(t *testing.T) {
+	ctx := context.Background()
+	c := StartSecretServiceForTest(t, NewInMemorySecretServiceSkeleton())
+	s, err := c.CreateSecret(ctx, &CreateSecretRequest{Parent: project, SecretId: "s", Secret: &Secret{DisplayName: "d", Replication: automatic()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []SecretView{SecretView_SECRET_VIEW_UNSPECIFIED, SecretView_FULL} {
+		got, err := c.GetSecret(ctx, &GetSecretRequest{Name: s.GetName(), View: v})
+		if err != nil || got.GetReplication() == nil || got.GetDisplayName() != "d" {
+			t.Fatalf("GetSecret(view %v) = %v, %v", v, got, err)
+		}
+		list, err := c.ListSecrets(ctx, &ListSecretsRequest{Parent: project, View: v})
+		if err != nil || len(list.GetSecrets()) != 1 {
+			t.Fatalf("ListSecrets(view %v) = %v, %v", v, list, err)
+		}
+	}
+	_, err = c.GetSecret(ctx, &GetSecretRequest{Name: s.GetName(), View: SecretView_BASIC})
+	wantCode(t, "GetSecret(view BASIC)", err, codes.Unimplemented)
+	_, err = c.ListSecrets(ctx, &ListSecretsRequest{Parent: project, View: SecretView_BASIC})
+	wantCode(t, "ListSecrets(view BASIC)", err, codes.Unimplemented)
+	_, err = c.GetSecret(ctx, &GetSecretRequest{Name: s.GetName(), View: SecretView(7)})
+	wantInvalid(t, "GetSecret(view 7)", err, "view")
+}
