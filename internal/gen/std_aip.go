@@ -40,11 +40,25 @@ type behaviours struct {
 func (b behaviours) any() bool { return b.required || b.outputOnly || b.immutable || b.identifier }
 
 // fieldBehaviours returns the (google.api.field_behavior) values of f. The
-// options are read again through the global registry, so that options
-// built by an in-process compiler (dynamic messages) read as protoc's do.
+// values are read through reflection, so that options an in-process
+// compiler built (dynamic messages) read as protoc's do; options holding
+// the extension as unknown fields are read again through the global
+// registry.
 func fieldBehaviours(f *protogen.Field) []annotations.FieldBehavior {
 	opts := f.Desc.Options()
 	if opts == nil || !opts.ProtoReflect().IsValid() {
+		return nil
+	}
+	m := opts.ProtoReflect()
+	if xd := annotations.E_FieldBehavior.TypeDescriptor(); m.Has(xd) {
+		l := m.Get(xd).List()
+		out := make([]annotations.FieldBehavior, l.Len())
+		for i := range l.Len() {
+			out[i] = annotations.FieldBehavior(l.Get(i).Enum())
+		}
+		return out
+	}
+	if len(m.GetUnknown()) == 0 {
 		return nil
 	}
 	b, err := proto.Marshal(opts)
