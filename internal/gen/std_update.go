@@ -203,11 +203,10 @@ func (updateShape) emit(w *methodWriter) {
 			w.P("}")
 		}
 		w.checkName(string(s.body.Desc.Name())+"."+string(r.key.Desc.Name()), w.get(msg, r.key), "nil, ")
-		if s.allowMissing != nil {
-			w.allowMissingCreate(msg, string(s.body.Desc.Name()))
-		}
 		if prepare {
 			w.prepareUpdate(msg, mask, string(s.body.Desc.Name()))
+		} else if s.allowMissing != nil {
+			w.allowMissingCreate(msg, string(s.body.Desc.Name()))
 		}
 		if s.validateOnly != nil {
 			cur, res := w.v.of("cur"), w.v.of("res")
@@ -274,6 +273,15 @@ func (w *methodWriter) allowMissingCreate(msg, path string) {
 	s, r := w.std, w.std.resource
 	w.P("if ", w.get(w.req, s.allowMissing), " {")
 	w.P("if _, ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), "); ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " {")
+	w.createMissing(msg, path)
+	w.P("}")
+	w.P("}")
+}
+
+// createMissing writes the creation of msg, the resource of an Update with
+// allow_missing that does not exist (AIP-134).
+func (w *methodWriter) createMissing(msg, path string) {
+	s, r := w.std, w.std.resource
 	w.P("// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.")
 	if w.needsPrepare() {
 		w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareCreateNamed"), "(", msg, ", ", strconv.Quote(path), ", ", strconv.Quote(string(r.key.Desc.Name())), "); ", w.err, " != nil {")
@@ -286,8 +294,6 @@ func (w *methodWriter) allowMissingCreate(msg, path string) {
 		w.P("}")
 	}
 	w.respond(w.repo + ".Create(" + w.ctx + ", " + msg + ")")
-	w.P("}")
-	w.P("}")
 }
 
 // prepareUpdate writes the field behaviour checks of an Update of msg
@@ -298,6 +304,11 @@ func (w *methodWriter) prepareUpdate(msg, mask, path string) {
 	cur := w.v.of("cur")
 	w.P("// Field behaviour (AIP-203) is checked against the stored resource.")
 	w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), ")")
+	if a := w.std.allowMissing; a != nil && path != "" {
+		w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
+		w.createMissing(msg, path)
+		w.P("}")
+	}
 	w.onError("nil, ")
 	w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareUpdate"), "(", cur, ", ", msg, ", ", mask, ", ", strconv.Quote(path), "); ", w.err, " != nil {")
 	w.P("return nil, ", w.err)

@@ -248,11 +248,18 @@ func (c *TopicServiceWrapper) ListTopicsAll(ctx context.Context, in *ListTopicsR
 		func(resp *ListTopicsResponse) ([]*Topic, string) { return resp.GetTopics(), resp.GetNextPageToken() })
 }
 
+// UpdateTopic calls example.secrets.v1.TopicService.UpdateTopic with a default
+// deadline of 30s, not retried.
+func (c *TopicServiceWrapper) UpdateTopic(ctx context.Context, in *UpdateTopicRequest, opts ...grpc.CallOption) (*Topic, error) {
+	return svcclient.Call(ctx, c.inv, _TopicService_UpdateTopic_svcPolicy, opts, in, c.client.UpdateTopic)
+}
+
 // The rows of _TopicService_svcPolicies, one per method, in the order of the service.
 const (
 	_TopicService_CreateTopic_svcPolicy = 0
 	_TopicService_GetTopic_svcPolicy    = 1
 	_TopicService_ListTopics_svcPolicy  = 2
+	_TopicService_UpdateTopic_svcPolicy = 3
 )
 
 // _TopicService_svcPolicies is the policy of every method of example.secrets.v1.TopicService, in the
@@ -277,6 +284,14 @@ var _TopicService_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  TopicService_ListTopics_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  TopicService_UpdateTopic_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,

@@ -216,20 +216,18 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
-	if req.GetAllowMissing() {
-		if _, err := s.repos.Secret.Get(ctx, msg.GetName()); status.Code(err) == codes.NotFound {
-			// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
-			if err := svcaip.PrepareCreateNamed(msg, "secret", "name"); err != nil {
-				return nil, err
-			}
-			if req.GetValidateOnly() {
-				return msg, nil
-			}
-			return s.repos.Secret.Create(ctx, msg)
-		}
-	}
 	// Field behaviour (AIP-203) is checked against the stored resource.
 	cur, err := s.repos.Secret.Get(ctx, msg.GetName())
+	if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
+		// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
+		if err := svcaip.PrepareCreateNamed(msg, "secret", "name"); err != nil {
+			return nil, err
+		}
+		if req.GetValidateOnly() {
+			return msg, nil
+		}
+		return s.repos.Secret.Create(ctx, msg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -386,4 +384,53 @@ func (s TopicServiceSkeleton) ListTopics(ctx context.Context, req *ListTopicsReq
 		return nil, err
 	}
 	return &ListTopicsResponse{Topics: items, NextPageToken: next}, nil
+}
+
+// UpdateTopic updates the Topic in UpdateTopicRequest.topic: the fields
+// update_mask names, or, without one, the fields the request populates
+// (AIP-134), from the Topic repository (name is the key: the resource name of
+// google.api.resource). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - validate_only (AIP-163): every check is made, and the answer is the Topic
+//     as the update would leave it (but its etag and update time); nothing is
+//     stored
+//   - allow_missing (AIP-134): a Topic that does not exist is created from the
+//     request, as a Create would (its REQUIRED fields set, its OUTPUT_ONLY ones
+//     cleared), whatever update_mask says
+//   - a name that is not of the form topics/{topic} is InvalidArgument
+func (s TopicServiceSkeleton) UpdateTopic(ctx context.Context, req *UpdateTopicRequest) (*Topic, error) {
+	if s.repos.Topic == nil {
+		return nil, svcserver.Unimplemented(TopicService_UpdateTopic_FullMethodName)
+	}
+	msg := req.GetTopic()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "UpdateTopicRequest.topic is required")
+	}
+	if err := svcaip.CheckName("topic.name", msg.GetName(), "topics/{topic}"); err != nil {
+		return nil, err
+	}
+	if req.GetAllowMissing() {
+		if _, err := s.repos.Topic.Get(ctx, msg.GetName()); status.Code(err) == codes.NotFound {
+			// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
+			if req.GetValidateOnly() {
+				return msg, nil
+			}
+			return s.repos.Topic.Create(ctx, msg)
+		}
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing stored.
+		cur, err := s.repos.Topic.Get(ctx, msg.GetName())
+		if err != nil {
+			return nil, err
+		}
+		res, err := svcaip.Preview(cur, msg, req.GetUpdateMask())
+		if err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+	return s.repos.Topic.Update(ctx, msg, req.GetUpdateMask())
 }

@@ -414,3 +414,33 @@ func TestView(t *testing.T) {
 	_, err = c.GetSecret(ctx, &GetSecretRequest{Name: s.GetName(), View: SecretView(7)})
 	wantInvalid(t, "GetSecret(view 7)", err, "view")
 }
+
+// TestTopicUpdate: validate_only and allow_missing on the Update of a
+// resource without field behaviour.
+func TestTopicUpdate(t *testing.T) {
+	ctx := context.Background()
+	c := StartTopicServiceForTest(t, NewInMemoryTopicServiceSkeleton())
+	_, err := c.UpdateTopic(ctx, &UpdateTopicRequest{Topic: &Topic{Name: "topics/a", Description: "d"}})
+	wantCode(t, "UpdateTopic(missing)", err, codes.NotFound)
+	prev, err := c.UpdateTopic(ctx, &UpdateTopicRequest{Topic: &Topic{Name: "topics/a", Description: "d"}, AllowMissing: true, ValidateOnly: true})
+	if err != nil || prev.GetName() != "topics/a" {
+		t.Fatalf("UpdateTopic(allow_missing, validate_only) = %v, %v", prev, err)
+	}
+	if _, err := c.GetTopic(ctx, &GetTopicRequest{Name: "topics/a"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("GetTopic after validate_only: %v, want NotFound", err)
+	}
+	created, err := c.UpdateTopic(ctx, &UpdateTopicRequest{Topic: &Topic{Name: "topics/a", Description: "d"}, AllowMissing: true})
+	if err != nil || created.GetDescription() != "d" {
+		t.Fatalf("UpdateTopic(allow_missing) = %v, %v", created, err)
+	}
+	prev, err = c.UpdateTopic(ctx, &UpdateTopicRequest{Topic: &Topic{Name: "topics/a", Description: "e"}, UpdateMask: mask("description"), ValidateOnly: true})
+	if err != nil || prev.GetDescription() != "e" {
+		t.Fatalf("UpdateTopic(validate_only) = %v, %v", prev, err)
+	}
+	got, err := c.GetTopic(ctx, &GetTopicRequest{Name: "topics/a"})
+	if err != nil || got.GetDescription() != "d" {
+		t.Fatalf("GetTopic after UpdateTopic(validate_only) = %v, %v", got, err)
+	}
+	_, err = c.UpdateTopic(ctx, &UpdateTopicRequest{Topic: &Topic{Name: "rooms/a"}, AllowMissing: true})
+	wantInvalid(t, "UpdateTopic(rooms/a)", err, "topic.name")
+}
