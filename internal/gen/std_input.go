@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -87,11 +88,19 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 	}
 	switch {
 	case in.parent != nil && in.id != nil:
-		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<%s> (a server-assigned id when %s is empty)", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection, in.id.Desc.Name(), in.id.Desc.Name()))
+		note := fmt.Sprintf("the new %s is %s/%s/<%s>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection, in.id.Desc.Name())
+		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
+			note += fmt.Sprintf(" (a server-assigned id when %s is empty)", in.id.Desc.Name())
+		}
+		in.notes = append(in.notes, note)
 	case in.parent != nil:
 		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<a server-assigned id>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection))
 	case in.id != nil:
-		in.notes = append(in.notes, fmt.Sprintf("%s chooses the key %s%s (a server-assigned one when empty)", in.id.Desc.Name(), r.keyPrefix, "<"+string(in.id.Desc.Name())+">"))
+		note := fmt.Sprintf("%s chooses the key %s%s", in.id.Desc.Name(), r.keyPrefix, "<"+string(in.id.Desc.Name())+">")
+		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
+			note += " (a server-assigned one when empty)"
+		}
+		in.notes = append(in.notes, note)
 	}
 	return in, ""
 }

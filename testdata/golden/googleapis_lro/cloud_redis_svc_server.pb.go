@@ -121,8 +121,7 @@ func (s CloudRedisSkeleton) GetInstance(ctx context.Context, req *GetInstanceReq
 // Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/instances/<instance_id> (a server-assigned id when
-//     instance_id is empty)
+//   - the new name is parent/instances/<instance_id>
 //   - it answers a google.longrunning.Operation that is already done, with the
 //     result packed as its response and an empty
 //     google.cloud.redis.v1.OperationMetadata as its metadata, kept in the

@@ -65,8 +65,7 @@ func NewInMemorySecretServiceSkeleton(opts ...svcstore.Option) SecretServiceSkel
 // Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/secrets/<secret_id> (a server-assigned id when
-//     secret_id is empty)
+//   - the new name is parent/secrets/<secret_id>
 //   - validate_only (AIP-163): every check is made, and the answer is the
 //     Secret as it would be created; nothing is stored
 //   - a request that leaves a REQUIRED field of CreateSecretRequest unset is
