@@ -331,3 +331,173 @@ func StartTagServiceForTest(tb svcserver.TB, impl TagServiceServer, opts ...svcc
 	})
 	return NewTagServiceWrapper(conn, opts...)
 }
+
+// JobServiceWrapper calls the example.secrets.v1.JobService service with a
+// default deadline per method and retries for the methods that are safe to
+// retry (see JobServiceMethodPolicies); their attempts wait for the connection
+// to be ready, within the deadline. It has the methods of JobServiceClient,
+// with the same signatures, so it can stand in for it; svcclient.CallTimeout,
+// CallNoRetry, CallHook and CallRetryPolicy are per-call grpc.CallOptions (a
+// plain JobServiceClient ignores them). Server-streaming methods are also
+// offered as iterators, and paginated List methods as one iterator over every
+// page.
+//
+// Long-running Create and Update with validate_only and allow_missing: a
+// preview is an Operation that is done and stored nowhere.
+type JobServiceWrapper struct {
+	client JobServiceClient
+	inv    *svcclient.Invoker
+	ops    longrunningpb.OperationsClient // for the AndWait methods; nil from WrapJobServiceClient
+}
+
+var _ JobServiceClient = (*JobServiceWrapper)(nil)
+
+// NewJobServiceWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(JobServiceMethodPolicies(), opts...) first.
+func NewJobServiceWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *JobServiceWrapper {
+	w := WrapJobServiceClient(NewJobServiceClient(cc), opts...)
+	w.ops = longrunningpb.NewOperationsClient(cc)
+	return w
+}
+
+// WrapJobServiceClient returns a wrapper around an existing JobServiceClient. Like
+// NewJobServiceWrapper, it panics if an option is wrong.
+// It has no google.longrunning.Operations client: its AndWait methods
+// return operations that are done at once, and answer
+// codes.FailedPrecondition for the others; use NewJobServiceWrapper to wait.
+func WrapJobServiceClient(client JobServiceClient, opts ...svcclient.Option) *JobServiceWrapper {
+	return &JobServiceWrapper{client: client, inv: svcclient.NewInvoker(_JobService_svcPolicies, opts...)}
+}
+
+// CreateJob calls example.secrets.v1.JobService.CreateJob with a default
+// deadline of 30s, not retried.
+func (c *JobServiceWrapper) CreateJob(ctx context.Context, in *CreateJobRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	return svcclient.Call(ctx, c.inv, _JobService_CreateJob_svcPolicy, opts, in, c.client.CreateJob)
+}
+
+// CreateJobAndWait calls CreateJob and waits for its operation to be done, as
+// GAPIC's Operation.Wait does: google.longrunning.Operations' WaitOperation
+// (GetOperation when the server lacks it), with backoff between calls, within
+// ctx's deadline. It returns the operation's Job and its JobOperationMetadata
+// (nil when it has none); an operation that failed answers its error as a
+// status error. CreateJob itself has its default deadline and retries; the wait
+// is bounded by ctx only.
+func (c *JobServiceWrapper) CreateJobAndWait(ctx context.Context, in *CreateJobRequest, opts ...grpc.CallOption) (*Job, *JobOperationMetadata, error) {
+	op, err := c.CreateJob(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*Job, *JobOperationMetadata](ctx, c.ops, op)
+}
+
+// GetJob calls example.secrets.v1.JobService.GetJob with a default deadline of
+// 30s, not retried.
+func (c *JobServiceWrapper) GetJob(ctx context.Context, in *GetJobRequest, opts ...grpc.CallOption) (*Job, error) {
+	return svcclient.Call(ctx, c.inv, _JobService_GetJob_svcPolicy, opts, in, c.client.GetJob)
+}
+
+// UpdateJob calls example.secrets.v1.JobService.UpdateJob with a default
+// deadline of 30s, not retried.
+func (c *JobServiceWrapper) UpdateJob(ctx context.Context, in *UpdateJobRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	return svcclient.Call(ctx, c.inv, _JobService_UpdateJob_svcPolicy, opts, in, c.client.UpdateJob)
+}
+
+// UpdateJobAndWait calls UpdateJob and waits for its operation to be done, as
+// GAPIC's Operation.Wait does: google.longrunning.Operations' WaitOperation
+// (GetOperation when the server lacks it), with backoff between calls, within
+// ctx's deadline. It returns the operation's Job and its JobOperationMetadata
+// (nil when it has none); an operation that failed answers its error as a
+// status error. UpdateJob itself has its default deadline and retries; the wait
+// is bounded by ctx only.
+func (c *JobServiceWrapper) UpdateJobAndWait(ctx context.Context, in *UpdateJobRequest, opts ...grpc.CallOption) (*Job, *JobOperationMetadata, error) {
+	op, err := c.UpdateJob(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*Job, *JobOperationMetadata](ctx, c.ops, op)
+}
+
+// The rows of _JobService_svcPolicies, one per method, in the order of the service.
+const (
+	_JobService_CreateJob_svcPolicy = 0
+	_JobService_GetJob_svcPolicy    = 1
+	_JobService_UpdateJob_svcPolicy = 2
+)
+
+// _JobService_svcPolicies is the policy of every method of example.secrets.v1.JobService, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _JobService_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  JobService_CreateJob_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  JobService_GetJob_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  JobService_UpdateJob_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_JobService_svcPolicies)
+}
+
+// JobServiceMethodPolicies returns the client policy of every method of example.secrets.v1.JobService:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func JobServiceMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_JobService_svcPolicies)
+}
+
+// JobServiceConfig returns the gRPC service config JSON equivalent to
+// JobServiceMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func JobServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_JobService_svcPolicies)
+}
+
+// JobServiceServiceConfig is the old name of JobServiceConfig.
+//
+// Deprecated: use JobServiceConfig; this name will be removed in the next release.
+func JobServiceServiceConfig() string {
+	return JobServiceConfig()
+}
+
+// StartJobServiceForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartJobServiceForTest(t, NewInMemoryJobServiceSkeleton()) runs the service on
+// in-memory repositories.
+// When impl has the skeleton's Repositories method (it embeds the skeleton),
+// google.longrunning.Operations is served too, from its Operations repository.
+func StartJobServiceForTest(tb svcserver.TB, impl JobServiceServer, opts ...svcclient.Option) *JobServiceWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterJobServiceServer(s, impl)
+		if r, ok := impl.(interface{ Repositories() JobServiceRepositories }); ok && r.Repositories().Operations != nil {
+			svclro.Register(s, r.Repositories().Operations)
+		}
+	})
+	return NewJobServiceWrapper(conn, opts...)
+}

@@ -10,6 +10,26 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
+// JobRepository stores example.secrets.v1.Job resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type JobRepository = svcstore.Repository[*Job]
+
+// JobSchema says where the key, etag and timestamps of a example.secrets.v1.Job
+// are, for svcstore and for repository implementations.
+func JobSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField:  "name",
+		KeyPrefix: "jobs/",
+	}
+}
+
+// NewInMemoryJobRepository returns an empty, thread-safe, ordered, in-memory
+// JobRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryJobRepository(opts ...svcstore.Option) *svcstore.Memory[*Job] {
+	return svcstore.MustNew[*Job](JobSchema(), opts...)
+}
+
 // NoteRepository stores example.secrets.v1.Note resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.

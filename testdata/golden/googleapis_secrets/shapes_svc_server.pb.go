@@ -376,3 +376,206 @@ func (s TagServiceSkeleton) DeleteTag(ctx context.Context, req *DeleteTagRequest
 	}
 	return svclro.Done(ctx, s.repos.Operations, &emptypb.Empty{}, &TagOperationMetadata{})
 }
+
+// JobServiceSkeleton is a ready implementation of JobServiceServer: embed it by
+// value in your own type and override the methods you serve. Every method you
+// do not override answers codes.Unimplemented with the method's full name, so
+// adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to
+// NewJobServiceSkeleton; a zero JobServiceSkeleton has none and answers
+// Unimplemented for them too.
+//
+// Methods that answer a google.longrunning.Operation do their work at once and
+// keep the done Operation in the Operations repository; serve
+// google.longrunning.Operations from it with svclro.Register(grpcServer,
+// skeleton.Repositories().Operations), or answer an Operation that is not done
+// yet from your own method (svclro.Start) and finish it later (svclro.Complete,
+// svclro.Fail).
+//
+// Long-running Create and Update with validate_only and allow_missing: a
+// preview is an Operation that is done and stored nowhere.
+type JobServiceSkeleton struct {
+	UnimplementedJobServiceServer
+	repos JobServiceRepositories
+}
+
+var _ JobServiceServer = JobServiceSkeleton{}
+
+// JobServiceRepositories holds the repositories JobServiceSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type JobServiceRepositories struct {
+	Job        JobRepository
+	Operations svclro.Repository
+}
+
+// NewJobServiceSkeleton returns a skeleton that serves standard methods from repos.
+func NewJobServiceSkeleton(repos JobServiceRepositories) JobServiceSkeleton {
+	return JobServiceSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s JobServiceSkeleton) Repositories() JobServiceRepositories {
+	return s.repos
+}
+
+// NewInMemoryJobServiceSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryJobServiceSkeleton(opts ...svcstore.Option) JobServiceSkeleton {
+	return NewJobServiceSkeleton(JobServiceRepositories{
+		Job:        NewInMemoryJobRepository(opts...),
+		Operations: svclro.NewMemory(opts...),
+	})
+}
+
+// CreateJob creates a Job from CreateJobRequest.job, from the Job repository
+// (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - job_id chooses the key jobs/<job_id> (a server-assigned one when empty)
+//   - validate_only (AIP-163): every check is made, and the answer is the Job
+//     as it would be created; nothing is stored
+//   - it answers a google.longrunning.Operation that is already done, with the
+//     result packed as its response and an empty
+//     example.secrets.v1.JobOperationMetadata as its metadata, kept in the
+//     Operations repository (served as google.longrunning.Operations by
+//     svclro.Register); a skeleton without that repository answers
+//     codes.Unimplemented
+//   - a new name that is not of the form jobs/{job} is InvalidArgument, and
+//     never stored
+//   - field behaviour (AIP-203): the Job's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+//   - field behaviour (AIP-203): a REQUIRED field of the Job left unset is
+//     InvalidArgument naming it (but name, which the server assigns)
+func (s JobServiceSkeleton) CreateJob(ctx context.Context, req *CreateJobRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Job == nil {
+		return nil, svcserver.Unimplemented(JobService_CreateJob_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(JobService_CreateJob_FullMethodName)
+	}
+	msg := req.GetJob()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateJobRequest.job is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.PrepareCreate(msg, "job", "name"); err != nil {
+		return nil, err
+	}
+	if id := req.GetJobId(); id != "" {
+		msg.Name = "jobs/" + id
+	}
+	if msg.GetName() != "" {
+		if err := svcaip.CheckName("job.name", msg.GetName(), "jobs/{job}"); err != nil {
+			return nil, err
+		}
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing stored.
+		if err := svcaip.ValidateCreate(ctx, s.repos.Job.Get, msg.GetName()); err != nil {
+			return nil, err
+		}
+		return svclro.Preview(msg, &JobOperationMetadata{})
+	}
+	res, err := s.repos.Job.Create(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, res, &JobOperationMetadata{})
+}
+
+// GetJob reads the Job whose name is the request's name, from the Job
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - a name that is not of the form jobs/{job} is InvalidArgument
+func (s JobServiceSkeleton) GetJob(ctx context.Context, req *GetJobRequest) (*Job, error) {
+	if s.repos.Job == nil {
+		return nil, svcserver.Unimplemented(JobService_GetJob_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "jobs/{job}"); err != nil {
+		return nil, err
+	}
+	return s.repos.Job.Get(ctx, req.GetName())
+}
+
+// UpdateJob updates the Job in UpdateJobRequest.job: the fields update_mask
+// names, or, without one, the fields the request populates (AIP-134), from the
+// Job repository (name is the key: the resource name of google.api.resource,
+// marked IDENTIFIER). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - validate_only (AIP-163): every check is made, and the answer is the Job
+//     as the update would leave it (but its etag and update time); nothing is
+//     stored
+//   - allow_missing (AIP-134): a Job that does not exist is created from the
+//     request, as a Create would (its REQUIRED fields set, its OUTPUT_ONLY ones
+//     cleared), whatever update_mask says
+//   - it answers a google.longrunning.Operation that is already done, with the
+//     result packed as its response and an empty
+//     example.secrets.v1.JobOperationMetadata as its metadata, kept in the
+//     Operations repository (served as google.longrunning.Operations by
+//     svclro.Register); a skeleton without that repository answers
+//     codes.Unimplemented
+//   - a name that is not of the form jobs/{job} is InvalidArgument
+//   - field behaviour (AIP-203), against the stored Job: a REQUIRED field the
+//     update writes but leaves unset, or an IMMUTABLE field it changes, is
+//     InvalidArgument naming it; OUTPUT_ONLY fields keep their stored values
+func (s JobServiceSkeleton) UpdateJob(ctx context.Context, req *UpdateJobRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Job == nil {
+		return nil, svcserver.Unimplemented(JobService_UpdateJob_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(JobService_UpdateJob_FullMethodName)
+	}
+	msg := req.GetJob()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "UpdateJobRequest.job is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.CheckName("job.name", msg.GetName(), "jobs/{job}"); err != nil {
+		return nil, err
+	}
+	// Field behaviour (AIP-203) is checked against the stored resource.
+	cur, err := s.repos.Job.Get(ctx, msg.GetName())
+	if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
+		// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
+		if err := svcaip.PrepareCreateNamed(msg, "job", "name"); err != nil {
+			return nil, err
+		}
+		if req.GetValidateOnly() {
+			return svclro.Preview(msg, &JobOperationMetadata{})
+		}
+		res, err := s.repos.Job.Create(ctx, msg)
+		if err != nil {
+			return nil, err
+		}
+		return svclro.Done(ctx, s.repos.Operations, res, &JobOperationMetadata{})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := svcaip.PrepareUpdate(cur, msg, req.GetUpdateMask(), "job"); err != nil {
+		return nil, err
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing stored.
+		res, err := svcaip.Preview(cur, msg, req.GetUpdateMask())
+		if err != nil {
+			return nil, err
+		}
+		return svclro.Preview(res, &JobOperationMetadata{})
+	}
+	res, err := s.repos.Job.Update(ctx, msg, req.GetUpdateMask())
+	if err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, res, &JobOperationMetadata{})
+}

@@ -90,3 +90,43 @@ func TestShapes(t *testing.T) {
 	_, err = tags.GetTag(ctx, &GetTagRequest{Name: "tags/x"})
 	wantCode(t, "GetTag after DeleteTagAndWait", err, codes.NotFound)
 }
+
+// TestLongRunningPreviews: validate_only on a long-running Create and
+// Update answers a done Operation holding the preview, and stores neither
+// the job nor an operation; allow_missing creates through the Update.
+func TestLongRunningPreviews(t *testing.T) {
+	ctx := context.Background()
+	skel := NewInMemoryJobServiceSkeleton()
+	c := StartJobServiceForTest(t, skel)
+	ops := skel.Repositories().Operations
+
+	job, _, err := c.CreateJobAndWait(ctx, &CreateJobRequest{JobId: "j", Job: &Job{Command: "run", Runs: 3}, ValidateOnly: true})
+	if err != nil || job.GetName() != "jobs/j" || job.GetRuns() != 0 {
+		t.Fatalf("CreateJobAndWait(validate_only) = %v, %v", job, err)
+	}
+	_, err = c.GetJob(ctx, &GetJobRequest{Name: "jobs/j"})
+	wantCode(t, "GetJob after validate_only", err, codes.NotFound)
+	_, err = c.CreateJob(ctx, &CreateJobRequest{JobId: "j", Job: &Job{}, ValidateOnly: true})
+	wantInvalid(t, "CreateJob(validate_only, REQUIRED unset)", err, "job.command")
+
+	// allow_missing: the Update creates; with validate_only, nothing.
+	prev, _, err := c.UpdateJobAndWait(ctx, &UpdateJobRequest{Job: &Job{Name: "jobs/u", Command: "x"}, AllowMissing: true, ValidateOnly: true})
+	if err != nil || prev.GetName() != "jobs/u" {
+		t.Fatalf("UpdateJobAndWait(allow_missing, validate_only) = %v, %v", prev, err)
+	}
+	created, _, err := c.UpdateJobAndWait(ctx, &UpdateJobRequest{Job: &Job{Name: "jobs/u", Command: "x"}, AllowMissing: true})
+	if err != nil || created.GetCommand() != "x" {
+		t.Fatalf("UpdateJobAndWait(allow_missing) = %v, %v", created, err)
+	}
+	prev, _, err = c.UpdateJobAndWait(ctx, &UpdateJobRequest{Job: &Job{Name: "jobs/u", Command: "y"}, UpdateMask: mask("command"), ValidateOnly: true})
+	if err != nil || prev.GetCommand() != "y" {
+		t.Fatalf("UpdateJobAndWait(validate_only) = %v, %v", prev, err)
+	}
+	if got, err := c.GetJob(ctx, &GetJobRequest{Name: "jobs/u"}); err != nil || got.GetCommand() != "x" {
+		t.Fatalf("GetJob after UpdateJob(validate_only) = %v, %v", got, err)
+	}
+	// Only the real Update that created the job left an operation.
+	if list, _, err := ops.List(ctx, 0, ""); err != nil || len(list) != 1 {
+		t.Fatalf("operations stored: %d, %v; want 1 (previews store none)", len(list), err)
+	}
+}
