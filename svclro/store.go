@@ -48,6 +48,25 @@ func Done(ctx context.Context, repo Repository, response, metadata proto.Message
 	return repo.Create(ctx, op)
 }
 
+// Preview returns an operation that is done, with response and metadata
+// packed as Done packs them, without storing it: the answer of a request
+// with validate_only (AIP-163), which must leave nothing behind. It has no
+// name, since no Operations method can find it; waiting for it returns at
+// once, as it is done.
+func Preview(response, metadata proto.Message) (*longrunningpb.Operation, error) {
+	op, err := newOperation(metadata)
+	if err != nil {
+		return nil, err
+	}
+	res, err := pack("response", response)
+	if err != nil {
+		return nil, err
+	}
+	op.Done = true
+	op.Result = &longrunningpb.Operation_Response{Response: res}
+	return op, nil
+}
+
 // Start stores a new operation that is not done, with metadata (may be nil),
 // and returns it as stored. Finish it later with [Complete] or [Fail]; its
 // name is all they need, so another goroutine or another replica on the

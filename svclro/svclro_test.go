@@ -332,6 +332,22 @@ func TestWaitNeedsClient(t *testing.T) {
 	}
 }
 
+// TestPreview: a done operation holding the response and metadata, that
+// waits at once and unpacks as a stored one does.
+func TestPreview(t *testing.T) {
+	op, err := svclro.Preview(&structpb.Value{Kind: &structpb.Value_StringValue{StringValue: "r"}}, &emptypb.Empty{})
+	if err != nil || !op.GetDone() || op.GetName() != "" {
+		t.Fatalf("Preview = %v, %v", op, err)
+	}
+	res, _, err := svclro.WaitFor[*structpb.Value, *emptypb.Empty](context.Background(), nil, op)
+	if err != nil || res.GetStringValue() != "r" {
+		t.Fatalf("WaitFor(preview) = %v, %v", res, err)
+	}
+	if _, err := svclro.Preview(nil, nil); status.Code(err) != codes.Internal {
+		t.Errorf("Preview(nil) = %v, want Internal", err)
+	}
+}
+
 // TestWaitFallsBackToGet: a server without WaitOperation is polled with
 // GetOperation.
 func TestWaitFallsBackToGet(t *testing.T) {

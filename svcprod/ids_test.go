@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/svcgen/protoc-gen-svc/svcprod"
+	"github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
 func TestAIP122(t *testing.T) {
@@ -23,6 +24,16 @@ func TestAIP122(t *testing.T) {
 		strings.Repeat("a", 64), strings.Repeat("a/", 600) + "a", strings.Repeat("x", 10<<10)} {
 		if err := svcprod.AIP122(id); err == nil {
 			t.Errorf("AIP122(%.40q) = nil, want an error", id)
+		}
+	}
+	// Server-assigned ids pass the default rule, alone and under a prefix.
+	for range 1000 {
+		id := svcstore.NewID()
+		if err := svcprod.AIP122(id); err != nil {
+			t.Fatalf("AIP122(svcstore.NewID() = %q) = %v, want nil", id, err)
+		}
+		if err := svcprod.AIP122("shelves/1/books/" + id); err != nil {
+			t.Fatalf("AIP122(shelves/1/books/%s) = %v, want nil", id, err)
 		}
 	}
 }

@@ -15,9 +15,9 @@
 // the message (Schema.KeyField, usually "name" or "id"), a string or an
 // integer. String keys are compared as byte strings. A Create whose string
 // key is empty gets a server-assigned key: Schema.KeyPrefix followed by a
-// random UUIDv4-shaped id (see [WithKeyGenerator]). Integer keys travel
-// through the [Repository] interface in canonical decimal form ("42"; not
-// "042" or "+42"), are ordered numerically, and 0 means unset: a Create with
+// time-ordered UUIDv7 id, so key order is creation order (see
+// [WithKeyGenerator]). Integer keys travel through the [Repository]
+// interface in canonical decimal form ("42"; not "042" or "+42"), are ordered numerically, and 0 means unset: a Create with
 // key 0 gets one more than the largest key the store has ever held, so
 // assigned keys strictly increase and are never reused, even after a Delete
 // (an explicit key moves the counter past it). A key that is not canonical

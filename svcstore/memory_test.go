@@ -329,13 +329,13 @@ func TestContextDone(t *testing.T) {
 }
 
 func TestServerAssignedKeys(t *testing.T) {
-	t.Run("default is a UUIDv4 after the prefix", func(t *testing.T) {
+	t.Run("default is a UUIDv7 after the prefix", func(t *testing.T) {
 		repo := svcstore.MustNew[*testpb.Book](bookSchema)
 		b, err := repo.Create(ctx, &testpb.Book{Title: "t"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		re := regexp.MustCompile(`^shelves/1/books/[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+		re := regexp.MustCompile(`^shelves/1/books/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 		if !re.MatchString(b.GetName()) {
 			t.Errorf("assigned key %q does not match %v", b.GetName(), re)
 		}

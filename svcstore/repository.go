@@ -188,7 +188,8 @@ func WithClock(now func() time.Time) Option {
 // WithKeyGenerator sets the function that generates the id part of
 // server-assigned string keys (the key is Schema.KeyPrefix + id); it is an
 // error with an integer key, whose values come from a counter. The default
-// returns a random UUIDv4-shaped string read from crypto/rand. If a generated
+// returns a time-ordered UUIDv7 (a millisecond timestamp, a counter and 62
+// bits from crypto/rand), so that key order is creation order. If a generated
 // key is already in use the store asks for another a few times before giving
 // up with codes.Internal.
 func WithKeyGenerator(gen func() string) Option {

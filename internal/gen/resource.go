@@ -39,6 +39,13 @@ type resourceModel struct {
 	pattern       string
 	collection    string
 	parentPattern string
+	// patterns are the google.api.resource patterns as written
+	// ("shelves/{shelf}/books/{book}"), when the key is the resource
+	// name: every name a request carries must match one.
+	patterns []string
+	// behaviours are the field behaviours (AIP-203) the message declares,
+	// at any depth.
+	behaviours behaviours
 
 	// Generated names.
 	repository  string // BookRepository
@@ -131,14 +138,22 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		r.key, r.keyWhy = f, fmt.Sprintf("%s is the key, as (svc.v1.resource).key_field says", k)
 	case api != nil:
 		k := api.GetNameField()
+		why := fmt.Sprintf("%s is the key: the resource name of google.api.resource", k)
 		if k == "" {
-			k = "name"
+			k, why = "name", "name is the key: the resource name of google.api.resource"
+			for _, f := range msg.Fields {
+				if isPlain(f, protoreflect.StringKind) && hasBehaviour(f, annotations.FieldBehavior_IDENTIFIER) {
+					k, why = string(f.Desc.Name()), fmt.Sprintf("%s is the key: the resource name of google.api.resource, marked IDENTIFIER", f.Desc.Name())
+					break
+				}
+			}
 		}
 		f := field(msg, k)
 		if f == nil || !isPlain(f, protoreflect.StringKind) {
 			return nil, fmt.Sprintf("%s has google.api.resource but no string field %s to hold its resource name", name, k), nil
 		}
-		r.key, r.keyWhy = f, fmt.Sprintf("%s is the key: the resource name of google.api.resource", k)
+		r.key, r.keyWhy = f, why
+		r.patterns = checkablePatterns(api.GetPattern())
 	default:
 		id, nm := field(msg, "id"), field(msg, "name")
 		own := field(msg, snake(string(name))+"_id")
@@ -156,6 +171,7 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 			return nil, fmt.Sprintf("%s has no key field: no string or integer id, name or %s_id, and no (svc.v1.resource).key_field", name, snake(string(name))), nil
 		}
 	}
+	r.behaviours = behavioursOf(msg)
 	if f := field(msg, "etag"); f != nil && isPlain(f, protoreflect.StringKind) && f != r.key {
 		r.etag = f
 	}

@@ -52,20 +52,24 @@ type standardMethod struct {
 	warnings []string
 
 	// Request side.
-	key         *protogen.Field // the resource's key (Get, Delete, Update by key)
-	etag        *protogen.Field // Delete's etag
-	parent      *protogen.Field // List/Create of a child collection
-	pageSize    *protogen.Field
-	pageToken   *protogen.Field
-	input       *inputMapping     // Create/BatchCreate: how a request becomes a resource
-	body        *protogen.Field   // Update: the resource field
-	mask        *protogen.Field   // Update: update_mask
-	nested      *protogen.Field   // Update: a message of fields to set (ProductUpdate)
-	sets        []fieldMapping    // Update by key: the fields that set resource fields
-	filters     []filterMapping   // List: equality filters
-	filter      *protogen.Field   // List: an AIP-160 filter string
-	orderBy     *protogen.Field   // List: an AIP-132 order_by string
-	unsupported []*protogen.Field // fields refused when set (codes.Unimplemented)
+	key          *protogen.Field // the resource's key (Get, Delete, Update by key)
+	etag         *protogen.Field // Delete's etag
+	parent       *protogen.Field // List/Create of a child collection
+	pageSize     *protogen.Field
+	pageToken    *protogen.Field
+	input        *inputMapping     // Create/BatchCreate: how a request becomes a resource
+	body         *protogen.Field   // Update: the resource field
+	mask         *protogen.Field   // Update: update_mask
+	nested       *protogen.Field   // Update: a message of fields to set (ProductUpdate)
+	sets         []fieldMapping    // Update by key: the fields that set resource fields
+	filters      []filterMapping   // List: equality filters
+	filter       *protogen.Field   // List: an AIP-160 filter string
+	orderBy      *protogen.Field   // List: an AIP-132 order_by string
+	readMask     *protogen.Field   // Get, List: an AIP-157 read_mask
+	view         *protogen.Field   // Get, List: an AIP-157 view enum with a FULL value
+	validateOnly *protogen.Field   // Create, Update, Delete: an AIP-163 validate_only
+	allowMissing *protogen.Field   // Update (creates), Delete (succeeds): AIP-134/135 allow_missing
+	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
 
 	// parentResource is the resource of the parent collection, when the
 	// same service serves it: a missing parent is then NotFound.
@@ -360,6 +364,7 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
 	}
 	std.shape = sh
+	std.notes = append(std.notes, aipNotes(std, c.m.Input)...)
 	return std, ""
 }
 

@@ -27,6 +27,10 @@ func (createShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	s := &standardMethod{resource: r, out: out, input: im, parent: im.parent, warnings: im.guess}
 	s.notes = append(append(notes, im.notes...), im.guess...)
+	if im.validateOnly != nil {
+		s.validateOnly = im.validateOnly
+		s.notes = append(s.notes, validateOnlyNote(im.validateOnly, "the "+string(r.msg.Desc.Name())+" as it would be created", "nothing is stored"))
+	}
 	s.refuse(c.m.Input, im.refuse)
 	s.summary = fmt.Sprintf("creates %s %s from %s", article(string(r.msg.Desc.Name())), r.msg.Desc.Name(), im.describe())
 	return s, ""
@@ -35,6 +39,16 @@ func (createShape) recognise(c *methodContext) (*standardMethod, string) {
 func (createShape) emit(w *methodWriter) {
 	w.refuseUnsupported(w.req, "nil, ")
 	msg := w.emitInput(w.req, "nil, ")
+	if w.std.validateOnly != nil {
+		r := w.std.resource
+		w.P("if ", w.get(w.req, w.std.validateOnly), " {")
+		w.P("// AIP-163: every check, and nothing stored.")
+		w.P("if ", w.err, " := ", w.id(svcaipPackage, "ValidateCreate"), "(", w.ctx, ", ", w.repo, ".Get, ", w.get(msg, r.key), "); ", w.err, " != nil {")
+		w.P("return nil, ", w.err)
+		w.P("}")
+		w.respondValue(msg)
+		w.P("}")
+	}
 	w.respond(w.repo + ".Create(" + w.ctx + ", " + msg + ")")
 }
 
@@ -75,6 +89,11 @@ func (batchCreateShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	s := &standardMethod{resource: r, input: im, parent: im.parent, out: resultMapping{msg: outMsg}, warnings: im.guess}
 	s.notes = append(im.notes, im.guess...)
+	if im.validateOnly != nil {
+		// A batch is stored all or nothing, once the stream ends: one
+		// message cannot ask for nothing.
+		im.refuse = append(im.refuse, im.validateOnly)
+	}
 	for _, f := range outMsg.Fields {
 		switch {
 		case f.Desc.IsList() && isMessage(f.Message, r.msg.Desc.FullName()) && s.items == nil:

@@ -41,7 +41,15 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 	if etag := field(in, "etag"); etag != nil && isPlain(etag, protoreflect.StringKind) && r.etag != nil {
 		s.etag = etag
 	}
-	s.refuse(in, rest(in, s.key, s.etag))
+	if v := validateOnlyOf(in); v != nil && keyKindOf(r.key) == keyString {
+		s.validateOnly = v
+		s.notes = append(s.notes, validateOnlyNote(v, "what the Delete would answer", "nothing is deleted"))
+	}
+	if a := allowMissingOf(in); a != nil && out.empty {
+		s.allowMissing = a
+		s.notes = append(s.notes, fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name()))
+	}
+	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly, s.allowMissing))
 	s.summary = fmt.Sprintf("deletes the %s whose %s is the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), s.key.Desc.Name())
 	if s.etag != nil {
 		s.summary += fmt.Sprintf(", if its etag is the request's %s (when set)", s.etag.Desc.Name())
@@ -51,9 +59,37 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 
 func (deleteShape) emit(w *methodWriter) {
 	w.refuseUnsupported(w.req, "nil, ")
+	w.checkRequired(w.mm.m.Input, w.req, "nil, ")
+	w.checkName(string(w.std.key.Desc.Name()), w.get(w.req, w.std.key), "nil, ")
 	etag := `""`
 	if w.std.etag != nil {
 		etag = w.get(w.req, w.std.etag)
+	}
+	if v := w.std.validateOnly; v != nil {
+		cur := w.v.of("cur")
+		w.P("if ", w.get(w.req, v), " {")
+		w.P("// AIP-163: every check, and nothing deleted.")
+		if w.std.etag == nil && w.std.out.empty {
+			cur = "_" // only its existence matters
+		}
+		w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.requestKey(), ")")
+		if a := w.std.allowMissing; a != nil {
+			w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
+			w.respondValue(cur)
+			w.P("}")
+		}
+		w.onError("nil, ")
+		if w.std.etag != nil {
+			w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckEtag"), "(", cur, ", ", w.requestKey(), ", ", w.get(cur, w.std.resource.etag), ", ", etag, "); ", w.err, " != nil {")
+			w.P("return nil, ", w.err)
+			w.P("}")
+		}
+		w.respondValue(cur)
+		w.P("}")
+	}
+	if a := w.std.allowMissing; a != nil {
+		// AIP-135: a missing resource is deleted already.
+		w.tolerate = w.id(statusPackage, "Code") + "(" + w.err + ") != " + w.id(codesPackage, "NotFound") + " || !" + w.get(w.req, a)
 	}
 	w.respond(w.repo + ".Delete(" + w.ctx + ", " + w.requestKey() + ", " + etag + ")")
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -12,15 +13,16 @@ import (
 // inputMapping is how a Create request (or each message of a BatchCreate
 // stream) becomes the resource to store.
 type inputMapping struct {
-	msg    *protogen.Message
-	whole  bool              // the message is the resource itself
-	body   *protogen.Field   // the field holding the resource (book)
-	id     *protogen.Field   // the client-chosen id (book_id)
-	parent *protogen.Field   // the parent of a child collection
-	fields []fieldMapping    // flat: request fields that set resource fields
-	notes  []string          // what a reader should know
-	guess  []string          // mappings made by a guess: warnings
-	refuse []*protogen.Field // fields refused when set
+	msg          *protogen.Message
+	whole        bool              // the message is the resource itself
+	body         *protogen.Field   // the field holding the resource (book)
+	id           *protogen.Field   // the client-chosen id (book_id)
+	validateOnly *protogen.Field   // an AIP-163 validate_only, for a string key
+	parent       *protogen.Field   // the parent of a child collection
+	fields       []fieldMapping    // flat: request fields that set resource fields
+	notes        []string          // what a reader should know
+	guess        []string          // mappings made by a guess: warnings
+	refuse       []*protogen.Field // fields refused when set
 }
 
 // inputFields returns the flat mappings of a Create-like method.
@@ -52,17 +54,20 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.parentPattern != "" {
 		in.parent = p
 	}
+	if v := validateOnlyOf(msg); v != nil && keyKindOf(r.key) == keyString {
+		in.validateOnly = v
+	}
 	if in.body != nil {
 		if id := field(msg, snake(string(r.msg.Desc.Name()))+"_id"); id != nil && isPlain(id, protoreflect.StringKind) && keyKindOf(r.key) == keyString {
 			in.id = id
 		}
-		in.refuse = rest(msg, in.body, in.id, in.parent)
+		in.refuse = rest(msg, in.body, in.id, in.parent, in.validateOnly)
 	} else {
 		if !isOpen(msg) || !isOpen(r.msg) {
 			return nil, fmt.Sprintf("%s has no %s field, and flat fields need the open Go API", msg.Desc.Name(), r.msg.Desc.Name())
 		}
 		for _, f := range msg.Fields {
-			if f == in.parent {
+			if f == in.parent || f == in.validateOnly {
 				continue
 			}
 			if m, guess := flatField(f, r); m != nil {
@@ -83,11 +88,19 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 	}
 	switch {
 	case in.parent != nil && in.id != nil:
-		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<%s> (a server-assigned id when %s is empty)", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection, in.id.Desc.Name(), in.id.Desc.Name()))
+		note := fmt.Sprintf("the new %s is %s/%s/<%s>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection, in.id.Desc.Name())
+		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
+			note += fmt.Sprintf(" (a server-assigned id when %s is empty)", in.id.Desc.Name())
+		}
+		in.notes = append(in.notes, note)
 	case in.parent != nil:
 		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<a server-assigned id>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection))
 	case in.id != nil:
-		in.notes = append(in.notes, fmt.Sprintf("%s chooses the key %s%s (a server-assigned one when empty)", in.id.Desc.Name(), r.keyPrefix, "<"+string(in.id.Desc.Name())+">"))
+		note := fmt.Sprintf("%s chooses the key %s%s", in.id.Desc.Name(), r.keyPrefix, "<"+string(in.id.Desc.Name())+">")
+		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
+			note += " (a server-assigned one when empty)"
+		}
+		in.notes = append(in.notes, note)
 	}
 	return in, ""
 }
@@ -173,20 +186,32 @@ func (in *inputMapping) describe() string {
 func (w *methodWriter) emitInput(in string, results string) string {
 	im, r := w.std.input, w.std.resource
 	msg := w.v.of("msg")
+	prepare := w.needsPrepare()
+	// path is where the resource is in the request, for errors.
+	path := ""
 	switch {
 	case im.whole:
-		return in
+		if !prepare {
+			w.checkNewName(in, "", results)
+			return in
+		}
+		w.P("// The request stays as the caller made it.")
+		w.P(msg, " := ", w.id(protoPackage, "CloneOf"), "(", in, ")")
 	case im.body != nil:
+		w.checkRequired(im.msg, in, results)
+		path = string(im.body.Desc.Name())
 		w.P(msg, " := ", w.get(in, im.body))
 		w.P("if ", msg, " == nil {")
 		w.P("return ", results, w.id(statusPackage, "Error"), "(", w.id(codesPackage, "InvalidArgument"), ", ", strconv.Quote(string(im.msg.Desc.Name())+"."+string(im.body.Desc.Name())+" is required"), ")")
 		w.P("}")
-		if im.parent == nil && im.id == nil {
+		if im.parent == nil && im.id == nil && !prepare {
+			w.checkNewName(msg, path, results)
 			return msg
 		}
 		w.P("// The request stays as the caller made it.")
 		w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
 	default:
+		w.checkRequired(im.msg, in, results)
 		var fields []string
 		for _, m := range im.fields {
 			if len(m.path) == 1 {
@@ -201,6 +226,11 @@ func (w *methodWriter) emitInput(in string, results string) string {
 				w.P("}")
 			}
 		}
+	}
+	if prepare {
+		w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareCreate"), "(", msg, ", ", strconv.Quote(path), ", ", strconv.Quote(string(r.key.Desc.Name())), "); ", w.err, " != nil {")
+		w.P("return ", results, w.err)
+		w.P("}")
 	}
 	id := `""`
 	if im.id != nil {
@@ -240,5 +270,35 @@ func (w *methodWriter) emitInput(in string, results string) string {
 		w.P(w.a.set(msg, r.msg, r.key, key))
 		w.P("}")
 	}
+	switch {
+	case im.parent != nil && im.id != nil:
+		// Composed from the parent and the client's id, which may hold a
+		// "/"; one composed with a server-assigned id is of the pattern.
+		w.checkName(w.keyLabel(path), w.get(msg, r.key), results)
+	case im.parent == nil:
+		w.checkNewName(msg, path, results)
+	}
 	return msg
+}
+
+// keyLabel names the key of a resource at path in the request, for errors.
+func (w *methodWriter) keyLabel(path string) string {
+	label := string(w.std.resource.key.Desc.Name())
+	if path != "" {
+		label = path + "." + label
+	}
+	return label
+}
+
+// checkNewName writes the pattern check of the key of msg, a resource
+// about to be created (path: where it is in the request), when it is set:
+// an empty one is assigned by the store.
+func (w *methodWriter) checkNewName(msg, path, results string) {
+	r := w.std.resource
+	if len(r.patterns) == 0 {
+		return
+	}
+	w.P("if ", w.get(msg, r.key), ` != "" {`)
+	w.checkName(w.keyLabel(path), w.get(msg, r.key), results)
+	w.P("}")
 }

@@ -78,8 +78,14 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.orderBy = f
 		s.notes = append(s.notes, fmt.Sprintf("order_by (AIP-132) sorts by %s (svcstore.OrderBy); anything else is InvalidArgument", sortableNote(r)))
 	}
+	if s.readMask = readMaskOf(in); s.readMask != nil {
+		s.notes = append(s.notes, fmt.Sprintf("each %s answered has only the fields %s names (AIP-157)", r.msg.Desc.Name(), s.readMask.Desc.Name()))
+	}
+	if s.view = viewOf(in); s.view != nil {
+		s.notes = append(s.notes, viewNote(s.view))
+	}
 	var refused []*protogen.Field
-	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent, s.filter, s.orderBy) {
+	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent, s.filter, s.orderBy, s.readMask, s.view) {
 		path, guess := filterPath(f, r)
 		if path == nil {
 			refused = append(refused, f)
@@ -110,6 +116,14 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.summary += fmt.Sprintf(" under the request's %s (%s)", s.parent.Desc.Name(), r.parentPattern)
 	}
 	return s, ""
+}
+
+// readMasks writes the read mask's application to the resources in the
+// slice items, when the request has one.
+func (w *methodWriter) readMasks(items string) {
+	if w.std.readMask != nil {
+		w.P(w.id(svcaipPackage, "ReadMasks"), "(", w.get(w.req, w.std.readMask), ", ", items, ")")
+	}
 }
 
 // indexedNote says which filters an index serves, for doc comments.
@@ -170,6 +184,11 @@ func (listShape) emit(w *methodWriter) {
 	s := w.std
 	results := w.errResults()
 	w.refuseUnsupported(w.req, results)
+	w.checkRequired(w.mm.m.Input, w.req, results)
+	w.checkView(results)
+	if s.readMask != nil {
+		w.checkReadMask(results)
+	}
 	filters := ""
 	if s.parent != nil || len(s.filters) > 0 || s.filter != nil || s.orderBy != nil {
 		fv := w.v.of("filters")
@@ -217,6 +236,7 @@ func (listShape) emit(w *methodWriter) {
 	case w.mm.kind == unary && s.nextToken != nil:
 		w.P(items, ", ", next, ", ", w.err, " := ", w.repo, ".List(", w.ctx, ", ", pageSize, ", ", w.get(w.req, s.pageToken), filters, ")")
 		w.onError("nil, ")
+		w.readMasks(items)
 		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, items, s.nextToken.GoName, next), ", nil")
 	case w.mm.kind == unary:
 		all, budget, token, page, item := w.v.of("all"), w.v.of("budget"), w.v.of("token"), w.v.of("page"), w.v.of("item")
@@ -233,6 +253,7 @@ func (listShape) emit(w *methodWriter) {
 		w.P("}")
 		w.P(all, " = append(", all, ", ", page, "...)")
 		w.P("if ", next, ` == "" {`)
+		w.readMasks(all)
 		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, all), ", nil")
 		w.P("}")
 		w.P(token, " = ", next)
@@ -247,6 +268,7 @@ func (listShape) emit(w *methodWriter) {
 		w.P("for {")
 		w.P(items, ", ", next, ", ", w.err, " := ", w.repo, ".List(", w.callCtx, ", ", pageSize, ", ", token, filters, ")")
 		w.onError("")
+		w.readMasks(items)
 		w.P("for _, ", item, " := range ", items, " {")
 		sent := item
 		if s.out.wrap != nil {

@@ -180,7 +180,7 @@ func (w *methodWriter) respondOperation(call string) {
 	var res string
 	switch {
 	case out.empty:
-		w.P("if _, ", w.err, " := ", call, "; ", w.err, " != nil {")
+		w.P("if _, ", w.err, " := ", call, "; ", w.failed(), " {")
 		w.P("return nil, ", w.err)
 		w.P("}")
 		res = w.a.newMessage(out.msg)

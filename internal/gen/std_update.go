@@ -45,7 +45,15 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 		if m := field(in, "update_mask"); m != nil && isMessage(m.Message, "google.protobuf.FieldMask") && !m.Desc.IsList() {
 			s.mask = m
 		}
-		s.refuse(in, rest(in, s.body, s.mask, s.key))
+		if v := validateOnlyOf(in); v != nil && keyKindOf(r.key) == keyString {
+			s.validateOnly = v
+			s.notes = append(s.notes, validateOnlyNote(v, "the "+string(r.msg.Desc.Name())+" as the update would leave it (but its etag and update time)", "nothing is stored"))
+		}
+		if a := allowMissingOf(in); a != nil {
+			s.allowMissing = a
+			s.notes = append(s.notes, fmt.Sprintf("%s (AIP-134): a %s that does not exist is created from the request, as a Create would (its REQUIRED fields set, its OUTPUT_ONLY ones cleared), whatever %s says", a.Desc.Name(), r.msg.Desc.Name(), maskName(s.mask)))
+		}
+		s.refuse(in, rest(in, s.body, s.mask, s.key, s.validateOnly, s.allowMissing))
 		s.summary = fmt.Sprintf("updates the %s in %s.%s", r.msg.Desc.Name(), in.Desc.Name(), s.body.Desc.Name())
 		if s.mask != nil {
 			s.summary += fmt.Sprintf(": the fields %s names, or, without one, the fields the request populates (AIP-134)", s.mask.Desc.Name())
@@ -108,6 +116,14 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 	return s, ""
 }
 
+// maskName names the update mask in notes.
+func maskName(mask *protogen.Field) string {
+	if mask == nil {
+		return "the request populates"
+	}
+	return string(mask.Desc.Name())
+}
+
 func mapped(sets []fieldMapping, f *protogen.Field) bool {
 	for _, m := range sets {
 		if m.req == f || m.flag == f {
@@ -159,7 +175,9 @@ func setsFrom(msg *protogen.Message, r *resourceModel, skip ...*protogen.Field) 
 func (updateShape) emit(w *methodWriter) {
 	s, r := w.std, w.std.resource
 	w.refuseUnsupported(w.req, "nil, ")
+	w.checkRequired(w.mm.m.Input, w.req, "nil, ")
 	msg := w.v.of("msg")
+	prepare := w.needsPrepare()
 	if s.body != nil {
 		mask := "nil"
 		if s.mask != nil {
@@ -169,16 +187,50 @@ func (updateShape) emit(w *methodWriter) {
 		w.P("if ", msg, " == nil {")
 		w.P("return nil, ", w.id(statusPackage, "Error"), "(", w.id(codesPackage, "InvalidArgument"), ", ", strconv.Quote(string(w.mm.m.Input.Desc.Name())+"."+string(s.body.Desc.Name())+" is required"), ")")
 		w.P("}")
+		if prepare {
+			w.P("// The request stays as the caller made it.")
+			w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+		}
 		if s.key != nil {
 			w.P("if ", w.isSet(w.req, s.key), " {")
-			w.P("// The request's ", s.key.Desc.Name(), " names the resource; the request stays as the caller made it.")
-			w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+			if prepare {
+				w.P("// The request's ", s.key.Desc.Name(), " names the resource.")
+			} else {
+				w.P("// The request's ", s.key.Desc.Name(), " names the resource; the request stays as the caller made it.")
+				w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+			}
 			w.P(w.a.set(msg, r.msg, r.key, w.get(w.req, s.key)))
+			w.P("}")
+		}
+		w.checkName(string(s.body.Desc.Name())+"."+string(r.key.Desc.Name()), w.get(msg, r.key), "nil, ")
+		if prepare {
+			w.prepareUpdate(msg, mask, string(s.body.Desc.Name()))
+		} else if s.allowMissing != nil {
+			w.allowMissingCreate(msg, string(s.body.Desc.Name()))
+		}
+		if s.validateOnly != nil {
+			cur, res := w.v.of("cur"), w.v.of("res")
+			key := w.keyText(w.get(msg, r.key), r.key)
+			w.P("if ", w.get(w.req, s.validateOnly), " {")
+			w.P("// AIP-163: every check, and nothing stored.")
+			if !prepare {
+				w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", key, ")")
+				w.onError("nil, ")
+			}
+			if r.etag != nil {
+				w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckEtag"), "(", cur, ", ", key, ", ", w.get(cur, r.etag), ", ", w.get(msg, r.etag), "); ", w.err, " != nil {")
+				w.P("return nil, ", w.err)
+				w.P("}")
+			}
+			w.P(res, ", ", w.err, " := ", w.id(svcaipPackage, "Preview"), "(", cur, ", ", msg, ", ", mask, ")")
+			w.onError("nil, ")
+			w.respondValue(res)
 			w.P("}")
 		}
 		w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", " + mask + ")")
 		return
 	}
+	w.checkName(string(s.key.Desc.Name()), w.get(w.req, s.key), "nil, ")
 	paths := w.v.of("paths")
 	w.P(msg, " := ", w.a.newMessage(r.msg, r.key.GoName, w.get(w.req, s.key)))
 	w.P("var ", paths, " []string")
@@ -204,5 +256,61 @@ func (updateShape) emit(w *methodWriter) {
 	w.P("// Nothing to set: answer the resource as it is.")
 	w.respond(w.repo + ".Get(" + w.ctx + ", " + w.requestKey() + ")")
 	w.P("}")
-	w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", &" + w.id(fieldmaskPackage, "FieldMask") + "{Paths: " + paths + "})")
+	mask := "&" + w.id(fieldmaskPackage, "FieldMask") + "{Paths: " + paths + "}"
+	if prepare {
+		m := w.v.of("mask")
+		w.P(m, " := ", mask)
+		mask = m
+		w.prepareUpdate(msg, mask, "")
+	}
+	w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", " + mask + ")")
+}
+
+// allowMissingCreate writes the AIP-134 branch of an Update with
+// allow_missing: a resource that does not exist is created from msg (path:
+// where it is in the request), its update_mask ignored.
+func (w *methodWriter) allowMissingCreate(msg, path string) {
+	s, r := w.std, w.std.resource
+	w.P("if ", w.get(w.req, s.allowMissing), " {")
+	w.P("if _, ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), "); ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " {")
+	w.createMissing(msg, path)
+	w.P("}")
+	w.P("}")
+}
+
+// createMissing writes the creation of msg, the resource of an Update with
+// allow_missing that does not exist (AIP-134).
+func (w *methodWriter) createMissing(msg, path string) {
+	s, r := w.std, w.std.resource
+	w.P("// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.")
+	if w.needsPrepare() {
+		w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareCreateNamed"), "(", msg, ", ", strconv.Quote(path), ", ", strconv.Quote(string(r.key.Desc.Name())), "); ", w.err, " != nil {")
+		w.P("return nil, ", w.err)
+		w.P("}")
+	}
+	if s.validateOnly != nil {
+		w.P("if ", w.get(w.req, s.validateOnly), " {")
+		w.respondValue(msg)
+		w.P("}")
+	}
+	w.respond(w.repo + ".Create(" + w.ctx + ", " + msg + ")")
+}
+
+// prepareUpdate writes the field behaviour checks of an Update of msg
+// under mask (path: where msg is in the request) against the stored
+// resource.
+func (w *methodWriter) prepareUpdate(msg, mask, path string) {
+	r := w.std.resource
+	cur := w.v.of("cur")
+	w.P("// Field behaviour (AIP-203) is checked against the stored resource.")
+	w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), ")")
+	if a := w.std.allowMissing; a != nil && path != "" {
+		w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
+		w.createMissing(msg, path)
+		w.P("}")
+	}
+	w.onError("nil, ")
+	w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareUpdate"), "(", cur, ", ", msg, ", ", mask, ", ", strconv.Quote(path), "); ", w.err, " != nil {")
+	w.P("return nil, ", w.err)
+	w.P("}")
 }

@@ -26,6 +26,9 @@ type methodWriter struct {
 	repo                        string // s.repos.Book
 	// callCtx is the context repository calls take: ctx, or the stream's.
 	callCtx string
+	// tolerate, when set, is the condition under which the error of a call
+	// whose answer is empty is an error (allow_missing: not NotFound).
+	tolerate string
 }
 
 func newMethodWriter(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serviceModel, mm *methodModel) *methodWriter {
@@ -138,7 +141,7 @@ func (w *methodWriter) respond(call string) {
 	}
 	switch {
 	case out.empty:
-		w.P("if _, ", w.err, " := ", call, "; ", w.err, " != nil {")
+		w.P("if _, ", w.err, " := ", call, "; ", w.failed(), " {")
 		w.P("return nil, ", w.err)
 		w.P("}")
 		w.P("return ", w.a.newMessage(out.msg), ", nil")
@@ -150,6 +153,15 @@ func (w *methodWriter) respond(call string) {
 		w.onError("nil, ")
 		w.P("return ", w.a.newMessage(out.msg, out.wrap.GoName, res), ", nil")
 	}
+}
+
+// failed is the condition under which the error of an empty answer's call
+// fails the method.
+func (w *methodWriter) failed() string {
+	if w.tolerate != "" {
+		return w.err + " != nil && (" + w.tolerate + ")"
+	}
+	return w.err + " != nil"
 }
 
 // isSet returns the Go condition that field f of recv is populated: has a

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -39,12 +40,36 @@ import (
 	"github.com/svcgen/protoc-gen-svc/svcstore/storetest"
 )
 
-// libUUIDv4 is the shape of the default server-assigned id. Book's schema has
-// no key prefix (the proto declares no resource pattern), so a
-// server-assigned name is the bare id.
-var libUUIDv4 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+// libUUIDv7 is the shape of the default server-assigned id, a time-ordered
+// UUIDv7. Book's schema has no key prefix (the proto declares no resource
+// pattern), so a server-assigned name is the bare id.
+var libUUIDv7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func libMask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+
+// TestServerAssignedNamesInCreationOrder: names the server assigns are
+// time-ordered, so a List without order_by answers resources in the order
+// they were created, over a real connection through the generated wrapper.
+func TestServerAssignedNamesInCreationOrder(t *testing.T) {
+	ctx := libCtx(t)
+	c := echopb.StartLibraryForTest(t, echopb.NewInMemoryLibrarySkeleton())
+	const n = 300 // several to each millisecond on a fast machine
+	var created []string
+	for i := range n {
+		b, err := c.CreateBook(ctx, &echopb.CreateBookRequest{Book: &echopb.Book{Title: fmt.Sprint("book ", i)}})
+		if err != nil {
+			t.Fatalf("CreateBook %d: %v", i, err)
+		}
+		if !libUUIDv7.MatchString(b.GetName()) {
+			t.Fatalf("server-assigned name %q: want a UUIDv7", b.GetName())
+		}
+		created = append(created, b.GetName())
+	}
+	listed, _ := libListAllBooks(t, c, 7, 50)
+	if d := cmp.Diff(created, libNames(listed)); d != "" {
+		t.Errorf("ListBooks without order_by is not in creation order (-created +listed):\n%s", d)
+	}
+}
 
 // TestBookCRUD: Create (with and without book_id, server-assigned names),
 // Get, Update under an update_mask and as a full replacement, Delete, over
@@ -100,8 +125,8 @@ func TestBookCRUD(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CreateBook without a name: %v", err)
 		}
-		if !libUUIDv4.MatchString(b.GetName()) || assigned[b.GetName()] {
-			t.Errorf("server-assigned name %q: want a fresh UUIDv4-shaped id", b.GetName())
+		if !libUUIDv7.MatchString(b.GetName()) || assigned[b.GetName()] {
+			t.Errorf("server-assigned name %q: want a fresh UUIDv7", b.GetName())
 		}
 		assigned[b.GetName()] = true
 		if g, err := c.GetBook(ctx, &echopb.GetBookRequest{Name: b.GetName()}); err != nil || g.GetTitle() != b.GetTitle() {
@@ -1187,8 +1212,8 @@ func TestImportBooks(t *testing.T) {
 	for i, got := range resp.GetBooks() {
 		want := proto.Clone(books[i]).(*echopb.Book)
 		if want.Name == "" {
-			if !libUUIDv4.MatchString(got.GetName()) {
-				t.Errorf("imported book %d: server-assigned name %q, want a UUIDv4-shaped id", i, got.GetName())
+			if !libUUIDv7.MatchString(got.GetName()) {
+				t.Errorf("imported book %d: server-assigned name %q, want a UUIDv7", i, got.GetName())
 			}
 			want.Name = got.GetName()
 		}
@@ -1244,7 +1269,7 @@ func TestShelvesStandardMethods(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateShelf: %v", err)
 	}
-	if !libUUIDv4.MatchString(s1.GetId()) || s1.GetTheme() != "sci-fi" || s1.Capacity == nil || s1.GetCapacity() != 40 {
+	if !libUUIDv7.MatchString(s1.GetId()) || s1.GetTheme() != "sci-fi" || s1.Capacity == nil || s1.GetCapacity() != 40 {
 		t.Errorf("CreateShelf = %v; want a server-assigned id, theme sci-fi, capacity 40", s1)
 	}
 	s2, err := c.CreateShelf(ctx, &echopb.CreateShelfRequest{Theme: "poetry"})

@@ -8,6 +8,7 @@ package apiresource
 
 import (
 	context "context"
+	svcaip "github.com/svcgen/protoc-gen-svc/svcaip"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	codes "google.golang.org/grpc/codes"
@@ -59,9 +60,16 @@ func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
 // resource_name, from the Publisher repository (resource_name is the key: the
 // resource name of google.api.resource). Without the repository it answers
 // codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - a resource_name that is not of the form publishers/{publisher} is
+//     InvalidArgument
 func (s CatalogSkeleton) GetPublisher(ctx context.Context, req *GetPublisherRequest) (*Publisher, error) {
 	if s.repos.Publisher == nil {
 		return nil, svcserver.Unimplemented(Catalog_GetPublisher_FullMethodName)
+	}
+	if err := svcaip.CheckName("resource_name", req.GetResourceName(), "publishers/{publisher}"); err != nil {
+		return nil, err
 	}
 	return s.repos.Publisher.Get(ctx, req.GetResourceName())
 }
@@ -74,6 +82,8 @@ func (s CatalogSkeleton) GetPublisher(ctx context.Context, req *GetPublisherRequ
 // Notes:
 //   - publisher_id chooses the key publishers/<publisher_id> (a server-assigned
 //     one when empty)
+//   - a new resource_name that is not of the form publishers/{publisher} is
+//     InvalidArgument, and never stored
 func (s CatalogSkeleton) CreatePublisher(ctx context.Context, req *CreatePublisherRequest) (*Publisher, error) {
 	if s.repos.Publisher == nil {
 		return nil, svcserver.Unimplemented(Catalog_CreatePublisher_FullMethodName)
@@ -86,6 +96,11 @@ func (s CatalogSkeleton) CreatePublisher(ctx context.Context, req *CreatePublish
 	msg = proto.CloneOf(msg)
 	if id := req.GetPublisherId(); id != "" {
 		msg.ResourceName = "publishers/" + id
+	}
+	if msg.GetResourceName() != "" {
+		if err := svcaip.CheckName("publisher.resource_name", msg.GetResourceName(), "publishers/{publisher}"); err != nil {
+			return nil, err
+		}
 	}
 	return s.repos.Publisher.Create(ctx, msg)
 }

@@ -8,6 +8,7 @@ package library
 
 import (
 	context "context"
+	svcaip "github.com/svcgen/protoc-gen-svc/svcaip"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	codes "google.golang.org/grpc/codes"
@@ -61,6 +62,10 @@ func NewInMemoryLibraryServiceSkeleton(opts ...svcstore.Option) LibraryServiceSk
 // repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a new name that is not of the form shelves/{shelf_id} is InvalidArgument,
+//     and never stored
 func (s LibraryServiceSkeleton) CreateShelf(ctx context.Context, req *CreateShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(LibraryService_CreateShelf_FullMethodName)
@@ -69,6 +74,11 @@ func (s LibraryServiceSkeleton) CreateShelf(ctx context.Context, req *CreateShel
 	if msg == nil {
 		return nil, status.Error(codes.InvalidArgument, "CreateShelfRequest.shelf is required")
 	}
+	if msg.GetName() != "" {
+		if err := svcaip.CheckName("shelf.name", msg.GetName(), "shelves/{shelf_id}"); err != nil {
+			return nil, err
+		}
+	}
 	return s.repos.Shelf.Create(ctx, msg)
 }
 
@@ -76,9 +86,15 @@ func (s LibraryServiceSkeleton) CreateShelf(ctx context.Context, req *CreateShel
 // repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a name that is not of the form shelves/{shelf_id} is InvalidArgument
 func (s LibraryServiceSkeleton) GetShelf(ctx context.Context, req *GetShelfRequest) (*Shelf, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(LibraryService_GetShelf_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "shelves/{shelf_id}"); err != nil {
+		return nil, err
 	}
 	return s.repos.Shelf.Get(ctx, req.GetName())
 }
@@ -102,9 +118,15 @@ func (s LibraryServiceSkeleton) ListShelves(ctx context.Context, req *ListShelve
 // Shelf repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a name that is not of the form shelves/{shelf_id} is InvalidArgument
 func (s LibraryServiceSkeleton) DeleteShelf(ctx context.Context, req *DeleteShelfRequest) (*emptypb.Empty, error) {
 	if s.repos.Shelf == nil {
 		return nil, svcserver.Unimplemented(LibraryService_DeleteShelf_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "shelves/{shelf_id}"); err != nil {
+		return nil, err
 	}
 	if _, err := s.repos.Shelf.Delete(ctx, req.GetName(), ""); err != nil {
 		return nil, err
@@ -128,9 +150,16 @@ func (LibraryServiceSkeleton) MergeShelves(context.Context, *MergeShelvesRequest
 //
 // Notes:
 //   - the new name is parent/books/<a server-assigned id>
+//   - a request that leaves a REQUIRED field of CreateBookRequest unset is
+//     InvalidArgument naming it
+//   - a new name that is not of the form shelves/{shelf}/books/{book} is
+//     InvalidArgument, and never stored
 func (s LibraryServiceSkeleton) CreateBook(ctx context.Context, req *CreateBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(LibraryService_CreateBook_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
 	}
 	msg := req.GetBook()
 	if msg == nil {
@@ -156,9 +185,16 @@ func (s LibraryServiceSkeleton) CreateBook(ctx context.Context, req *CreateBookR
 // repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a name that is not of the form shelves/{shelf}/books/{book} is
+//     InvalidArgument
 func (s LibraryServiceSkeleton) GetBook(ctx context.Context, req *GetBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(LibraryService_GetBook_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "shelves/{shelf}/books/{book}"); err != nil {
+		return nil, err
 	}
 	return s.repos.Book.Get(ctx, req.GetName())
 }
@@ -167,9 +203,16 @@ func (s LibraryServiceSkeleton) GetBook(ctx context.Context, req *GetBookRequest
 // parent (shelves/*), from the Book repository (name is the key: the resource
 // name of google.api.resource). Without the repository it answers
 // codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - a request that leaves a REQUIRED field of ListBooksRequest unset is
+//     InvalidArgument naming it
 func (s LibraryServiceSkeleton) ListBooks(ctx context.Context, req *ListBooksRequest) (*ListBooksResponse, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(LibraryService_ListBooks_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
 	}
 	var filters []svcstore.Filter
 	prefix, err := svcserver.ChildKeyPrefix(req.GetParent(), "shelves/*", "books")
@@ -194,9 +237,16 @@ func (s LibraryServiceSkeleton) ListBooks(ctx context.Context, req *ListBooksReq
 // repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a name that is not of the form shelves/{shelf}/books/{book} is
+//     InvalidArgument
 func (s LibraryServiceSkeleton) DeleteBook(ctx context.Context, req *DeleteBookRequest) (*emptypb.Empty, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(LibraryService_DeleteBook_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "shelves/{shelf}/books/{book}"); err != nil {
+		return nil, err
 	}
 	if _, err := s.repos.Book.Delete(ctx, req.GetName(), ""); err != nil {
 		return nil, err
@@ -209,13 +259,25 @@ func (s LibraryServiceSkeleton) DeleteBook(ctx context.Context, req *DeleteBookR
 // Book repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a request that leaves a REQUIRED field of UpdateBookRequest unset is
+//     InvalidArgument naming it
+//   - a name that is not of the form shelves/{shelf}/books/{book} is
+//     InvalidArgument
 func (s LibraryServiceSkeleton) UpdateBook(ctx context.Context, req *UpdateBookRequest) (*Book, error) {
 	if s.repos.Book == nil {
 		return nil, svcserver.Unimplemented(LibraryService_UpdateBook_FullMethodName)
 	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
 	msg := req.GetBook()
 	if msg == nil {
 		return nil, status.Error(codes.InvalidArgument, "UpdateBookRequest.book is required")
+	}
+	if err := svcaip.CheckName("book.name", msg.GetName(), "shelves/{shelf}/books/{book}"); err != nil {
+		return nil, err
 	}
 	return s.repos.Book.Update(ctx, msg, req.GetUpdateMask())
 }

@@ -9,6 +9,7 @@ package redis
 import (
 	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	context "context"
+	svcaip "github.com/svcgen/protoc-gen-svc/svcaip"
 	svclro "github.com/svcgen/protoc-gen-svc/svclro"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
@@ -73,9 +74,14 @@ func NewInMemoryCloudRedisSkeleton(opts ...svcstore.Option) CloudRedisSkeleton {
 //
 // Notes:
 //   - ListInstancesResponse.unreachable is left unset
+//   - a request that leaves a REQUIRED field of ListInstancesRequest unset is
+//     InvalidArgument naming it
 func (s CloudRedisSkeleton) ListInstances(ctx context.Context, req *ListInstancesRequest) (*ListInstancesResponse, error) {
 	if s.repos.Instance == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_ListInstances_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
 	}
 	var filters []svcstore.Filter
 	prefix, err := svcserver.ChildKeyPrefix(req.GetParent(), "projects/*/locations/*", "instances")
@@ -94,9 +100,17 @@ func (s CloudRedisSkeleton) ListInstances(ctx context.Context, req *ListInstance
 // Instance repository (name is the key: the resource name of
 // google.api.resource). Without the repository it answers codes.Unimplemented.
 // Override it to serve the method yourself.
+//
+// Notes:
+//   - a name that is not of the form
+//     projects/{project}/locations/{location}/instances/{instance} is
+//     InvalidArgument
 func (s CloudRedisSkeleton) GetInstance(ctx context.Context, req *GetInstanceRequest) (*Instance, error) {
 	if s.repos.Instance == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_GetInstance_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/locations/{location}/instances/{instance}"); err != nil {
+		return nil, err
 	}
 	return s.repos.Instance.Get(ctx, req.GetName())
 }
@@ -107,14 +121,22 @@ func (s CloudRedisSkeleton) GetInstance(ctx context.Context, req *GetInstanceReq
 // Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/instances/<instance_id> (a server-assigned id when
-//     instance_id is empty)
+//   - the new name is parent/instances/<instance_id>
 //   - it answers a google.longrunning.Operation that is already done, with the
 //     result packed as its response and an empty
 //     google.cloud.redis.v1.OperationMetadata as its metadata, kept in the
 //     Operations repository (served as google.longrunning.Operations by
 //     svclro.Register); a skeleton without that repository answers
 //     codes.Unimplemented
+//   - a request that leaves a REQUIRED field of CreateInstanceRequest unset is
+//     InvalidArgument naming it
+//   - a new name that is not of the form
+//     projects/{project}/locations/{location}/instances/{instance} is
+//     InvalidArgument, and never stored
+//   - field behaviour (AIP-203): the Instance's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+//   - field behaviour (AIP-203): a REQUIRED field of the Instance left unset is
+//     InvalidArgument naming it (but name, which the server assigns)
 func (s CloudRedisSkeleton) CreateInstance(ctx context.Context, req *CreateInstanceRequest) (*longrunningpb.Operation, error) {
 	if s.repos.Instance == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_CreateInstance_FullMethodName)
@@ -122,12 +144,18 @@ func (s CloudRedisSkeleton) CreateInstance(ctx context.Context, req *CreateInsta
 	if s.repos.Operations == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_CreateInstance_FullMethodName)
 	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
 	msg := req.GetInstance()
 	if msg == nil {
 		return nil, status.Error(codes.InvalidArgument, "CreateInstanceRequest.instance is required")
 	}
 	// The request stays as the caller made it.
 	msg = proto.CloneOf(msg)
+	if err := svcaip.PrepareCreate(msg, "instance", "name"); err != nil {
+		return nil, err
+	}
 	prefix, err := svcserver.ChildKeyPrefix(req.GetParent(), "projects/*/locations/*", "instances")
 	if err != nil {
 		return nil, err
@@ -137,6 +165,9 @@ func (s CloudRedisSkeleton) CreateInstance(ctx context.Context, req *CreateInsta
 		id = svcstore.NewID()
 	}
 	msg.Name = prefix + id
+	if err := svcaip.CheckName("instance.name", msg.GetName(), "projects/{project}/locations/{location}/instances/{instance}"); err != nil {
+		return nil, err
+	}
 	res, err := s.repos.Instance.Create(ctx, msg)
 	if err != nil {
 		return nil, err
@@ -157,6 +188,14 @@ func (s CloudRedisSkeleton) CreateInstance(ctx context.Context, req *CreateInsta
 //     Operations repository (served as google.longrunning.Operations by
 //     svclro.Register); a skeleton without that repository answers
 //     codes.Unimplemented
+//   - a request that leaves a REQUIRED field of UpdateInstanceRequest unset is
+//     InvalidArgument naming it
+//   - a name that is not of the form
+//     projects/{project}/locations/{location}/instances/{instance} is
+//     InvalidArgument
+//   - field behaviour (AIP-203), against the stored Instance: a REQUIRED field
+//     the update writes but leaves unset, or an IMMUTABLE field it changes, is
+//     InvalidArgument naming it; OUTPUT_ONLY fields keep their stored values
 func (s CloudRedisSkeleton) UpdateInstance(ctx context.Context, req *UpdateInstanceRequest) (*longrunningpb.Operation, error) {
 	if s.repos.Instance == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_UpdateInstance_FullMethodName)
@@ -164,9 +203,25 @@ func (s CloudRedisSkeleton) UpdateInstance(ctx context.Context, req *UpdateInsta
 	if s.repos.Operations == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_UpdateInstance_FullMethodName)
 	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
 	msg := req.GetInstance()
 	if msg == nil {
 		return nil, status.Error(codes.InvalidArgument, "UpdateInstanceRequest.instance is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.CheckName("instance.name", msg.GetName(), "projects/{project}/locations/{location}/instances/{instance}"); err != nil {
+		return nil, err
+	}
+	// Field behaviour (AIP-203) is checked against the stored resource.
+	cur, err := s.repos.Instance.Get(ctx, msg.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if err := svcaip.PrepareUpdate(cur, msg, req.GetUpdateMask(), "instance"); err != nil {
+		return nil, err
 	}
 	res, err := s.repos.Instance.Update(ctx, msg, req.GetUpdateMask())
 	if err != nil {
@@ -196,12 +251,18 @@ func (CloudRedisSkeleton) FailoverInstance(context.Context, *FailoverInstanceReq
 //     Operations repository (served as google.longrunning.Operations by
 //     svclro.Register); a skeleton without that repository answers
 //     codes.Unimplemented
+//   - a name that is not of the form
+//     projects/{project}/locations/{location}/instances/{instance} is
+//     InvalidArgument
 func (s CloudRedisSkeleton) DeleteInstance(ctx context.Context, req *DeleteInstanceRequest) (*longrunningpb.Operation, error) {
 	if s.repos.Instance == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_DeleteInstance_FullMethodName)
 	}
 	if s.repos.Operations == nil {
 		return nil, svcserver.Unimplemented(CloudRedis_DeleteInstance_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/locations/{location}/instances/{instance}"); err != nil {
+		return nil, err
 	}
 	if _, err := s.repos.Instance.Delete(ctx, req.GetName(), ""); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ package renamed
 
 import (
 	context "context"
+	svcaip "github.com/svcgen/protoc-gen-svc/svcaip"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -104,9 +105,15 @@ func NewInMemoryTablesSkeleton(opts ...svcstore.Option) TablesSkeleton {
 // repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a name that is not of the form tables/{table} is InvalidArgument
 func (s TablesSkeleton) GetTable(ctx context.Context, req *GetTableRequest) (*Table, error) {
 	if s.repos.Table == nil {
 		return nil, svcserver.Unimplemented(Tables_GetTable_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "tables/{table}"); err != nil {
+		return nil, err
 	}
 	return s.repos.Table.Get(ctx, req.GetName())
 }
@@ -115,9 +122,15 @@ func (s TablesSkeleton) GetTable(ctx context.Context, req *GetTableRequest) (*Ta
 // Table repository (name is the key: the resource name of google.api.resource).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.
+//
+// Notes:
+//   - a name that is not of the form tables/{table} is InvalidArgument
 func (s TablesSkeleton) DeleteTable(ctx context.Context, req *DeleteTableRequest) (*emptypb.Empty, error) {
 	if s.repos.Table == nil {
 		return nil, svcserver.Unimplemented(Tables_DeleteTable_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "tables/{table}"); err != nil {
+		return nil, err
 	}
 	if _, err := s.repos.Table.Delete(ctx, req.GetName(), ""); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ package redis
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,8 +66,22 @@ func TestOperationsRoundTrip(t *testing.T) {
 	// A failed Create is a plain error, not an operation.
 	_, _, err = c.CreateInstanceAndWait(ctx, &CreateInstanceRequest{Parent: "folders/f", InstanceId: "x", Instance: &Instance{}})
 	wantCode(t, err, codes.InvalidArgument)
-	_, _, err = c.CreateInstanceAndWait(ctx, &CreateInstanceRequest{Parent: parent, InstanceId: "cache", Instance: &Instance{}})
+	_, _, err = c.CreateInstanceAndWait(ctx, &CreateInstanceRequest{Parent: parent, InstanceId: "cache", Instance: &Instance{Tier: Instance_BASIC, MemorySizeGb: 2}})
 	wantCode(t, err, codes.AlreadyExists)
+	// Field behaviour (AIP-203): REQUIRED fields unset are refused, naming
+	// them, before any operation; OUTPUT_ONLY fields sent are not stored.
+	_, err = c.CreateInstance(ctx, &CreateInstanceRequest{Parent: parent, InstanceId: "third", Instance: &Instance{}})
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "instance.tier") || !strings.Contains(st.Message(), "instance.memory_size_gb") {
+		t.Fatalf("CreateInstance without REQUIRED fields: %v", err)
+	}
+	_, _, err = c.CreateInstanceAndWait(ctx, &CreateInstanceRequest{Parent: parent, Instance: &Instance{Tier: Instance_BASIC, MemorySizeGb: 1}})
+	if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "instance_id") {
+		t.Fatalf("CreateInstance without instance_id (REQUIRED): %v", err)
+	}
+	third, _, err := c.CreateInstanceAndWait(ctx, &CreateInstanceRequest{Parent: parent, InstanceId: "third", Instance: &Instance{Tier: Instance_BASIC, MemorySizeGb: 1, Host: "10.0.0.1", Port: 6379, State: Instance_READY}})
+	if err != nil || third.GetHost() != "" || third.GetPort() != 0 || third.GetState() != Instance_STATE_UNSPECIFIED {
+		t.Fatalf("CreateInstanceAndWait sending OUTPUT_ONLY fields = %v, %v", third, err)
+	}
 
 	upd, _, err := c.UpdateInstanceAndWait(ctx, &UpdateInstanceRequest{Instance: &Instance{Name: inst.GetName(), DisplayName: "sessions", MemorySizeGb: 99}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"display_name"}}})
 	if err != nil || upd.GetDisplayName() != "sessions" || upd.GetMemorySizeGb() != 1 {

@@ -1,0 +1,375 @@
+package svcaip
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/bufbuild/protocompile"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	_ "google.golang.org/genproto/googleapis/api/annotations"
+)
+
+const testProto = `
+syntax = "proto3";
+package t.v1;
+import "google/api/field_behavior.proto";
+import "google/api/resource.proto";
+
+message Book {
+  option (google.api.resource) = {type: "t.example.com/Book" pattern: "shelves/{shelf}/books/{book}"};
+  string name = 1 [(google.api.field_behavior) = IDENTIFIER];
+  string title = 2 [(google.api.field_behavior) = REQUIRED];
+  string isbn = 3 [(google.api.field_behavior) = IMMUTABLE];
+  string state = 4 [(google.api.field_behavior) = OUTPUT_ONLY];
+  Details details = 5;
+  repeated Details editions = 6;
+  optional int32 pages = 7 [(google.api.field_behavior) = REQUIRED];
+  map<string, Details> translations = 8;
+  string author = 9;
+}
+
+message Details {
+  string publisher = 1 [(google.api.field_behavior) = REQUIRED];
+  string checksum = 2 [(google.api.field_behavior) = OUTPUT_ONLY];
+  string printer = 3 [(google.api.field_behavior) = IMMUTABLE];
+}
+
+enum BookView {
+  BOOK_VIEW_UNSPECIFIED = 0;
+  BOOK_VIEW_BASIC = 1;
+  BOOK_VIEW_FULL = 2;
+}
+
+enum ShortView {
+  VIEW_UNSPECIFIED = 0;
+  BASIC = 1;
+  FULL = 2;
+}
+
+message ViewHolder {
+  BookView view = 1;
+  ShortView short = 2;
+}
+
+message CreateBookRequest {
+  string parent = 1 [(google.api.field_behavior) = REQUIRED];
+  Book book = 2 [(google.api.field_behavior) = REQUIRED];
+  string book_id = 3;
+}
+`
+
+var testFiles = func() map[string]protoreflect.MessageDescriptor {
+	c := protocompile.Compiler{Resolver: protocompile.CompositeResolver{
+		&protocompile.SourceResolver{Accessor: protocompile.SourceAccessorFromMap(map[string]string{"t.proto": testProto})},
+		protocompile.ResolverFunc(func(path string) (protocompile.SearchResult, error) {
+			fd, err := protoregistry.GlobalFiles.FindFileByPath(path)
+			if err != nil {
+				return protocompile.SearchResult{}, err
+			}
+			return protocompile.SearchResult{Desc: fd}, nil
+		}),
+	}}
+	files, err := c.Compile(context.Background(), "t.proto")
+	if err != nil {
+		panic(err)
+	}
+	// Round trip through the wire form, so that the options hold the
+	// extension types linked into the binary, as in generated code.
+	b, err := proto.Marshal(protodesc.ToFileDescriptorProto(files[0]))
+	if err != nil {
+		panic(err)
+	}
+	fdp := &descriptorpb.FileDescriptorProto{}
+	if err := proto.Unmarshal(b, fdp); err != nil {
+		panic(err)
+	}
+	fd, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]protoreflect.MessageDescriptor{}
+	msgs := fd.Messages()
+	for i := range msgs.Len() {
+		out[string(msgs.Get(i).Name())] = msgs.Get(i)
+	}
+	return out
+}()
+
+// msg parses text as a message of the named type of testProto.
+func msg(t *testing.T, name, text string) proto.Message {
+	t.Helper()
+	m := dynamicpb.NewMessage(testFiles[name])
+	if err := prototext.Unmarshal([]byte(text), m); err != nil {
+		t.Fatalf("%s{%s}: %v", name, text, err)
+	}
+	return m
+}
+
+// violations returns the fields of err's BadRequest detail, after checking
+// that err is InvalidArgument with one.
+func violations(t *testing.T, err error) []string {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.InvalidArgument {
+		t.Fatalf("error %v: want an InvalidArgument status", err)
+	}
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+				if !strings.Contains(st.Message(), v.GetField()+" "+v.GetDescription()) {
+					t.Errorf("message %q does not say %s %s", st.Message(), v.GetField(), v.GetDescription())
+				}
+			}
+		}
+	}
+	if len(fields) == 0 {
+		t.Fatalf("error %v has no BadRequest field violation", err)
+	}
+	return fields
+}
+
+func TestCheckName(t *testing.T) {
+	patterns := []string{"shelves/{shelf}/books/{book}", "authors/{author}/books/{book}"}
+	for _, name := range []string{"shelves/1/books/2", "authors/x/books/y-z", "shelves/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/books/b"} {
+		if err := CheckName("name", name, patterns...); err != nil {
+			t.Errorf("CheckName(%q) = %v, want nil", name, err)
+		}
+	}
+	for _, name := range []string{"", "shelves/1", "shelves/1/books/", "shelves//books/2", "rooms/1/books/2", "shelves/1/books/2/pages/3",
+		"x", "users/evil", "shelves/{shelf}/books/2", strings.Repeat("a/", 1000),
+		"/shelves/1/books/2", "//library.example.com/shelves/1/books/2", "shelves/-/books/2", "shelves/1/books/-", "shelves/1/books/2/"} {
+		err := CheckName("book.name", name, patterns...)
+		if got := violations(t, err); !cmp.Equal(got, []string{"book.name"}) {
+			t.Errorf("CheckName(%.40q): violations %v, want book.name", name, got)
+		}
+		if len(status.Convert(err).Message()) > 400 {
+			t.Errorf("CheckName(%.40q): message of %d bytes, want it cut short", name, len(status.Convert(err).Message()))
+		}
+	}
+}
+
+func TestCheckRequired(t *testing.T) {
+	if err := CheckRequired(msg(t, "CreateBookRequest", `parent: "shelves/1" book {}`)); err != nil {
+		t.Errorf("complete request: %v", err)
+	}
+	got := violations(t, CheckRequired(msg(t, "CreateBookRequest", `book_id: "x"`)))
+	if want := []string{"parent", "book"}; !cmp.Equal(got, want) {
+		t.Errorf("violations %v, want %v", got, want)
+	}
+}
+
+func TestPrepareCreate(t *testing.T) {
+	in := msg(t, "Book", `name: "shelves/1/books/mine" title: "T" pages: 0 isbn: "i" state: "forged" author: "a"
+		details { publisher: "p" checksum: "forged" } editions { publisher: "q" checksum: "forged" }`)
+	if err := PrepareCreate(in, "book", "name"); err != nil {
+		t.Fatalf("PrepareCreate: %v", err)
+	}
+	want := msg(t, "Book", `title: "T" pages: 0 isbn: "i" author: "a" details { publisher: "p" } editions { publisher: "q" }`)
+	if d := cmp.Diff(want, in, protocmp.Transform()); d != "" {
+		t.Errorf("PrepareCreate: OUTPUT_ONLY and IDENTIFIER fields not cleared (-want +got):\n%s", d)
+	}
+
+	// A request that is the resource names it itself.
+	whole := msg(t, "Book", `name: "shelves/1/books/mine" title: "T" pages: 1`)
+	if err := PrepareCreate(whole, "", "name"); err != nil || whole.ProtoReflect().Get(testFiles["Book"].Fields().ByName("name")).String() != "shelves/1/books/mine" {
+		t.Errorf("PrepareCreate(whole) = %v, name %v; want the name kept", err, whole)
+	}
+
+	// A resource the request names itself keeps its IDENTIFIER name.
+	named := msg(t, "Book", `name: "shelves/1/books/mine" title: "T" pages: 1 state: "forged"`)
+	if err := PrepareCreateNamed(named, "book", "name"); err != nil {
+		t.Fatalf("PrepareCreateNamed: %v", err)
+	}
+	if d := cmp.Diff(msg(t, "Book", `name: "shelves/1/books/mine" title: "T" pages: 1`), named, protocmp.Transform()); d != "" {
+		t.Errorf("PrepareCreateNamed (-want +got):\n%s", d)
+	}
+
+	// Every missing REQUIRED field is named, at any depth, but the key.
+	err := PrepareCreate(msg(t, "Book", `details {} editions {} editions { publisher: "x" } translations { key: "fr" value {} }`), "book", "name")
+	want2 := []string{"book.title", "book.details.publisher", "book.editions[0].publisher", "book.pages", `book.translations["fr"].publisher`}
+	if got := violations(t, err); !cmp.Equal(got, want2) {
+		t.Errorf("violations %v, want %v", got, want2)
+	}
+}
+
+func TestPrepareUpdate(t *testing.T) {
+	stored := func() proto.Message {
+		return msg(t, "Book", `name: "shelves/1/books/b" title: "T" pages: 3 isbn: "i" state: "ACTIVE" details { publisher: "p" checksum: "c" printer: "pr" }`)
+	}
+	mask := func(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+	for _, c := range []struct {
+		what  string
+		res   string
+		mask  *fieldmaskpb.FieldMask
+		want  string   // res afterwards
+		wrong []string // or the violations
+	}{
+		{what: "masked title", res: `name: "shelves/1/books/b" title: "U" state: "forged"`, mask: mask("title"),
+			want: `name: "shelves/1/books/b" title: "U" state: "ACTIVE"`},
+		{what: "required field in the mask cleared", res: `name: "shelves/1/books/b"`, mask: mask("title", "author"), wrong: []string{"book.title"}},
+		{what: "required field outside the mask", res: `name: "shelves/1/books/b" author: "a"`, mask: mask("author"),
+			want: `name: "shelves/1/books/b" author: "a" state: "ACTIVE"`},
+		{what: "nested required through its message's path", res: `name: "shelves/1/books/b" details {}`, mask: mask("details"),
+			wrong: []string{"book.details.publisher", "book.details.printer"}},
+		{what: "full replacement needs every required field", res: `name: "shelves/1/books/b" isbn: "i" details { printer: "pr" }`, mask: mask("*"),
+			wrong: []string{"book.title", "book.details.publisher", "book.pages"}},
+		{what: "no mask: only what is populated is written", res: `name: "shelves/1/books/b" author: "a" state: "forged"`,
+			want: `name: "shelves/1/books/b" author: "a"`},
+		{what: "immutable changed", res: `name: "shelves/1/books/b" isbn: "j"`, mask: mask("isbn"), wrong: []string{"book.isbn"}},
+		{what: "immutable changed, no mask", res: `name: "shelves/1/books/b" isbn: "j"`, wrong: []string{"book.isbn"}},
+		{what: "nothing populated, no mask", res: ``, want: ``},
+		{what: "immutable sent unchanged", res: `name: "shelves/1/books/b" isbn: "i" title: "V"`, mask: mask("isbn", "title"),
+			want: `name: "shelves/1/books/b" isbn: "i" title: "V" state: "ACTIVE"`},
+		{what: "immutable cleared by a full replacement", res: `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" printer: "pr" }`, mask: mask("*"),
+			wrong: []string{"book.isbn"}},
+		{what: "nested immutable changed", res: `name: "shelves/1/books/b" details { publisher: "p" printer: "other" }`, mask: mask("details"),
+			wrong: []string{"book.details.printer"}},
+		{what: "nested output-only kept from the stored message", res: `name: "shelves/1/books/b" details { publisher: "q" printer: "pr" checksum: "forged" }`, mask: mask("details"),
+			want: `name: "shelves/1/books/b" state: "ACTIVE" details { publisher: "q" printer: "pr" checksum: "c" }`},
+		{what: "output-only in a list cleared", res: `name: "shelves/1/books/b" editions { publisher: "q" checksum: "forged" }`, mask: mask("editions"),
+			want: `name: "shelves/1/books/b" state: "ACTIVE" editions { publisher: "q" }`},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			res := msg(t, "Book", c.res)
+			err := PrepareUpdate(stored(), res, c.mask, "book")
+			if c.wrong != nil {
+				if got := violations(t, err); !cmp.Equal(got, c.wrong) {
+					t.Errorf("violations %v, want %v", got, c.wrong)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("PrepareUpdate: %v", err)
+			}
+			if d := cmp.Diff(msg(t, "Book", c.want), res, protocmp.Transform()); d != "" {
+				t.Errorf("resource to write (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestReadMask(t *testing.T) {
+	book := func() proto.Message {
+		return msg(t, "Book", `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" checksum: "c" } editions { publisher: "q" }`)
+	}
+	mask := func(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+	for _, c := range []struct {
+		mask *fieldmaskpb.FieldMask
+		want string
+	}{
+		{nil, `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" checksum: "c" } editions { publisher: "q" }`},
+		{mask("*"), `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "p" checksum: "c" } editions { publisher: "q" }`},
+		{mask("name", "title"), `name: "shelves/1/books/b" title: "T"`},
+		{mask("details.publisher", "editions"), `details { publisher: "p" } editions { publisher: "q" }`},
+		{mask("isbn"), ``},
+	} {
+		if err := CheckReadMask(c.mask, book()); err != nil {
+			t.Fatalf("CheckReadMask(%v): %v", c.mask.GetPaths(), err)
+		}
+		got := ReadMask(c.mask, book())
+		if d := cmp.Diff(msg(t, "Book", c.want), got, protocmp.Transform()); d != "" {
+			t.Errorf("ReadMask(%v) (-want +got):\n%s", c.mask.GetPaths(), d)
+		}
+		items := []proto.Message{book(), book()}
+		ReadMasks(c.mask, items)
+		for _, it := range items {
+			if d := cmp.Diff(msg(t, "Book", c.want), it, protocmp.Transform()); d != "" {
+				t.Errorf("ReadMasks(%v) (-want +got):\n%s", c.mask.GetPaths(), d)
+			}
+		}
+	}
+	for _, m := range []*fieldmaskpb.FieldMask{mask("nosuch"), mask("title.x"), mask("*", "title"), mask("")} {
+		if got := violations(t, CheckReadMask(m, book())); !cmp.Equal(got, []string{"read_mask"}) {
+			t.Errorf("CheckReadMask(%q): violations %v", m.GetPaths(), got)
+		}
+	}
+}
+
+func TestPreview(t *testing.T) {
+	cur := msg(t, "Book", `name: "shelves/1/books/b" title: "T" pages: 3 author: "a" details { publisher: "p" printer: "pr" }`)
+	res := msg(t, "Book", `name: "shelves/1/books/b" title: "U" details { publisher: "q" }`)
+	mask := func(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+	for _, c := range []struct {
+		mask *fieldmaskpb.FieldMask
+		want string
+	}{
+		{mask("title"), `name: "shelves/1/books/b" title: "U" pages: 3 author: "a" details { publisher: "p" printer: "pr" }`},
+		{mask("details.publisher", "author"), `name: "shelves/1/books/b" title: "T" pages: 3 details { publisher: "q" printer: "pr" }`},
+		{nil, `name: "shelves/1/books/b" title: "U" pages: 3 author: "a" details { publisher: "q" }`},
+		{mask("*"), `name: "shelves/1/books/b" title: "U" details { publisher: "q" }`},
+	} {
+		got, err := Preview(cur, res, c.mask)
+		if err != nil {
+			t.Fatalf("Preview(%v): %v", c.mask.GetPaths(), err)
+		}
+		if d := cmp.Diff(msg(t, "Book", c.want), got, protocmp.Transform()); d != "" {
+			t.Errorf("Preview(%v) (-want +got):\n%s", c.mask.GetPaths(), d)
+		}
+	}
+	if _, err := Preview(cur, res, mask("nosuch")); !cmp.Equal(violations(t, err), []string{"update_mask"}) {
+		t.Errorf("Preview(nosuch): %v", err)
+	}
+	if d := cmp.Diff(msg(t, "Book", `name: "shelves/1/books/b" title: "T" pages: 3 author: "a" details { publisher: "p" printer: "pr" }`), cur, protocmp.Transform()); d != "" {
+		t.Errorf("Preview changed cur:\n%s", d)
+	}
+}
+
+func TestCheckEtag(t *testing.T) {
+	b := msg(t, "Book", ``)
+	if CheckEtag(b, "k", `"1"`, "") != nil || CheckEtag(b, "k", `"1"`, `"1"`) != nil {
+		t.Error("a matching or empty etag is refused")
+	}
+	if err := CheckEtag(b, "k", `"2"`, `"1"`); status.Code(err) != codes.Aborted || !strings.Contains(err.Error(), "t.v1.Book") {
+		t.Errorf("stale etag: %v, want Aborted naming the type", err)
+	}
+}
+
+func TestValidateCreate(t *testing.T) {
+	ctx := context.Background()
+	stored := map[string]proto.Message{"shelves/1/books/b": msg(t, "Book", `name: "shelves/1/books/b"`)}
+	get := func(_ context.Context, key string) (proto.Message, error) {
+		if key == "broken" {
+			return nil, status.Error(codes.Unavailable, "down")
+		}
+		if m, ok := stored[key]; ok {
+			return m, nil
+		}
+		return nil, status.Error(codes.NotFound, "not found")
+	}
+	for key, want := range map[string]codes.Code{
+		"": codes.OK, "shelves/1/books/c": codes.OK, "shelves/1/books/b": codes.AlreadyExists,
+		"broken": codes.Unavailable, strings.Repeat("k", 3000): codes.InvalidArgument,
+	} {
+		if got := status.Code(ValidateCreate(ctx, get, key)); got != want {
+			t.Errorf("ValidateCreate(%.20q) = %v, want %v", key, got, want)
+		}
+	}
+}
+
+func TestCheckView(t *testing.T) {
+	for _, f := range []protoreflect.Name{"view", "short"} {
+		ed := testFiles["ViewHolder"].Fields().ByName(f).Enum()
+		for n, want := range map[protoreflect.EnumNumber]codes.Code{0: codes.OK, 1: codes.Unimplemented, 2: codes.OK, 9: codes.InvalidArgument} {
+			err := CheckView(dynamicpb.NewEnumType(ed).New(n))
+			if got := status.Code(err); got != want {
+				t.Errorf("CheckView(%s %d) = %v, want %v", ed.Name(), n, err, want)
+			}
+		}
+	}
+}
