@@ -72,7 +72,7 @@ func (deleteShape) emit(w *methodWriter) {
 		if w.std.etag == nil && w.std.out.empty {
 			cur = "_" // only its existence matters
 		}
-		w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.requestKey(), ")")
+		w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.freshCtx(), ", ", w.requestKey(), ")")
 		if a := w.std.allowMissing; a != nil {
 			w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
 			w.respondValue(cur)

@@ -214,7 +214,7 @@ func (updateShape) emit(w *methodWriter) {
 			w.P("if ", w.get(w.req, s.validateOnly), " {")
 			w.P("// AIP-163: every check, and nothing stored.")
 			if !prepare {
-				w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", key, ")")
+				w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.freshCtx(), ", ", key, ")")
 				w.onError("nil, ")
 			}
 			if r.etag != nil {
@@ -254,7 +254,7 @@ func (updateShape) emit(w *methodWriter) {
 	}
 	w.P("if len(", paths, ") == 0 {")
 	w.P("// Nothing to set: answer the resource as it is.")
-	w.respond(w.repo + ".Get(" + w.ctx + ", " + w.requestKey() + ")")
+	w.respond(w.repo + ".Get(" + w.freshCtx() + ", " + w.requestKey() + ")")
 	w.P("}")
 	mask := "&" + w.id(fieldmaskPackage, "FieldMask") + "{Paths: " + paths + "}"
 	if prepare {
@@ -272,7 +272,7 @@ func (updateShape) emit(w *methodWriter) {
 func (w *methodWriter) allowMissingCreate(msg, path string) {
 	s, r := w.std, w.std.resource
 	w.P("if ", w.get(w.req, s.allowMissing), " {")
-	w.P("if _, ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), "); ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " {")
+	w.P("if _, ", w.err, " := ", w.repo, ".Get(", w.freshCtx(), ", ", w.keyText(w.get(msg, r.key), r.key), "); ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " {")
 	w.createMissing(msg, path)
 	w.P("}")
 	w.P("}")
@@ -303,7 +303,7 @@ func (w *methodWriter) prepareUpdate(msg, mask, path string) {
 	r := w.std.resource
 	cur := w.v.of("cur")
 	w.P("// Field behaviour (AIP-203) is checked against the stored resource.")
-	w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.keyText(w.get(msg, r.key), r.key), ")")
+	w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.freshCtx(), ", ", w.keyText(w.get(msg, r.key), r.key), ")")
 	if a := w.std.allowMissing; a != nil && path != "" {
 		w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
 		w.createMissing(msg, path)
@@ -313,4 +313,12 @@ func (w *methodWriter) prepareUpdate(msg, mask, path string) {
 	w.P("if ", w.err, " := ", w.id(svcaipPackage, "PrepareUpdate"), "(", cur, ", ", msg, ", ", mask, ", ", strconv.Quote(path), "); ", w.err, " != nil {")
 	w.P("return nil, ", w.err)
 	w.P("}")
+}
+
+// freshCtx is the context of a read that decides a write (field behaviour
+// against the stored resource, allow_missing, validate_only's preview): it
+// must see the latest committed state, not a lagging read replica's
+// (svcstore.ReadFresh).
+func (w *methodWriter) freshCtx() string {
+	return w.id(svcstorePackage, "ReadFresh") + "(" + w.ctx + ")"
 }

@@ -216,7 +216,7 @@ func (s CloudRedisSkeleton) UpdateInstance(ctx context.Context, req *UpdateInsta
 		return nil, err
 	}
 	// Field behaviour (AIP-203) is checked against the stored resource.
-	cur, err := s.repos.Instance.Get(ctx, msg.GetName())
+	cur, err := s.repos.Instance.Get(svcstore.ReadFresh(ctx), msg.GetName())
 	if err != nil {
 		return nil, err
 	}

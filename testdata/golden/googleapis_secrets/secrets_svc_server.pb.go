@@ -216,7 +216,7 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 		return nil, err
 	}
 	// Field behaviour (AIP-203) is checked against the stored resource.
-	cur, err := s.repos.Secret.Get(ctx, msg.GetName())
+	cur, err := s.repos.Secret.Get(svcstore.ReadFresh(ctx), msg.GetName())
 	if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
 		// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
 		if err := svcaip.PrepareCreateNamed(msg, "secret", "name"); err != nil {
@@ -269,7 +269,7 @@ func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecr
 	}
 	if req.GetValidateOnly() {
 		// AIP-163: every check, and nothing deleted.
-		cur, err := s.repos.Secret.Get(ctx, req.GetName())
+		cur, err := s.repos.Secret.Get(svcstore.ReadFresh(ctx), req.GetName())
 		if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
 			return &emptypb.Empty{}, nil
 		}
@@ -411,7 +411,7 @@ func (s TopicServiceSkeleton) UpdateTopic(ctx context.Context, req *UpdateTopicR
 		return nil, err
 	}
 	if req.GetAllowMissing() {
-		if _, err := s.repos.Topic.Get(ctx, msg.GetName()); status.Code(err) == codes.NotFound {
+		if _, err := s.repos.Topic.Get(svcstore.ReadFresh(ctx), msg.GetName()); status.Code(err) == codes.NotFound {
 			// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
 			if req.GetValidateOnly() {
 				return msg, nil
@@ -421,7 +421,7 @@ func (s TopicServiceSkeleton) UpdateTopic(ctx context.Context, req *UpdateTopicR
 	}
 	if req.GetValidateOnly() {
 		// AIP-163: every check, and nothing stored.
-		cur, err := s.repos.Topic.Get(ctx, msg.GetName())
+		cur, err := s.repos.Topic.Get(svcstore.ReadFresh(ctx), msg.GetName())
 		if err != nil {
 			return nil, err
 		}

@@ -141,11 +141,11 @@ func (s NoteServiceSkeleton) UpdateNote(ctx context.Context, req *UpdateNoteRequ
 	}
 	if len(paths) == 0 {
 		// Nothing to set: answer the resource as it is.
-		return s.repos.Note.Get(ctx, req.GetName())
+		return s.repos.Note.Get(svcstore.ReadFresh(ctx), req.GetName())
 	}
 	mask := &fieldmaskpb.FieldMask{Paths: paths}
 	// Field behaviour (AIP-203) is checked against the stored resource.
-	cur, err := s.repos.Note.Get(ctx, msg.GetName())
+	cur, err := s.repos.Note.Get(svcstore.ReadFresh(ctx), msg.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (s NoteServiceSkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequ
 	}
 	if req.GetValidateOnly() {
 		// AIP-163: every check, and nothing deleted.
-		_, err := s.repos.Note.Get(ctx, req.GetName())
+		_, err := s.repos.Note.Get(svcstore.ReadFresh(ctx), req.GetName())
 		if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
 			return &emptypb.Empty{}, nil
 		}
@@ -365,7 +365,7 @@ func (s TagServiceSkeleton) DeleteTag(ctx context.Context, req *DeleteTagRequest
 	}
 	if req.GetValidateOnly() {
 		// AIP-163: every check, and nothing deleted.
-		_, err := s.repos.Tag.Get(ctx, req.GetName())
+		_, err := s.repos.Tag.Get(svcstore.ReadFresh(ctx), req.GetName())
 		if err != nil {
 			return nil, err
 		}
@@ -544,7 +544,7 @@ func (s JobServiceSkeleton) UpdateJob(ctx context.Context, req *UpdateJobRequest
 		return nil, err
 	}
 	// Field behaviour (AIP-203) is checked against the stored resource.
-	cur, err := s.repos.Job.Get(ctx, msg.GetName())
+	cur, err := s.repos.Job.Get(svcstore.ReadFresh(ctx), msg.GetName())
 	if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
 		// AIP-134: a missing resource is created, as a Create would; the update mask is ignored.
 		if err := svcaip.PrepareCreateNamed(msg, "job", "name"); err != nil {

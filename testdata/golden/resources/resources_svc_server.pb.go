@@ -294,7 +294,7 @@ func (s ShelvesSkeleton) UpdateShelf(ctx context.Context, req *UpdateShelfReques
 	}
 	if len(paths) == 0 {
 		// Nothing to set: answer the resource as it is.
-		return s.repos.Shelf.Get(ctx, req.GetId())
+		return s.repos.Shelf.Get(svcstore.ReadFresh(ctx), req.GetId())
 	}
 	return s.repos.Shelf.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }

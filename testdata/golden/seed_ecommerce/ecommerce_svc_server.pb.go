@@ -128,7 +128,7 @@ func (s ProductServiceSkeleton) UpdateProduct(ctx context.Context, req *UpdatePr
 	}
 	if len(paths) == 0 {
 		// Nothing to set: answer the resource as it is.
-		return s.repos.Product.Get(ctx, req.GetId())
+		return s.repos.Product.Get(svcstore.ReadFresh(ctx), req.GetId())
 	}
 	return s.repos.Product.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }

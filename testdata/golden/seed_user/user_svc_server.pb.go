@@ -117,7 +117,7 @@ func (s UserServiceSkeleton) UpdateUser(ctx context.Context, req *UpdateUserRequ
 	}
 	if len(paths) == 0 {
 		// Nothing to set: answer the resource as it is.
-		res, err := s.repos.User.Get(ctx, req.GetId())
+		res, err := s.repos.User.Get(svcstore.ReadFresh(ctx), req.GetId())
 		if err != nil {
 			return nil, err
 		}

@@ -152,7 +152,7 @@ func (s CustomersSkeleton) UpdateCustomer(ctx context.Context, req *UpdateCustom
 	}
 	if len(paths) == 0 {
 		// Nothing to set: answer the resource as it is.
-		return s.repos.Customer.Get(ctx, req.GetName())
+		return s.repos.Customer.Get(svcstore.ReadFresh(ctx), req.GetName())
 	}
 	return s.repos.Customer.Update(ctx, msg, &fieldmaskpb.FieldMask{Paths: paths})
 }
