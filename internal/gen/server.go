@@ -89,6 +89,9 @@ func skeletonOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) skele
 	if withRepos && sm.hasOperations() {
 		v.Resources = append(v.Resources, operationsRepository(g, sm))
 	}
+	if withRepos && sm.hasRequestIDs() {
+		v.Resources = append(v.Resources, requestsRepository(g, sm))
+	}
 	for _, mm := range sm.methods {
 		if mm.std != nil {
 			v.Methods = append(v.Methods, standardMethodOf(g, f.file.GoImportPath, sm, mm))
@@ -180,6 +183,9 @@ func standardMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm 
 	}
 	if std.out.lro != nil {
 		w.operationsGuard()
+	}
+	if std.requestID != nil {
+		w.replayPrologue()
 	}
 	std.shape.emit(w)
 	return skeletonMethodView{

@@ -70,6 +70,8 @@ type standardMethod struct {
 	validateOnly *protogen.Field   // Create, Update, Delete: an AIP-163 validate_only
 	allowMissing *protogen.Field   // Update (creates), Delete (succeeds): AIP-134/135 allow_missing
 	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
+	requestID    *protogen.Field   // a unary method's AIP-155 request_id, honoured with svcaip.Replay
+	refusals     []refusal         // where each refuse call's note is, to rewrite it
 
 	// parentResource is the resource of the parent collection, when the
 	// same service serves it: a missing parent is then NotFound.
@@ -311,12 +313,25 @@ func (s *standardMethod) refuse(msg *protogen.Message, fields []*protogen.Field)
 	if len(fields) == 0 {
 		return
 	}
+	s.unsupported = append(s.unsupported, fields...)
+	s.refusals = append(s.refusals, refusal{msg: msg, fields: fields, note: len(s.notes)})
+	s.notes = append(s.notes, refusalNote(msg, fields))
+}
+
+// refusal is one refuse call: its message, fields, and the index of its
+// note in notes.
+type refusal struct {
+	msg    *protogen.Message
+	fields []*protogen.Field
+	note   int
+}
+
+func refusalNote(msg *protogen.Message, fields []*protogen.Field) string {
 	var names []string
 	for _, f := range fields {
 		names = append(names, string(f.Desc.Name()))
 	}
-	s.unsupported = append(s.unsupported, fields...)
-	s.notes = append(s.notes, fmt.Sprintf("a request that sets %s.%s answers codes.Unimplemented: the repository cannot honour it", msg.Desc.Name(), strings.Join(names, ", ")))
+	return fmt.Sprintf("a request that sets %s.%s answers codes.Unimplemented: the repository cannot honour it", msg.Desc.Name(), strings.Join(names, ", "))
 }
 
 // pathName is a field path in proto names: "category.id".
@@ -364,6 +379,7 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
 	}
 	std.shape = sh
+	std.honourRequestID(c)
 	std.notes = append(std.notes, aipNotes(std, c.m.Input)...)
 	return std, ""
 }
