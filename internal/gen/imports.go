@@ -19,4 +19,5 @@ const (
 	iterPackage      = protogen.GoImportPath("iter")
 	strconvPackage   = protogen.GoImportPath("strconv")
 	timePackage      = protogen.GoImportPath("time")
+	timestampPackage = protogen.GoImportPath("google.golang.org/protobuf/types/known/timestamppb")
 )

@@ -35,6 +35,7 @@ var verbs = []struct {
 	{"Create", createShape{}},
 	{"Update", updateShape{}},
 	{"Delete", deleteShape{}},
+	{"Undelete", undeleteShape{}},
 }
 
 // standardMethod is how a method is served from its resource's repository:
@@ -69,6 +70,7 @@ type standardMethod struct {
 	view         *protogen.Field   // Get, List: an AIP-157 view enum with a FULL value
 	validateOnly *protogen.Field   // Create, Update, Delete: an AIP-163 validate_only
 	allowMissing *protogen.Field   // Update (creates), Delete (succeeds): AIP-134/135 allow_missing
+	showDeleted  *protogen.Field   // List of a soft-deleted resource: AIP-164 show_deleted
 	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
 	requestID    *protogen.Field   // a unary method's AIP-155 request_id, honoured with svcaip.Replay
 	refusals     []refusal         // where each refuse call's note is, to rewrite it

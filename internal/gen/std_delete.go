@@ -50,6 +50,9 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.notes = append(s.notes, fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name()))
 	}
 	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly, s.allowMissing))
+	if r.deleteTime != nil {
+		s.notes = append(s.notes, softDeleteNote(r))
+	}
 	s.summary = fmt.Sprintf("deletes the %s whose %s is the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), s.key.Desc.Name())
 	if s.etag != nil {
 		s.summary += fmt.Sprintf(", if its etag is the request's %s (when set)", s.etag.Desc.Name())
@@ -86,6 +89,10 @@ func (deleteShape) emit(w *methodWriter) {
 		}
 		w.respondValue(cur)
 		w.P("}")
+	}
+	if w.std.resource.deleteTime != nil {
+		w.softDelete(etag)
+		return
 	}
 	if a := w.std.allowMissing; a != nil {
 		// AIP-135: a missing resource is deleted already.

@@ -84,8 +84,9 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 	if s.view = viewOf(in); s.view != nil {
 		s.notes = append(s.notes, viewNote(s.view))
 	}
+	s.recogniseShowDeleted(in)
 	var refused []*protogen.Field
-	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent, s.filter, s.orderBy, s.readMask, s.view) {
+	for _, f := range rest(in, s.pageSize, s.pageToken, s.parent, s.filter, s.orderBy, s.readMask, s.view, s.showDeleted) {
 		path, guess := filterPath(f, r)
 		if path == nil {
 			refused = append(refused, f)
@@ -190,7 +191,7 @@ func (listShape) emit(w *methodWriter) {
 		w.checkReadMask(results)
 	}
 	filters := ""
-	if s.parent != nil || len(s.filters) > 0 || s.filter != nil || s.orderBy != nil {
+	if s.parent != nil || len(s.filters) > 0 || s.filter != nil || s.orderBy != nil || s.resource.deleteTime != nil {
 		fv := w.v.of("filters")
 		filters = ", " + fv + "..."
 		w.P("var ", fv, " []", w.id(svcstorePackage, "Filter"))
@@ -226,6 +227,7 @@ func (listShape) emit(w *methodWriter) {
 			w.P(fv, " = append(", fv, ", ", w.id(svcstorePackage, f.fn), "(", w.get(w.req, f.req), "))")
 			w.P("}")
 		}
+		w.hideDeleted(fv)
 	}
 	pageSize := "0"
 	if s.pageSize != nil {
