@@ -238,6 +238,7 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 		}
 	}
 	sm.resources = served
+	sm.linkChildren()
 }
 
 // nameResources names each resource's field in the repository set by its Go

@@ -71,6 +71,8 @@ type standardMethod struct {
 	validateOnly *protogen.Field   // Create, Update, Delete: an AIP-163 validate_only
 	allowMissing *protogen.Field   // Update (creates), Delete (succeeds): AIP-134/135 allow_missing
 	showDeleted  *protogen.Field   // List of a soft-deleted resource: AIP-164 show_deleted
+	force        *protogen.Field   // Delete: AIP-135 force, deleting the children this service keeps
+	children     []*resourceModel  // Delete with force: the service's child collections of the resource
 	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
 	requestID    *protogen.Field   // a unary method's AIP-155 request_id, honoured with svcaip.Replay
 	refusals     []refusal         // where each refuse call's note is, to rewrite it

@@ -49,7 +49,10 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.allowMissing = a
 		s.notes = append(s.notes, fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name()))
 	}
-	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly, s.allowMissing))
+	if f := field(in, "force"); f != nil && isPlain(f, protoreflect.BoolKind) && r.deleteTime == nil && r.pattern != "" {
+		s.force = f // its note is written once the children are known (linkChildren)
+	}
+	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly, s.allowMissing, s.force))
 	if r.deleteTime != nil {
 		s.notes = append(s.notes, softDeleteNote(r))
 	}
@@ -90,6 +93,7 @@ func (deleteShape) emit(w *methodWriter) {
 		w.respondValue(cur)
 		w.P("}")
 	}
+	w.deleteChildren()
 	if w.std.resource.deleteTime != nil {
 		w.softDelete(etag)
 		return
