@@ -3,7 +3,9 @@
 // behaviour (AIP-203: REQUIRED, OUTPUT_ONLY, IMMUTABLE, IDENTIFIER, read
 // from the descriptors with go.einride.tech/aip/fieldbehavior) and resource
 // names (AIP-122: a name matches one of its resource's google.api.resource
-// patterns, matched with go.einride.tech/aip/resourcename).
+// patterns, matched with go.einride.tech/aip/resourcename); request_id
+// (AIP-155: [Replay] carries a request out once per id, with the records in
+// a [Requests] repository); force (AIP-135: [DeleteChildren]).
 //
 // A skeleton imports it only for resources whose protos declare field
 // behaviour or patterns. Every error is a gRPC status error with
