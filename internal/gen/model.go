@@ -228,7 +228,7 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 		}
 	}
 	for _, mm := range sm.methods {
-		if mm.std == nil || mm.std.parent == nil {
+		if mm.std == nil || mm.std.parent == nil || mm.std.resource.parentPattern == "" {
 			continue
 		}
 		for _, p := range served {

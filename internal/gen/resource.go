@@ -43,6 +43,12 @@ type resourceModel struct {
 	// ("shelves/{shelf}/books/{book}"), when the key is the resource
 	// name: every name a request carries must match one.
 	patterns []string
+	// children are, for a resource with several patterns, those of them
+	// with a parent ("projects/{project}/secrets/{secret}",
+	// "projects/{project}/locations/{location}/secrets/{secret}"): a
+	// parent of any of them is accepted (svcaip.ChildKeyPrefix), and
+	// names the new resource's collection.
+	children []string
 	// behaviours are the field behaviours (AIP-203) the message declares,
 	// at any depth.
 	behaviours behaviours
@@ -181,6 +187,8 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		r.keyPrefix = prefix
 	} else if patterns := api.GetPattern(); len(patterns) == 1 && r.key.Desc.Kind() == protoreflect.StringKind {
 		r.setPattern(patterns[0])
+	} else if len(patterns) > 1 && len(r.patterns) > 0 {
+		r.setChildren()
 	}
 	if r.keyPrefix != "" && r.key.Desc.Kind() != protoreflect.StringKind {
 		return nil, "", fmt.Errorf("message %s: (svc.v1.resource).key_prefix needs a string key, and %s is %s", msg.Desc.FullName(), r.key.Desc.Name(), r.key.Desc.Kind())
@@ -275,6 +283,95 @@ func (r *resourceModel) setPattern(pattern string) {
 	}
 	r.collection = parts[len(parts)-2]
 	r.parentPattern = strings.Join(parts[:len(parts)-2], "/")
+}
+
+// setChildren reads the patterns of a resource with several (already
+// valid, resourcename.ValidatePattern): those with a parent, an
+// alternation of collections and variables ending in a variable, are its
+// children. When a parent could match the parents of two patterns of
+// different collections ("projects/{project}/secrets/{secret}",
+// "projects/{project}/keys/{key}"), the collection of a new resource is
+// ambiguous, and there are none.
+func (r *resourceModel) setChildren() {
+	var children, parents, collections []string
+	for _, p := range r.patterns {
+		parts := strings.Split(p, "/")
+		if len(parts) < 4 || len(parts)%2 != 0 {
+			continue
+		}
+		alternates := true
+		for i, part := range parts {
+			alternates = alternates && strings.HasPrefix(part, "{") == (i%2 == 1)
+		}
+		if !alternates {
+			continue
+		}
+		parent, collection := childParts(p)
+		for i, other := range parents {
+			if collections[i] != collection && overlap(parent, other) {
+				return
+			}
+		}
+		children, parents, collections = append(children, p), append(parents, parent), append(collections, collection)
+	}
+	r.children = children
+}
+
+// overlap reports whether one name could match both patterns: as many
+// segments, and where both have a literal, the same one.
+func overlap(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	if len(as) != len(bs) {
+		return false
+	}
+	for i := range as {
+		if !strings.HasPrefix(as[i], "{") && !strings.HasPrefix(bs[i], "{") && as[i] != bs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// hasParent reports whether r's names are under a parent: a nested
+// pattern, or several patterns of which some have parents.
+func (r *resourceModel) hasParent() bool {
+	return r.parentPattern != "" || len(r.children) > 0
+}
+
+// parentForms says which parents r's names may be under, for doc comments:
+// "shelves/*", or "projects/{project} or projects/{project}/locations/{location}".
+func (r *resourceModel) parentForms() string {
+	if r.parentPattern != "" {
+		return r.parentPattern
+	}
+	var forms []string
+	for _, c := range r.children {
+		parent, _ := childParts(c)
+		forms = append(forms, parent)
+	}
+	return strings.Join(forms, " or ")
+}
+
+// collections says which collection new children go into, for doc
+// comments: "secrets", or "secrets or keys" when patterns differ.
+func (r *resourceModel) collections() string {
+	if r.parentPattern != "" {
+		return r.collection
+	}
+	var out []string
+	for _, c := range r.children {
+		if _, coll := childParts(c); !slices.Contains(out, coll) {
+			out = append(out, coll)
+		}
+	}
+	return strings.Join(out, " or ")
+}
+
+// childParts splits a child's pattern ("projects/{project}/secrets/{secret}")
+// into its parent's ("projects/{project}") and its collection ("secrets").
+func childParts(pattern string) (parent, collection string) {
+	parts := strings.Split(pattern, "/")
+	return strings.Join(parts[:len(parts)-2], "/"), parts[len(parts)-2]
 }
 
 // notKeyable says why f cannot be a key, or "" when it can: a key is a

@@ -65,12 +65,16 @@ func NewInMemorySecretServiceSkeleton(opts ...svcstore.Option) SecretServiceSkel
 // Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/secrets/<secret_id>
+//   - the new name is parent/secrets/<secret_id>, by the pattern parent matches
+//     (projects/{project}/secrets/{secret},
+//     projects/{project}/locations/{location}/secrets/{secret}; any other is
+//     InvalidArgument)
 //   - validate_only (AIP-163): every check is made, and the answer is the
 //     Secret as it would be created; nothing is stored
 //   - a request that leaves a REQUIRED field of CreateSecretRequest unset is
 //     InvalidArgument naming it
-//   - a new name that is not of the form projects/{project}/secrets/{secret} is
+//   - a new name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument, and never stored
 //   - field behaviour (AIP-203): the Secret's OUTPUT_ONLY fields (and an
 //     IDENTIFIER name) sent are cleared
@@ -92,7 +96,7 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 	if err := svcaip.PrepareCreate(msg, "secret", "name"); err != nil {
 		return nil, err
 	}
-	prefix, err := svcserver.ChildKeyPrefix(req.GetParent(), "projects/*", "secrets")
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}")
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +105,7 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 		id = svcstore.NewID()
 	}
 	msg.Name = prefix + id
-	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	if req.GetValidateOnly() {
@@ -123,13 +127,14 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 // Notes:
 //   - view (AIP-157): FULL, or no view, answers the whole resource; any other
 //     view is codes.Unimplemented (which fields it holds is the API's to say)
-//   - a name that is not of the form projects/{project}/secrets/{secret} is
+//   - a name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument
 func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequest) (*Secret, error) {
 	if s.repos.Secret == nil {
 		return nil, svcserver.Unimplemented(SecretService_GetSecret_FullMethodName)
 	}
-	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	if err := svcaip.CheckView(req.GetView()); err != nil {
@@ -146,12 +151,17 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 }
 
 // ListSecrets lists a page of Secret resources in key order under the request's
-// parent (projects/*), from the Secret repository (name is the key: the
-// resource name of google.api.resource, marked IDENTIFIER). Without the
-// repository it answers codes.Unimplemented. Override it to serve the method
-// yourself.
+// parent (projects/{project} or projects/{project}/locations/{location}), from
+// the Secret repository (name is the key: the resource name of
+// google.api.resource, marked IDENTIFIER). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
+//   - parent may be the parent of any pattern of Secret
+//     (projects/{project}/secrets/{secret},
+//     projects/{project}/locations/{location}/secrets/{secret}), and the answer
+//     holds only its own children; any other parent is InvalidArgument, and the
+//     wildcard - (AIP-159) Unimplemented
 //   - each Secret answered has only the fields read_mask names (AIP-157)
 //   - view (AIP-157): FULL, or no view, answers the whole resource; any other
 //     view is codes.Unimplemented (which fields it holds is the API's to say)
@@ -171,7 +181,7 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 		return nil, err
 	}
 	var filters []svcstore.Filter
-	prefix, err := svcserver.ChildKeyPrefix(req.GetParent(), "projects/*", "secrets")
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +207,8 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 //   - allow_missing (AIP-134): a Secret that does not exist is created from the
 //     request, as a Create would (its REQUIRED fields set, its OUTPUT_ONLY ones
 //     cleared), whatever update_mask says
-//   - a name that is not of the form projects/{project}/secrets/{secret} is
+//   - a name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument
 //   - field behaviour (AIP-203), against the stored Secret: a REQUIRED field
 //     the update writes but leaves unset, or an IMMUTABLE field it changes, is
@@ -212,7 +223,7 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 	}
 	// The request stays as the caller made it.
 	msg = proto.CloneOf(msg)
-	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	// Field behaviour (AIP-203) is checked against the stored resource.
@@ -258,13 +269,14 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 //     Delete would answer; nothing is deleted
 //   - allow_missing (AIP-135): deleting a Secret that does not exist succeeds,
 //     and does nothing
-//   - a name that is not of the form projects/{project}/secrets/{secret} is
+//   - a name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument
 func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecretRequest) (*emptypb.Empty, error) {
 	if s.repos.Secret == nil {
 		return nil, svcserver.Unimplemented(SecretService_DeleteSecret_FullMethodName)
 	}
-	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	if req.GetValidateOnly() {
