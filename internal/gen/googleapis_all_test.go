@@ -212,6 +212,10 @@ func TestAllGoogleapis(t *testing.T) {
 				fully++
 			}
 			for _, f := range fields {
+				// SVC_DEBUG_REFUSED=parent logs the methods refusing parent.
+				if f == os.Getenv("SVC_DEBUG_REFUSED") {
+					t.Logf("DEBUG %s: %s", method, account)
+				}
 				refused[f]++
 				if (f == "filter" || f == "order_by") && aipListField(files, method, f) {
 					t.Errorf("%s is served but refuses %s: %s", method, f, account)

@@ -228,11 +228,11 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 		}
 	}
 	for _, mm := range sm.methods {
-		if mm.std == nil || mm.std.parent == nil || mm.std.resource.parentPattern == "" {
+		if mm.std == nil || mm.std.parent == nil {
 			continue
 		}
 		for _, p := range served {
-			if p.pattern == mm.std.resource.parentPattern {
+			if mm.std.resource.isChildOf(p) {
 				mm.std.parentResource = p
 			}
 		}

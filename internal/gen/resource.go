@@ -49,6 +49,9 @@ type resourceModel struct {
 	// parent of any of them is accepted (svcaip.ChildKeyPrefix), and
 	// names the new resource's collection.
 	children []string
+	// apiType is the google.api.resource type ("secrets.example.com/Secret"),
+	// when the key is the resource name and its patterns are readable.
+	apiType string
 	// behaviours are the field behaviours (AIP-203) the message declares,
 	// at any depth.
 	behaviours behaviours
@@ -160,6 +163,9 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		}
 		r.key, r.keyWhy = f, why
 		r.patterns = checkablePatterns(api.GetPattern())
+		if len(r.patterns) > 0 {
+			r.apiType = api.GetType()
+		}
 	default:
 		id, nm := field(msg, "id"), field(msg, "name")
 		own := field(msg, snake(string(name))+"_id")
@@ -326,6 +332,29 @@ func overlap(a, b string) bool {
 	}
 	for i := range as {
 		if !strings.HasPrefix(as[i], "{") && !strings.HasPrefix(bs[i], "{") && as[i] != bs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isChildOf reports whether p is the parent resource of r: r's one nested
+// pattern is under p's one pattern, or, for several, the parent of each of
+// r's patterns with a parent is one of p's patterns (variables compared by
+// position), so that every parent a request may name is a p.
+func (r *resourceModel) isChildOf(p *resourceModel) bool {
+	if r.parentPattern != "" {
+		return p.pattern != "" && p.pattern == r.parentPattern
+	}
+	if len(r.children) == 0 || len(p.patterns) == 0 {
+		return false
+	}
+	var own []string
+	for _, pp := range p.patterns {
+		own = append(own, starred(pp))
+	}
+	for _, c := range r.children {
+		if parent, _ := childParts(c); !slices.Contains(own, starred(parent)) {
 			return false
 		}
 	}

@@ -140,3 +140,63 @@ func TestSeveralPatterns(t *testing.T) {
 		t.Errorf("GetSecret(projects/p/secrets/a) after deleting the location's: %v", err)
 	}
 }
+
+// TestSubResource: SecretVersion, a resource other than the Secret that
+// SecretService is named after, is served because its requests name it by
+// google.api.resource_reference; its parent is a Secret of either pattern,
+// which must exist.
+func TestSubResource(t *testing.T) {
+	ctx := context.Background()
+	c := StartSecretServiceForTest(t, NewInMemorySecretServiceSkeleton())
+	secrets := []string{"projects/p/secrets/s", "projects/p/locations/l/secrets/s"}
+	for _, name := range secrets {
+		parent, id := name[:len(name)-len("/secrets/s")], "s"
+		if _, err := c.CreateSecret(ctx, &CreateSecretRequest{Parent: parent, SecretId: id, Secret: &Secret{DisplayName: id, Replication: automatic()}}); err != nil {
+			t.Fatalf("CreateSecret(%q): %v", name, err)
+		}
+	}
+	for _, parent := range secrets {
+		for _, id := range []string{"1", "2"} {
+			v, err := c.CreateSecretVersion(ctx, &CreateSecretVersionRequest{Parent: parent, SecretVersionId: id, SecretVersion: &SecretVersion{Payload: []byte(id)}})
+			if want := parent + "/versions/" + id; err != nil || v.GetName() != want {
+				t.Fatalf("CreateSecretVersion(%q, %q) = %q, %v; want %q", parent, id, v.GetName(), err, want)
+			}
+			got, err := c.GetSecretVersion(ctx, &GetSecretVersionRequest{Name: v.GetName()})
+			if err != nil || string(got.GetPayload()) != id {
+				t.Errorf("GetSecretVersion(%q) = %v, %v", v.GetName(), got, err)
+			}
+		}
+	}
+	for _, parent := range secrets {
+		page, err := c.ListSecretVersions(ctx, &ListSecretVersionsRequest{Parent: parent})
+		var names []string
+		for _, v := range page.GetVersions() {
+			names = append(names, v.GetName())
+		}
+		if want := []string{parent + "/versions/1", parent + "/versions/2"}; err != nil || !slices.Equal(names, want) {
+			t.Errorf("ListSecretVersions(%q) = %q, %v; want %q", parent, names, err, want)
+		}
+	}
+	// A secret that does not exist has no versions to list or add to.
+	_, err := c.CreateSecretVersion(ctx, &CreateSecretVersionRequest{Parent: "projects/p/locations/m/secrets/s", SecretVersionId: "1", SecretVersion: &SecretVersion{}})
+	wantCode(t, "CreateSecretVersion under a secret that does not exist", err, codes.NotFound)
+	_, err = c.ListSecretVersions(ctx, &ListSecretVersionsRequest{Parent: "projects/q/secrets/s"})
+	wantCode(t, "ListSecretVersions under a secret that does not exist", err, codes.NotFound)
+	// A parent that is no secret is InvalidArgument.
+	_, err = c.CreateSecretVersion(ctx, &CreateSecretVersionRequest{Parent: "projects/p", SecretVersionId: "1", SecretVersion: &SecretVersion{}})
+	wantInvalid(t, "CreateSecretVersion under a project", err, "parent")
+	_, err = c.ListSecretVersions(ctx, &ListSecretVersionsRequest{Parent: "projects/p/locations/l"})
+	wantInvalid(t, "ListSecretVersions under a location", err, "parent")
+
+	if _, err := c.DeleteSecretVersion(ctx, &DeleteSecretVersionRequest{Name: "projects/p/locations/l/secrets/s/versions/1"}); err != nil {
+		t.Fatalf("DeleteSecretVersion: %v", err)
+	}
+	_, err = c.GetSecretVersion(ctx, &GetSecretVersionRequest{Name: "projects/p/locations/l/secrets/s/versions/1"})
+	wantCode(t, "GetSecretVersion after its delete", err, codes.NotFound)
+	if _, err := c.GetSecretVersion(ctx, &GetSecretVersionRequest{Name: "projects/p/secrets/s/versions/1"}); err != nil {
+		t.Errorf("GetSecretVersion of the project secret's version 1 after deleting the location's: %v", err)
+	}
+	// AccessSecretVersion is a custom method.
+	_, err = c.AccessSecretVersion(ctx, &GetSecretVersionRequest{Name: "projects/p/secrets/s/versions/1"})
+	wantCode(t, "AccessSecretVersion", err, codes.Unimplemented)
+}

@@ -1,0 +1,105 @@
+package gen
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestResourceReferences: a method about a resource other than the one its
+// service is named after is served when its request names that resource by
+// google.api.resource_reference: the type of name, the child_type of
+// parent, or a parent type whose pattern (of a message, or of a file-level
+// google.api.resource_definition, in the file or an import) is the parent
+// of the resource's; without any of them it stays a method of a
+// sub-resource. Patterns whose parents could be one name but whose
+// collections differ leave parent refused; a Delete answering Empty finds
+// its resource by the type of its name before its noun.
+func TestResourceReferences(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"defs.proto": `syntax = "proto3";
+package t.v1;
+import "google/api/resource.proto";
+option go_package = "example.com/t;t";
+option (google.api.resource_definition) = {type: "t.example.com/Folder" pattern: "folders/{folder}"};
+`,
+		"t.proto": `syntax = "proto3";
+package t.v1;
+import "google/api/resource.proto";
+import "google/protobuf/empty.proto";
+import "defs.proto";
+option go_package = "example.com/t;t";
+option (google.api.resource_definition) = {type: "t.example.com/Project" pattern: "projects/{project}"};
+
+message Shelf {
+  option (google.api.resource) = {type: "t.example.com/Shelf" pattern: "projects/{project}/shelves/{shelf}"};
+  string name = 1;
+}
+message Book {
+  option (google.api.resource) = {type: "t.example.com/Book" pattern: "projects/{project}/books/{book}" pattern: "folders/{folder}/books/{book}"};
+  string name = 1;
+}
+message Note {
+  option (google.api.resource) = {type: "t.example.com/Note" pattern: "projects/{project}/notes/{note}"};
+  string name = 1;
+}
+message Mixed {
+  option (google.api.resource) = {type: "t.example.com/Mixed" pattern: "projects/{project}/mixed/{mixed}" pattern: "projects/{project}/other/{mixed}"};
+  string name = 1;
+}
+message ListBooksRequest {
+  string parent = 1 [(google.api.resource_reference) = {type: "t.example.com/Folder"}];
+  int32 page_size = 2;
+  string page_token = 3;
+}
+message ListBooksResponse { repeated Book books = 1; string next_page_token = 2; }
+message GetBookRequest { string name = 1 [(google.api.resource_reference) = {type: "t.example.com/Book"}]; }
+message CreateNoteRequest {
+  string parent = 1 [(google.api.resource_reference) = {child_type: "t.example.com/Note"}];
+  Note note = 2;
+}
+message ListNotesRequest { string parent = 1; }
+message ListNotesResponse { repeated Note notes = 1; }
+message DeleteNoteRequest { string name = 1 [(google.api.resource_reference) = {type: "t.example.com/Note"}]; }
+message CreateMixedRequest { string parent = 1; Mixed mixed = 2; }
+
+service ShelfService {
+  rpc ListBooks(ListBooksRequest) returns (ListBooksResponse);
+  rpc GetBook(GetBookRequest) returns (Book);
+  rpc CreateNote(CreateNoteRequest) returns (Note);
+  rpc ListNotes(ListNotesRequest) returns (ListNotesResponse);
+  rpc Delete(DeleteNoteRequest) returns (google.protobuf.Empty);
+  rpc GetShelf(GetBookRequest) returns (Shelf);
+}
+service MixedService {
+  rpc CreateMixed(CreateMixedRequest) returns (Mixed);
+}
+`,
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
+	wantServed(t, report, "t.v1.ShelfService", "ListBooks", "GetBook", "CreateNote", "Delete", "GetShelf")
+	for method, want := range map[string]string{
+		"ListBooks":  "ListBooksRequest.parent is of type t.example.com/Folder, a parent of Book",
+		"GetBook":    "GetBookRequest.name is of type t.example.com/Book",
+		"CreateNote": "CreateNoteRequest.parent is of child_type t.example.com/Note",
+		"Delete":     "deletes the Note whose name",
+		"ListNotes":  "a method of a sub-resource",
+	} {
+		if got := report["t.v1.ShelfService."+method]; !strings.Contains(got, want) {
+			t.Errorf("%s: %s\nwant it to say %q", method, got, want)
+		}
+	}
+	if got := report["t.v1.ShelfService.ListBooks"]; !strings.Contains(got, "folders/{folder} or projects/{project}") && !strings.Contains(got, "projects/{project} or folders/{folder}") {
+		t.Errorf("ListBooks: %s\nwant it under a parent of either pattern", got)
+	}
+	if got := report["t.v1.MixedService.CreateMixed"]; !strings.Contains(got, "CreateMixedRequest.parent answers codes.Unimplemented") {
+		t.Errorf("CreateMixed (two collections under one parent): %s\nwant parent refused", got)
+	}
+}
