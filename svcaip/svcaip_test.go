@@ -190,6 +190,14 @@ func TestChildKeyPrefix(t *testing.T) {
 			t.Errorf("ChildKeyPrefix(%q) = %v, want Unimplemented", parent, err)
 		}
 	}
+	// Fixed segments between collections are matched as written.
+	fixed := "projects/{project}/locations/global/tests/{test}"
+	if got, err := ChildKeyPrefix("parent", "projects/p/locations/global", fixed); err != nil || got != "projects/p/locations/global/tests/" {
+		t.Errorf("ChildKeyPrefix(projects/p/locations/global) = %q, %v", got, err)
+	}
+	if _, err := ChildKeyPrefix("parent", "projects/p/locations/us", fixed); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("ChildKeyPrefix(projects/p/locations/us) = %v, want InvalidArgument", err)
+	}
 }
 
 func TestCheckRequired(t *testing.T) {

@@ -103,3 +103,65 @@ service MixedService {
 		t.Errorf("CreateMixed (two collections under one parent): %s\nwant parent refused", got)
 	}
 }
+
+// TestFixedSegments: a pattern with fixed segments between its collections
+// (locations/global, a singleton agent) takes a parent like any nested one:
+// Create composes the name under it, List is scoped to it.
+func TestFixedSegments(t *testing.T) {
+	dir := t.TempDir()
+	src := `syntax = "proto3";
+package t.v1;
+import "google/api/resource.proto";
+option go_package = "example.com/t;t";
+
+message Test {
+  option (google.api.resource) = {type: "t.example.com/Test" pattern: "projects/{project}/locations/global/tests/{test}"};
+  string name = 1;
+}
+message Intent {
+  option (google.api.resource) = {type: "t.example.com/Intent" pattern: "projects/{project}/agent/intents/{intent}"};
+  string name = 1;
+}
+message CreateTestRequest { string parent = 1; string test_id = 2; Test test = 3; }
+message ListTestsRequest { string parent = 1; int32 page_size = 2; string page_token = 3; }
+message ListTestsResponse { repeated Test tests = 1; string next_page_token = 2; }
+message CreateIntentRequest { string parent = 1; Intent intent = 2; }
+message ListIntentsRequest { string parent = 1; }
+message ListIntentsResponse { repeated Intent intents = 1; }
+
+service Tests {
+  rpc CreateTest(CreateTestRequest) returns (Test);
+  rpc ListTests(ListTestsRequest) returns (ListTestsResponse);
+}
+service Intents {
+  rpc CreateIntent(CreateIntentRequest) returns (Intent);
+  rpc ListIntents(ListIntentsRequest) returns (ListIntentsResponse);
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative")
+	report := explained(t, req)
+	for method, want := range map[string]string{
+		"Tests.CreateTest":     "the new name is parent/tests/<test_id>",
+		"Tests.ListTests":      "under the request's parent (projects/{project}/locations/global)",
+		"Intents.CreateIntent": "the new name is parent/intents/<a server-assigned id>",
+		"Intents.ListIntents":  "under the request's parent (projects/{project}/agent)",
+	} {
+		got := report["t.v1."+method]
+		if !strings.HasPrefix(got, "served from ") || !strings.Contains(got, want) || strings.Contains(got, "parent answers codes.Unimplemented") {
+			t.Errorf("%s: %s\nwant it served, saying %q", method, got, want)
+		}
+	}
+	resp := Respond(req)
+	var server string
+	for _, f := range resp.GetFile() {
+		if strings.HasSuffix(f.GetName(), "_svc_server.pb.go") {
+			server = f.GetContent()
+		}
+	}
+	if want := `svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/locations/global/tests/{test}")`; !strings.Contains(server, want) {
+		t.Errorf("the server does not call %s", want)
+	}
+}

@@ -193,7 +193,8 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		r.keyPrefix = prefix
 	} else if patterns := api.GetPattern(); len(patterns) == 1 && r.key.Desc.Kind() == protoreflect.StringKind {
 		r.setPattern(patterns[0])
-	} else if len(patterns) > 1 && len(r.patterns) > 0 {
+	}
+	if r.pattern == "" && len(r.patterns) > 0 && opt.GetKeyPrefix() == "" {
 		r.setChildren()
 	}
 	if r.keyPrefix != "" && r.key.Desc.Kind() != protoreflect.StringKind {
@@ -291,25 +292,19 @@ func (r *resourceModel) setPattern(pattern string) {
 	r.parentPattern = strings.Join(parts[:len(parts)-2], "/")
 }
 
-// setChildren reads the patterns of a resource with several (already
-// valid, resourcename.ValidatePattern): those with a parent, an
-// alternation of collections and variables ending in a variable, are its
-// children. When a parent could match the parents of two patterns of
-// different collections ("projects/{project}/secrets/{secret}",
-// "projects/{project}/keys/{key}"), the collection of a new resource is
-// ambiguous, and there are none.
+// setChildren reads the patterns (valid, resourcename.ValidatePattern) of
+// a resource with several, or with one that is no plain alternation of
+// collections and variables ("projects/{project}/locations/global/tests/{test}",
+// "projects/{project}/agent/intents/{intent}"): those ending in a
+// collection and a variable after a parent are its children. When a
+// parent could match the parents of two patterns of different collections
+// ("projects/{project}/secrets/{secret}", "projects/{project}/keys/{key}"),
+// the collection of a new resource is ambiguous, and there are none.
 func (r *resourceModel) setChildren() {
 	var children, parents, collections []string
 	for _, p := range r.patterns {
 		parts := strings.Split(p, "/")
-		if len(parts) < 4 || len(parts)%2 != 0 {
-			continue
-		}
-		alternates := true
-		for i, part := range parts {
-			alternates = alternates && strings.HasPrefix(part, "{") == (i%2 == 1)
-		}
-		if !alternates {
+		if n := len(parts); n < 3 || !strings.HasPrefix(parts[n-1], "{") || strings.HasPrefix(parts[n-2], "{") {
 			continue
 		}
 		parent, collection := childParts(p)
