@@ -106,7 +106,8 @@ service MixedService {
 
 // TestFixedSegments: a pattern with fixed segments between its collections
 // (locations/global, a singleton agent) takes a parent like any nested one:
-// Create composes the name under it, List is scoped to it.
+// Create composes the name under it, List is scoped to it; so do the
+// readable patterns of a resource that also has the pattern "*".
 func TestFixedSegments(t *testing.T) {
 	dir := t.TempDir()
 	src := `syntax = "proto3";
@@ -122,6 +123,11 @@ message Intent {
   option (google.api.resource) = {type: "t.example.com/Intent" pattern: "projects/{project}/agent/intents/{intent}"};
   string name = 1;
 }
+message Check {
+  option (google.api.resource) = {type: "t.example.com/Check" pattern: "projects/{project}/checks/{check}" pattern: "folders/{folder}/checks/{check}" pattern: "*"};
+  string name = 1;
+}
+message CreateCheckRequest { string parent = 1; Check check = 2; }
 message CreateTestRequest { string parent = 1; string test_id = 2; Test test = 3; }
 message ListTestsRequest { string parent = 1; int32 page_size = 2; string page_token = 3; }
 message ListTestsResponse { repeated Test tests = 1; string next_page_token = 2; }
@@ -132,6 +138,9 @@ message ListIntentsResponse { repeated Intent intents = 1; }
 service Tests {
   rpc CreateTest(CreateTestRequest) returns (Test);
   rpc ListTests(ListTestsRequest) returns (ListTestsResponse);
+}
+service Checks {
+  rpc CreateCheck(CreateCheckRequest) returns (Check);
 }
 service Intents {
   rpc CreateIntent(CreateIntentRequest) returns (Intent);
@@ -148,6 +157,7 @@ service Intents {
 		"Tests.ListTests":      "under the request's parent (projects/{project}/locations/global)",
 		"Intents.CreateIntent": "the new name is parent/intents/<a server-assigned id>",
 		"Intents.ListIntents":  "under the request's parent (projects/{project}/agent)",
+		"Checks.CreateCheck":   "by the pattern parent matches (projects/{project}/checks/{check}, folders/{folder}/checks/{check};",
 	} {
 		got := report["t.v1."+method]
 		if !strings.HasPrefix(got, "served from ") || !strings.Contains(got, want) || strings.Contains(got, "parent answers codes.Unimplemented") {

@@ -134,6 +134,9 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	api, _ := extension[*annotations.ResourceDescriptor](msg.Desc.Options(), annotations.E_Resource)
 	r := &resourceModel{msg: msg}
 	name := msg.Desc.Name()
+	// named are the patterns of the resource name, when the key is it:
+	// those resourcename can read.
+	var named []string
 	switch {
 	case opt.GetKeyField() != "":
 		k := opt.GetKeyField()
@@ -163,6 +166,7 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		}
 		r.key, r.keyWhy = f, why
 		r.patterns = checkablePatterns(api.GetPattern())
+		named = validPatterns(api.GetPattern())
 		if len(r.patterns) > 0 {
 			r.apiType = api.GetType()
 		}
@@ -194,8 +198,8 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	} else if patterns := api.GetPattern(); len(patterns) == 1 && r.key.Desc.Kind() == protoreflect.StringKind {
 		r.setPattern(patterns[0])
 	}
-	if r.pattern == "" && len(r.patterns) > 0 && opt.GetKeyPrefix() == "" {
-		r.setChildren()
+	if r.pattern == "" && len(named) > 0 && opt.GetKeyPrefix() == "" {
+		r.setChildren(named)
 	}
 	if r.keyPrefix != "" && r.key.Desc.Kind() != protoreflect.StringKind {
 		return nil, "", fmt.Errorf("message %s: (svc.v1.resource).key_prefix needs a string key, and %s is %s", msg.Desc.FullName(), r.key.Desc.Name(), r.key.Desc.Kind())
@@ -296,13 +300,15 @@ func (r *resourceModel) setPattern(pattern string) {
 // a resource with several, or with one that is no plain alternation of
 // collections and variables ("projects/{project}/locations/global/tests/{test}",
 // "projects/{project}/agent/intents/{intent}"): those ending in a
-// collection and a variable after a parent are its children. When a
+// collection and a variable after a parent are its children (Monitoring's
+// UptimeCheckConfig also has the pattern "*", which names no parent and
+// switches the name check off). When a
 // parent could match the parents of two patterns of different collections
 // ("projects/{project}/secrets/{secret}", "projects/{project}/keys/{key}"),
 // the collection of a new resource is ambiguous, and there are none.
-func (r *resourceModel) setChildren() {
+func (r *resourceModel) setChildren(patterns []string) {
 	var children, parents, collections []string
-	for _, p := range r.patterns {
+	for _, p := range patterns {
 		parts := strings.Split(p, "/")
 		if n := len(parts); n < 3 || !strings.HasPrefix(parts[n-1], "{") || strings.HasPrefix(parts[n-2], "{") {
 			continue
