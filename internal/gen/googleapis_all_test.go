@@ -225,6 +225,10 @@ func TestAllGoogleapis(t *testing.T) {
 		}
 		unserved++
 		reasons[reasonOf(account)]++
+		// SVC_DEBUG_UNSERVED=sub-resource logs the methods unserved for it.
+		if d := os.Getenv("SVC_DEBUG_UNSERVED"); d != "" && strings.Contains(account, d) {
+			t.Logf("DEBUG %s: %s", method, account)
+		}
 	}
 	total := served + unserved
 	if total == 0 {

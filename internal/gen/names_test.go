@@ -11,8 +11,9 @@ import (
 // service is named after is served when its request names that resource by
 // google.api.resource_reference: the type of name, the child_type of
 // parent, or a parent type whose pattern (of a message, or of a file-level
-// google.api.resource_definition, in the file or an import) is the parent
-// of the resource's; without any of them it stays a method of a
+// google.api.resource_definition, in the file or an import, or of
+// googleapis' common resources, such as Location) is the parent of the
+// resource's; without any of them it stays a method of a
 // sub-resource. Patterns whose parents could be one name but whose
 // collections differ leave parent refused; a Delete answering Empty finds
 // its resource by the type of its name before its noun.
@@ -64,6 +65,12 @@ message ListNotesRequest { string parent = 1; }
 message ListNotesResponse { repeated Note notes = 1; }
 message DeleteNoteRequest { string name = 1 [(google.api.resource_reference) = {type: "t.example.com/Note"}]; }
 message CreateMixedRequest { string parent = 1; Mixed mixed = 2; }
+message Pool {
+  option (google.api.resource) = {type: "t.example.com/Pool" pattern: "projects/{project}/locations/{location}/pools/{pool}"};
+  string name = 1;
+}
+message ListPoolsRequest { string parent = 1 [(google.api.resource_reference) = {type: "locations.googleapis.com/Location"}]; }
+message ListPoolsResponse { repeated Pool pools = 1; }
 
 service ShelfService {
   rpc ListBooks(ListBooksRequest) returns (ListBooksResponse);
@@ -72,6 +79,7 @@ service ShelfService {
   rpc ListNotes(ListNotesRequest) returns (ListNotesResponse);
   rpc Delete(DeleteNoteRequest) returns (google.protobuf.Empty);
   rpc GetShelf(GetBookRequest) returns (Shelf);
+  rpc ListPools(ListPoolsRequest) returns (ListPoolsResponse);
 }
 service MixedService {
   rpc CreateMixed(CreateMixedRequest) returns (Mixed);
@@ -84,13 +92,14 @@ service MixedService {
 		}
 	}
 	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
-	wantServed(t, report, "t.v1.ShelfService", "ListBooks", "GetBook", "CreateNote", "Delete", "GetShelf")
+	wantServed(t, report, "t.v1.ShelfService", "ListBooks", "GetBook", "CreateNote", "Delete", "GetShelf", "ListPools")
 	for method, want := range map[string]string{
 		"ListBooks":  "ListBooksRequest.parent is of type t.example.com/Folder, a parent of Book",
 		"GetBook":    "GetBookRequest.name is of type t.example.com/Book",
 		"CreateNote": "CreateNoteRequest.parent is of child_type t.example.com/Note",
 		"Delete":     "deletes the Note whose name",
 		"ListNotes":  "a method of a sub-resource",
+		"ListPools":  "ListPoolsRequest.parent is of type locations.googleapis.com/Location, a parent of Pool",
 	} {
 		if got := report["t.v1.ShelfService."+method]; !strings.Contains(got, want) {
 			t.Errorf("%s: %s\nwant it to say %q", method, got, want)

@@ -149,14 +149,30 @@ type fileScope struct {
 }
 
 // patternsOf returns the patterns of resource type t: those of the
-// messages in scope of that type, and of the resource definitions.
+// messages in scope of that type, and of the resource definitions; or, for
+// a type that none declares, those googleapis'
+// google/cloud/common_resources.proto declares for every API, which many
+// reference without importing it.
 func (s *fileScope) patternsOf(t string) []string {
 	out := slices.Clone(s.definitions[t])
 	for _, m := range s.typed(t) {
 		api, _ := extension[*annotations.ResourceDescriptor](m.Desc.Options(), annotations.E_Resource)
 		out = append(out, api.GetPattern()...)
 	}
+	if len(out) == 0 {
+		out = commonResources[t]
+	}
 	return out
+}
+
+// commonResources are the resource definitions of googleapis'
+// google/cloud/common_resources.proto.
+var commonResources = map[string][]string{
+	"cloudresourcemanager.googleapis.com/Project":      {"projects/{project}"},
+	"cloudresourcemanager.googleapis.com/Organization": {"organizations/{organization}"},
+	"cloudresourcemanager.googleapis.com/Folder":       {"folders/{folder}"},
+	"cloudbilling.googleapis.com/BillingAccount":       {"billingAccounts/{billing_account}"},
+	"locations.googleapis.com/Location":                {"projects/{project}/locations/{location}"},
 }
 
 // typed returns the messages in scope whose google.api.resource type is t.
