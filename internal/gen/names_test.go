@@ -15,7 +15,8 @@ import (
 // googleapis' common resources, such as Location) is the parent of the
 // resource's; without any of them it stays a method of a
 // sub-resource. Patterns whose parents could be one name but whose
-// collections differ leave parent refused; a Delete answering Empty finds
+// collections differ, or of which one could be under another, leave parent
+// refused; a Delete answering Empty finds
 // its resource by the type of its name before its noun.
 func TestResourceReferences(t *testing.T) {
 	dir := t.TempDir()
@@ -65,6 +66,12 @@ message ListNotesRequest { string parent = 1; }
 message ListNotesResponse { repeated Note notes = 1; }
 message DeleteNoteRequest { string name = 1 [(google.api.resource_reference) = {type: "t.example.com/Note"}]; }
 message CreateMixedRequest { string parent = 1; Mixed mixed = 2; }
+message Nest {
+  option (google.api.resource) = {type: "t.example.com/Nest" pattern: "projects/{project}/nests/{nest}" pattern: "projects/{project}/nests/{nest}/parts/{part}"};
+  string name = 1;
+}
+message ListNestsRequest { string parent = 1; }
+message ListNestsResponse { repeated Nest nests = 1; }
 message Pool {
   option (google.api.resource) = {type: "t.example.com/Pool" pattern: "projects/{project}/locations/{location}/pools/{pool}"};
   string name = 1;
@@ -83,6 +90,9 @@ service ShelfService {
 }
 service MixedService {
   rpc CreateMixed(CreateMixedRequest) returns (Mixed);
+}
+service NestService {
+  rpc ListNests(ListNestsRequest) returns (ListNestsResponse);
 }
 `,
 	}
@@ -110,6 +120,9 @@ service MixedService {
 	}
 	if got := report["t.v1.MixedService.CreateMixed"]; !strings.Contains(got, "CreateMixedRequest.parent answers codes.Unimplemented") {
 		t.Errorf("CreateMixed (two collections under one parent): %s\nwant parent refused", got)
+	}
+	if got := report["t.v1.NestService.ListNests"]; !strings.Contains(got, "ListNestsRequest.parent answers codes.Unimplemented") {
+		t.Errorf("ListNests (a pattern under another): %s\nwant parent refused", got)
 	}
 }
 

@@ -305,7 +305,8 @@ func (r *resourceModel) setPattern(pattern string) {
 // switches the name check off). When a
 // parent could match the parents of two patterns of different collections
 // ("projects/{project}/secrets/{secret}", "projects/{project}/keys/{key}"),
-// the collection of a new resource is ambiguous, and there are none.
+// the collection of a new resource is ambiguous, and there are none; so
+// when a List under one parent could see names of another pattern.
 func (r *resourceModel) setChildren(patterns []string) {
 	var children, parents, collections []string
 	for _, p := range patterns {
@@ -320,6 +321,17 @@ func (r *resourceModel) setChildren(patterns []string) {
 			}
 		}
 		children, parents, collections = append(children, p), append(parents, parent), append(collections, collection)
+	}
+	// A List under a parent keeps the keys starting with parent/collection/,
+	// which are its children only when no longer pattern could start so
+	// ("projects/{p}/secrets/{s}" and "projects/{p}/secrets/{s}/parts/{t}").
+	for _, a := range children {
+		as := strings.Split(a, "/")
+		for _, b := range children {
+			if bs := strings.Split(b, "/"); len(bs) > len(as) && overlap(strings.Join(as[:len(as)-1], "/"), strings.Join(bs[:len(as)-1], "/")) {
+				return
+			}
+		}
 	}
 	r.children = children
 }
