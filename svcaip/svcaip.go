@@ -3,7 +3,8 @@
 // behaviour (AIP-203: REQUIRED, OUTPUT_ONLY, IMMUTABLE, IDENTIFIER, read
 // from the descriptors with go.einride.tech/aip/fieldbehavior) and resource
 // names (AIP-122: a name matches one of its resource's google.api.resource
-// patterns, matched with go.einride.tech/aip/resourcename).
+// patterns, and a parent the parent of one of them, matched with
+// go.einride.tech/aip/resourcename).
 //
 // A skeleton imports it only for resources whose protos declare field
 // behaviour or patterns. Every error is a gRPC status error with
