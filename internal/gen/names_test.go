@@ -1,10 +1,13 @@
 package gen
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 )
 
 // TestResourceReferences: a method about a resource other than the one its
@@ -195,5 +198,48 @@ service Intents {
 	}
 	if want := `svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/locations/global/tests/{test}")`; !strings.Contains(server, want) {
 		t.Errorf("the server does not call %s", want)
+	}
+}
+
+// TestOddPatterns: patterns of any shape, and references to types nothing
+// declares, never fail generation: a parent they cannot name is refused.
+func TestOddPatterns(t *testing.T) {
+	dir := t.TempDir()
+	var src strings.Builder
+	src.WriteString(`syntax = "proto3";
+package t.v1;
+import "google/api/resource.proto";
+option go_package = "example.com/t;t";
+option (google.api.resource_definition) = {type: "t.example.com/Empty"};
+option (google.api.resource_definition) = {pattern: "x/{x}"};
+`)
+	patterns := [][]string{
+		{"{a}/b/{c}", "{a}/{b}/c/{d}"}, {"a/{b}/c"}, {"x//{y}", "x/{y}/z/{w}"}, {"p/{p}/s/{s=**}", "p/{p}/t/{t}"},
+		{"{x}", "{y}/z/{w}"}, {"*"}, {"a/{a}/b/{b}", "a/{a}/b/{b}"}, {"a/-/b/{b}", "c/{c}/b/{b}"}, {""}, {"/a/{a}", "a/{a}/b/{b}/"},
+	}
+	var services strings.Builder
+	for i, ps := range patterns {
+		fmt.Fprintf(&src, "message R%d {\n  option (google.api.resource) = {type: \"t.example.com/R%d\"", i, i)
+		for _, p := range ps {
+			fmt.Fprintf(&src, " pattern: %q", p)
+		}
+		fmt.Fprintf(&src, "};\n  string name = 1;\n}\n")
+		fmt.Fprintf(&src, "message CreateR%dRequest { string parent = 1 [(google.api.resource_reference) = {type: \"t.example.com/Nothing\"}]; R%d r%d = 2; }\n", i, i, i)
+		fmt.Fprintf(&src, "message ListR%dsRequest { string parent = 1 [(google.api.resource_reference) = {child_type: \"t.example.com/Empty\"}]; }\n", i)
+		fmt.Fprintf(&src, "message ListR%dsResponse { repeated R%d items = 1; }\n", i, i)
+		fmt.Fprintf(&services, "  rpc CreateR%d(CreateR%dRequest) returns (R%d);\n  rpc ListR%ds(ListR%dsRequest) returns (ListR%dsResponse);\n", i, i, i, i, i, i)
+	}
+	src.WriteString("service Odd {\n" + services.String() + "}\n")
+	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req := request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative")
+	report := explained(t, req)
+	if len(report) != 2*len(patterns) {
+		t.Errorf("%d methods explained, want %d", len(report), 2*len(patterns))
+	}
+	a, b := Respond(proto.CloneOf(req)), Respond(proto.CloneOf(req))
+	if !proto.Equal(a, b) {
+		t.Error("two generations of the same request differ")
 	}
 }
