@@ -3,9 +3,10 @@
 // behaviour (AIP-203: REQUIRED, OUTPUT_ONLY, IMMUTABLE, IDENTIFIER, read
 // from the descriptors with go.einride.tech/aip/fieldbehavior) and resource
 // names (AIP-122: a name matches one of its resource's google.api.resource
-// patterns, matched with go.einride.tech/aip/resourcename); request_id
-// (AIP-155: [Replay] carries a request out once per id, with the records in
-// a [Requests] repository); force (AIP-135: [DeleteChildren]).
+// patterns, and a parent the parent of one of them, matched with
+// go.einride.tech/aip/resourcename); request_id (AIP-155: [Replay] carries
+// a request out once per id, with the records in a [Requests] repository);
+// force (AIP-135: [DeleteChildren]).
 //
 // A skeleton imports it only for resources whose protos declare field
 // behaviour or patterns. Every error is a gRPC status error with
@@ -95,6 +96,58 @@ func CheckName(field, name string, patterns ...string) error {
 		}
 	}
 	return invalid(violation{field, fmt.Sprintf("%s is not a resource name of the form %s", shown(name), strings.Join(patterns, " or "))})
+}
+
+// ChildKeyPrefix returns the key prefix of the children under parent of a
+// resource with several patterns, each given as written
+// ("projects/{project}/secrets/{secret}",
+// "projects/{project}/locations/{location}/secrets/{secret}"): parent
+// matches the part of one pattern before its last collection
+// ("projects/{project}/locations/{location}", resourcename.Match), and
+// the prefix is parent, that collection and a "/"
+// ("projects/p/locations/l/secrets/"). A Create composes the new name
+// from it and an id; a List keeps the keys that start with it, which are
+// exactly that parent's children, whichever pattern it matched, since a
+// key holds the parent's every segment.
+//
+// A parent of none of the patterns (another collection, too few or too
+// many segments, an empty segment, a full resource name, one starting with
+// "/") is codes.InvalidArgument naming field; a parent with the wildcard
+// segment "-" (AIP-159: across parents) is codes.Unimplemented, since the
+// children of several parents are not one key range.
+func ChildKeyPrefix(field, parent string, patterns ...string) (string, error) {
+	if !strings.HasPrefix(parent, "/") {
+		if slices.Contains(strings.Split(parent, "/"), resourcename.Wildcard) {
+			return "", status.Errorf(codes.Unimplemented, "%s %s: reading across parents with the wildcard %q (AIP-159) is not supported by this server", field, shown(parent), resourcename.Wildcard)
+		}
+		for _, p := range patterns {
+			if parentPattern, collection, ok := splitChild(p); ok && resourcename.Match(parentPattern, parent) {
+				return parent + "/" + collection + "/", nil
+			}
+		}
+	}
+	var forms []string
+	for _, p := range patterns {
+		if parentPattern, _, ok := splitChild(p); ok {
+			forms = append(forms, parentPattern)
+		}
+	}
+	return "", invalid(violation{field, fmt.Sprintf("%s is not a parent of the form %s", shown(parent), strings.Join(forms, " or "))})
+}
+
+// splitChild splits a child's pattern ("projects/{project}/secrets/{secret}")
+// into its parent's pattern ("projects/{project}") and its collection
+// ("secrets"); ok is false for a pattern without a parent.
+func splitChild(pattern string) (parent, collection string, ok bool) {
+	i := strings.LastIndexByte(pattern, '/')
+	if i < 0 {
+		return "", "", false
+	}
+	j := strings.LastIndexByte(pattern[:i], '/')
+	if j <= 0 {
+		return "", "", false
+	}
+	return pattern[:j], pattern[j+1 : i], true
 }
 
 // CheckRequired returns codes.InvalidArgument naming the top-level fields

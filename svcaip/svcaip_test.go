@@ -164,6 +164,42 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
+func TestChildKeyPrefix(t *testing.T) {
+	patterns := []string{"projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}", "folders/{folder}/secrets/{secret}"}
+	for parent, want := range map[string]string{
+		"projects/p":             "projects/p/secrets/",
+		"projects/p/locations/l": "projects/p/locations/l/secrets/",
+		"folders/f":              "folders/f/secrets/",
+	} {
+		if got, err := ChildKeyPrefix("parent", parent, patterns...); err != nil || got != want {
+			t.Errorf("ChildKeyPrefix(%q) = %q, %v; want %q", parent, got, err, want)
+		}
+	}
+	for _, parent := range []string{"", "projects", "projects/", "projects//locations/l", "projects/p/locations", "projects/p/locations/l/x",
+		"organizations/o", "projects/p/secrets/s", "/projects/p", "//secrets.example.com/projects/p", "projects/{project}", strings.Repeat("a/", 1000)} {
+		_, err := ChildKeyPrefix("parent", parent, patterns...)
+		if got := violations(t, err); !cmp.Equal(got, []string{"parent"}) {
+			t.Errorf("ChildKeyPrefix(%.40q): violations %v, want parent", parent, got)
+		}
+		if msg := status.Convert(err).Message(); len(msg) > 500 || !strings.Contains(msg, "projects/{project}/locations/{location}") {
+			t.Errorf("ChildKeyPrefix(%.40q): message %.100q (%d bytes), want it short and naming the forms", parent, msg, len(msg))
+		}
+	}
+	for _, parent := range []string{"projects/-", "projects/p/locations/-"} {
+		if _, err := ChildKeyPrefix("parent", parent, patterns...); status.Code(err) != codes.Unimplemented {
+			t.Errorf("ChildKeyPrefix(%q) = %v, want Unimplemented", parent, err)
+		}
+	}
+	// Fixed segments between collections are matched as written.
+	fixed := "projects/{project}/locations/global/tests/{test}"
+	if got, err := ChildKeyPrefix("parent", "projects/p/locations/global", fixed); err != nil || got != "projects/p/locations/global/tests/" {
+		t.Errorf("ChildKeyPrefix(projects/p/locations/global) = %q, %v", got, err)
+	}
+	if _, err := ChildKeyPrefix("parent", "projects/p/locations/us", fixed); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("ChildKeyPrefix(projects/p/locations/us) = %v, want InvalidArgument", err)
+	}
+}
+
 func TestCheckRequired(t *testing.T) {
 	if err := CheckRequired(msg(t, "CreateBookRequest", `parent: "shelves/1" book {}`)); err != nil {
 		t.Errorf("complete request: %v", err)

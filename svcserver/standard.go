@@ -38,15 +38,22 @@ func RefuseFields(req proto.Message, fields ...string) error {
 // for parent "shelves/1", pattern "shelves/*" and collection "books" it is
 // "shelves/1/books/". A parent that does not match the pattern (every "*"
 // one non-empty segment without "/", every other segment as written) is
-// codes.InvalidArgument.
+// codes.InvalidArgument. A "*" segment that is the wildcard "-" (AIP-159:
+// the children of every parent) is codes.Unimplemented: they are not one
+// key range, and answering none would be wrong.
 func ChildKeyPrefix(parent, pattern, collection string) (string, error) {
 	got, want := strings.Split(parent, "/"), strings.Split(pattern, "/")
 	ok := len(got) == len(want)
+	wildcard := false
 	for i := 0; ok && i < len(got); i++ {
 		ok = got[i] != "" && (want[i] == "*" || got[i] == want[i])
+		wildcard = wildcard || want[i] == "*" && got[i] == "-"
 	}
 	if !ok {
 		return "", status.Errorf(codes.InvalidArgument, "parent %q is not of the form %s", truncate(parent, 200), pattern)
+	}
+	if wildcard {
+		return "", status.Errorf(codes.Unimplemented, "parent %q: reading across parents with the wildcard \"-\" (AIP-159) is not supported by this server", truncate(parent, 200))
 	}
 	return parent + "/" + collection + "/", nil
 }

@@ -49,6 +49,15 @@ func TestChildKeyPrefix(t *testing.T) {
 			t.Errorf("ChildKeyPrefix(%q, %q) = %q, %v; want %q", c.parent, c.pattern, got, err, c.want)
 		}
 	}
+	for _, parent := range []string{"shelves/-", "publishers/-/shelves/s", "publishers/p/shelves/-"} {
+		pattern := "shelves/*"
+		if strings.HasPrefix(parent, "publishers/") {
+			pattern = "publishers/*/shelves/*"
+		}
+		if _, err := ChildKeyPrefix(parent, pattern, "books"); status.Code(err) != codes.Unimplemented {
+			t.Errorf("ChildKeyPrefix(%q) = %v, want Unimplemented (AIP-159)", parent, err)
+		}
+	}
 }
 
 func TestBatchBudget(t *testing.T) {

@@ -212,6 +212,10 @@ func TestAllGoogleapis(t *testing.T) {
 				fully++
 			}
 			for _, f := range fields {
+				// SVC_DEBUG_REFUSED=parent logs the methods refusing parent.
+				if f == os.Getenv("SVC_DEBUG_REFUSED") {
+					t.Logf("DEBUG %s: %s", method, account)
+				}
 				refused[f]++
 				if (f == "filter" || f == "order_by") && aipListField(files, method, f) {
 					t.Errorf("%s is served but refuses %s: %s", method, f, account)
@@ -221,6 +225,10 @@ func TestAllGoogleapis(t *testing.T) {
 		}
 		unserved++
 		reasons[reasonOf(account)]++
+		// SVC_DEBUG_UNSERVED=sub-resource logs the methods unserved for it.
+		if d := os.Getenv("SVC_DEBUG_UNSERVED"); d != "" && strings.Contains(account, d) {
+			t.Logf("DEBUG %s: %s", method, account)
+		}
 	}
 	total := served + unserved
 	if total == 0 {

@@ -232,7 +232,7 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 			continue
 		}
 		for _, p := range served {
-			if p.pattern == mm.std.resource.parentPattern {
+			if mm.std.resource.isChildOf(p) {
 				mm.std.parentResource = p
 			}
 		}

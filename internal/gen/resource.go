@@ -46,6 +46,15 @@ type resourceModel struct {
 	// ("shelves/{shelf}/books/{book}"), when the key is the resource
 	// name: every name a request carries must match one.
 	patterns []string
+	// children are, for a resource with several patterns, those of them
+	// with a parent ("projects/{project}/secrets/{secret}",
+	// "projects/{project}/locations/{location}/secrets/{secret}"): a
+	// parent of any of them is accepted (svcaip.ChildKeyPrefix), and
+	// names the new resource's collection.
+	children []string
+	// apiType is the google.api.resource type ("secrets.example.com/Secret"),
+	// when the key is the resource name and its patterns are readable.
+	apiType string
 	// behaviours are the field behaviours (AIP-203) the message declares,
 	// at any depth.
 	behaviours behaviours
@@ -128,6 +137,9 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	api, _ := extension[*annotations.ResourceDescriptor](msg.Desc.Options(), annotations.E_Resource)
 	r := &resourceModel{msg: msg}
 	name := msg.Desc.Name()
+	// named are the patterns of the resource name, when the key is it:
+	// those resourcename can read.
+	var named []string
 	switch {
 	case opt.GetKeyField() != "":
 		k := opt.GetKeyField()
@@ -157,6 +169,10 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		}
 		r.key, r.keyWhy = f, why
 		r.patterns = checkablePatterns(api.GetPattern())
+		named = validPatterns(api.GetPattern())
+		if len(r.patterns) > 0 {
+			r.apiType = api.GetType()
+		}
 	default:
 		id, nm := field(msg, "id"), field(msg, "name")
 		own := field(msg, snake(string(name))+"_id")
@@ -185,6 +201,9 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		r.keyPrefix = prefix
 	} else if patterns := api.GetPattern(); len(patterns) == 1 && r.key.Desc.Kind() == protoreflect.StringKind {
 		r.setPattern(patterns[0])
+	}
+	if r.pattern == "" && len(named) > 0 && opt.GetKeyPrefix() == "" {
+		r.setChildren(named)
 	}
 	if r.keyPrefix != "" && r.key.Desc.Kind() != protoreflect.StringKind {
 		return nil, "", fmt.Errorf("message %s: (svc.v1.resource).key_prefix needs a string key, and %s is %s", msg.Desc.FullName(), r.key.Desc.Name(), r.key.Desc.Kind())
@@ -279,6 +298,126 @@ func (r *resourceModel) setPattern(pattern string) {
 	}
 	r.collection = parts[len(parts)-2]
 	r.parentPattern = strings.Join(parts[:len(parts)-2], "/")
+}
+
+// setChildren reads the patterns (valid, resourcename.ValidatePattern) of
+// a resource with several, or with one that is no plain alternation of
+// collections and variables ("projects/{project}/locations/global/tests/{test}",
+// "projects/{project}/agent/intents/{intent}"): those ending in a
+// collection and a variable after a parent are its children (Monitoring's
+// UptimeCheckConfig also has the pattern "*", which names no parent and
+// switches the name check off). When a
+// parent could match the parents of two patterns of different collections
+// ("projects/{project}/secrets/{secret}", "projects/{project}/keys/{key}"),
+// the collection of a new resource is ambiguous, and there are none; so
+// when a List under one parent could see names of another pattern.
+func (r *resourceModel) setChildren(patterns []string) {
+	var children, parents, collections []string
+	for _, p := range patterns {
+		parts := strings.Split(p, "/")
+		if n := len(parts); n < 3 || !strings.HasPrefix(parts[n-1], "{") || strings.HasPrefix(parts[n-2], "{") {
+			continue
+		}
+		parent, collection := childParts(p)
+		for i, other := range parents {
+			if collections[i] != collection && overlap(parent, other) {
+				return
+			}
+		}
+		children, parents, collections = append(children, p), append(parents, parent), append(collections, collection)
+	}
+	// A List under a parent keeps the keys starting with parent/collection/,
+	// which are its children only when no longer pattern could start so
+	// ("projects/{p}/secrets/{s}" and "projects/{p}/secrets/{s}/parts/{t}").
+	for _, a := range children {
+		as := strings.Split(a, "/")
+		for _, b := range children {
+			if bs := strings.Split(b, "/"); len(bs) > len(as) && overlap(strings.Join(as[:len(as)-1], "/"), strings.Join(bs[:len(as)-1], "/")) {
+				return
+			}
+		}
+	}
+	r.children = children
+}
+
+// overlap reports whether one name could match both patterns: as many
+// segments, and where both have a literal, the same one.
+func overlap(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	if len(as) != len(bs) {
+		return false
+	}
+	for i := range as {
+		if !strings.HasPrefix(as[i], "{") && !strings.HasPrefix(bs[i], "{") && as[i] != bs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isChildOf reports whether p is the parent resource of r: r's one nested
+// pattern is under p's one pattern, or, for several, the parent of each of
+// r's patterns with a parent is one of p's patterns (variables compared by
+// position), so that every parent a request may name is a p.
+func (r *resourceModel) isChildOf(p *resourceModel) bool {
+	if r.parentPattern != "" {
+		return p.pattern != "" && p.pattern == r.parentPattern
+	}
+	if len(r.children) == 0 || len(p.patterns) == 0 {
+		return false
+	}
+	var own []string
+	for _, pp := range p.patterns {
+		own = append(own, starred(pp))
+	}
+	for _, c := range r.children {
+		if parent, _ := childParts(c); !slices.Contains(own, starred(parent)) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasParent reports whether r's names are under a parent: a nested
+// pattern, or several patterns of which some have parents.
+func (r *resourceModel) hasParent() bool {
+	return r.parentPattern != "" || len(r.children) > 0
+}
+
+// parentForms says which parents r's names may be under, for doc comments:
+// "shelves/*", or "projects/{project} or projects/{project}/locations/{location}".
+func (r *resourceModel) parentForms() string {
+	if r.parentPattern != "" {
+		return r.parentPattern
+	}
+	var forms []string
+	for _, c := range r.children {
+		parent, _ := childParts(c)
+		forms = append(forms, parent)
+	}
+	return strings.Join(forms, " or ")
+}
+
+// collections says which collection new children go into, for doc
+// comments: "secrets", or "secrets or keys" when patterns differ.
+func (r *resourceModel) collections() string {
+	if r.parentPattern != "" {
+		return r.collection
+	}
+	var out []string
+	for _, c := range r.children {
+		if _, coll := childParts(c); !slices.Contains(out, coll) {
+			out = append(out, coll)
+		}
+	}
+	return strings.Join(out, " or ")
+}
+
+// childParts splits a child's pattern ("projects/{project}/secrets/{secret}")
+// into its parent's ("projects/{project}") and its collection ("secrets").
+func childParts(pattern string) (parent, collection string) {
+	parts := strings.Split(pattern, "/")
+	return strings.Join(parts[:len(parts)-2], "/"), parts[len(parts)-2]
 }
 
 // notKeyable says why f cannot be a key, or "" when it can: a key is a

@@ -2,10 +2,14 @@ package gen
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // A standard method is one the skeleton serves from a repository. Each
@@ -139,10 +143,162 @@ type fileScope struct {
 	// byFullName holds the messages of the file and of every file it
 	// imports, directly or not, for the types operation_info names.
 	byFullName map[protoreflect.FullName]*protogen.Message
+	// byType holds the same messages by their google.api.resource type,
+	// for the types a google.api.resource_reference names; built when
+	// first needed.
+	byType map[string][]*protogen.Message
+	// definitions holds the patterns of the file-level
+	// google.api.resource_definition of the file and of every file it
+	// imports, directly or not, by type (AIP-123: resources of other
+	// APIs, such as cloudresourcemanager.googleapis.com/Project).
+	definitions map[string][]string
+}
+
+// patternsOf returns the patterns of resource type t: those of the
+// messages in scope of that type, and of the resource definitions; or, for
+// a type that none declares, those googleapis'
+// google/cloud/common_resources.proto declares for every API, which many
+// reference without importing it.
+func (s *fileScope) patternsOf(t string) []string {
+	out := slices.Clone(s.definitions[t])
+	for _, m := range s.typed(t) {
+		api, _ := extension[*annotations.ResourceDescriptor](m.Desc.Options(), annotations.E_Resource)
+		out = append(out, api.GetPattern()...)
+	}
+	if len(out) == 0 {
+		out = commonResources[t]
+	}
+	return out
+}
+
+// commonResources are the resource definitions of googleapis'
+// google/cloud/common_resources.proto.
+var commonResources = map[string][]string{
+	"cloudresourcemanager.googleapis.com/Project":      {"projects/{project}"},
+	"cloudresourcemanager.googleapis.com/Organization": {"organizations/{organization}"},
+	"cloudresourcemanager.googleapis.com/Folder":       {"folders/{folder}"},
+	"cloudbilling.googleapis.com/BillingAccount":       {"billingAccounts/{billing_account}"},
+	"locations.googleapis.com/Location":                {"projects/{project}/locations/{location}"},
+}
+
+// typed returns the messages in scope whose google.api.resource type is t.
+func (s *fileScope) typed(t string) []*protogen.Message {
+	if s.byType == nil {
+		s.byType = map[string][]*protogen.Message{}
+		for _, m := range s.byFullName {
+			if api, _ := extension[*annotations.ResourceDescriptor](m.Desc.Options(), annotations.E_Resource); api.GetType() != "" {
+				s.byType[api.GetType()] = append(s.byType[api.GetType()], m)
+			}
+		}
+	}
+	return s.byType[t]
+}
+
+// referenced returns the resource the request in names by a
+// google.api.resource_reference (AIP-122/123): the type of its name field,
+// or the child_type of its parent field; nil when neither names the type
+// of exactly one resource in scope whose key is its resource name.
+func (c *methodContext) referenced(in *protogen.Message) *resourceModel {
+	var found *resourceModel
+	for _, f := range in.Fields {
+		if !isPlain(f, protoreflect.StringKind) {
+			continue
+		}
+		ref, _ := extension[*annotations.ResourceReference](f.Desc.Options(), annotations.E_ResourceReference)
+		t := ""
+		switch f.Desc.Name() {
+		case "name":
+			t = ref.GetType()
+		case "parent":
+			t = ref.GetChildType()
+		}
+		if t == "" {
+			continue
+		}
+		var r *resourceModel
+		for _, m := range c.scope.typed(t) {
+			if mr := c.resources.resource(m); mr != nil && mr.apiType == t {
+				if r != nil && r != mr {
+					return nil // two resources of one type: which?
+				}
+				r = mr
+			}
+		}
+		if r == nil || found != nil && found != r {
+			return nil
+		}
+		found = r
+	}
+	return found
+}
+
+// namesUnambiguously says how the request names r beyond doubt
+// (AIP-122/123), or is "": a google.api.resource_reference names r's type (that of
+// its name field, or the child_type of its parent field), or the type of
+// its parent field is a resource (a message's, or a file-level
+// google.api.resource_definition) with a pattern that is the parent of one
+// of r's; or the request holds r itself, and r is named by
+// google.api.resource patterns (so its keys are full resource names, never
+// relative to another resource's).
+func (c *methodContext) namesUnambiguously(r *resourceModel) string {
+	if r.apiType == "" {
+		return ""
+	}
+	in := c.m.Input
+	for _, f := range in.Fields {
+		if isSingularMessage(f) && f.Message.Desc.FullName() == r.msg.Desc.FullName() {
+			return fmt.Sprintf("%s.%s holds the %s, named by its google.api.resource patterns", in.Desc.Name(), f.Desc.Name(), r.msg.Desc.Name())
+		}
+		if !isPlain(f, protoreflect.StringKind) {
+			continue
+		}
+		ref, _ := extension[*annotations.ResourceReference](f.Desc.Options(), annotations.E_ResourceReference)
+		switch f.Desc.Name() {
+		case "name":
+			if ref.GetType() == r.apiType {
+				return fmt.Sprintf("the google.api.resource_reference of %s.%s is of type %s", in.Desc.Name(), f.Desc.Name(), r.apiType)
+			}
+		case "parent":
+			if ref.GetChildType() == r.apiType {
+				return fmt.Sprintf("the google.api.resource_reference of %s.%s is of child_type %s", in.Desc.Name(), f.Desc.Name(), r.apiType)
+			}
+			if ref.GetType() != "" && c.parentOf(ref.GetType(), r) {
+				return fmt.Sprintf("the google.api.resource_reference of %s.%s is of type %s, a parent of %s", in.Desc.Name(), f.Desc.Name(), ref.GetType(), r.msg.Desc.Name())
+			}
+		}
+	}
+	return ""
+}
+
+// parentOf reports whether a pattern of resource type t is the parent of
+// one of r's patterns ("projects/{project}" of
+// "projects/{project}/secrets/{secret}"), variables compared by position.
+func (c *methodContext) parentOf(t string, r *resourceModel) bool {
+	for _, tp := range c.scope.patternsOf(t) {
+		for _, p := range r.patterns {
+			if parts := strings.Split(p, "/"); len(parts) >= 4 && len(parts)%2 == 0 {
+				if parent, _ := childParts(p); starred(parent) == starred(tp) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// starred is a pattern with its variables replaced by "*".
+func starred(pattern string) string {
+	parts := strings.Split(pattern, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "{") {
+			parts[i] = "*"
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 func newFileScope(plugin *protogen.Plugin, file *protogen.File) *fileScope {
-	s := &fileScope{byName: map[protoreflect.Name][]*protogen.Message{}, byFullName: map[protoreflect.FullName]*protogen.Message{}}
+	s := &fileScope{byName: map[protoreflect.Name][]*protogen.Message{}, byFullName: map[protoreflect.FullName]*protogen.Message{}, definitions: map[string][]string{}}
 	add := func(f *protogen.File) {
 		for _, m := range f.Messages {
 			s.byName[m.Desc.Name()] = append(s.byName[m.Desc.Name()], m)
@@ -174,12 +330,58 @@ func (s *fileScope) addAll(plugin *protogen.Plugin, f *protogen.File, seen map[s
 		}
 	}
 	add(f.Messages)
+	for _, d := range resourceDefinitions(f.Desc.Options()) {
+		s.definitions[d.GetType()] = append(s.definitions[d.GetType()], d.GetPattern()...)
+	}
 	imports := f.Desc.Imports()
 	for i := range imports.Len() {
 		if imp := plugin.FilesByPath[imports.Get(i).Path()]; imp != nil {
 			s.addAll(plugin, imp, seen)
 		}
 	}
+}
+
+// resourceDefinitions reads the google.api.resource_definition of a file's
+// options; options holding it as unknown fields or as an extension of
+// another descriptor (as extension, for one message, handles) are re-read
+// through the global registry.
+func resourceDefinitions(opts proto.Message) []*annotations.ResourceDescriptor {
+	if opts == nil || !opts.ProtoReflect().IsValid() {
+		return nil
+	}
+	m := opts.ProtoReflect()
+	if xd := annotations.E_ResourceDefinition.TypeDescriptor(); m.Has(xd) {
+		// The values may be dynamic messages of an equivalent descriptor.
+		var defs []*annotations.ResourceDescriptor
+		l := m.Get(xd).List()
+		for i := range l.Len() {
+			if d, ok := l.Get(i).Message().Interface().(*annotations.ResourceDescriptor); ok {
+				defs = append(defs, d)
+			}
+		}
+		if len(defs) == l.Len() {
+			return defs
+		}
+	} else {
+		foreign := len(m.GetUnknown()) > 0
+		m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+			foreign = foreign || fd.IsExtension()
+			return !foreign
+		})
+		if !foreign {
+			return nil
+		}
+	}
+	b, err := proto.Marshal(opts)
+	if err != nil {
+		return nil
+	}
+	fresh := opts.ProtoReflect().Type().New().Interface()
+	if err := (proto.UnmarshalOptions{Resolver: protoregistry.GlobalTypes}).Unmarshal(b, fresh); err != nil {
+		return nil
+	}
+	defs, _ := proto.GetExtension(fresh, annotations.E_ResourceDefinition).([]*annotations.ResourceDescriptor)
+	return defs
 }
 
 // resourceNamed returns the one resource in scope whose name is noun or
@@ -380,7 +582,11 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		std.notes = append(std.notes, lro.note())
 	}
 	if own := c.serviceResource(); own != nil && own != std.resource {
-		return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
+		why := c.namesUnambiguously(std.resource)
+		if why == "" {
+			return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
+		}
+		std.notes = append(std.notes, fmt.Sprintf("a method of %s although service %s is named after %s: %s", std.resource.msg.Desc.Name(), c.svc.Desc.Name(), own.msg.Desc.Name(), why))
 	}
 	std.shape = sh
 	std.honourRequestID(c)

@@ -112,6 +112,17 @@ func behavioursOf(msg *protogen.Message) behaviours {
 	return b
 }
 
+// validPatterns returns those of patterns resourcename can read.
+func validPatterns(patterns []string) []string {
+	var out []string
+	for _, p := range patterns {
+		if resourcename.ValidatePattern(p) == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // checkablePatterns returns the patterns names are checked against: all of
 // them when resourcename can read every one, else none (a name is never
 // refused by a pattern the check misreads).

@@ -22,9 +22,13 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 			return nil, fmt.Sprintf("%s is not empty, a resource, nor a message with one resource field", outMsg.Desc.Name())
 		}
 		out = resultMapping{msg: outMsg, empty: true}
-		// The response names no resource: the method's noun does, or the
-		// key the request carries, or the service's name.
-		if r = c.resourceNamed(c.noun); r == nil {
+		// The response names no resource: the request's
+		// google.api.resource_reference does, or the method's noun, or
+		// the key the request carries, or the service's name.
+		if r = c.referenced(in); r == nil || !c.nounAgrees(r) {
+			r = c.resourceNamed(c.noun)
+		}
+		if r == nil {
 			r = c.servedWithKeyIn(in)
 		}
 		if r == nil && c.noun == "" {

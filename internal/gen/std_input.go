@@ -51,7 +51,7 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 			in.body = f
 		}
 	}
-	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.parentPattern != "" {
+	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.hasParent() {
 		in.parent = p
 	}
 	if v := validateOnlyOf(msg); v != nil && keyKindOf(r.key) == keyString {
@@ -88,13 +88,13 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 	}
 	switch {
 	case in.parent != nil && in.id != nil:
-		note := fmt.Sprintf("the new %s is %s/%s/<%s>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection, in.id.Desc.Name())
+		note := fmt.Sprintf("the new %s is %s/%s/<%s>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collections(), in.id.Desc.Name())
 		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
 			note += fmt.Sprintf(" (a server-assigned id when %s is empty)", in.id.Desc.Name())
 		}
-		in.notes = append(in.notes, note)
+		in.notes = append(in.notes, note+r.childrenNote(in.parent))
 	case in.parent != nil:
-		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<a server-assigned id>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collection))
+		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<a server-assigned id>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collections())+r.childrenNote(in.parent))
 	case in.id != nil:
 		note := fmt.Sprintf("%s chooses the key %s%s", in.id.Desc.Name(), r.keyPrefix, "<"+string(in.id.Desc.Name())+">")
 		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
@@ -239,7 +239,7 @@ func (w *methodWriter) emitInput(in string, results string) string {
 	switch {
 	case im.parent != nil:
 		prefix := w.v.of("prefix")
-		w.P(prefix, ", ", w.err, " := ", w.id(svcserverPackage, "ChildKeyPrefix"), "(", w.get(in, im.parent), ", ", strconv.Quote(r.parentPattern), ", ", strconv.Quote(r.collection), ")")
+		w.childKeyPrefix(prefix, in, im.parent)
 		w.onError(results)
 		if w.std.parentResource != nil {
 			parentRepo := w.recv + ".repos." + w.sm.repoField(w.std.parentResource)
@@ -279,6 +279,32 @@ func (w *methodWriter) emitInput(in string, results string) string {
 		w.checkNewName(msg, path, results)
 	}
 	return msg
+}
+
+// childrenNote says, for a resource with several patterns, that a parent
+// of any of them is accepted; "" for one pattern.
+func (r *resourceModel) childrenNote(parent *protogen.Field) string {
+	if len(r.children) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", by the pattern %s matches (%s; any other is InvalidArgument)", parent.Desc.Name(), strings.Join(r.children, ", "))
+}
+
+// childKeyPrefix writes the statement that sets prefix (and w.err) to the
+// key prefix of the children under the parent field of in: by the one
+// nested pattern (svcserver.ChildKeyPrefix), or by whichever of several
+// patterns the parent matches (svcaip.ChildKeyPrefix).
+func (w *methodWriter) childKeyPrefix(prefix, in string, parent *protogen.Field) {
+	r := w.std.resource
+	if len(r.children) == 0 {
+		w.P(prefix, ", ", w.err, " := ", w.id(svcserverPackage, "ChildKeyPrefix"), "(", w.get(in, parent), ", ", strconv.Quote(r.parentPattern), ", ", strconv.Quote(r.collection), ")")
+		return
+	}
+	args := []any{prefix, ", ", w.err, " := ", w.id(svcaipPackage, "ChildKeyPrefix"), "(", strconv.Quote(string(parent.Desc.Name())), ", ", w.get(in, parent)}
+	for _, c := range r.children {
+		args = append(args, ", ", strconv.Quote(c))
+	}
+	w.P(append(args, ")")...)
 }
 
 // keyLabel names the key of a resource at path in the request, for errors.

@@ -64,11 +64,14 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		}
 		return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
 	}
-	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.parentPattern != "" {
+	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.hasParent() {
 		s.parent = p
 	}
 	if r.parentPattern != "" && s.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent", r.msg.Desc.Name(), r.pattern, in.Desc.Name())
+	}
+	if s.parent != nil && len(r.children) > 0 {
+		s.notes = append(s.notes, fmt.Sprintf("%s may be the parent of any pattern of %s (%s), and the answer holds only its own children; any other parent is InvalidArgument, and the wildcard - (AIP-159) Unimplemented", s.parent.Desc.Name(), r.msg.Desc.Name(), strings.Join(r.children, ", ")))
 	}
 	if f := field(in, "filter"); f != nil && isPlain(f, protoreflect.StringKind) {
 		s.filter = f
@@ -114,7 +117,7 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.summary = fmt.Sprintf("answers every %s resource %s, or codes.ResourceExhausted when they would exceed svcserver.MaxBatchBytes", r.msg.Desc.Name(), order)
 	}
 	if s.parent != nil {
-		s.summary += fmt.Sprintf(" under the request's %s (%s)", s.parent.Desc.Name(), r.parentPattern)
+		s.summary += fmt.Sprintf(" under the request's %s (%s)", s.parent.Desc.Name(), r.parentForms())
 	}
 	return s, ""
 }
@@ -196,9 +199,8 @@ func (listShape) emit(w *methodWriter) {
 		filters = ", " + fv + "..."
 		w.P("var ", fv, " []", w.id(svcstorePackage, "Filter"))
 		if s.parent != nil {
-			r := s.resource
 			prefix := w.v.of("prefix")
-			w.P(prefix, ", ", w.err, " := ", w.id(svcserverPackage, "ChildKeyPrefix"), "(", w.get(w.req, s.parent), ", ", strconv.Quote(r.parentPattern), ", ", strconv.Quote(r.collection), ")")
+			w.childKeyPrefix(prefix, w.req, s.parent)
 			w.onError(results)
 			if s.parentResource != nil {
 				parentRepo := w.recv + ".repos." + w.sm.repoField(s.parentResource)

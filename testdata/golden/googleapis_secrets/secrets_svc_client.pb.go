@@ -90,13 +90,74 @@ func (c *SecretServiceWrapper) DeleteSecret(ctx context.Context, in *DeleteSecre
 	return svcclient.Call(ctx, c.inv, _SecretService_DeleteSecret_svcPolicy, opts, in, c.client.DeleteSecret)
 }
 
+// CreateSecretVersion calls
+// example.secrets.v1.SecretService.CreateSecretVersion with a default deadline
+// of 30s, not retried.
+//
+// The versions of a secret: a sub-resource of the Secret this service
+// is named after, served because each request names SecretVersion by
+// its google.api.resource_reference (the type of name, or a parent of
+// type Secret, whose patterns are SecretVersion's parents).
+func (c *SecretServiceWrapper) CreateSecretVersion(ctx context.Context, in *CreateSecretVersionRequest, opts ...grpc.CallOption) (*SecretVersion, error) {
+	return svcclient.Call(ctx, c.inv, _SecretService_CreateSecretVersion_svcPolicy, opts, in, c.client.CreateSecretVersion)
+}
+
+// GetSecretVersion calls example.secrets.v1.SecretService.GetSecretVersion with
+// a default deadline of 30s, not retried.
+func (c *SecretServiceWrapper) GetSecretVersion(ctx context.Context, in *GetSecretVersionRequest, opts ...grpc.CallOption) (*SecretVersion, error) {
+	return svcclient.Call(ctx, c.inv, _SecretService_GetSecretVersion_svcPolicy, opts, in, c.client.GetSecretVersion)
+}
+
+// ListSecretVersions calls example.secrets.v1.SecretService.ListSecretVersions
+// with a default deadline of 30s, not retried.
+func (c *SecretServiceWrapper) ListSecretVersions(ctx context.Context, in *ListSecretVersionsRequest, opts ...grpc.CallOption) (*ListSecretVersionsResponse, error) {
+	return svcclient.Call(ctx, c.inv, _SecretService_ListSecretVersions_svcPolicy, opts, in, c.client.ListSecretVersions)
+}
+
+// ListSecretVersionsAll calls ListSecretVersions page after page, following
+// next_page_token from in's page_token on, and yields the versions of every
+// page; a failed page yields one error and stops. Each page is one call of
+// ListSecretVersions, with its default deadline and retries; ctx bounds the
+// whole iteration. in is not modified. Breaking out of the loop stops asking
+// for pages.
+func (c *SecretServiceWrapper) ListSecretVersionsAll(ctx context.Context, in *ListSecretVersionsRequest, opts ...grpc.CallOption) iter.Seq2[*SecretVersion, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListSecretVersions,
+		func(req *ListSecretVersionsRequest, token string) { req.PageToken = token },
+		func(resp *ListSecretVersionsResponse) ([]*SecretVersion, string) {
+			return resp.GetVersions(), resp.GetNextPageToken()
+		})
+}
+
+// DeleteSecretVersion calls
+// example.secrets.v1.SecretService.DeleteSecretVersion with a default deadline
+// of 30s, not retried.
+//
+// Answers Empty: the resource it deletes is the type of its name.
+func (c *SecretServiceWrapper) DeleteSecretVersion(ctx context.Context, in *DeleteSecretVersionRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	return svcclient.Call(ctx, c.inv, _SecretService_DeleteSecretVersion_svcPolicy, opts, in, c.client.DeleteSecretVersion)
+}
+
+// AccessSecretVersion calls
+// example.secrets.v1.SecretService.AccessSecretVersion with a default deadline
+// of 30s, not retried.
+//
+// A custom method of a version: its noun names no resource.
+func (c *SecretServiceWrapper) AccessSecretVersion(ctx context.Context, in *GetSecretVersionRequest, opts ...grpc.CallOption) (*SecretVersion, error) {
+	return svcclient.Call(ctx, c.inv, _SecretService_AccessSecretVersion_svcPolicy, opts, in, c.client.AccessSecretVersion)
+}
+
 // The rows of _SecretService_svcPolicies, one per method, in the order of the service.
 const (
-	_SecretService_CreateSecret_svcPolicy = 0
-	_SecretService_GetSecret_svcPolicy    = 1
-	_SecretService_ListSecrets_svcPolicy  = 2
-	_SecretService_UpdateSecret_svcPolicy = 3
-	_SecretService_DeleteSecret_svcPolicy = 4
+	_SecretService_CreateSecret_svcPolicy        = 0
+	_SecretService_GetSecret_svcPolicy           = 1
+	_SecretService_ListSecrets_svcPolicy         = 2
+	_SecretService_UpdateSecret_svcPolicy        = 3
+	_SecretService_DeleteSecret_svcPolicy        = 4
+	_SecretService_CreateSecretVersion_svcPolicy = 5
+	_SecretService_GetSecretVersion_svcPolicy    = 6
+	_SecretService_ListSecretVersions_svcPolicy  = 7
+	_SecretService_DeleteSecretVersion_svcPolicy = 8
+	_SecretService_AccessSecretVersion_svcPolicy = 9
 )
 
 // _SecretService_svcPolicies is the policy of every method of example.secrets.v1.SecretService, in the
@@ -137,6 +198,46 @@ var _SecretService_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  SecretService_DeleteSecret_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  SecretService_CreateSecretVersion_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  SecretService_GetSecretVersion_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  SecretService_ListSecretVersions_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  SecretService_DeleteSecretVersion_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  SecretService_AccessSecretVersion_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,

@@ -31,6 +31,26 @@ func NewInMemorySecretRepository(opts ...svcstore.Option) *svcstore.Memory[*Secr
 	return svcstore.MustNew[*Secret](SecretSchema(), opts...)
 }
 
+// SecretVersionRepository stores example.secrets.v1.SecretVersion resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type SecretVersionRepository = svcstore.Repository[*SecretVersion]
+
+// SecretVersionSchema says where the key, etag and timestamps of a example.secrets.v1.SecretVersion
+// are, for svcstore and for repository implementations.
+func SecretVersionSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField:        "name",
+		CreateTimeField: "create_time",
+	}
+}
+
+// NewInMemorySecretVersionRepository returns an empty, thread-safe, ordered, in-memory
+// SecretVersionRepository. It panics only when given invalid options, a programming error.
+func NewInMemorySecretVersionRepository(opts ...svcstore.Option) *svcstore.Memory[*SecretVersion] {
+	return svcstore.MustNew[*SecretVersion](SecretVersionSchema(), opts...)
+}
+
 // TopicRepository stores example.secrets.v1.Topic resources by key: name is the key: the resource name of google.api.resource.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.

@@ -37,7 +37,8 @@ var _ SecretServiceServer = SecretServiceSkeleton{}
 // SecretServiceRepositories holds the repositories SecretServiceSkeleton serves standard
 // methods from. A nil repository leaves its methods Unimplemented.
 type SecretServiceRepositories struct {
-	Secret SecretRepository
+	Secret        SecretRepository
+	SecretVersion SecretVersionRepository
 }
 
 // NewSecretServiceSkeleton returns a skeleton that serves standard methods from repos.
@@ -55,7 +56,8 @@ func (s SecretServiceSkeleton) Repositories() SecretServiceRepositories {
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemorySecretServiceSkeleton(opts ...svcstore.Option) SecretServiceSkeleton {
 	return NewSecretServiceSkeleton(SecretServiceRepositories{
-		Secret: NewInMemorySecretRepository(opts...),
+		Secret:        NewInMemorySecretRepository(opts...),
+		SecretVersion: NewInMemorySecretVersionRepository(opts...),
 	})
 }
 
@@ -65,12 +67,16 @@ func NewInMemorySecretServiceSkeleton(opts ...svcstore.Option) SecretServiceSkel
 // Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/secrets/<secret_id>
+//   - the new name is parent/secrets/<secret_id>, by the pattern parent matches
+//     (projects/{project}/secrets/{secret},
+//     projects/{project}/locations/{location}/secrets/{secret}; any other is
+//     InvalidArgument)
 //   - validate_only (AIP-163): every check is made, and the answer is the
 //     Secret as it would be created; nothing is stored
 //   - a request that leaves a REQUIRED field of CreateSecretRequest unset is
 //     InvalidArgument naming it
-//   - a new name that is not of the form projects/{project}/secrets/{secret} is
+//   - a new name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument, and never stored
 //   - field behaviour (AIP-203): the Secret's OUTPUT_ONLY fields (and an
 //     IDENTIFIER name) sent are cleared
@@ -92,7 +98,7 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 	if err := svcaip.PrepareCreate(msg, "secret", "name"); err != nil {
 		return nil, err
 	}
-	prefix, err := svcserver.ChildKeyPrefix(req.GetParent(), "projects/*", "secrets")
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}")
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +107,7 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 		id = svcstore.NewID()
 	}
 	msg.Name = prefix + id
-	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	if req.GetValidateOnly() {
@@ -123,13 +129,14 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 // Notes:
 //   - view (AIP-157): FULL, or no view, answers the whole resource; any other
 //     view is codes.Unimplemented (which fields it holds is the API's to say)
-//   - a name that is not of the form projects/{project}/secrets/{secret} is
+//   - a name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument
 func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequest) (*Secret, error) {
 	if s.repos.Secret == nil {
 		return nil, svcserver.Unimplemented(SecretService_GetSecret_FullMethodName)
 	}
-	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	if err := svcaip.CheckView(req.GetView()); err != nil {
@@ -146,12 +153,17 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 }
 
 // ListSecrets lists a page of Secret resources in key order under the request's
-// parent (projects/*), from the Secret repository (name is the key: the
-// resource name of google.api.resource, marked IDENTIFIER). Without the
-// repository it answers codes.Unimplemented. Override it to serve the method
-// yourself.
+// parent (projects/{project} or projects/{project}/locations/{location}), from
+// the Secret repository (name is the key: the resource name of
+// google.api.resource, marked IDENTIFIER). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
+//   - parent may be the parent of any pattern of Secret
+//     (projects/{project}/secrets/{secret},
+//     projects/{project}/locations/{location}/secrets/{secret}), and the answer
+//     holds only its own children; any other parent is InvalidArgument, and the
+//     wildcard - (AIP-159) Unimplemented
 //   - each Secret answered has only the fields read_mask names (AIP-157)
 //   - view (AIP-157): FULL, or no view, answers the whole resource; any other
 //     view is codes.Unimplemented (which fields it holds is the API's to say)
@@ -171,7 +183,7 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 		return nil, err
 	}
 	var filters []svcstore.Filter
-	prefix, err := svcserver.ChildKeyPrefix(req.GetParent(), "projects/*", "secrets")
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +209,8 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 //   - allow_missing (AIP-134): a Secret that does not exist is created from the
 //     request, as a Create would (its REQUIRED fields set, its OUTPUT_ONLY ones
 //     cleared), whatever update_mask says
-//   - a name that is not of the form projects/{project}/secrets/{secret} is
+//   - a name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument
 //   - field behaviour (AIP-203), against the stored Secret: a REQUIRED field
 //     the update writes but leaves unset, or an IMMUTABLE field it changes, is
@@ -212,7 +225,7 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 	}
 	// The request stays as the caller made it.
 	msg = proto.CloneOf(msg)
-	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("secret.name", msg.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	// Field behaviour (AIP-203) is checked against the stored resource.
@@ -258,13 +271,14 @@ func (s SecretServiceSkeleton) UpdateSecret(ctx context.Context, req *UpdateSecr
 //     Delete would answer; nothing is deleted
 //   - allow_missing (AIP-135): deleting a Secret that does not exist succeeds,
 //     and does nothing
-//   - a name that is not of the form projects/{project}/secrets/{secret} is
+//   - a name that is not of the form projects/{project}/secrets/{secret} or
+//     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument
 func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecretRequest) (*emptypb.Empty, error) {
 	if s.repos.Secret == nil {
 		return nil, svcserver.Unimplemented(SecretService_DeleteSecret_FullMethodName)
 	}
-	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}"); err != nil {
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}", "projects/{project}/locations/{location}/secrets/{secret}"); err != nil {
 		return nil, err
 	}
 	if req.GetValidateOnly() {
@@ -285,6 +299,180 @@ func (s SecretServiceSkeleton) DeleteSecret(ctx context.Context, req *DeleteSecr
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// CreateSecretVersion creates a SecretVersion from
+// CreateSecretVersionRequest.secret_version, from the SecretVersion repository
+// (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - the new name is parent/versions/<secret_version_id>, by the pattern
+//     parent matches
+//     (projects/{project}/secrets/{secret}/versions/{secret_version},
+//     projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version};
+//     any other is InvalidArgument)
+//   - a method of SecretVersion although service SecretService is named after
+//     Secret: the google.api.resource_reference of
+//     CreateSecretVersionRequest.parent is of type secrets.example.com/Secret,
+//     a parent of SecretVersion
+//   - a request that leaves a REQUIRED field of CreateSecretVersionRequest
+//     unset is InvalidArgument naming it
+//   - a new name that is not of the form
+//     projects/{project}/secrets/{secret}/versions/{secret_version} or
+//     projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}
+//     is InvalidArgument, and never stored
+//   - field behaviour (AIP-203): the SecretVersion's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+//
+// The versions of a secret: a sub-resource of the Secret this service
+// is named after, served because each request names SecretVersion by
+// its google.api.resource_reference (the type of name, or a parent of
+// type Secret, whose patterns are SecretVersion's parents).
+func (s SecretServiceSkeleton) CreateSecretVersion(ctx context.Context, req *CreateSecretVersionRequest) (*SecretVersion, error) {
+	if s.repos.SecretVersion == nil {
+		return nil, svcserver.Unimplemented(SecretService_CreateSecretVersion_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	msg := req.GetSecretVersion()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateSecretVersionRequest.secret_version is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.PrepareCreate(msg, "secret_version", "name"); err != nil {
+		return nil, err
+	}
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/secrets/{secret}/versions/{secret_version}", "projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}")
+	if err != nil {
+		return nil, err
+	}
+	if s.repos.Secret != nil {
+		// The parent must exist.
+		if _, err := s.repos.Secret.Get(ctx, req.GetParent()); err != nil {
+			return nil, err
+		}
+	}
+	id := req.GetSecretVersionId()
+	if id == "" {
+		id = svcstore.NewID()
+	}
+	msg.Name = prefix + id
+	if err := svcaip.CheckName("secret_version.name", msg.GetName(), "projects/{project}/secrets/{secret}/versions/{secret_version}", "projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}"); err != nil {
+		return nil, err
+	}
+	return s.repos.SecretVersion.Create(ctx, msg)
+}
+
+// GetSecretVersion reads the SecretVersion whose name is the request's name,
+// from the SecretVersion repository (name is the key: the resource name of
+// google.api.resource, marked IDENTIFIER). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - a method of SecretVersion although service SecretService is named after
+//     Secret: the google.api.resource_reference of GetSecretVersionRequest.name
+//     is of type secrets.example.com/SecretVersion
+//   - a name that is not of the form
+//     projects/{project}/secrets/{secret}/versions/{secret_version} or
+//     projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}
+//     is InvalidArgument
+func (s SecretServiceSkeleton) GetSecretVersion(ctx context.Context, req *GetSecretVersionRequest) (*SecretVersion, error) {
+	if s.repos.SecretVersion == nil {
+		return nil, svcserver.Unimplemented(SecretService_GetSecretVersion_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}/versions/{secret_version}", "projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}"); err != nil {
+		return nil, err
+	}
+	return s.repos.SecretVersion.Get(ctx, req.GetName())
+}
+
+// ListSecretVersions lists a page of SecretVersion resources in key order under
+// the request's parent (projects/{project}/secrets/{secret} or
+// projects/{project}/locations/{location}/secrets/{secret}), from the
+// SecretVersion repository (name is the key: the resource name of
+// google.api.resource, marked IDENTIFIER). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - parent may be the parent of any pattern of SecretVersion
+//     (projects/{project}/secrets/{secret}/versions/{secret_version},
+//     projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}),
+//     and the answer holds only its own children; any other parent is
+//     InvalidArgument, and the wildcard - (AIP-159) Unimplemented
+//   - a method of SecretVersion although service SecretService is named after
+//     Secret: the google.api.resource_reference of
+//     ListSecretVersionsRequest.parent is of type secrets.example.com/Secret, a
+//     parent of SecretVersion
+//   - a request that leaves a REQUIRED field of ListSecretVersionsRequest unset
+//     is InvalidArgument naming it
+func (s SecretServiceSkeleton) ListSecretVersions(ctx context.Context, req *ListSecretVersionsRequest) (*ListSecretVersionsResponse, error) {
+	if s.repos.SecretVersion == nil {
+		return nil, svcserver.Unimplemented(SecretService_ListSecretVersions_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	var filters []svcstore.Filter
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/secrets/{secret}/versions/{secret_version}", "projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}")
+	if err != nil {
+		return nil, err
+	}
+	if s.repos.Secret != nil {
+		// The parent must exist.
+		if _, err := s.repos.Secret.Get(ctx, req.GetParent()); err != nil {
+			return nil, err
+		}
+	}
+	filters = append(filters, svcstore.KeyPrefix(prefix))
+	items, next, err := s.repos.SecretVersion.List(ctx, int(req.GetPageSize()), req.GetPageToken(), filters...)
+	if err != nil {
+		return nil, err
+	}
+	return &ListSecretVersionsResponse{Versions: items, NextPageToken: next}, nil
+}
+
+// DeleteSecretVersion deletes the SecretVersion whose name is the request's
+// name, from the SecretVersion repository (name is the key: the resource name
+// of google.api.resource, marked IDENTIFIER). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - a method of SecretVersion although service SecretService is named after
+//     Secret: the google.api.resource_reference of
+//     DeleteSecretVersionRequest.name is of type
+//     secrets.example.com/SecretVersion
+//   - a name that is not of the form
+//     projects/{project}/secrets/{secret}/versions/{secret_version} or
+//     projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}
+//     is InvalidArgument
+//
+// Answers Empty: the resource it deletes is the type of its name.
+func (s SecretServiceSkeleton) DeleteSecretVersion(ctx context.Context, req *DeleteSecretVersionRequest) (*emptypb.Empty, error) {
+	if s.repos.SecretVersion == nil {
+		return nil, svcserver.Unimplemented(SecretService_DeleteSecretVersion_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/secrets/{secret}/versions/{secret_version}", "projects/{project}/locations/{location}/secrets/{secret}/versions/{secret_version}"); err != nil {
+		return nil, err
+	}
+	if _, err := s.repos.SecretVersion.Delete(ctx, req.GetName(), ""); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// AccessSecretVersion answers codes.Unimplemented naming
+// example.secrets.v1.SecretService.AccessSecretVersion; override it to serve
+// the method. It is not served from a repository: its name does not start with
+// a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
+// Import).
+//
+// A custom method of a version: its noun names no resource.
+func (SecretServiceSkeleton) AccessSecretVersion(context.Context, *GetSecretVersionRequest) (*SecretVersion, error) {
+	return nil, svcserver.Unimplemented(SecretService_AccessSecretVersion_FullMethodName)
 }
 
 // TopicServiceSkeleton is a ready implementation of TopicServiceServer: embed

@@ -74,6 +74,10 @@ func TestLibrary(t *testing.T) {
 	}
 	_, err = c.ListBooks(ctx, &ListBooksRequest{Parent: "shelves/missing"})
 	wantCode(t, err, codes.NotFound)
+	// Reading across shelves (AIP-159) is not served, rather than answered
+	// empty.
+	_, err = c.ListBooks(ctx, &ListBooksRequest{Parent: "shelves/-"})
+	wantCode(t, err, codes.Unimplemented)
 
 	upd, err := c.UpdateBook(ctx, &UpdateBookRequest{Book: &Book{Name: physics.GetName(), Author: "Newton", Title: "ignored"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"author"}}})
 	if err != nil || upd.GetAuthor() != "Newton" || upd.GetTitle() != "Principia" {
