@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -8,9 +9,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/gofeaturespb"
 	"google.golang.org/protobuf/types/pluginpb"
 )
 
@@ -80,7 +85,9 @@ func response(plugin *protogen.Plugin, files []generatedFile) *pluginpb.CodeGene
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(files); i = int(next.Add(1) - 1) {
 				content, err := files[i].g.Content()
-				results[i] = result{string(content), err}
+				// The printer's buffer is this file's alone and never written
+				// again: the string shares it rather than copying the output.
+				results[i] = result{unsafe.String(unsafe.SliceData(content), len(content)), err}
 			}
 		}()
 	}
@@ -155,6 +162,22 @@ func withSupport(resp *pluginpb.CodeGeneratorResponse) *pluginpb.CodeGeneratorRe
 	return resp
 }
 
+// requestTypes are the extensions Run resolves while it reads a request:
+// only Go's editions features, which protogen reads itself. Every other
+// option (ours, google.api's, google.longrunning's) stays in its options'
+// unknown fields, bytes as compact as they came, rather than a message per
+// option of every method, message and field of every file of the request,
+// copied again into each descriptor: that costs a request like googleapis
+// tens of megabytes. The few options generation reads, it decodes when it
+// reads them (see extension).
+var requestTypes = func() *protoregistry.Types {
+	types := new(protoregistry.Types)
+	if err := types.RegisterExtension(gofeaturespb.E_Go); err != nil {
+		panic(err)
+	}
+	return types
+}()
+
 // Run reads a CodeGeneratorRequest from stdin and writes the response to
 // stdout, as protoc and buf expect. It returns an error only when there is no
 // valid request to answer (the input is not a CodeGeneratorRequest) or the
@@ -168,22 +191,50 @@ func Run(stdin io.Reader, stdout, stderr io.Writer) error {
 		return errors.New("no CodeGeneratorRequest on stdin: this program is run by protoc or buf (try --help)")
 	}
 	req := &pluginpb.CodeGeneratorRequest{}
-	if err := proto.Unmarshal(in, req); err != nil {
+	if err := (proto.UnmarshalOptions{Resolver: requestTypes}).Unmarshal(in, req); err != nil {
 		return fmt.Errorf("stdin is not a valid CodeGeneratorRequest (%d bytes): %v", len(in), err)
 	}
 	resp, lines := RespondWithReport(req)
 	for _, line := range lines {
 		fmt.Fprintln(stderr, "protoc-gen-svc: "+line)
 	}
-	out, err := proto.Marshal(resp)
-	if err != nil {
-		return fmt.Errorf("encoding the CodeGeneratorResponse: %v", err)
-	}
-	if _, err := stdout.Write(out); err != nil {
+	if err := writeResponse(stdout, resp); err != nil {
 		return fmt.Errorf("writing the CodeGeneratorResponse to stdout: %v", err)
 	}
 	return nil
 }
+
+// writeResponse writes resp as proto.Marshal encodes it, one generated file
+// at a time: the response is as large as all the generated code, and this
+// way its encoding is never all in memory at once. proto.Marshal writes a
+// message's fields in the order of their numbers, the files (field 15)
+// last, so the bytes are the same.
+func writeResponse(w io.Writer, resp *pluginpb.CodeGeneratorResponse) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	files := resp.File
+	resp.File = nil
+	b, err := proto.Marshal(resp)
+	resp.File = files
+	if err != nil {
+		return err
+	}
+	bw.Write(b)
+	for _, f := range files {
+		size := proto.Size(f)
+		b = protowire.AppendTag(b[:0], fileFieldNumber, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(size))
+		bw.Write(b)
+		b, err = proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(b[:0], f)
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+	}
+	return bw.Flush()
+}
+
+// fileFieldNumber is the number of CodeGeneratorResponse.file.
+const fileFieldNumber = 15
 
 // Usage describes the plugin and its options, for --help.
 func Usage() string {

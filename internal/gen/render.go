@@ -1,8 +1,8 @@
 package gen
 
 import (
-	"bytes"
 	"fmt"
+	"sync"
 	"text/template"
 
 	"google.golang.org/protobuf/compiler/protogen"
@@ -33,21 +33,41 @@ var fileTemplates = template.Must(template.New("").
 // g.QualifiedGoIdent, so protogen writes the imports. The renamed function
 // ends the doc comment of a declaration whose name claimGenerated changed
 // with a paragraph saying why, and gives "" for every other name.
+//
+// The template writes straight into g, and runs on a copy of
+// fileTemplates taken from a pool, whose functions are bound to g and f for
+// the time of the call, rather than on a copy made for every file.
 func render(g *protogen.GeneratedFile, f *fileModel, name string, data any) error {
-	t, err := fileTemplates.Clone()
+	b := boundTemplates.Get().(*boundTemplate)
+	b.g, b.f = g, f
+	err := b.t.ExecuteTemplate(g, name, data)
+	b.g, b.f = nil, nil
+	boundTemplates.Put(b)
 	if err != nil {
-		return err
-	}
-	t.Funcs(template.FuncMap{"ident": g.QualifiedGoIdent, "renamed": func(ident string) string {
-		if why, ok := f.renamed[ident]; ok {
-			return "\n//\n// " + why
-		}
-		return ""
-	}})
-	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, name, data); err != nil {
 		return fmt.Errorf("rendering %s: %v", name, err)
 	}
-	_, err = g.Write(b.Bytes())
-	return err
+	return nil
 }
+
+// boundTemplate is a copy of fileTemplates whose functions work on g and f.
+type boundTemplate struct {
+	t *template.Template
+	g *protogen.GeneratedFile
+	f *fileModel
+}
+
+// boundTemplates holds the copies of fileTemplates render uses, one per
+// render running at a time.
+var boundTemplates = sync.Pool{New: func() any {
+	b := &boundTemplate{t: template.Must(fileTemplates.Clone())}
+	b.t.Funcs(template.FuncMap{
+		"ident": func(ident protogen.GoIdent) string { return b.g.QualifiedGoIdent(ident) },
+		"renamed": func(ident string) string {
+			if why, ok := b.f.renamed[ident]; ok {
+				return "\n//\n// " + why
+			}
+			return ""
+		},
+	})
+	return b
+}}
