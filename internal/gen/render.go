@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"text/template"
@@ -34,20 +35,31 @@ var fileTemplates = template.Must(template.New("").
 // ends the doc comment of a declaration whose name claimGenerated changed
 // with a paragraph saying why, and gives "" for every other name.
 //
-// The template writes straight into g, and runs on a copy of
-// fileTemplates taken from a pool, whose functions are bound to g and f for
-// the time of the call, rather than on a copy made for every file.
+// The template runs on a copy of fileTemplates taken from a pool, whose
+// functions are bound to g and f for the time of the call, rather than on
+// a copy made for every file, and writes into a buffer from a pool, copied
+// into g in one write: g's buffer is then allocated once, at the size of
+// the file, rather than grown by doubling (it is kept until the response is
+// written).
 func render(g *protogen.GeneratedFile, f *fileModel, name string, data any) error {
 	b := boundTemplates.Get().(*boundTemplate)
+	buf := renderBuffers.Get().(*bytes.Buffer)
 	b.g, b.f = g, f
-	err := b.t.ExecuteTemplate(g, name, data)
+	err := b.t.ExecuteTemplate(buf, name, data)
 	b.g, b.f = nil, nil
 	boundTemplates.Put(b)
-	if err != nil {
-		return fmt.Errorf("rendering %s: %v", name, err)
+	if err == nil {
+		_, err = g.Write(buf.Bytes())
+	} else {
+		err = fmt.Errorf("rendering %s: %v", name, err)
 	}
-	return nil
+	buf.Reset()
+	renderBuffers.Put(buf)
+	return err
 }
+
+// renderBuffers are the buffers render executes templates into.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // boundTemplate is a copy of fileTemplates whose functions work on g and f.
 type boundTemplate struct {

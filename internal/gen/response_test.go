@@ -23,13 +23,20 @@ func TestRunWritesMarshalledResponse(t *testing.T) {
 		reqs[dir] = in
 	}
 	reqs["large1x"] = largeRequestBytes(t, 1)
-	bad := fixtureRequest(t, "resources")
-	bad.Parameter = proto.String("no_such_option=1")
-	in, err := proto.Marshal(bad)
-	if err != nil {
-		t.Fatal(err)
+	for name, param := range map[string]string{
+		"bad option":      "no_such_option=1",
+		"module":          "module=example.com/golden",
+		"module mismatch": "module=example.com/elsewhere",
+		"annotate_code":   "annotate_code",
+	} {
+		req := fixtureRequest(t, "resources")
+		req.Parameter = proto.String(param)
+		in, err := proto.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs[name] = in
 	}
-	reqs["bad option"] = in
 	for name, in := range reqs {
 		var out bytes.Buffer
 		if err := Run(bytes.NewReader(in), &out, io.Discard); err != nil {
