@@ -56,7 +56,7 @@ func prepare(req *pluginpb.CodeGeneratorRequest) (*protogen.Plugin, []generatedF
 		resp := &pluginpb.CodeGeneratorResponse{Error: proto.String(oneLine(err.Error()))}
 		return nil, nil, nil, withSupport(resp)
 	}
-	files, lines, err := generate(plugin, params)
+	files, lines, err := generate(plugin, params, !parseProtogenParams(req.GetParameter()).annotateCode)
 	if err != nil {
 		plugin.Error(err)
 		resp := plugin.Response()
@@ -153,7 +153,7 @@ func formatInOrder(files []generatedFile, order []int, each func(i int, content 
 			defer wg.Done()
 			for k := int(next.Add(1) - 1); k < len(order); k = int(next.Add(1) - 1) {
 				if !stop.Load() {
-					content, err := files[order[k]].g.Content()
+					content, err := files[order[k]].content()
 					// The printer's buffer is this file's alone and never
 					// written again: the string shares it rather than
 					// copying the output.

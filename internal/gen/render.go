@@ -49,7 +49,11 @@ func render(g *protogen.GeneratedFile, f *fileModel, name string, data any) erro
 	b.g, b.f = nil, nil
 	boundTemplates.Put(b)
 	if err == nil {
-		_, err = g.Write(buf.Bytes())
+		if f.body != nil {
+			f.body.Write(buf.Bytes())
+		} else {
+			_, err = g.Write(buf.Bytes())
+		}
 	} else {
 		err = fmt.Errorf("rendering %s: %v", name, err)
 	}
