@@ -127,7 +127,8 @@ func (p protogenParams) outputName(name string) (string, error) {
 // calls each with every file's content, in the order of order (indices
 // into files; nil: file order), as soon as that file and those before it
 // are done, until each returns false. A content is dropped once each has
-// seen it, so that formatted files need not all be in memory at once.
+// seen it, and so is the declarations' text (generatedFile.body) it was
+// made of, so that formatted files need not all be in memory at once.
 func formatInOrder(files []generatedFile, order []int, each func(i int, content string, err error) bool) {
 	if order == nil {
 		order = make([]int, len(files))
@@ -169,6 +170,7 @@ func formatInOrder(files []generatedFile, order []int, each func(i int, content 
 			stop.Store(true)
 		}
 		results[k].content = ""
+		files[order[k]].body = nil // in the content now
 	}
 	wg.Wait()
 }
