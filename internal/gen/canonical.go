@@ -1,8 +1,10 @@
 package gen
 
 import (
+	"go/build/constraint"
 	"go/doc/comment"
 	"strings"
+	"unicode"
 )
 
 // The client wrapper and the repository files are written as go/printer
@@ -47,7 +49,8 @@ func formatDocComments(body []byte) []byte {
 				group = formatDocComment(group)
 			}
 			for _, c := range group {
-				out = append(append(out, strings.TrimRight(c, " \t")...), '\n')
+				// go/printer's trimRight of a "//" comment.
+				out = append(append(out, strings.TrimRightFunc(c, unicode.IsSpace)...), '\n')
 			}
 			blank = false
 			i = j - 1
@@ -68,6 +71,21 @@ func formatDocComments(body []byte) []byte {
 		out = out[:len(out)-1]
 	}
 	return out
+}
+
+// needsPrinter reports whether body holds a comment that go/printer does
+// more with than formatDocComments: a build constraint ("//go:build",
+// "// +build"), which go/printer moves to the top of the file, or a line
+// directive ("//line"), which changes the positions it lays the code out
+// by. Proto comments can hold such lines; such a file is formatted whole.
+func needsPrinter(body []byte) bool {
+	for line := range strings.SplitSeq(string(body), "\n") {
+		line = strings.TrimLeft(line, " \t")
+		if strings.HasPrefix(line, "//") && (constraint.IsGoBuild(line) || constraint.IsPlusBuild(line) || strings.HasPrefix(line, "//line ")) {
+			return true
+		}
+	}
+	return false
 }
 
 // startsDeclaration reports whether line begins a declaration at the start

@@ -112,7 +112,11 @@ func generate(plugin *protogen.Plugin, params Params, canonical bool) ([]generat
 			}
 			err := out.emit(g, model)
 			if model.body != nil {
-				gf.body = formatDocComments(model.body.Bytes())
+				if body := model.body.Bytes(); needsPrinter(body) {
+					g.Write(body) // formatted whole, by Content
+				} else {
+					gf.body = formatDocComments(body)
+				}
 				model.body = nil
 			}
 			if err != nil {
