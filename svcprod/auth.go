@@ -97,22 +97,43 @@ func WithAuth(authenticate AuthFunc, opts ...AuthOption) svcserver.Option {
 		return newCtx, nil
 	}
 	protected := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
-		return !p.public(c.FullMethod())
+		// By service and method: CallMeta.FullMethod formats a new string.
+		return !p.publicCall(c.Service, c.Method)
 	})
-	return svcserver.WithServerOptions(
-		grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authFunc), protected)),
-		grpc.ChainStreamInterceptor(selector.StreamServerInterceptor(auth.StreamServerInterceptor(authFunc), protected)),
+	unary := selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(authFunc), protected)
+	return svcserver.WithCheck(
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo) (context.Context, error) {
+			// The interceptors pass the call on, with the context
+			// authentication gave, to contextNext, which returns it.
+			resp, err := unary(ctx, req, info, contextNext)
+			if err != nil {
+				return nil, err
+			}
+			newCtx, _ := resp.(context.Context)
+			return newCtx, nil
+		},
+		selector.StreamServerInterceptor(auth.StreamServerInterceptor(authFunc), protected),
 	)
 }
+
+// contextNext is the handler WithAuth gives the middleware's unary
+// interceptors: it answers with the context it is given.
+func contextNext(ctx context.Context, _ any) (any, error) { return ctx, nil }
 
 type authPolicy struct {
 	publicMethods  map[string]bool
 	publicServices map[string]bool
-	cache          sync.Map // full method → bool (public)
+
+	mu    sync.RWMutex
+	calls map[serviceMethod]bool // public, by service and method
 }
 
+// serviceMethod is a method by its service and name, as CallMeta splits
+// "/pkg.Service/Method".
+type serviceMethod struct{ service, method string }
+
 func newAuthPolicy(opts []AuthOption) *authPolicy {
-	p := &authPolicy{publicMethods: map[string]bool{}, publicServices: map[string]bool{}}
+	p := &authPolicy{publicMethods: map[string]bool{}, publicServices: map[string]bool{}, calls: map[serviceMethod]bool{}}
 	for _, s := range defaultPublicServices {
 		p.publicServices[s] = true
 	}
@@ -123,14 +144,25 @@ func newAuthPolicy(opts []AuthOption) *authPolicy {
 }
 
 // public reports whether fullMethod may be called without credentials.
-// grpc runs interceptors for registered methods only, so the cache is
-// bounded by the server's methods.
 func (p *authPolicy) public(fullMethod string) bool {
-	if v, ok := p.cache.Load(fullMethod); ok {
-		return v.(bool)
+	return p.publicMethods[fullMethod] || p.publicServices[serviceOf(fullMethod)] || schemaPublic(fullMethod)
+}
+
+// publicCall is public for "/service/method", decided once per method and
+// kept: grpc runs interceptors for registered methods only, so the cache is
+// bounded by the server's methods.
+func (p *authPolicy) publicCall(service, method string) bool {
+	key := serviceMethod{service, method}
+	p.mu.RLock()
+	public, ok := p.calls[key]
+	p.mu.RUnlock()
+	if ok {
+		return public
 	}
-	public := p.publicMethods[fullMethod] || p.publicServices[serviceOf(fullMethod)] || schemaPublic(fullMethod)
-	p.cache.Store(fullMethod, public)
+	public = p.public("/" + service + "/" + method)
+	p.mu.Lock()
+	p.calls[key] = public
+	p.mu.Unlock()
 	return public
 }
 

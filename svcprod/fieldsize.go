@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -49,10 +50,11 @@ func (l *sizeLimit) check(req any) error {
 	if !ok {
 		return nil
 	}
-	path, size, limit := l.walk(m.ProtoReflect(), "")
-	if path == "" {
+	w := sizeWalk{l: l}
+	if !w.message(m.ProtoReflect()) {
 		return nil
 	}
+	path, size, limit := w.path(), w.size, w.limit
 	desc := fmt.Sprintf("%s is %d bytes long; at most %d are allowed", path, size, limit)
 	st := status.New(codes.InvalidArgument, "field too large: "+desc)
 	if ds, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
@@ -63,54 +65,152 @@ func (l *sizeLimit) check(req any) error {
 	return st.Err()
 }
 
-// walk returns the path, size and limit of the first value over its limit,
-// or "" when there is none.
-func (l *sizeLimit) walk(msg protoreflect.Message, prefix string) (path string, size, limit int) {
-	msg.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		name := prefix + string(fd.Name())
-		max := l.max
-		if n, ok := l.larger[fd.FullName()]; ok {
-			max = n
+// sizeWalk finds the first value over its limit in a message, its size
+// and limit, and its path, which is put together only once the value is
+// found, step by step on the way back up: walking a request within the
+// limits allocates nothing (maps, and messages with extensions, are walked
+// through closures, with a walker of their own).
+type sizeWalk struct {
+	l *sizeLimit
+
+	found       bool
+	size, limit int
+	steps       []pathStep // the path of the value found, innermost first
+}
+
+// pathStep is one field of a path: "name", "name[3]" or "name[\"key\"]".
+type pathStep struct {
+	name   protoreflect.Name
+	index  int // of a list element, or -1
+	key    protoreflect.MapKey
+	hasKey bool
+}
+
+// path is the path of the value found: "items[\"mug\"].title".
+func (w *sizeWalk) path() string {
+	var b strings.Builder
+	for i := len(w.steps) - 1; i >= 0; i-- {
+		s := w.steps[i]
+		b.WriteString(string(s.name))
+		switch {
+		case s.hasKey:
+			b.WriteString("[" + strconv.Quote(s.key.String()) + "]")
+		case s.index >= 0:
+			b.WriteString("[" + strconv.Itoa(s.index) + "]")
 		}
-		over := func(kind protoreflect.Kind, v protoreflect.Value, at string) bool {
-			n := valueSize(kind, v)
-			if max > 0 && n > max {
-				path, size, limit = at, n, max
+		if i > 0 {
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
+}
+
+// message walks the populated fields of msg, reporting whether one holds a
+// value over its limit.
+func (w *sizeWalk) message(msg protoreflect.Message) bool {
+	md := msg.Descriptor()
+	if md.ExtensionRanges().Len() > 0 {
+		// Extensions are populated fields too: only Range finds them.
+		sub := &sizeWalk{l: w.l}
+		msg.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			return !sub.field(fd, v)
+		})
+		return w.from(sub)
+	}
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if !fd.IsList() && !fd.IsMap() && !holdsBytes(fd.Kind()) {
+			continue // a number, a bool or an enum: nothing to measure
+		}
+		if msg.Has(fd) && w.field(fd, msg.Get(fd)) {
+			return true
+		}
+	}
+	return false
+}
+
+// from takes the finding of sub, a walker of a closure, reporting whether
+// there is one.
+func (w *sizeWalk) from(sub *sizeWalk) bool {
+	if !sub.found {
+		return false
+	}
+	w.found, w.size, w.limit, w.steps = true, sub.size, sub.limit, append(w.steps, sub.steps...)
+	return true
+}
+
+func holdsBytes(kind protoreflect.Kind) bool {
+	switch kind {
+	case protoreflect.StringKind, protoreflect.BytesKind, protoreflect.MessageKind, protoreflect.GroupKind:
+		return true
+	}
+	return false
+}
+
+// field walks the value v of the populated field fd.
+func (w *sizeWalk) field(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	max := w.l.max
+	if n, ok := w.l.larger[fd.FullName()]; ok {
+		max = n
+	}
+	switch {
+	case fd.IsMap():
+		sub := &sizeWalk{l: w.l}
+		keyKind, valueKind := fd.MapKey().Kind(), fd.MapValue().Kind()
+		v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+			found := sub.over(keyKind, k.Value(), max)
+			if !found {
+				if valueKind == protoreflect.MessageKind {
+					found = sub.message(mv.Message())
+				} else {
+					found = sub.over(valueKind, mv, max)
+				}
+			}
+			if found {
+				sub.steps = append(sub.steps, pathStep{name: fd.Name(), index: -1, key: k, hasKey: true})
+			}
+			return !found
+		})
+		return w.from(sub)
+	case fd.IsList():
+		list := v.List()
+		message := fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind
+		for i := 0; i < list.Len(); i++ {
+			var found bool
+			if message {
+				found = w.message(list.Get(i).Message())
+			} else {
+				found = w.over(fd.Kind(), list.Get(i), max)
+			}
+			if found {
+				w.steps = append(w.steps, pathStep{name: fd.Name(), index: i})
 				return true
 			}
-			return false
 		}
-		switch {
-		case fd.IsMap():
-			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
-				at := name + "[" + strconv.Quote(k.String()) + "]"
-				if over(fd.MapKey().Kind(), k.Value(), at) {
-					return false
-				}
-				if fd.MapValue().Kind() == protoreflect.MessageKind {
-					path, size, limit = l.walk(mv.Message(), at+".")
-					return path == ""
-				}
-				return !over(fd.MapValue().Kind(), mv, at)
-			})
-		case fd.IsList():
-			list := v.List()
-			for i := 0; i < list.Len() && path == ""; i++ {
-				at := name + "[" + strconv.Itoa(i) + "]"
-				if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
-					path, size, limit = l.walk(list.Get(i).Message(), at+".")
-				} else {
-					over(fd.Kind(), list.Get(i), at)
-				}
-			}
-		case fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind:
-			path, size, limit = l.walk(v.Message(), name+".")
-		default:
-			over(fd.Kind(), v, name)
-		}
-		return path == ""
-	})
-	return path, size, limit
+		return false
+	}
+	var found bool
+	if fd.Kind() == protoreflect.MessageKind || fd.Kind() == protoreflect.GroupKind {
+		found = w.message(v.Message())
+	} else {
+		found = w.over(fd.Kind(), v, max)
+	}
+	if found {
+		w.steps = append(w.steps, pathStep{name: fd.Name(), index: -1})
+	}
+	return found
+}
+
+// over records the value v if it is over max (when max is positive), and
+// reports whether it was.
+func (w *sizeWalk) over(kind protoreflect.Kind, v protoreflect.Value, max int) bool {
+	n := valueSize(kind, v)
+	if max <= 0 || n <= max {
+		return false
+	}
+	w.found, w.size, w.limit = true, n, max
+	return true
 }
 
 func valueSize(kind protoreflect.Kind, v protoreflect.Value) int {
@@ -127,16 +227,13 @@ func valueSize(kind protoreflect.Kind, v protoreflect.Value) int {
 // before the handler sees it; an error answers the call (or ends the
 // stream) instead.
 func checkRequests(check func(req any) error) svcserver.Option {
-	return svcserver.WithServerOptions(
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			if err := check(req); err != nil {
-				return nil, err
-			}
-			return handler(ctx, req)
-		}),
-		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return svcserver.WithCheck(
+		func(ctx context.Context, req any, _ *grpc.UnaryServerInfo) (context.Context, error) {
+			return ctx, check(req)
+		},
+		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 			return handler(srv, checkingStream{ss, check})
-		}),
+		},
 	)
 }
 

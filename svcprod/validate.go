@@ -35,27 +35,27 @@ func WithValidation() svcserver.Option {
 func WithValidator(v protovalidate.Validator) svcserver.Option {
 	unary := mwvalidate.UnaryServerInterceptor(v)
 	stream := mwvalidate.StreamServerInterceptor(v)
-	return svcserver.WithServerOptions(
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			// The middleware calls next only for a valid request; any error it
-			// returns is its own.
-			valid := false
-			_, err := unary(ctx, req, info, func(context.Context, any) (any, error) {
-				valid = true
-				return nil, nil
-			})
-			if !valid {
+	return svcserver.WithCheck(
+		func(ctx context.Context, req any, info *grpc.UnaryServerInfo) (context.Context, error) {
+			// The middleware calls next only for a valid request, and next
+			// returns no error; any error is the middleware's own. next is a
+			// function, not a closure: nothing to allocate per call.
+			if _, err := unary(ctx, req, info, validNext); err != nil {
 				return nil, badRequest(err)
 			}
-			return handler(ctx, req)
-		}),
-		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			return ctx, nil
+		},
+		func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 			return stream(srv, ss, info, func(srv any, validating grpc.ServerStream) error {
 				return handler(srv, badRequestStream{validating})
 			})
-		}),
+		},
 	)
 }
+
+// validNext is the handler WithValidator gives the middleware's unary
+// interceptor: reached only by valid requests.
+func validNext(context.Context, any) (any, error) { return nil, nil }
 
 // badRequestStream turns the validation errors of RecvMsg into BadRequest.
 type badRequestStream struct{ grpc.ServerStream }

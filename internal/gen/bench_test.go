@@ -25,8 +25,10 @@ import (
 // Both plugins run as processes, as protoc and buf run them, fed the same
 // marshalled CodeGeneratorRequest on stdin; a run is process start to exit
 // (reading the request, generating, writing the response). The requests are
-// the large synthetic one (largereq_test.go, 300 files, 3,240 methods) and
-// the real corpora of TestRealCorpora (downloaded through the module proxy).
+// the large synthetic one (largereq_test.go, 300 files, 3,240 methods), all
+// of googleapis in one request (allGoogleapisRequest: the descriptors
+// embedded in genproto's packages) and the real corpora of TestRealCorpora
+// (downloaded through the module proxy).
 //
 // BenchmarkRespond runs the same large request in process, for pprof:
 //
@@ -196,7 +198,10 @@ type benchRequest struct {
 }
 
 func benchRequests() []benchRequest {
-	reqs := []benchRequest{{"large1x", func(b *testing.B) []byte { return largeRequestBytes(b, 1) }}}
+	reqs := []benchRequest{
+		{"large1x", func(b *testing.B) []byte { return largeRequestBytes(b, 1) }},
+		{"googleapis", googleapisRequestBytes},
+	}
 	for _, c := range corpora {
 		reqs = append(reqs, benchRequest{c.name, func(b *testing.B) []byte {
 			in, err := proto.Marshal(c.request(b))
@@ -207,6 +212,28 @@ func benchRequests() []benchRequest {
 		}})
 	}
 	return reqs
+}
+
+var allGoogleapisBench struct {
+	once sync.Once
+	in   []byte
+}
+
+// googleapisRequestBytes is allGoogleapisRequest marshalled, built once
+// per process: all of googleapis in one request (534 files with services,
+// 1,740 files in all).
+func googleapisRequestBytes(b *testing.B) []byte {
+	allGoogleapisBench.once.Do(func() {
+		in, err := proto.Marshal(allGoogleapisRequest(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		allGoogleapisBench.in = in
+	})
+	if allGoogleapisBench.in == nil {
+		b.Fatal("building the googleapis request failed")
+	}
+	return allGoogleapisBench.in
 }
 
 // BenchmarkGenerate compares protoc-gen-svc with protoc-gen-go-grpc, both as

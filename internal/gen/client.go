@@ -57,6 +57,7 @@ type wrapperMethodView struct {
 	InType, OutType, CallOption, Stream string
 	Helper                              string // the svcclient function the method calls
 	Index                               string // the constant naming the method's row in the policy table
+	IndexPad                            string // spaces after Index, aligning the constants' values
 	SeqName, SeqDoc, SeqHelper, Seq2    string // server streams: the iterator
 	Pages                               *pagesView
 	Wait                                *waitView
@@ -68,6 +69,7 @@ type pagesView struct {
 	Context, InType, OutType, ItemType, CallOption string
 	Seq2, Helper                                   string
 	TokenField, ItemsField, NextField              string
+	SetTokenBody, ItemsBody                        string // the bodies of the two function literals
 }
 
 type startForTestView struct {
@@ -80,6 +82,7 @@ type startForTestView struct {
 // repository of operations.
 type startOpsView struct {
 	Repositories, Field string
+	Interface           string // interface{ Repositories() ... }, laid out
 	Register            protogen.GoIdent
 }
 
@@ -127,13 +130,20 @@ func wrapperOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) wrappe
 	}
 	for _, mm := range sm.methods {
 		v.Methods = append(v.Methods, wrapperMethodOf(g, f.file.GoImportPath, sm, mm))
-		v.PolicyRows = append(v.PolicyRows, policyRow(g, mm))
+		v.PolicyRows = append(v.PolicyRows, alignFields(policyRow(g, mm), "\t\t"))
 		if v.Methods[len(v.Methods)-1].Wait != nil && v.Operations == nil {
 			v.Operations = &wrapperOpsView{
 				Type: g.QualifiedGoIdent(longrunningpbGo.Ident("OperationsClient")),
 				New:  g.QualifiedGoIdent(longrunningpbGo.Ident("NewOperationsClient")),
 			}
 		}
+	}
+	width := 0
+	for _, m := range v.Methods {
+		width = max(width, len(m.Index))
+	}
+	for i := range v.Methods {
+		v.Methods[i].IndexPad = strings.Repeat(" ", width-len(v.Methods[i].Index))
 	}
 	if f.params.Artifacts[ArtifactServer] {
 		st := &startForTestView{
@@ -145,7 +155,8 @@ func wrapperOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) wrappe
 			st.NewInMemorySkeleton = n.NewInMemorySkeleton
 		}
 		if f.params.Artifacts[ArtifactRepo] && sm.hasOperations() {
-			st.Operations = &startOpsView{Repositories: n.Repositories, Field: sm.operationsField(), Register: svclroPackage.Ident("Register")}
+			st.Operations = &startOpsView{Repositories: n.Repositories, Field: sm.operationsField(), Register: svclroPackage.Ident("Register"),
+				Interface: oneMethodInterface("Repositories() "+n.Repositories, len(n.Repositories), "\t\t")}
 		}
 		v.StartForTest = st
 	}
@@ -233,6 +244,38 @@ func describePolicy(mm *methodModel) string {
 		parts = append(parts, "not retried")
 	}
 	return strings.Join(parts, ",\n")
+}
+
+// alignFields lays out the fields of a composite literal, one per line at
+// indent, as go/printer does: "Key: value" fields on consecutive lines have
+// their values aligned, and a field whose value spans lines (a literal of
+// fields of its own, "T{\n...,\n}") stands alone, unaligned, its own
+// fields aligned one level deeper.
+func alignFields(fields []string, indent string) []string {
+	out := make([]string, len(fields))
+	for i := 0; i < len(fields); {
+		if strings.Contains(fields[i], "\n") {
+			lines := strings.Split(fields[i], "\n")
+			inner := make([]string, 0, len(lines)-2)
+			for _, l := range lines[1 : len(lines)-1] {
+				inner = append(inner, strings.TrimSuffix(l, ","))
+			}
+			deeper := indent + "\t"
+			out[i] = lines[0] + "\n" + deeper + strings.Join(alignFields(inner, deeper), ",\n"+deeper) + ",\n" + indent + lines[len(lines)-1]
+			i++
+			continue
+		}
+		j, width := i, 0
+		for ; j < len(fields) && !strings.Contains(fields[j], "\n"); j++ {
+			key, _, _ := strings.Cut(fields[j], ": ")
+			width = max(width, len(key))
+		}
+		for ; i < j; i++ {
+			key, value, _ := strings.Cut(fields[i], ": ")
+			out[i] = key + ":" + strings.Repeat(" ", width-len(key)+1) + value
+		}
+	}
+	return out
 }
 
 // policyRow is the fields of a method's svcclient.MethodPolicy literal.
@@ -378,7 +421,7 @@ func pagesViewOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 	m := mm.m
 	item := ps.items.Message
 	l := newLocalNames(home, m.Input, m.Output, item)
-	return &pagesView{
+	v := &pagesView{
 		Doc: docText(name+" calls "+m.GoName+" page after page, following "+string(ps.nextToken.Desc.Name())+" from\n"+
 			"in's "+string(ps.token.Desc.Name())+" on, and yields the "+string(ps.items.Desc.Name())+" of every page; a failed page\n"+
 			"yields one error and stops. Each page is one call of "+m.GoName+", with its\n"+
@@ -396,6 +439,34 @@ func pagesViewOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 		Helper:     g.QualifiedGoIdent(svcclientPackage.Ident("Pages")),
 		TokenField: ps.token.GoName, ItemsField: ps.items.GoName, NextField: ps.nextToken.GoName,
 	}
+	v.SetTokenBody = funcLitBody("func("+v.Req+" *"+v.InType+", "+v.Token+" string)",
+		v.Req+"."+v.TokenField+" = "+v.Token, "\t\t")
+	v.ItemsBody = funcLitBody("func("+v.Resp+" *"+v.OutType+") ([]*"+v.ItemType+", string)",
+		"return "+v.Resp+".Get"+v.ItemsField+"(), "+v.Resp+".Get"+v.NextField+"()", "\t\t")
+	return v
+}
+
+// oneMethodInterface is an interface type of one method, which takes no
+// arguments and returns a type of resultLen characters, as go/printer
+// prints it: on one line when "func() " and the result take at most 29
+// columns (go/printer's isOneLineFieldList), else the method on a line of
+// its own, at indent and a tab.
+func oneMethodInterface(method string, resultLen int, indent string) string {
+	if 1+len("func() ")+resultLen <= 30 {
+		return "interface{ " + method + " }"
+	}
+	return "interface {\n" + indent + "\t" + method + "\n" + indent + "}"
+}
+
+// funcLitBody is the body of a function literal of one statement, as
+// go/printer prints it after the literal's signature: on the same line
+// when the signature and the statement take at most 100 columns together
+// (go/printer's funcBody), else on a line of its own, at indent and a tab.
+func funcLitBody(signature, stmt, indent string) string {
+	if len(signature)+len(stmt) <= 100 {
+		return "{ " + stmt + " }"
+	}
+	return "{\n" + indent + "\t" + stmt + "\n" + indent + "}"
 }
 
 var kindIdent = map[rpcKind]string{

@@ -43,23 +43,27 @@ const docWidth = 80
 // line breaks in the text do not matter.
 func wrapDoc(text string) []string {
 	var lines, words []string
+	var line []byte // the line being filled, reused
 	flush := func(first, rest string) {
-		line := first
+		if len(words) == 0 {
+			return
+		}
+		line = append(line[:0], first...)
+		empty := true // no word on the line yet
 		for _, w := range words {
 			switch {
-			case line == first || line == rest:
-				line += w
+			case empty:
 			case len(line)+1+len(w) > docWidth:
-				lines = append(lines, line)
-				line = rest + w
+				lines = append(lines, string(line))
+				line = append(line[:0], rest...)
 			default:
-				line += " " + w
+				line = append(line, ' ')
 			}
+			line = append(line, w...)
+			empty = false
 		}
-		if len(words) > 0 {
-			lines = append(lines, line)
-		}
-		words = nil
+		lines = append(lines, string(line))
+		words = words[:0]
 	}
 	for _, raw := range strings.Split(text, "\n") {
 		switch {

@@ -5,6 +5,7 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 
@@ -47,7 +48,7 @@ var outputs = []output{
 // It reports the first proto it cannot serve as an error naming the file and
 // the element.
 func Generate(plugin *protogen.Plugin, params Params) error {
-	_, _, err := generate(plugin, params)
+	_, _, err := generate(plugin, params, false)
 	return err
 }
 
@@ -55,11 +56,23 @@ func Generate(plugin *protogen.Plugin, params Params) error {
 type generatedFile struct {
 	g    *protogen.GeneratedFile
 	name string
+	// body is the file's declarations, when generate wrote them here rather
+	// than into g, which then holds the header, the package clause and the
+	// imports (see canonical).
+	body []byte
 }
 
+// canonicalArtifacts are the files whose templates write Go as gofmt
+// prints it, but for doc comments (see formatDocComments): with canonical,
+// generate writes their declarations beside the file, and only the header
+// and imports go through go/printer (GeneratedFile.Content).
+var canonicalArtifacts = map[Artifact]bool{ArtifactClient: true, ArtifactRepo: true}
+
 // generate is Generate, returning the files it created, in order, and the
-// report of what each method does (see report).
-func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, []string, error) {
+// report of what each method does (see report). With canonical, the
+// declarations of canonicalArtifacts are kept beside their files (see
+// generatedFile), which then only Content can put together.
+func generate(plugin *protogen.Plugin, params Params, canonical bool) ([]generatedFile, []string, error) {
 	Supported(plugin)
 	// Files are modelled in path order, so which error is reported first
 	// does not depend on the order of the request.
@@ -93,10 +106,23 @@ func generate(plugin *protogen.Plugin, params Params) ([]generatedFile, []string
 			name := model.file.GeneratedFilenamePrefix + out.suffix
 			g := plugin.NewGeneratedFile(name, model.file.GoImportPath)
 			emitHeader(g, plugin, model.file)
-			if err := out.emit(g, model); err != nil {
+			gf := generatedFile{g: g, name: name}
+			if canonical && canonicalArtifacts[out.artifact] {
+				model.body = new(bytes.Buffer)
+			}
+			err := out.emit(g, model)
+			if model.body != nil {
+				if body := model.body.Bytes(); needsPrinter(body) {
+					g.Write(body) // formatted whole, by Content
+				} else {
+					gf.body = formatDocComments(body)
+				}
+				model.body = nil
+			}
+			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %v", name, err)
 			}
-			generated = append(generated, generatedFile{g, name})
+			generated = append(generated, gf)
 		}
 	}
 	return generated, report(models, params), nil

@@ -59,7 +59,7 @@ func main() {
 // googleapis file with services in one run: the descriptors embedded in
 // every package of allGoogleapisModule, dumped by a program that imports
 // them all.
-func allGoogleapisRequest(t *testing.T) *pluginpb.CodeGeneratorRequest {
+func allGoogleapisRequest(t testing.TB) *pluginpb.CodeGeneratorRequest {
 	t.Helper()
 	modDir := moduleDir(t, allGoogleapisModule)
 	module, version, _ := strings.Cut(allGoogleapisModule, "@")

@@ -398,9 +398,12 @@ func respondSequentially(t testing.TB, req *pluginpb.CodeGeneratorRequest) *plug
 }
 
 // TestConcurrentFormattingMatchesProtogen checks that Respond, which formats
-// the generated files concurrently, answers exactly what protogen's
-// Plugin.Response does, for the large request, every fixture, and module=
-// prefixes that match and that do not.
+// the generated files concurrently, and writes the client wrapper and
+// repository files as go/printer prints them rather than formatting them
+// (canonical.go), answers exactly what protogen's Plugin.Response does for
+// the files written by Generate, formatted whole: for the large request,
+// every fixture, the real corpora, all of googleapis, and module= prefixes
+// that match and that do not.
 func TestConcurrentFormattingMatchesProtogen(t *testing.T) {
 	check := func(t *testing.T, req *pluginpb.CodeGeneratorRequest) {
 		t.Helper()
@@ -417,6 +420,16 @@ func TestConcurrentFormattingMatchesProtogen(t *testing.T) {
 	for _, dir := range fixtureCases(t) {
 		t.Run(dir, func(t *testing.T) { check(t, fixtureRequest(t, dir)) })
 	}
+	for _, c := range corpora {
+		t.Run(c.name, func(t *testing.T) {
+			testenv.Slow(t, "downloads modules")
+			check(t, c.request(t))
+		})
+	}
+	t.Run("googleapis", func(t *testing.T) {
+		testenv.Slow(t, "downloads genproto and builds all of googleapis")
+		check(t, allGoogleapisRequest(t))
+	})
 	for _, tt := range []struct {
 		param   string
 		wantErr bool

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"bytes"
 	"fmt"
 	"go/token"
 	"slices"
@@ -31,6 +32,10 @@ type fileModel struct {
 	// renamed explains each generated identifier that claimGenerated gave
 	// an alternative name, by its new name.
 	renamed map[string]string
+
+	// body, while not nil, receives what render writes, instead of the
+	// generated file (see canonical).
+	body *bytes.Buffer
 }
 
 // declares reports whether the file declares r's repository, schema and

@@ -39,7 +39,7 @@ func emitRepo(g *protogen.GeneratedFile, f *fileModel) error {
 			KeyWhy:         r.keyWhy,
 			IntegerKey:     keyKindOf(r.key) != keyString,
 			Schema:         r.schema,
-			SchemaFields:   schemaFields(r, f.implied[r]),
+			SchemaFields:   alignFields(schemaFields(r, f.implied[r]), "\t\t"),
 			NewInMemory:    r.newInMemory,
 			Opts:           newLocalNames(f.file.GoImportPath, r.msg).of("opts"),
 			RepositoryType: svcstorePackage.Ident("Repository"),

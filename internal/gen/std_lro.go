@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"cloud.google.com/go/longrunning/autogen/longrunningpb"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -58,7 +57,7 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 // readOperationInfo reads the (google.longrunning.operation_info) of m,
 // which answers an Operation, or says why it cannot be used.
 func readOperationInfo(m *protogen.Method, scope *fileScope) (*lroAnswer, string) {
-	info, err := extension[*longrunningpb.OperationInfo](m.Desc.Options(), longrunningpb.E_OperationInfo)
+	info, err := readOperationInfoOption(m.Desc.Options())
 	if err != nil {
 		return nil, fmt.Sprintf("its option (google.longrunning.operation_info) cannot be read: %v", err)
 	}
