@@ -288,3 +288,60 @@ func bouncedOpener[M proto.Message](bounced, direct *pgxpool.Pool, tables *atomi
 		return st
 	}
 }
+
+// BenchmarkReadReplica: Gets from 16 goroutines through a store reading
+// the primary, and through one reading a streaming standby
+// (WithReadPool), side by side in one run:
+//
+//	SVC_TEST_PG_CLUSTER=1 go test -run '^$' -bench ReadReplica -benchtime 3s -count 3 ./svcstore/pgstore/
+//
+// Both servers run on this machine, so the standby adds no CPU: the ratio
+// shows what routing reads costs, not what a second machine would add.
+func BenchmarkReadReplica(b *testing.B) {
+	c := pgcluster.NewCluster(b, pgcluster.ClusterOptions{Standby: true})
+	primary := c.Primary.Pool(b)
+	standby := pgcluster.ConnectPool(b, c.MultiHostDSN("standby", c.Standby))
+	writer, err := pgstore.New[*testpb.Book](ctx, primary, fixtures.BookSchema, pgstore.WithTable("books"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer writer.Close()
+	var keys []string
+	for i := range 200 {
+		book, err := writer.Create(ctx, fixtures.PlanBook(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys = append(keys, book.Name)
+	}
+	replica, err := pgstore.New[*testpb.Book](ctx, primary, fixtures.BookSchema, pgstore.WithTable("books"), pgstore.WithReadPool(standby))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer replica.Close()
+	// Every book has reached the standby.
+	for {
+		if _, err := replica.Get(ctx, keys[len(keys)-1]); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, tc := range []struct {
+		name  string
+		store *pgstore.Store[*testpb.Book]
+	}{{"reads=primary", writer}, {"reads=standby", replica}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetParallelism(8)
+			var n atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					if _, err := tc.store.Get(ctx, keys[int(i)%len(keys)]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
