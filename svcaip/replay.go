@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -75,7 +76,7 @@ func Replay[Resp proto.Message](ctx context.Context, repo Requests, method, requ
 		return zero, status.Error(codes.InvalidArgument, "the request does not encode")
 	}
 	digest := sha256.Sum256(data)
-	name := RequestsSchema.KeyPrefix + method + "/" + requestID
+	name := RequestsSchema.KeyPrefix + strings.TrimPrefix(method, "/") + "/" + requestID
 	for attempt := 0; ; attempt++ {
 		rec, err := repo.Create(ctx, &svcv1.RequestRecord{Name: name, RequestDigest: digest[:]})
 		if err == nil {

@@ -28,7 +28,7 @@ const (
 // sent (package svcaip: Replay).
 type RequestRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// "requests/<full method name>/<request_id>".
+	// "requests/<package>.<Service>/<Method>/<request_id>".
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// SHA-256 of the request as first sent (deterministic encoding): the same
 	// request_id with another request is refused.
