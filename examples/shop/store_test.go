@@ -255,6 +255,49 @@ func TestReplicasOnPostgres(t *testing.T) {
 		}
 	}
 
+	// A create retried with one request_id on both replicas at once is
+	// carried out once (AIP-155): every sender gets the same product.
+	var rmu sync.Mutex
+	created := map[string]int{}
+	var rwg sync.WaitGroup
+	for i := range 8 {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			from := []*shopd{a, b}[i%2]
+			p, err := from.catalog().CreateProduct(ctx, &shopv1.CreateProductRequest{Product: product("retried"), RequestId: "5f0c2a1e-request-once"})
+			if err != nil {
+				t.Errorf("create with a request_id on replica %d: %v", i%2, err)
+				return
+			}
+			rmu.Lock()
+			created[p.GetName()]++
+			rmu.Unlock()
+		}()
+	}
+	rwg.Wait()
+	if len(created) != 1 {
+		t.Fatalf("8 creates with one request_id on two replicas answered %v; want one product", created)
+	}
+	retried := 0
+	for token := ""; ; {
+		page, err := b.catalog().ListProducts(ctx, &shopv1.ListProductsRequest{PageSize: 100, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page.GetProducts() {
+			if p.GetTitle() == "retried" {
+				retried++
+			}
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if retried != 1 {
+		t.Fatalf("%d products stored by 8 creates with one request_id; want 1", retried)
+	}
+
 	// kill -9 a during a stream of creates.
 	var mu sync.Mutex
 	acked := map[string]string{} // title -> name

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	"github.com/svcgen/protoc-gen-svc/svcaip"
 	"github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
@@ -34,10 +35,10 @@ type Catalog struct {
 	shutdown context.CancelFunc
 }
 
-func newCatalog(logger *slog.Logger, products ProductStore) *Catalog {
+func newCatalog(logger *slog.Logger, products ProductStore, requests svcaip.Requests) *Catalog {
 	closing, shutdown := context.WithCancel(context.Background())
 	return &Catalog{
-		CatalogSkeleton: shopv1.NewCatalogSkeleton(shopv1.CatalogRepositories{Product: products}),
+		CatalogSkeleton: shopv1.NewCatalogSkeleton(shopv1.CatalogRepositories{Product: products, Requests: requests}),
 		products:        products,
 		logger:          logger,
 		closing:         closing,

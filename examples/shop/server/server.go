@@ -47,7 +47,7 @@ func NewOn(logger *slog.Logger, repos *Repositories) *Shop {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	catalog := newCatalog(logger, repos.Products)
+	catalog := newCatalog(logger, repos.Products, repos.Requests)
 	customers := &Customers{CustomersSkeleton: shopv1.NewCustomersSkeleton(shopv1.CustomersRepositories{Customer: repos.Customers})}
 	return &Shop{
 		Catalog:   catalog,

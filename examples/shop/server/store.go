@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	shopv1 "github.com/svcgen/protoc-gen-svc/examples/shop/gen/shop/v1"
+	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
+	"github.com/svcgen/protoc-gen-svc/svcaip"
 	"github.com/svcgen/protoc-gen-svc/svcstore"
 	"github.com/svcgen/protoc-gen-svc/svcstore/pgstore"
 	"github.com/svcgen/protoc-gen-svc/svcstore/sqlitestore"
@@ -21,11 +23,14 @@ type ProductStore interface {
 	svcstore.Watcher[*shopv1.Product]
 }
 
-// Repositories are the shop's three repositories, on one store.
+// Repositories are the shop's repositories, on one store: its three
+// resources, and the records of requests that carried a request_id
+// (AIP-155), so a retried create is carried out once on any replica.
 type Repositories struct {
 	Products  ProductStore
 	Customers shopv1.CustomerRepository
 	Orders    shopv1.OrderRepository
+	Requests  svcaip.Requests
 
 	close func()
 }
@@ -43,6 +48,7 @@ func InMemory(opts ...svcstore.Option) *Repositories {
 		Products:  shopv1.NewInMemoryProductRepository(opts...),
 		Customers: shopv1.NewInMemoryCustomerRepository(opts...),
 		Orders:    shopv1.NewInMemoryOrderRepository(opts...),
+		Requests:  svcaip.NewRequests(opts...),
 	}
 }
 
@@ -91,6 +97,9 @@ func OpenStore(ctx context.Context, url string, opts ...svcstore.Option) (*Repos
 			},
 			func() (shopv1.OrderRepository, error) {
 				return sqlitestore.New[*shopv1.Order](ctx, db, shopv1.OrderSchema(), opts...)
+			},
+			func() (svcaip.Requests, error) {
+				return sqlitestore.New[*svcv1.RequestRecord](ctx, db, svcaip.RequestsSchema, opts...)
 			})
 		if err != nil {
 			db.Close()
@@ -130,6 +139,13 @@ func OpenStore(ctx context.Context, url string, opts ...svcstore.Option) (*Repos
 					keep(s)
 				}
 				return s, err
+			},
+			func() (svcaip.Requests, error) {
+				s, err := pgstore.New[*svcv1.RequestRecord](ctx, pool, svcaip.RequestsSchema, opts...)
+				if err == nil {
+					keep(s)
+				}
+				return s, err
 			})
 		closeAll := func() {
 			for _, s := range stores {
@@ -147,7 +163,8 @@ func OpenStore(ctx context.Context, url string, opts ...svcstore.Option) (*Repos
 	return nil, fmt.Errorf("store %q: want memory:, sqlite:PATH or a postgres:// URL", url)
 }
 
-func openSQL(products func() (ProductStore, error), customers func() (shopv1.CustomerRepository, error), orders func() (shopv1.OrderRepository, error)) (*Repositories, error) {
+func openSQL(products func() (ProductStore, error), customers func() (shopv1.CustomerRepository, error), orders func() (shopv1.OrderRepository, error),
+	requests func() (svcaip.Requests, error)) (*Repositories, error) {
 	var r Repositories
 	var err error
 	if r.Products, err = products(); err != nil {
@@ -157,6 +174,9 @@ func openSQL(products func() (ProductStore, error), customers func() (shopv1.Cus
 		return nil, err
 	}
 	if r.Orders, err = orders(); err != nil {
+		return nil, err
+	}
+	if r.Requests, err = requests(); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -465,7 +465,10 @@ type CreateProductRequest struct {
 	// products, so there the title cannot be required by a rule.)
 	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
 	// The product's name; the server picks one when empty.
-	ProductId     string `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	ProductId string `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	// A unique id for this request (a UUID): a create retried with the same
+	// id is carried out once, on any replica (AIP-155).
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -510,6 +513,13 @@ func (x *CreateProductRequest) GetProduct() *Product {
 func (x *CreateProductRequest) GetProductId() string {
 	if x != nil {
 		return x.ProductId
+	}
+	return ""
+}
+
+func (x *CreateProductRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -1014,12 +1024,14 @@ const file_shop_v1_catalog_proto_rawDesc = "" +
 	"\border_by\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\aorderBy\"l\n" +
 	"\x14ListProductsResponse\x12,\n" +
 	"\bproducts\x18\x01 \x03(\v2\x10.shop.v1.ProductR\bproducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb3\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd2\x01\n" +
 	"\x14CreateProductRequest\x12|\n" +
 	"\aproduct\x18\x01 \x01(\v2\x10.shop.v1.ProductBP\xbaHM\xba\x01G\n" +
 	"\x16product.title_required\x12\x1ba new product needs a title\x1a\x10this.title != ''\xc8\x01\x01R\aproduct\x12\x1d\n" +
 	"\n" +
-	"product_id\x18\x02 \x01(\tR\tproductId\"\x87\x01\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\x87\x01\n" +
 	"\x14UpdateProductRequest\x122\n" +
 	"\aproduct\x18\x01 \x01(\v2\x10.shop.v1.ProductB\x06\xbaH\x03\xc8\x01\x01R\aproduct\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +

@@ -8,6 +8,7 @@ package shopv1
 
 import (
 	context "context"
+	svcaip "github.com/svcgen/protoc-gen-svc/svcaip"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	grpc "google.golang.org/grpc"
@@ -36,7 +37,8 @@ var _ CatalogServer = CatalogSkeleton{}
 // CatalogRepositories holds the repositories CatalogSkeleton serves standard
 // methods from. A nil repository leaves its methods Unimplemented.
 type CatalogRepositories struct {
-	Product ProductRepository
+	Product  ProductRepository
+	Requests svcaip.Requests
 }
 
 // NewCatalogSkeleton returns a skeleton that serves standard methods from repos.
@@ -54,7 +56,8 @@ func (s CatalogSkeleton) Repositories() CatalogRepositories {
 // new, empty in-memory repositories, each configured with opts.
 func NewInMemoryCatalogSkeleton(opts ...svcstore.Option) CatalogSkeleton {
 	return NewCatalogSkeleton(CatalogRepositories{
-		Product: NewInMemoryProductRepository(opts...),
+		Product:  NewInMemoryProductRepository(opts...),
+		Requests: svcaip.NewRequests(opts...),
 	})
 }
 
@@ -114,6 +117,12 @@ func (s CatalogSkeleton) ListProducts(ctx context.Context, req *ListProductsRequ
 // Notes:
 //   - product_id chooses the key <product_id> (a server-assigned one when
 //     empty)
+//   - request_id (AIP-155): a request repeated with the same
+//     CreateProductRequest.request_id is carried out once and answers the first
+//     one's response, for 24 hours after it succeeded (svcaip.RequestIDWindow;
+//     across replicas when they share the Requests repository); the same id
+//     with another request is InvalidArgument; an id is at most 64 printable
+//     ASCII characters without '/' (a UUID fits)
 //
 // CreateProduct adds a product to the catalog. It is not idempotent, so
 // it is not retried: a retry after a lost answer would fail with
@@ -121,6 +130,17 @@ func (s CatalogSkeleton) ListProducts(ctx context.Context, req *ListProductsRequ
 func (s CatalogSkeleton) CreateProduct(ctx context.Context, req *CreateProductRequest) (*Product, error) {
 	if s.repos.Product == nil {
 		return nil, svcserver.Unimplemented(Catalog_CreateProduct_FullMethodName)
+	}
+	if id := req.GetRequestId(); id != "" {
+		if s.repos.Requests == nil {
+			return nil, svcserver.RefuseFields(req, "request_id")
+		}
+		// AIP-155: carried out once per id; repetitions answer the first response.
+		return svcaip.Replay(ctx, s.repos.Requests, Catalog_CreateProduct_FullMethodName, id, req, func(ctx context.Context) (*Product, error) {
+			r := proto.CloneOf(req)
+			r.RequestId = ""
+			return s.CreateProduct(ctx, r)
+		})
 	}
 	msg := req.GetProduct()
 	if msg == nil {
