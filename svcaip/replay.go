@@ -92,21 +92,17 @@ func Replay[Resp proto.Message](ctx context.Context, repo Requests, method, requ
 		if err != nil {
 			return zero, err
 		}
+		if expired(prev) || !prev.Done {
+			// Remembered past the window, or abandoned by a server that
+			// died mid-request: forget it and carry the request out anew.
+			// The etag makes only one repetition take it over.
+			if _, err := repo.Delete(ctx, name, prev.Etag); err != nil && status.Code(err) != codes.NotFound && status.Code(err) != codes.Aborted {
+				return zero, err
+			}
+			continue
+		}
 		if string(prev.RequestDigest) != string(digest[:]) {
 			return zero, status.Errorf(codes.InvalidArgument, "request_id %q was already used for another request to %s", requestID, method)
-		}
-		if expired(prev) {
-			// Remembered too long: forget it and carry the request out anew.
-			if _, err := repo.Delete(ctx, name, prev.Etag); err != nil && status.Code(err) != codes.NotFound && status.Code(err) != codes.Aborted {
-				return zero, err
-			}
-			continue
-		}
-		if !prev.Done { // the first's server died mid-request
-			if _, err := repo.Delete(ctx, name, prev.Etag); err != nil && status.Code(err) != codes.NotFound && status.Code(err) != codes.Aborted {
-				return zero, err
-			}
-			continue
 		}
 		resp, err := prev.Response.UnmarshalNew()
 		if err != nil {

@@ -8,12 +8,12 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/svcgen/protoc-gen-svc/internal/pgcluster"
 	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
 	"github.com/svcgen/protoc-gen-svc/svcaip"
 	"github.com/svcgen/protoc-gen-svc/svcstore/pgstore"
@@ -129,19 +129,8 @@ func TestReplayConcurrent(t *testing.T) { testConcurrent(t, svcaip.NewRequests()
 // TestReplayReplicasOnPostgres: two stores on one PostgreSQL table, as two
 // replicas: a request sent to both at once is carried out once.
 func TestReplayReplicasOnPostgres(t *testing.T) {
-	dsn := os.Getenv("SVC_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SVC_TEST_POSTGRES_DSN is not set; CI must run the PostgreSQL tests (see .ci/run)")
-		}
-		t.Skip("PostgreSQL tests skipped: set SVC_TEST_POSTGRES_DSN=postgres://user:pass@host/db to run them")
-	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgcluster.TestPool(t)
 	table := fmt.Sprintf("svcaip_requests_%d", os.Getpid())
 	t.Cleanup(func() {
 		for _, stmt := range []string{"DROP TABLE IF EXISTS " + table, "DROP SEQUENCE IF EXISTS " + table + "_version_seq"} {

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/svcgen/protoc-gen-svc/internal/pgcluster"
 	"github.com/svcgen/protoc-gen-svc/svclro"
 	"github.com/svcgen/protoc-gen-svc/svcstore"
 	"github.com/svcgen/protoc-gen-svc/svcstore/pgstore"
@@ -58,25 +58,10 @@ var backends = []struct {
 }
 
 // pgPool returns a pool on $SVC_TEST_POSTGRES_DSN; without it the test
-// skips, except in CI, where it fails (as svcstore/internal/pgtest does).
+// skips, except in CI, where it fails.
 func pgPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dsn := os.Getenv("SVC_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SVC_TEST_POSTGRES_DSN is not set; CI must run the PostgreSQL tests (see .ci/run)")
-		}
-		t.Skip("PostgreSQL tests skipped: set SVC_TEST_POSTGRES_DSN=postgres://user:pass@host/db to run them")
-	}
-	pool, err := pgxpool.New(context.Background(), dsn)
-	if err == nil {
-		err = pool.Ping(context.Background())
-	}
-	if err != nil {
-		t.Fatalf("PostgreSQL at SVC_TEST_POSTGRES_DSN is unreachable: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return pgcluster.TestPool(t)
 }
 
 // pgTable returns a fresh table name, dropped with its sequences when t ends.

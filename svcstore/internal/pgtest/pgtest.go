@@ -8,45 +8,27 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/svcgen/protoc-gen-svc/internal/pgcluster"
 )
 
 // EnvDSN names the environment variable holding the test database's DSN.
-const EnvDSN = "SVC_TEST_POSTGRES_DSN"
+const EnvDSN = pgcluster.EnvDSN
 
 // DSN returns the test database's DSN, or skips (fails in CI) without one.
 func DSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(EnvDSN)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set; CI must run the PostgreSQL tests (see .ci/run)", EnvDSN)
-		}
-		t.Skipf("PostgreSQL tests skipped: set %s=postgres://user:pass@host/db to run them", EnvDSN)
-	}
-	return dsn
+	return pgcluster.TestDSN(t)
 }
 
 // Pool returns a pool on the test database, closed when t ends. An
 // unreachable database fails the test.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dsn := DSN(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, dsn)
-	if err == nil {
-		err = pool.Ping(ctx)
-	}
-	if err != nil {
-		t.Fatalf("PostgreSQL at %s=%q is unreachable: %v", EnvDSN, dsn, err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return pgcluster.TestPool(t)
 }
 
 // Table returns a fresh table name and drops the table and its sequences
