@@ -175,7 +175,15 @@ func errorOf(op *longrunningpb.Operation) error {
 // response into res and, when md is not nil, its metadata into md. A
 // response or metadata of another type than res's or md's is Internal
 // (naming both types); an operation that is not done is FailedPrecondition.
+//
+// An *anypb.Any md receives the metadata as packed, whatever its type: the
+// wrapper of a method whose metadata type its file cannot name uses one.
 func Unpack(op *longrunningpb.Operation, res, md proto.Message) error {
+	if a, ok := md.(*anypb.Any); ok && op.GetMetadata() != nil {
+		proto.Reset(a)
+		proto.Merge(a, op.GetMetadata())
+		md = nil
+	}
 	if md != nil && op.GetMetadata() != nil {
 		if err := op.GetMetadata().UnmarshalTo(md); err != nil {
 			return status.Errorf(codes.Internal, "operation %s: metadata %s is not a %s: %v", op.GetName(), op.GetMetadata().GetTypeUrl(), md.ProtoReflect().Descriptor().FullName(), err)

@@ -279,7 +279,7 @@ func (w *methodWriter) respondValue(expr string) {
 		case out.wrap != nil:
 			res = w.a.newMessage(out.msg, out.wrap.GoName, expr)
 		}
-		w.P("return ", w.id(svclroPackage, "Preview"), "(", res, ", ", w.a.newMessage(out.lro.metadata), ")")
+		w.P("return ", w.id(svclroPackage, "Preview"), "(", res, ", ", w.metadataOf(out.lro), ")")
 		return
 	}
 	switch {

@@ -40,7 +40,21 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 			}
 		}
 		if s.items == nil {
-			return nil, fmt.Sprintf("%s has no repeated field of a resource", outMsg.Desc.Name())
+			var why []string
+			for _, f := range outMsg.Fields {
+				if !f.Desc.IsList() || f.Message == nil {
+					continue
+				}
+				if r, reason := c.resources.lookup(f.Message); r == nil {
+					why = append(why, reason)
+				} else {
+					why = append(why, fmt.Sprintf("the noun %s does not name %s", c.noun, r.msg.Desc.Name()))
+				}
+			}
+			if len(why) == 0 {
+				return nil, fmt.Sprintf("%s has no repeated message field", outMsg.Desc.Name())
+			}
+			return nil, fmt.Sprintf("%s has no repeated field of a resource (%s)", outMsg.Desc.Name(), strings.Join(why, "; "))
 		}
 		if f := field(outMsg, "next_page_token"); f != nil && isPlain(f, protoreflect.StringKind) {
 			s.nextToken = f

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/compiler/protogen"
@@ -24,12 +25,19 @@ const (
 	emptyName       protoreflect.FullName = "google.protobuf.Empty"
 	svclroPackage                         = protogen.GoImportPath("github.com/svcgen/protoc-gen-svc/svclro")
 	longrunningpbGo                       = protogen.GoImportPath("cloud.google.com/go/longrunning/autogen/longrunningpb")
+	anyGo                                 = protogen.GoImportPath("google.golang.org/protobuf/types/known/anypb")
 )
 
 // lroAnswer is how a method answers its Operation.
 type lroAnswer struct {
 	response *protogen.Message // operation_info.response_type
-	metadata *protogen.Message // operation_info.metadata_type
+	// metadata is operation_info.metadata_type, or nil when it is declared
+	// in a file the method's file does not import: then metadataName is
+	// its full name, the server packs svclro.EmptyMetadata of it, and the
+	// wrapper answers the metadata as an Any. Looking for it among the
+	// other files of the request would make the output depend on them.
+	metadata     *protogen.Message
+	metadataName protoreflect.FullName
 }
 
 // lroVerbs are the standard verbs served when they answer an Operation.
@@ -70,9 +78,13 @@ func readOperationInfo(m *protogen.Method, scope *fileScope) (*lroAnswer, string
 	}
 	md, reason := operationType(m, scope, "metadata_type", info.GetMetadataType())
 	if md == nil {
-		return nil, reason
+		name := operationTypeName(m, info.GetMetadataType())
+		if !name.IsValid() {
+			return nil, reason
+		}
+		return &lroAnswer{response: resp, metadataName: name}, ""
 	}
-	return &lroAnswer{response: resp, metadata: md}, ""
+	return &lroAnswer{response: resp, metadata: md, metadataName: md.Desc.FullName()}, ""
 }
 
 // readOperations records, for the client wrapper, how each method that
@@ -94,10 +106,7 @@ func operationType(m *protogen.Method, scope *fileScope, option, name string) (*
 	if name == "" {
 		return nil, fmt.Sprintf("its (google.longrunning.operation_info).%s is empty (AIP-151 requires it)", option)
 	}
-	full := protoreflect.FullName(name)
-	if !strings.Contains(name, ".") {
-		full = m.Desc.ParentFile().Package().Append(protoreflect.Name(name))
-	}
+	full := operationTypeName(m, name)
 	if msg := scope.byFullName[full]; msg != nil {
 		return msg, ""
 	}
@@ -107,13 +116,32 @@ func operationType(m *protogen.Method, scope *fileScope, option, name string) (*
 	return nil, fmt.Sprintf("its (google.longrunning.operation_info).%s %q names no message of the file or its imports (looked for %s)", option, name, full)
 }
 
+// operationTypeName is the full name operation_info's name stands for: a
+// full name, or a name in the method's proto package (AIP-151).
+func operationTypeName(m *protogen.Method, name string) protoreflect.FullName {
+	name = strings.TrimPrefix(name, ".")
+	if !strings.Contains(name, ".") {
+		return m.Desc.ParentFile().Package().Append(protoreflect.Name(name))
+	}
+	return protoreflect.FullName(name)
+}
+
+// metadataNote says how the metadata type is known, when the file does not
+// import it.
+func (a *lroAnswer) metadataNote() string {
+	if a.metadata != nil {
+		return ""
+	}
+	return " (declared in a file this one does not import: packed by name, svclro.EmptyMetadata)"
+}
+
 // operationNote is the doc comment's account of an Operation answer.
 func (a *lroAnswer) note() string {
 	what := "the result"
 	if a.response.Desc.FullName() == emptyName {
 		what = "google.protobuf.Empty"
 	}
-	return fmt.Sprintf("it answers a google.longrunning.Operation that is already done, with %s packed as its response and an empty %s as its metadata, kept in the Operations repository (served as google.longrunning.Operations by svclro.Register); a skeleton without that repository answers codes.Unimplemented", what, a.metadata.Desc.FullName())
+	return fmt.Sprintf("it answers a google.longrunning.Operation that is already done, with %s packed as its response and an empty %s%s as its metadata, kept in the Operations repository (served as google.longrunning.Operations by svclro.Register); a skeleton without that repository answers codes.Unimplemented", what, a.metadataName, a.metadataNote())
 }
 
 // operationsField is the name of the repository of operations in the
@@ -193,7 +221,15 @@ func (w *methodWriter) respondOperation(call string) {
 		w.onError("nil, ")
 		res = w.a.newMessage(out.msg, out.wrap.GoName, r)
 	}
-	w.P("return ", w.id(svclroPackage, "Done"), "(", w.ctx, ", ", w.recv, ".repos.", w.sm.operationsField(), ", ", res, ", ", w.a.newMessage(lro.metadata), ")")
+	w.P("return ", w.id(svclroPackage, "Done"), "(", w.ctx, ", ", w.recv, ".repos.", w.sm.operationsField(), ", ", res, ", ", w.metadataOf(lro), ")")
+}
+
+// metadataOf is the expression of an empty message of lro's metadata type.
+func (w *methodWriter) metadataOf(lro *lroAnswer) string {
+	if lro.metadata == nil {
+		return w.id(svclroPackage, "EmptyMetadata") + "(" + strconv.Quote(string(lro.metadataName)) + ")"
+	}
+	return w.a.newMessage(lro.metadata)
 }
 
 // waitView is the wrapper's <Method>AndWait of a method answering an
@@ -224,12 +260,17 @@ func waitViewOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *servi
 		}
 	}
 	m := mm.m
-	l := newLocalNames(home, m.Input, lro.response, lro.metadata)
+	meta, metaName := anyGo.Ident("Any"), "metadata as a google.protobuf.Any (its type, "+string(lro.metadataName)+", is declared in a file this one does not import)"
+	l := newLocalNames(home, m.Input, lro.response)
+	if lro.metadata != nil {
+		meta, metaName = lro.metadata.GoIdent, string(lro.metadata.Desc.Name())
+		l = newLocalNames(home, m.Input, lro.response, lro.metadata)
+	}
 	return &waitView{
 		Doc: docText(name+" calls "+m.GoName+" and waits for its operation to be done, as GAPIC's\n"+
 			"Operation.Wait does: google.longrunning.Operations' WaitOperation (GetOperation\n"+
 			"when the server lacks it), with backoff between calls, within ctx's deadline.\n"+
-			"It returns the operation's "+string(lro.response.Desc.Name())+" and its "+string(lro.metadata.Desc.Name())+" (nil when it has none);\n"+
+			"It returns the operation's "+string(lro.response.Desc.Name())+" and its "+metaName+" (nil when it has none);\n"+
 			"an operation that failed answers its error as a status error. "+m.GoName+"\n"+
 			"itself has its default deadline and retries; the wait is bounded by ctx only.",
 			"", mm.deprecated),
@@ -239,7 +280,7 @@ func waitViewOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *servi
 		InType:     g.QualifiedGoIdent(m.Input.GoIdent),
 		CallOption: g.QualifiedGoIdent(grpcPackage.Ident("CallOption")),
 		ResType:    g.QualifiedGoIdent(lro.response.GoIdent),
-		MetaType:   g.QualifiedGoIdent(lro.metadata.GoIdent),
+		MetaType:   g.QualifiedGoIdent(meta),
 		Helper:     g.QualifiedGoIdent(svclroPackage.Ident("WaitFor")),
 	}
 }

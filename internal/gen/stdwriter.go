@@ -35,7 +35,10 @@ func newMethodWriter(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *
 	std := mm.std
 	msgs := []*protogen.Message{mm.m.Input, mm.m.Output, std.resource.msg}
 	if lro := std.out.lro; lro != nil {
-		msgs = append(msgs, lro.response, lro.metadata)
+		msgs = append(msgs, lro.response)
+		if lro.metadata != nil {
+			msgs = append(msgs, lro.metadata)
+		}
 	}
 	for _, p := range append(append([]fieldMapping(nil), std.sets...), std.inputFields()...) {
 		for _, f := range p.path {
