@@ -55,6 +55,12 @@ type resourceModel struct {
 	// apiType is the google.api.resource type ("secrets.example.com/Secret"),
 	// when the key is the resource name and its patterns are readable.
 	apiType string
+	// singulars and plurals are the other nouns method names may call
+	// the resource by (AIP-122/123), UpperCamel: google.api.resource's
+	// singular and plural, and the collection identifiers of its patterns
+	// (LogSink's "projects/{project}/sinks/{sink}" gives Sinks, so
+	// ListSinks and GetSink are about LogSink).
+	singulars, plurals []string
 	// behaviours are the field behaviours (AIP-203) the message declares,
 	// at any depth.
 	behaviours behaviours
@@ -190,6 +196,7 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 			return nil, fmt.Sprintf("%s has no key field: no string or integer id, name or %s_id, and no (svc.v1.resource).key_field", name, snake(string(name))), nil
 		}
 	}
+	r.singulars, r.plurals = apiNouns(api)
 	r.behaviours = behavioursOf(msg)
 	if f := field(msg, "etag"); f != nil && isPlain(f, protoreflect.StringKind) && f != r.key {
 		r.etag = f
@@ -530,10 +537,45 @@ func pluralOf(noun, singular string) bool {
 }
 
 // named reports whether noun names the resource: its message name, or a
-// plural of it.
+// plural of it; google.api.resource's singular or plural; or a collection
+// identifier of its patterns, or its singular.
 func (r *resourceModel) named(noun string) bool {
-	n := string(r.msg.Desc.Name())
-	return noun == n || pluralOf(noun, n)
+	for _, n := range append([]string{string(r.msg.Desc.Name())}, r.singulars...) {
+		if noun == n || pluralOf(noun, n) {
+			return true
+		}
+	}
+	for _, n := range r.plurals {
+		if noun == n || pluralOf(n, noun) {
+			return true
+		}
+	}
+	return false
+}
+
+// apiNouns returns the singular and plural nouns of a google.api.resource
+// (nil: none), UpperCamel, each once, in the order the descriptor gives.
+func apiNouns(api *annotations.ResourceDescriptor) (singulars, plurals []string) {
+	add := func(list []string, noun string) []string {
+		if noun == "" {
+			return list
+		}
+		noun = strings.ToUpper(noun[:1]) + noun[1:]
+		if slices.Contains(list, noun) {
+			return list
+		}
+		return append(list, noun)
+	}
+	singulars = add(singulars, api.GetSingular())
+	plurals = add(plurals, api.GetPlural())
+	for _, p := range api.GetPattern() {
+		segs := strings.Split(p, "/")
+		// The collection is the literal before the last variable.
+		if n := len(segs); n >= 2 && strings.HasPrefix(segs[n-1], "{") && !strings.HasPrefix(segs[n-2], "{") {
+			plurals = add(plurals, segs[n-2])
+		}
+	}
+	return singulars, plurals
 }
 
 // snake turns a Go-style noun (BookShelf) into a proto field name

@@ -484,7 +484,10 @@ func (c *methodContext) noResult(msg *protogen.Message) string {
 }
 
 // requestKey returns the request field holding r's key: the field of the
-// same name, or <resource>_id for a resource keyed by id.
+// same name, or <resource>_id for a resource keyed by id; else, for a
+// resource keyed by its resource name, the one string field whose
+// google.api.resource_reference is of r's type (logging's
+// GetSinkRequest.sink_name).
 func requestKey(req *protogen.Message, r *resourceModel) *protogen.Field {
 	names := []string{string(r.key.Desc.Name())}
 	if r.key.Desc.Name() == "id" {
@@ -495,7 +498,22 @@ func requestKey(req *protogen.Message, r *resourceModel) *protogen.Field {
 			return f
 		}
 	}
-	return nil
+	if r.apiType == "" {
+		return nil
+	}
+	var found *protogen.Field
+	for _, f := range req.Fields {
+		if !isPlain(f, protoreflect.StringKind) || f.Desc.Name() == "parent" {
+			continue
+		}
+		if ref, _ := extension[*annotations.ResourceReference](f.Desc.Options(), annotations.E_ResourceReference); ref.GetType() == r.apiType {
+			if found != nil {
+				return nil // two names of r: which one is the key?
+			}
+			found = f
+		}
+	}
+	return found
 }
 
 // rest returns the fields of msg not in used.
