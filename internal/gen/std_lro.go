@@ -41,7 +41,7 @@ type lroAnswer struct {
 }
 
 // lroVerbs are the standard verbs served when they answer an Operation.
-var lroVerbs = map[string]bool{"Create": true, "Update": true, "Delete": true}
+var lroVerbs = map[string]bool{"Create": true, "Update": true, "Delete": true, "Undelete": true}
 
 // operationAnswer reads m's operation_info when m answers an Operation: the
 // message to recognise the method by (the response type), and how the
@@ -53,7 +53,7 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 		return out, nil, ""
 	}
 	if !lroVerbs[verb] {
-		return nil, nil, fmt.Sprintf("it answers %s, and only Create, Update and Delete are served as long-running operations", operationName)
+		return nil, nil, fmt.Sprintf("it answers %s, and only Create, Update, Delete and Undelete are served as long-running operations", operationName)
 	}
 	lro, reason := readOperationInfo(c.m, c.scope)
 	if lro == nil {

@@ -122,17 +122,16 @@ func (undeleteShape) emit(w *methodWriter) {
 	w.P("return nil, ", w.id(statusPackage, "Errorf"), "(", w.id(codesPackage, "FailedPrecondition"), ", ", strconv.Quote(string(r.msg.Desc.Name())+" %q is not deleted"), ", ", w.requestKey(), ")")
 	w.P("}")
 	fields := []string{r.key.GoName, w.get(cur, r.key)}
-	if r.etag != nil {
+	switch {
+	case r.etag != nil && s.etag != nil:
 		e := w.v.of("etag")
-		sent := `""`
-		if s.etag != nil {
-			sent = w.get(w.req, s.etag)
-		}
-		w.P(e, " := ", sent)
+		w.P(e, " := ", w.get(w.req, s.etag))
 		w.P("if ", e, ` == "" {`)
 		w.P(e, " = ", w.get(cur, r.etag))
 		w.P("}")
 		fields = append(fields, r.etag.GoName, e)
+	case r.etag != nil:
+		fields = append(fields, r.etag.GoName, w.get(cur, r.etag))
 	}
 	// delete_time unset in the message and named by the mask: cleared.
 	mask := "&" + w.id(fieldmaskPackage, "FieldMask") + "{Paths: []string{" + strconv.Quote(string(r.deleteTime.Desc.Name())) + "}}"

@@ -7,8 +7,10 @@
 package aip164
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	context "context"
 	svcclient "github.com/svcgen/protoc-gen-svc/svcclient"
+	svclro "github.com/svcgen/protoc-gen-svc/svclro"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	grpc "google.golang.org/grpc"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
@@ -229,4 +231,181 @@ func StartLibraryForTest(tb svcserver.TB, impl LibraryServer, opts ...svcclient.
 		RegisterLibraryServer(s, impl)
 	})
 	return NewLibraryWrapper(conn, opts...)
+}
+
+// ProjectsWrapper calls the example.aip164.v1.Projects service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// ProjectsMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of ProjectsClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// ProjectsClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
+//
+// Projects as google.cloud.resourcemanager.v3 serves them: Delete and
+// Undelete answer long-running operations (AIP-151) holding the Project.
+type ProjectsWrapper struct {
+	client ProjectsClient
+	inv    *svcclient.Invoker
+	ops    longrunningpb.OperationsClient // for the AndWait methods; nil from WrapProjectsClient
+}
+
+var _ ProjectsClient = (*ProjectsWrapper)(nil)
+
+// NewProjectsWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ProjectsMethodPolicies(), opts...) first.
+func NewProjectsWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ProjectsWrapper {
+	w := WrapProjectsClient(NewProjectsClient(cc), opts...)
+	w.ops = longrunningpb.NewOperationsClient(cc)
+	return w
+}
+
+// WrapProjectsClient returns a wrapper around an existing ProjectsClient. Like
+// NewProjectsWrapper, it panics if an option is wrong.
+// It has no google.longrunning.Operations client: its AndWait methods
+// return operations that are done at once, and answer
+// codes.FailedPrecondition for the others; use NewProjectsWrapper to wait.
+func WrapProjectsClient(client ProjectsClient, opts ...svcclient.Option) *ProjectsWrapper {
+	return &ProjectsWrapper{client: client, inv: svcclient.NewInvoker(_Projects_svcPolicies, opts...)}
+}
+
+// CreateProject calls example.aip164.v1.Projects.CreateProject with a default
+// deadline of 30s, not retried.
+func (c *ProjectsWrapper) CreateProject(ctx context.Context, in *CreateProjectRequest, opts ...grpc.CallOption) (*Project, error) {
+	return svcclient.Call(ctx, c.inv, _Projects_CreateProject_svcPolicy, opts, in, c.client.CreateProject)
+}
+
+// GetProject calls example.aip164.v1.Projects.GetProject with a default
+// deadline of 30s, not retried.
+func (c *ProjectsWrapper) GetProject(ctx context.Context, in *GetProjectRequest, opts ...grpc.CallOption) (*Project, error) {
+	return svcclient.Call(ctx, c.inv, _Projects_GetProject_svcPolicy, opts, in, c.client.GetProject)
+}
+
+// DeleteProject calls example.aip164.v1.Projects.DeleteProject with a default
+// deadline of 30s, not retried.
+func (c *ProjectsWrapper) DeleteProject(ctx context.Context, in *DeleteProjectRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	return svcclient.Call(ctx, c.inv, _Projects_DeleteProject_svcPolicy, opts, in, c.client.DeleteProject)
+}
+
+// DeleteProjectAndWait calls DeleteProject and waits for its operation to be
+// done, as GAPIC's Operation.Wait does: google.longrunning.Operations'
+// WaitOperation (GetOperation when the server lacks it), with backoff between
+// calls, within ctx's deadline. It returns the operation's Project and its
+// DeleteProjectMetadata (nil when it has none); an operation that failed
+// answers its error as a status error. DeleteProject itself has its default
+// deadline and retries; the wait is bounded by ctx only.
+func (c *ProjectsWrapper) DeleteProjectAndWait(ctx context.Context, in *DeleteProjectRequest, opts ...grpc.CallOption) (*Project, *DeleteProjectMetadata, error) {
+	op, err := c.DeleteProject(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*Project, *DeleteProjectMetadata](ctx, c.ops, op)
+}
+
+// UndeleteProject calls example.aip164.v1.Projects.UndeleteProject with a
+// default deadline of 30s, not retried.
+func (c *ProjectsWrapper) UndeleteProject(ctx context.Context, in *UndeleteProjectRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	return svcclient.Call(ctx, c.inv, _Projects_UndeleteProject_svcPolicy, opts, in, c.client.UndeleteProject)
+}
+
+// UndeleteProjectAndWait calls UndeleteProject and waits for its operation to
+// be done, as GAPIC's Operation.Wait does: google.longrunning.Operations'
+// WaitOperation (GetOperation when the server lacks it), with backoff between
+// calls, within ctx's deadline. It returns the operation's Project and its
+// UndeleteProjectMetadata (nil when it has none); an operation that failed
+// answers its error as a status error. UndeleteProject itself has its default
+// deadline and retries; the wait is bounded by ctx only.
+func (c *ProjectsWrapper) UndeleteProjectAndWait(ctx context.Context, in *UndeleteProjectRequest, opts ...grpc.CallOption) (*Project, *UndeleteProjectMetadata, error) {
+	op, err := c.UndeleteProject(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*Project, *UndeleteProjectMetadata](ctx, c.ops, op)
+}
+
+// The rows of _Projects_svcPolicies, one per method, in the order of the service.
+const (
+	_Projects_CreateProject_svcPolicy   = 0
+	_Projects_GetProject_svcPolicy      = 1
+	_Projects_DeleteProject_svcPolicy   = 2
+	_Projects_UndeleteProject_svcPolicy = 3
+)
+
+// _Projects_svcPolicies is the policy of every method of example.aip164.v1.Projects, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _Projects_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  Projects_CreateProject_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Projects_GetProject_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Projects_DeleteProject_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Projects_UndeleteProject_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Projects_svcPolicies)
+}
+
+// ProjectsMethodPolicies returns the client policy of every method of example.aip164.v1.Projects:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func ProjectsMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_Projects_svcPolicies)
+}
+
+// ProjectsServiceConfig returns the gRPC service config JSON equivalent to
+// ProjectsMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func ProjectsServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_Projects_svcPolicies)
+}
+
+// StartProjectsForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartProjectsForTest(t, NewInMemoryProjectsSkeleton()) runs the service on
+// in-memory repositories.
+// When impl has the skeleton's Repositories method (it embeds the skeleton),
+// google.longrunning.Operations is served too, from its Operations repository.
+func StartProjectsForTest(tb svcserver.TB, impl ProjectsServer, opts ...svcclient.Option) *ProjectsWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterProjectsServer(s, impl)
+		if r, ok := impl.(interface{ Repositories() ProjectsRepositories }); ok && r.Repositories().Operations != nil {
+			svclro.Register(s, r.Repositories().Operations)
+		}
+	})
+	return NewProjectsWrapper(conn, opts...)
 }

@@ -50,3 +50,24 @@ func NoteSchema() svcstore.Schema {
 func NewInMemoryNoteRepository(opts ...svcstore.Option) *svcstore.Memory[*Note] {
 	return svcstore.MustNew[*Note](NoteSchema(), opts...)
 }
+
+// ProjectRepository stores example.aip164.v1.Project resources by key: name is the key: the resource name of google.api.resource.
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type ProjectRepository = svcstore.Repository[*Project]
+
+// ProjectSchema says where the key, etag and timestamps of a example.aip164.v1.Project
+// are, for svcstore and for repository implementations.
+func ProjectSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField:  "name",
+		KeyPrefix: "projects/",
+		EtagField: "etag",
+	}
+}
+
+// NewInMemoryProjectRepository returns an empty, thread-safe, ordered, in-memory
+// ProjectRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryProjectRepository(opts ...svcstore.Option) *svcstore.Memory[*Project] {
+	return svcstore.MustNew[*Project](ProjectSchema(), opts...)
+}

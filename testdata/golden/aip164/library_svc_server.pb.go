@@ -7,8 +7,10 @@
 package aip164
 
 import (
+	longrunningpb "cloud.google.com/go/longrunning/autogen/longrunningpb"
 	context "context"
 	svcaip "github.com/svcgen/protoc-gen-svc/svcaip"
+	svclro "github.com/svcgen/protoc-gen-svc/svclro"
 	svcserver "github.com/svcgen/protoc-gen-svc/svcserver"
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 	codes "google.golang.org/grpc/codes"
@@ -288,4 +290,186 @@ func (s LibrarySkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequest)
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// ProjectsSkeleton is a ready implementation of ProjectsServer: embed it by
+// value in your own type and override the methods you serve. Every method you
+// do not override answers codes.Unimplemented with the method's full name, so
+// adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to
+// NewProjectsSkeleton; a zero ProjectsSkeleton has none and answers
+// Unimplemented for them too.
+//
+// Methods that answer a google.longrunning.Operation do their work at once and
+// keep the done Operation in the Operations repository; serve
+// google.longrunning.Operations from it with svclro.Register(grpcServer,
+// skeleton.Repositories().Operations), or answer an Operation that is not done
+// yet from your own method (svclro.Start) and finish it later (svclro.Complete,
+// svclro.Fail).
+//
+// Projects as google.cloud.resourcemanager.v3 serves them: Delete and
+// Undelete answer long-running operations (AIP-151) holding the Project.
+type ProjectsSkeleton struct {
+	UnimplementedProjectsServer
+	repos ProjectsRepositories
+}
+
+var _ ProjectsServer = ProjectsSkeleton{}
+
+// ProjectsRepositories holds the repositories ProjectsSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type ProjectsRepositories struct {
+	Project    ProjectRepository
+	Operations svclro.Repository
+}
+
+// NewProjectsSkeleton returns a skeleton that serves standard methods from repos.
+func NewProjectsSkeleton(repos ProjectsRepositories) ProjectsSkeleton {
+	return ProjectsSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s ProjectsSkeleton) Repositories() ProjectsRepositories {
+	return s.repos
+}
+
+// NewInMemoryProjectsSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryProjectsSkeleton(opts ...svcstore.Option) ProjectsSkeleton {
+	return NewProjectsSkeleton(ProjectsRepositories{
+		Project:    NewInMemoryProjectRepository(opts...),
+		Operations: svclro.NewMemory(opts...),
+	})
+}
+
+// CreateProject creates a Project from CreateProjectRequest.project, from the
+// Project repository (name is the key: the resource name of
+// google.api.resource). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - a new name that is not of the form projects/{project} is InvalidArgument,
+//     and never stored
+//   - field behaviour (AIP-203): the Project's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+func (s ProjectsSkeleton) CreateProject(ctx context.Context, req *CreateProjectRequest) (*Project, error) {
+	if s.repos.Project == nil {
+		return nil, svcserver.Unimplemented(Projects_CreateProject_FullMethodName)
+	}
+	msg := req.GetProject()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateProjectRequest.project is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.PrepareCreate(msg, "project", "name"); err != nil {
+		return nil, err
+	}
+	if msg.GetName() != "" {
+		if err := svcaip.CheckName("project.name", msg.GetName(), "projects/{project}"); err != nil {
+			return nil, err
+		}
+	}
+	return s.repos.Project.Create(ctx, msg)
+}
+
+// GetProject reads the Project whose name is the request's name, from the
+// Project repository (name is the key: the resource name of
+// google.api.resource). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - a name that is not of the form projects/{project} is InvalidArgument
+func (s ProjectsSkeleton) GetProject(ctx context.Context, req *GetProjectRequest) (*Project, error) {
+	if s.repos.Project == nil {
+		return nil, svcserver.Unimplemented(Projects_GetProject_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}"); err != nil {
+		return nil, err
+	}
+	return s.repos.Project.Get(ctx, req.GetName())
+}
+
+// DeleteProject deletes the Project whose name is the request's name, from the
+// Project repository (name is the key: the resource name of
+// google.api.resource). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - soft delete (AIP-164): the Project is marked deleted (delete_time set to
+//     now) and kept, not removed: Get still answers it, List leaves it out, an
+//     Undelete method restores it; deleting it again is NotFound
+//   - it answers a google.longrunning.Operation that is already done, with the
+//     result packed as its response and an empty
+//     example.aip164.v1.DeleteProjectMetadata as its metadata, kept in the
+//     Operations repository (served as google.longrunning.Operations by
+//     svclro.Register); a skeleton without that repository answers
+//     codes.Unimplemented
+//   - a name that is not of the form projects/{project} is InvalidArgument
+func (s ProjectsSkeleton) DeleteProject(ctx context.Context, req *DeleteProjectRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Project == nil {
+		return nil, svcserver.Unimplemented(Projects_DeleteProject_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(Projects_DeleteProject_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}"); err != nil {
+		return nil, err
+	}
+	cur, err := s.repos.Project.Get(svcstore.ReadFresh(ctx), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if cur.GetDeleteTime() != nil {
+		return nil, status.Errorf(codes.NotFound, "Project %q is deleted already", req.GetName())
+	}
+	etag := ""
+	if etag == "" {
+		// Conditional on what was read: a concurrent write is Aborted, not overwritten.
+		etag = cur.GetEtag()
+	}
+	res, err := s.repos.Project.Update(ctx, &Project{Name: cur.GetName(), DeleteTime: timestamppb.Now(), Etag: etag}, &fieldmaskpb.FieldMask{Paths: []string{"delete_time"}})
+	if err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, res, &DeleteProjectMetadata{})
+}
+
+// UndeleteProject restores the deleted Project whose name is the request's name
+// (AIP-164: clears its delete_time), from the Project repository (name is the
+// key: the resource name of google.api.resource). Without the repository it
+// answers codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - a Project that is not deleted is FailedPrecondition
+//   - it answers a google.longrunning.Operation that is already done, with the
+//     result packed as its response and an empty
+//     example.aip164.v1.UndeleteProjectMetadata as its metadata, kept in the
+//     Operations repository (served as google.longrunning.Operations by
+//     svclro.Register); a skeleton without that repository answers
+//     codes.Unimplemented
+//   - a name that is not of the form projects/{project} is InvalidArgument
+func (s ProjectsSkeleton) UndeleteProject(ctx context.Context, req *UndeleteProjectRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Project == nil {
+		return nil, svcserver.Unimplemented(Projects_UndeleteProject_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(Projects_UndeleteProject_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}"); err != nil {
+		return nil, err
+	}
+	cur, err := s.repos.Project.Get(svcstore.ReadFresh(ctx), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if cur.GetDeleteTime() == nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "Project %q is not deleted", req.GetName())
+	}
+	res, err := s.repos.Project.Update(ctx, &Project{Name: cur.GetName(), Etag: cur.GetEtag()}, &fieldmaskpb.FieldMask{Paths: []string{"delete_time"}})
+	if err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, res, &UndeleteProjectMetadata{})
 }

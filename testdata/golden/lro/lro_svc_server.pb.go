@@ -139,8 +139,8 @@ func (JobsSkeleton) CreateJobQuietly(context.Context, *CreateJobRequest) (*longr
 
 // GetJobLater answers codes.Unimplemented naming lro.v1.Jobs.GetJobLater;
 // override it to serve the method. It is not served from a repository: it
-// answers google.longrunning.Operation, and only Create, Update and Delete are
-// served as long-running operations.
+// answers google.longrunning.Operation, and only Create, Update, Delete and
+// Undelete are served as long-running operations.
 //
 // A Get is never a long-running operation.
 func (JobsSkeleton) GetJobLater(context.Context, *GetJobRequest) (*longrunningpb.Operation, error) {
