@@ -474,3 +474,31 @@ func CheckView(v protoreflect.Enum) error {
 	}
 	return status.Errorf(codes.Unimplemented, "view %s is not served by this server: only the full view (FULL, or no view) is; override the method to serve it", value.Name())
 }
+
+// CollectionKeyPrefix returns the key prefix of the children in collection
+// under parent, for a resource that declares no pattern: parent/collection/.
+// The parent must be a resource name as AIP-122 shapes them, pairs of
+// non-empty collection and id segments ("apps/a/services/s"); any other
+// (empty, an odd number of segments, an empty segment, a full resource name,
+// one starting with "/") is codes.InvalidArgument naming field, and one
+// with the wildcard segment "-" (AIP-159) codes.Unimplemented.
+func CollectionKeyPrefix(field, parent, collection string) (string, error) {
+	segs := strings.Split(parent, "/")
+	if slices.Contains(segs, resourcename.Wildcard) {
+		return "", status.Errorf(codes.Unimplemented, "%s %s: reading across parents with the wildcard %q (AIP-159) is not supported by this server", field, shown(parent), resourcename.Wildcard)
+	}
+	if len(segs)%2 != 0 || slices.Contains(segs, "") {
+		return "", invalid(violation{field, fmt.Sprintf("%s is not a resource name (collection/id pairs, as AIP-122 has them)", shown(parent))})
+	}
+	return parent + "/" + collection + "/", nil
+}
+
+// CheckID refuses, as codes.InvalidArgument naming field, a client-chosen
+// id that would not be one segment of the name composed from it: one
+// holding a "/". An empty id is the server's to assign.
+func CheckID(field, id string) error {
+	if strings.Contains(id, "/") {
+		return invalid(violation{field, fmt.Sprintf("%s holds a \"/\": an id is one segment of a resource name", shown(id))})
+	}
+	return nil
+}

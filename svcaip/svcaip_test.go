@@ -409,3 +409,26 @@ func TestCheckView(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectionKeyPrefix(t *testing.T) {
+	for parent, want := range map[string]codes.Code{
+		"apps/a": codes.OK, "apps/a/services/s": codes.OK,
+		"": codes.InvalidArgument, "apps": codes.InvalidArgument, "apps/a/": codes.InvalidArgument,
+		"/apps/a": codes.InvalidArgument, "apps//services/s": codes.InvalidArgument,
+		"apps/-": codes.Unimplemented,
+	} {
+		prefix, err := CollectionKeyPrefix("parent", parent, "versions")
+		if status.Code(err) != want {
+			t.Errorf("CollectionKeyPrefix(%q) = %q, %v; want %v", parent, prefix, err, want)
+		}
+		if err == nil && prefix != parent+"/versions/" {
+			t.Errorf("CollectionKeyPrefix(%q) = %q", parent, prefix)
+		}
+	}
+	if err := CheckID("version_id", "v1"); err != nil {
+		t.Error(err)
+	}
+	if err := CheckID("version_id", "v1/x"); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "version_id") {
+		t.Errorf("CheckID of an id with a slash: %v", err)
+	}
+}

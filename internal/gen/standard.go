@@ -57,9 +57,12 @@ type standardMethod struct {
 	warnings []string
 
 	// Request side.
-	key          *protogen.Field // the resource's key (Get, Delete, Update by key)
-	etag         *protogen.Field // Delete's etag
-	parent       *protogen.Field // List/Create of a child collection
+	key    *protogen.Field // the resource's key (Get, Delete, Update by key)
+	etag   *protogen.Field // Delete's etag
+	parent *protogen.Field // List/Create of a child collection
+	// collection is, for a resource without patterns (guessesCollection),
+	// the collection under parent a List reads or a Create adds to.
+	collection   string
 	pageSize     *protogen.Field
 	pageToken    *protogen.Field
 	input        *inputMapping     // Create/BatchCreate: how a request becomes a resource

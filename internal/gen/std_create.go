@@ -21,11 +21,11 @@ func (createShape) recognise(c *methodContext) (*standardMethod, string) {
 	if r == nil {
 		return nil, c.noResult(c.answer)
 	}
-	im, reason := readInput(c.m.Input, r)
+	im, reason := readInputUnder(c.m.Input, r, createCollection(r, c.noun), c.noun)
 	if im == nil {
 		return nil, reason
 	}
-	s := &standardMethod{resource: r, out: out, input: im, parent: im.parent, warnings: im.guess}
+	s := &standardMethod{resource: r, out: out, input: im, parent: im.parent, collection: im.collection, warnings: im.guess}
 	s.notes = append(append(notes, im.notes...), im.guess...)
 	if im.validateOnly != nil {
 		s.validateOnly = im.validateOnly

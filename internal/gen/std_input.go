@@ -19,6 +19,7 @@ type inputMapping struct {
 	id           *protogen.Field   // the client-chosen id (book_id)
 	validateOnly *protogen.Field   // an AIP-163 validate_only, for a string key
 	parent       *protogen.Field   // the parent of a child collection
+	collection   string            // the collection under parent guessed for a resource without patterns
 	fields       []fieldMapping    // flat: request fields that set resource fields
 	notes        []string          // what a reader should know
 	guess        []string          // mappings made by a guess: warnings
@@ -38,6 +39,13 @@ func (s *standardMethod) inputFields() []fieldMapping {
 // fields with the names and types of the resource's. Fields that map onto
 // nothing are refused when set, and said so.
 func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) {
+	return readInputUnder(msg, r, "", "")
+}
+
+// readInputUnder is readInput for a resource without patterns whose new
+// names go into collection under the request's parent (when it has one),
+// as the method named by noun says.
+func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun string) (*inputMapping, string) {
 	in := &inputMapping{msg: msg}
 	if msg.Desc.FullName() == r.msg.Desc.FullName() {
 		in.whole = true
@@ -51,8 +59,15 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 			in.body = f
 		}
 	}
-	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.hasParent() {
-		in.parent = p
+	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) {
+		switch {
+		case r.hasParent():
+			in.parent = p
+		case collection != "":
+			in.parent, in.collection = p, collection
+			note := collectionNote(r, p, collection, "the method's noun "+noun)
+			in.guess = append(in.guess, note)
+		}
 	}
 	if v := validateOnlyOf(msg); v != nil && keyKindOf(r.key) == keyString {
 		in.validateOnly = v
@@ -88,13 +103,13 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 	}
 	switch {
 	case in.parent != nil && in.id != nil:
-		note := fmt.Sprintf("the new %s is %s/%s/<%s>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collections(), in.id.Desc.Name())
+		note := fmt.Sprintf("the new %s is %s/%s/<%s>", r.key.Desc.Name(), in.parent.Desc.Name(), in.collectionsOf(r), in.id.Desc.Name())
 		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
 			note += fmt.Sprintf(" (a server-assigned id when %s is empty)", in.id.Desc.Name())
 		}
 		in.notes = append(in.notes, note+r.childrenNote(in.parent))
 	case in.parent != nil:
-		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<a server-assigned id>", r.key.Desc.Name(), in.parent.Desc.Name(), r.collections())+r.childrenNote(in.parent))
+		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<a server-assigned id>", r.key.Desc.Name(), in.parent.Desc.Name(), in.collectionsOf(r))+r.childrenNote(in.parent))
 	case in.id != nil:
 		note := fmt.Sprintf("%s chooses the key %s%s", in.id.Desc.Name(), r.keyPrefix, "<"+string(in.id.Desc.Name())+">")
 		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
@@ -256,6 +271,13 @@ func (w *methodWriter) emitInput(in string, results string) string {
 		}
 		idv := w.v.of("id")
 		w.P(idv, " := ", id)
+		if im.collection != "" {
+			// No pattern to check the composed name against: the id is
+			// checked to be one segment.
+			w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckID"), "(", strconv.Quote(string(im.id.Desc.Name())), ", ", idv, "); ", w.err, " != nil {")
+			w.P("return ", results, w.err)
+			w.P("}")
+		}
 		w.P("if ", idv, ` == "" {`)
 		w.P(idv, " = ", w.id(svcstorePackage, "NewID"), "()")
 		w.P("}")
@@ -281,6 +303,15 @@ func (w *methodWriter) emitInput(in string, results string) string {
 	return msg
 }
 
+// collectionsOf says which collection new resources go into, for doc
+// comments.
+func (in *inputMapping) collectionsOf(r *resourceModel) string {
+	if in.collection != "" {
+		return in.collection
+	}
+	return r.collections()
+}
+
 // childrenNote says, for a resource with several patterns, that a parent
 // of any of them is accepted; "" for one pattern.
 func (r *resourceModel) childrenNote(parent *protogen.Field) string {
@@ -296,6 +327,10 @@ func (r *resourceModel) childrenNote(parent *protogen.Field) string {
 // patterns the parent matches (svcaip.ChildKeyPrefix).
 func (w *methodWriter) childKeyPrefix(prefix, in string, parent *protogen.Field) {
 	r := w.std.resource
+	if c := w.std.collection; c != "" {
+		w.P(prefix, ", ", w.err, " := ", w.id(svcaipPackage, "CollectionKeyPrefix"), "(", strconv.Quote(string(parent.Desc.Name())), ", ", w.get(in, parent), ", ", strconv.Quote(c), ")")
+		return
+	}
 	if len(r.children) == 0 {
 		w.P(prefix, ", ", w.err, " := ", w.id(svcserverPackage, "ChildKeyPrefix"), "(", w.get(in, parent), ", ", strconv.Quote(r.parentPattern), ", ", strconv.Quote(r.collection), ")")
 		return

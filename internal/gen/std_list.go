@@ -78,8 +78,15 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		}
 		return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
 	}
-	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.hasParent() {
-		s.parent = p
+	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) {
+		switch coll := listCollection(r, s.items); {
+		case r.hasParent():
+			s.parent = p
+		case coll != "":
+			s.parent, s.collection = p, coll
+			note := collectionNote(r, p, coll, fmt.Sprintf("%s.%s", outMsg.Desc.Name(), s.items.Desc.Name()))
+			s.notes, s.warnings = append(s.notes, note), append(s.warnings, note)
+		}
 	}
 	if r.parentPattern != "" && s.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent", r.msg.Desc.Name(), r.pattern, in.Desc.Name())

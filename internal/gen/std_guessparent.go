@@ -1,0 +1,87 @@
+package gen
+
+import (
+	"fmt"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/compiler/protogen"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// A parent for a resource without patterns. Older Google APIs (App Engine,
+// AI Platform's ml.v1, IAP) key resources by a resource name ("apps/a/
+// services/s/versions/v") without declaring google.api.resource, and their
+// Lists and Creates take a parent. AIP-122 names are parent/collection/id,
+// so the skeleton takes the collection from the method, never from the
+// message (a message may be listed by several methods): a List's repeated
+// field ("versions"), a Create's noun made plural ("CreateVersion" →
+// "versions"). The guess is said in the doc comment and as a warning, and
+// declaring google.api.resource replaces it.
+
+// guessesCollection reports whether r is a resource whose names a parent
+// may scope although it declares no pattern: keyed by a string name, with
+// no google.api.resource and no svc key prefix.
+func guessesCollection(r *resourceModel) bool {
+	if r.hasParent() || r.keyPrefix != "" || r.key.Desc.Name() != "name" || r.key.Desc.Kind() != protoreflect.StringKind {
+		return false
+	}
+	api, _ := extension[*annotations.ResourceDescriptor](r.msg.Desc.Options(), annotations.E_Resource)
+	return api == nil
+}
+
+// listCollection is the collection a List of r under a parent reads, or "".
+func listCollection(r *resourceModel, items *protogen.Field) string {
+	if items == nil || !guessesCollection(r) {
+		return ""
+	}
+	return lowerCamel(string(items.Desc.Name()))
+}
+
+// createCollection is the collection a Create of r named noun puts new
+// resources in, or "".
+func createCollection(r *resourceModel, noun string) string {
+	if noun == "" || !guessesCollection(r) {
+		return ""
+	}
+	return lowerCamel(snake(plural(noun)))
+}
+
+// collectionNote is the doc comment's (and the warning's) account of the
+// guess.
+func collectionNote(r *resourceModel, parent *protogen.Field, collection, from string) string {
+	return fmt.Sprintf("%s declares no google.api.resource pattern, so names under %s are taken to be %s/%s/<id> (AIP-122), the collection %q a guess from %s; declare google.api.resource to say otherwise",
+		r.msg.Desc.Name(), parent.Desc.Name(), parent.Desc.Name(), collection, collection, from)
+}
+
+// plural makes an English noun plural, as collection identifiers are
+// (Version → Versions, Policy → Policies, Address → Addresses).
+func plural(noun string) string {
+	switch {
+	case strings.HasSuffix(noun, "s"), strings.HasSuffix(noun, "x"), strings.HasSuffix(noun, "ch"), strings.HasSuffix(noun, "sh"):
+		return noun + "es"
+	case strings.HasSuffix(noun, "y") && len(noun) > 1 && !strings.ContainsRune("aeiou", rune(noun[len(noun)-2])):
+		return noun[:len(noun)-1] + "ies"
+	}
+	return noun + "s"
+}
+
+// lowerCamel turns a proto field name (authorized_certificates) into a
+// collection identifier (authorizedCertificates).
+func lowerCamel(name string) string {
+	var b strings.Builder
+	up := false
+	for _, c := range name {
+		switch {
+		case c == '_':
+			up = true
+		case up && c >= 'a' && c <= 'z':
+			b.WriteRune(c - 'a' + 'A')
+			up = false
+		default:
+			b.WriteRune(c)
+			up = false
+		}
+	}
+	return b.String()
+}
