@@ -454,11 +454,13 @@ func Preview[M proto.Message](cur, res M, mask *fieldmaskpb.FieldMask) (M, error
 }
 
 // CheckView answers for a request's AIP-157 view: nil for the unspecified
-// value and for FULL (or <ENUM>_FULL), which the skeleton serves with the
-// whole resource; codes.Unimplemented for any other view (BASIC and the
-// like: which fields they hold is the API's to say, and a skeleton does not
-// guess), naming it; codes.InvalidArgument for a number the enum does not
-// declare.
+// value and for the views a skeleton serves, codes.Unimplemented for any
+// other (naming it), codes.InvalidArgument for a number the enum does not
+// declare. Served are the full view, FULL, ALL or COMPLETE (alone or as
+// <ENUM>_FULL...), answered with the whole resource, and the basic view,
+// BASIC or <ENUM>_BASIC, answered by the rule ApplyView documents. Any
+// other view (SUMMARY, MINIMAL, EFFECTIVE_VALUE...) holds what the API
+// says, which a skeleton does not guess.
 func CheckView(v protoreflect.Enum) error {
 	n := v.Number()
 	if n == 0 {
@@ -469,10 +471,76 @@ func CheckView(v protoreflect.Enum) error {
 	if value == nil {
 		return invalid(violation{"view", fmt.Sprintf("%d is not a value of %s", n, ed.FullName())})
 	}
-	if name := string(value.Name()); name == "FULL" || strings.HasSuffix(name, "_FULL") {
+	if viewKind(string(value.Name())) != "" {
 		return nil
 	}
-	return status.Errorf(codes.Unimplemented, "view %s is not served by this server: only the full view (FULL, or no view) is; override the method to serve it", value.Name())
+	return status.Errorf(codes.Unimplemented, "view %s is not served by this server: only the full view (FULL, ALL, COMPLETE, or no view) and BASIC are; override the method to serve it", value.Name())
+}
+
+// viewKind is "full" or "basic" for the view values a skeleton serves
+// (FULL, ALL, COMPLETE, BASIC, alone or after the enum's prefix), else "".
+func viewKind(name string) string {
+	for kind, words := range map[string][]string{"full": {"FULL", "ALL", "COMPLETE"}, "basic": {"BASIC"}} {
+		for _, w := range words {
+			if name == w || strings.HasSuffix(name, "_"+w) {
+				return kind
+			}
+		}
+	}
+	return ""
+}
+
+// ApplyView answers res as the view v shows it: res itself for the
+// unspecified view and the full one; for BASIC, a copy holding only the
+// resource's small fields, the rule AIP-157 gives BASIC ("omit large
+// fields") made exact: singular scalars, strings and enums are kept, and so
+// are google.protobuf.Timestamp, Duration and the wrapper types; repeated
+// fields, maps, bytes and every other message are cleared. An API whose
+// BASIC says otherwise overrides the method.
+func ApplyView[M proto.Message](v protoreflect.Enum, res M) M {
+	if v.Number() == 0 {
+		return res
+	}
+	value := v.Descriptor().Values().ByNumber(v.Number())
+	if value == nil || viewKind(string(value.Name())) != "basic" {
+		return res
+	}
+	out := proto.CloneOf(res)
+	m := out.ProtoReflect()
+	var large []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		switch {
+		case fd.IsList(), fd.IsMap(), fd.Kind() == protoreflect.BytesKind:
+			large = append(large, fd)
+		case fd.Message() != nil && !smallMessage(fd.Message().FullName()):
+			large = append(large, fd)
+		}
+		return true
+	})
+	for _, fd := range large {
+		m.Clear(fd)
+	}
+	return out
+}
+
+// ApplyViews applies ApplyView to every resource of items, in place.
+func ApplyViews[M proto.Message](v protoreflect.Enum, items []M) {
+	for i := range items {
+		items[i] = ApplyView(v, items[i])
+	}
+}
+
+// smallMessage reports whether a message field of this type is kept by
+// the basic view: timestamps, durations and wrapped scalars.
+func smallMessage(name protoreflect.FullName) bool {
+	switch name {
+	case "google.protobuf.Timestamp", "google.protobuf.Duration",
+		"google.protobuf.BoolValue", "google.protobuf.Int32Value", "google.protobuf.Int64Value",
+		"google.protobuf.UInt32Value", "google.protobuf.UInt64Value", "google.protobuf.FloatValue",
+		"google.protobuf.DoubleValue", "google.protobuf.StringValue":
+		return true
+	}
+	return false
 }
 
 // CollectionKeyPrefix returns the key prefix of the children in collection

@@ -52,12 +52,14 @@ enum BookView {
   BOOK_VIEW_UNSPECIFIED = 0;
   BOOK_VIEW_BASIC = 1;
   BOOK_VIEW_FULL = 2;
+  BOOK_VIEW_SUMMARY = 3;
 }
 
 enum ShortView {
   VIEW_UNSPECIFIED = 0;
   BASIC = 1;
   FULL = 2;
+  SUMMARY = 3;
 }
 
 message ViewHolder {
@@ -401,12 +403,42 @@ func TestValidateCreate(t *testing.T) {
 func TestCheckView(t *testing.T) {
 	for _, f := range []protoreflect.Name{"view", "short"} {
 		ed := testFiles["ViewHolder"].Fields().ByName(f).Enum()
-		for n, want := range map[protoreflect.EnumNumber]codes.Code{0: codes.OK, 1: codes.Unimplemented, 2: codes.OK, 9: codes.InvalidArgument} {
+		for n, want := range map[protoreflect.EnumNumber]codes.Code{0: codes.OK, 1: codes.OK, 2: codes.OK, 3: codes.Unimplemented, 9: codes.InvalidArgument} {
 			err := CheckView(dynamicpb.NewEnumType(ed).New(n))
 			if got := status.Code(err); got != want {
 				t.Errorf("CheckView(%s %d) = %v, want %v", ed.Name(), n, err, want)
 			}
 		}
+	}
+}
+
+func TestApplyView(t *testing.T) {
+	book := dynamicpb.NewMessage(testFiles["Book"])
+	if err := prototext.Unmarshal([]byte(`name: "shelves/s/books/b" title: "T" pages: 3 details {publisher: "P"} editions {publisher: "E"} translations {key: "fr" value {publisher: "F"}}`), book); err != nil {
+		t.Fatal(err)
+	}
+	ed := testFiles["ViewHolder"].Fields().ByName("view").Enum()
+	view := func(n protoreflect.EnumNumber) protoreflect.Enum { return dynamicpb.NewEnumType(ed).New(n) }
+	for _, n := range []protoreflect.EnumNumber{0, 2, 3} {
+		if got := ApplyView(view(n), book); !proto.Equal(got, book) {
+			t.Errorf("ApplyView(%d) = %v, want the whole book", n, got)
+		}
+	}
+	basic := ApplyView(view(1), book)
+	want := dynamicpb.NewMessage(testFiles["Book"])
+	if err := prototext.Unmarshal([]byte(`name: "shelves/s/books/b" title: "T" pages: 3`), want); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(basic, want) {
+		t.Errorf("ApplyView(BASIC) = %v, want %v", basic, want)
+	}
+	if !book.Has(testFiles["Book"].Fields().ByName("details")) {
+		t.Error("ApplyView changed the resource it was given")
+	}
+	items := []*dynamicpb.Message{book}
+	ApplyViews(view(1), items)
+	if !proto.Equal(items[0], want) {
+		t.Errorf("ApplyViews(BASIC) = %v", items[0])
 	}
 }
 

@@ -234,8 +234,11 @@ func viewOf(msg *protogen.Message) *protogen.Field {
 		return nil
 	}
 	for _, v := range f.Enum.Values {
-		if n := string(v.Desc.Name()); n == "FULL" || strings.HasSuffix(n, "_FULL") {
-			return f
+		n := string(v.Desc.Name())
+		for _, w := range []string{"FULL", "ALL", "COMPLETE", "BASIC"} {
+			if n == w || strings.HasSuffix(n, "_"+w) {
+				return f
+			}
 		}
 	}
 	return nil
@@ -243,7 +246,7 @@ func viewOf(msg *protogen.Message) *protogen.Field {
 
 // viewNote says how a view is served.
 func viewNote(f *protogen.Field) string {
-	return fmt.Sprintf("%s (AIP-157): FULL, or no view, answers the whole resource; any other view is codes.Unimplemented (which fields it holds is the API's to say)", f.Desc.Name())
+	return fmt.Sprintf("%s (AIP-157): FULL (or ALL, COMPLETE), or no view, answers the whole resource; BASIC answers its small fields only (svcaip.ApplyView: scalars, strings, enums, timestamps and durations, without repeated fields, maps, bytes and other messages); any other view is codes.Unimplemented (which fields it holds is the API's to say)", f.Desc.Name())
 }
 
 // checkView writes the check of the request's view.

@@ -35,13 +35,22 @@ func (getShape) emit(w *methodWriter) {
 	w.checkRequired(w.mm.m.Input, w.req, "nil, ")
 	w.checkName(string(w.std.key.Desc.Name()), w.get(w.req, w.std.key), "nil, ")
 	w.checkView("nil, ")
-	if w.std.readMask == nil {
+	if w.std.readMask == nil && w.std.view == nil {
 		w.respond(w.repo + ".Get(" + w.ctx + ", " + w.requestKey() + ")")
 		return
 	}
-	w.checkReadMask("nil, ")
+	if w.std.readMask != nil {
+		w.checkReadMask("nil, ")
+	}
 	res := w.v.of("res")
 	w.P(res, ", ", w.err, " := ", w.repo, ".Get(", w.ctx, ", ", w.requestKey(), ")")
 	w.onError("nil, ")
-	w.respondValue(w.id(svcaipPackage, "ReadMask") + "(" + w.get(w.req, w.std.readMask) + ", " + res + ")")
+	answer := res
+	if w.std.view != nil {
+		answer = w.id(svcaipPackage, "ApplyView") + "(" + w.get(w.req, w.std.view) + ", " + answer + ")"
+	}
+	if w.std.readMask != nil {
+		answer = w.id(svcaipPackage, "ReadMask") + "(" + w.get(w.req, w.std.readMask) + ", " + answer + ")"
+	}
+	w.respondValue(answer)
 }

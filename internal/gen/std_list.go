@@ -143,9 +143,12 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 	return s, ""
 }
 
-// readMasks writes the read mask's application to the resources in the
-// slice items, when the request has one.
+// readMasks writes the view's and the read mask's application to the
+// resources in the slice items, when the request has them.
 func (w *methodWriter) readMasks(items string) {
+	if w.std.view != nil {
+		w.P(w.id(svcaipPackage, "ApplyViews"), "(", w.get(w.req, w.std.view), ", ", items, ")")
+	}
 	if w.std.readMask != nil {
 		w.P(w.id(svcaipPackage, "ReadMasks"), "(", w.get(w.req, w.std.readMask), ", ", items, ")")
 	}

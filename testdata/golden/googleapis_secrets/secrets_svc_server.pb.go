@@ -127,8 +127,11 @@ func (s SecretServiceSkeleton) CreateSecret(ctx context.Context, req *CreateSecr
 // method yourself.
 //
 // Notes:
-//   - view (AIP-157): FULL, or no view, answers the whole resource; any other
-//     view is codes.Unimplemented (which fields it holds is the API's to say)
+//   - view (AIP-157): FULL (or ALL, COMPLETE), or no view, answers the whole
+//     resource; BASIC answers its small fields only (svcaip.ApplyView: scalars,
+//     strings, enums, timestamps and durations, without repeated fields, maps,
+//     bytes and other messages); any other view is codes.Unimplemented (which
+//     fields it holds is the API's to say)
 //   - a name that is not of the form projects/{project}/secrets/{secret} or
 //     projects/{project}/locations/{location}/secrets/{secret} is
 //     InvalidArgument
@@ -149,7 +152,7 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 	if err != nil {
 		return nil, err
 	}
-	return svcaip.ReadMask(req.GetReadMask(), res), nil
+	return svcaip.ReadMask(req.GetReadMask(), svcaip.ApplyView(req.GetView(), res)), nil
 }
 
 // ListSecrets lists a page of Secret resources in key order under the request's
@@ -165,8 +168,11 @@ func (s SecretServiceSkeleton) GetSecret(ctx context.Context, req *GetSecretRequ
 //     holds only its own children; any other parent is InvalidArgument, and the
 //     wildcard - (AIP-159) Unimplemented
 //   - each Secret answered has only the fields read_mask names (AIP-157)
-//   - view (AIP-157): FULL, or no view, answers the whole resource; any other
-//     view is codes.Unimplemented (which fields it holds is the API's to say)
+//   - view (AIP-157): FULL (or ALL, COMPLETE), or no view, answers the whole
+//     resource; BASIC answers its small fields only (svcaip.ApplyView: scalars,
+//     strings, enums, timestamps and durations, without repeated fields, maps,
+//     bytes and other messages); any other view is codes.Unimplemented (which
+//     fields it holds is the API's to say)
 //   - a request that leaves a REQUIRED field of ListSecretsRequest unset is
 //     InvalidArgument naming it
 func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecretsRequest) (*ListSecretsResponse, error) {
@@ -192,6 +198,7 @@ func (s SecretServiceSkeleton) ListSecrets(ctx context.Context, req *ListSecrets
 	if err != nil {
 		return nil, err
 	}
+	svcaip.ApplyViews(req.GetView(), items)
 	svcaip.ReadMasks(req.GetReadMask(), items)
 	return &ListSecretsResponse{Secrets: items, NextPageToken: next}, nil
 }
