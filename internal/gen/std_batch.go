@@ -245,7 +245,11 @@ func (b batchShape) emit(w *methodWriter) {
 	outer := w.req
 	// fn opens the function literal serving element elem, answering T.
 	open := func(param, typ, answer string) {
-		w.P(res, ", ", w.err, " := func(", param, " ", typ, ") (", answer, ", error) {")
+		target := res
+		if s.items == nil {
+			target = "_"
+		}
+		w.P(target, ", ", w.err, " := func(", param, " ", typ, ") (", answer, ", error) {")
 	}
 	closeFn := func() {
 		w.P("}(", elem, ")")
@@ -346,8 +350,6 @@ func (b batchShape) emit(w *methodWriter) {
 	closeFn()
 	if s.items != nil {
 		w.P(items, " = append(", items, ", ", res, ")")
-	} else {
-		w.P("_ = ", res)
 	}
 	w.P("}")
 	switch b.single.(type) {

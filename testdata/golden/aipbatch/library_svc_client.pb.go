@@ -92,6 +92,32 @@ func (c *LibraryWrapper) BatchDeleteBooks(ctx context.Context, in *BatchDeleteBo
 	return svcclient.Call(ctx, c.inv, _Library_BatchDeleteBooks_svcPolicy, opts, in, c.client.BatchDeleteBooks)
 }
 
+// CreateNote calls example.aipbatch.v1.Library.CreateNote with a default
+// deadline of 30s, not retried.
+//
+// Notes are deleted in a batch of Delete requests (AIP-235's other form).
+func (c *LibraryWrapper) CreateNote(ctx context.Context, in *CreateNoteRequest, opts ...grpc.CallOption) (*Note, error) {
+	return svcclient.Call(ctx, c.inv, _Library_CreateNote_svcPolicy, opts, in, c.client.CreateNote)
+}
+
+// GetNote calls example.aipbatch.v1.Library.GetNote with a default deadline of
+// 30s, not retried.
+func (c *LibraryWrapper) GetNote(ctx context.Context, in *GetNoteRequest, opts ...grpc.CallOption) (*Note, error) {
+	return svcclient.Call(ctx, c.inv, _Library_GetNote_svcPolicy, opts, in, c.client.GetNote)
+}
+
+// DeleteNote calls example.aipbatch.v1.Library.DeleteNote with a default
+// deadline of 30s, not retried.
+func (c *LibraryWrapper) DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	return svcclient.Call(ctx, c.inv, _Library_DeleteNote_svcPolicy, opts, in, c.client.DeleteNote)
+}
+
+// BatchDeleteNotes calls example.aipbatch.v1.Library.BatchDeleteNotes with a
+// default deadline of 30s, not retried.
+func (c *LibraryWrapper) BatchDeleteNotes(ctx context.Context, in *BatchDeleteNotesRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	return svcclient.Call(ctx, c.inv, _Library_BatchDeleteNotes_svcPolicy, opts, in, c.client.BatchDeleteNotes)
+}
+
 // The rows of _Library_svcPolicies, one per method, in the order of the service.
 const (
 	_Library_CreateBook_svcPolicy       = 0
@@ -102,6 +128,10 @@ const (
 	_Library_BatchCreateBooks_svcPolicy = 5
 	_Library_BatchUpdateBooks_svcPolicy = 6
 	_Library_BatchDeleteBooks_svcPolicy = 7
+	_Library_CreateNote_svcPolicy       = 8
+	_Library_GetNote_svcPolicy          = 9
+	_Library_DeleteNote_svcPolicy       = 10
+	_Library_BatchDeleteNotes_svcPolicy = 11
 )
 
 // _Library_svcPolicies is the policy of every method of example.aipbatch.v1.Library, in the
@@ -166,6 +196,38 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  Library_BatchDeleteBooks_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Library_CreateNote_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Library_GetNote_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Library_DeleteNote_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Library_BatchDeleteNotes_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,

@@ -29,3 +29,24 @@ func BookSchema() svcstore.Schema {
 func NewInMemoryBookRepository(opts ...svcstore.Option) *svcstore.Memory[*Book] {
 	return svcstore.MustNew[*Book](BookSchema(), opts...)
 }
+
+// NoteRepository stores example.aipbatch.v1.Note resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type NoteRepository = svcstore.Repository[*Note]
+
+// NoteSchema says where the key, etag and timestamps of a example.aipbatch.v1.Note
+// are, for svcstore and for repository implementations.
+func NoteSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField:  "name",
+		KeyPrefix: "notes/",
+		EtagField: "etag",
+	}
+}
+
+// NewInMemoryNoteRepository returns an empty, thread-safe, ordered, in-memory
+// NoteRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryNoteRepository(opts ...svcstore.Option) *svcstore.Memory[*Note] {
+	return svcstore.MustNew[*Note](NoteSchema(), opts...)
+}

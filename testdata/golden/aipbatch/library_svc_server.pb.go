@@ -34,6 +34,7 @@ var _ LibraryServer = LibrarySkeleton{}
 // methods from. A nil repository leaves its methods Unimplemented.
 type LibraryRepositories struct {
 	Book BookRepository
+	Note NoteRepository
 }
 
 // NewLibrarySkeleton returns a skeleton that serves standard methods from repos.
@@ -52,6 +53,7 @@ func (s LibrarySkeleton) Repositories() LibraryRepositories {
 func NewInMemoryLibrarySkeleton(opts ...svcstore.Option) LibrarySkeleton {
 	return NewLibrarySkeleton(LibraryRepositories{
 		Book: NewInMemoryBookRepository(opts...),
+		Note: NewInMemoryNoteRepository(opts...),
 	})
 }
 
@@ -394,6 +396,119 @@ func (s LibrarySkeleton) BatchDeleteBooks(ctx context.Context, req *BatchDeleteB
 	for i, e := range req.GetNames() {
 		if _, err := s.repos.Book.Delete(ctx, e, ""); err != nil {
 			return nil, svcserver.BatchItemError("names", i, err)
+		}
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// CreateNote creates a Note from CreateNoteRequest.note, from the Note
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - note_id chooses the key notes/<note_id> (a server-assigned one when
+//     empty)
+//   - a new name that is not of the form notes/{note} is InvalidArgument, and
+//     never stored
+//   - field behaviour (AIP-203): the Note's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+//
+// Notes are deleted in a batch of Delete requests (AIP-235's other form).
+func (s LibrarySkeleton) CreateNote(ctx context.Context, req *CreateNoteRequest) (*Note, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Library_CreateNote_FullMethodName)
+	}
+	msg := req.GetNote()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateNoteRequest.note is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.PrepareCreate(msg, "note", "name"); err != nil {
+		return nil, err
+	}
+	if id := req.GetNoteId(); id != "" {
+		msg.Name = "notes/" + id
+	}
+	if msg.GetName() != "" {
+		if err := svcaip.CheckName("note.name", msg.GetName(), "notes/{note}"); err != nil {
+			return nil, err
+		}
+	}
+	return s.repos.Note.Create(ctx, msg)
+}
+
+// GetNote reads the Note whose name is the request's name, from the Note
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - a name that is not of the form notes/{note} is InvalidArgument
+func (s LibrarySkeleton) GetNote(ctx context.Context, req *GetNoteRequest) (*Note, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Library_GetNote_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "notes/{note}"); err != nil {
+		return nil, err
+	}
+	return s.repos.Note.Get(ctx, req.GetName())
+}
+
+// DeleteNote deletes the Note whose name is the request's name, if its etag is
+// the request's etag (when set), from the Note repository (name is the key: the
+// resource name of google.api.resource, marked IDENTIFIER). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
+// Notes:
+//   - a name that is not of the form notes/{note} is InvalidArgument
+func (s LibrarySkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequest) (*emptypb.Empty, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Library_DeleteNote_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "notes/{note}"); err != nil {
+		return nil, err
+	}
+	if _, err := s.repos.Note.Delete(ctx, req.GetName(), req.GetEtag()); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// BatchDeleteNotes carries out each Delete request of requests, as DeleteNote
+// would (AIP-235), in order; NOT atomic, as the repository has no transaction
+// across resources: the first failure answers its error (naming the request)
+// and stops the batch, and the deletes before it stay done, from the Note
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - each of requests: a name that is not of the form notes/{note} is
+//     InvalidArgument
+//   - a request that leaves a REQUIRED field of BatchDeleteNotesRequest unset
+//     is InvalidArgument naming it
+func (s LibrarySkeleton) BatchDeleteNotes(ctx context.Context, req *BatchDeleteNotesRequest) (*emptypb.Empty, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Library_BatchDeleteNotes_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	for i, e := range req.GetRequests() {
+		_, err := func(req *DeleteNoteRequest) (*emptypb.Empty, error) {
+			if err := svcaip.CheckName("name", req.GetName(), "notes/{note}"); err != nil {
+				return nil, err
+			}
+			if _, err := s.repos.Note.Delete(ctx, req.GetName(), req.GetEtag()); err != nil {
+				return nil, err
+			}
+			return &emptypb.Empty{}, nil
+		}(e)
+		if err != nil {
+			return nil, svcserver.BatchItemError("requests", i, err)
 		}
 	}
 	return &emptypb.Empty{}, nil

@@ -181,3 +181,43 @@ func TestBatchDelete(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchDeleteRequests(t *testing.T) {
+	ctx := context.Background()
+	c := StartLibraryForTest(t, NewInMemoryLibrarySkeleton())
+	var notes []*Note
+	for _, id := range []string{"n1", "n2", "n3"} {
+		n, err := c.CreateNote(ctx, &CreateNoteRequest{NoteId: id, Note: &Note{Text: id}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes = append(notes, n)
+	}
+	// Each request is a DeleteNote, etag included; the batch is not atomic
+	// (as its doc comment says): the first failure stops it, and the
+	// deletes before it stay done.
+	_, err := c.BatchDeleteNotes(ctx, &BatchDeleteNotesRequest{Requests: []*DeleteNoteRequest{
+		{Name: "notes/n1", Etag: notes[0].GetEtag()},
+		{Name: "notes/n2", Etag: `"stale"`},
+		{Name: "notes/n3"},
+	}})
+	if status.Code(err) != codes.Aborted || !strings.HasPrefix(status.Convert(err).Message(), "requests[1]: ") {
+		t.Fatalf("BatchDeleteNotes with a stale etag = %v; want Aborted naming requests[1]", err)
+	}
+	if _, err := c.GetNote(ctx, &GetNoteRequest{Name: "notes/n1"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("notes/n1, before the failure: %v; want deleted", err)
+	}
+	for _, n := range []string{"notes/n2", "notes/n3"} {
+		if _, err := c.GetNote(ctx, &GetNoteRequest{Name: n}); err != nil {
+			t.Fatalf("%s, at and after the failure: %v; want kept", n, err)
+		}
+	}
+	if _, err := c.BatchDeleteNotes(ctx, &BatchDeleteNotesRequest{Requests: []*DeleteNoteRequest{{Name: "notes/n2"}, {Name: "notes/n3", Etag: notes[2].GetEtag()}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"notes/n2", "notes/n3"} {
+		if _, err := c.GetNote(ctx, &GetNoteRequest{Name: n}); status.Code(err) != codes.NotFound {
+			t.Fatalf("%s after BatchDeleteNotes = %v; want NotFound", n, err)
+		}
+	}
+}
