@@ -146,7 +146,7 @@ func (b batchShape) summary(c *methodContext, s *standardMethod) string {
 	elems := string(plan.elems.Desc.Name())
 	what := fmt.Sprintf("each %s request of %s, as %s%s would", b.batchVerb(), elems, b.batchVerb(), r.msg.Desc.Name())
 	if plan.names {
-		what = fmt.Sprintf("the %s whose %s are the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), elems)
+		what = fmt.Sprintf("every %s whose %s is one of the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), elems)
 	}
 	parent := ""
 	if s.parent != nil {
@@ -160,7 +160,7 @@ func (b batchShape) summary(c *methodContext, s *standardMethod) string {
 		if s.parent != nil {
 			p = fmt.Sprintf("; %s, when set, is the parent of each request that leaves its own empty, and one that sets another is InvalidArgument", s.parent.Desc.Name())
 		}
-		return fmt.Sprintf("creates a %s from each %s (AIP-233), all or nothing: every request is checked and becomes a resource, then one CreateBatch stores them all or none (a key used twice is AlreadyExists); the answer holds them in the order of the request%s", r.msg.Desc.Name(), what, p)
+		return fmt.Sprintf("creates a %s from %s (AIP-233), all or nothing: every request is checked and becomes a resource, then one CreateBatch stores them all or none (a key used twice is AlreadyExists); the answer holds them in the order of the request%s", r.msg.Desc.Name(), what, p)
 	case updateShape:
 		return fmt.Sprintf("carries out %s (AIP-234), in order; NOT atomic, as the repository has no transaction across resources: the first failure answers its error (naming the request) and stops the batch, and the updates before it stay applied; the answer holds the resources in the order of the request%s", what, parent)
 	}

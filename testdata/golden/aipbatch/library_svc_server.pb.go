@@ -174,13 +174,13 @@ func (s LibrarySkeleton) DeleteBook(ctx context.Context, req *DeleteBookRequest)
 	return &emptypb.Empty{}, nil
 }
 
-// BatchGetBooks reads the Book whose name are the request's names (AIP-231),
-// all or nothing: the answer holds them in the order of the request, and one
-// that does not exist is NotFound naming it; when parent is set, every name
-// must be under it (InvalidArgument), from the Book repository (name is the
-// key: the resource name of google.api.resource, marked IDENTIFIER). Without
-// the repository it answers codes.Unimplemented. Override it to serve the
-// method yourself.
+// BatchGetBooks reads every Book whose name is one of the request's names
+// (AIP-231), all or nothing: the answer holds them in the order of the request,
+// and one that does not exist is NotFound naming it; when parent is set, every
+// name must be under it (InvalidArgument), from the Book repository (name is
+// the key: the resource name of google.api.resource, marked IDENTIFIER).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
 // Notes:
 //   - a request that leaves a REQUIRED field of BatchGetBooksRequest unset is
@@ -214,7 +214,7 @@ func (s LibrarySkeleton) BatchGetBooks(ctx context.Context, req *BatchGetBooksRe
 	return &BatchGetBooksResponse{Books: items}, nil
 }
 
-// BatchCreateBooks creates a Book from each each Create request of requests, as
+// BatchCreateBooks creates a Book from each Create request of requests, as
 // CreateBook would (AIP-233), all or nothing: every request is checked and
 // becomes a resource, then one CreateBatch stores them all or none (a key used
 // twice is AlreadyExists); the answer holds them in the order of the request;
@@ -356,7 +356,7 @@ func (s LibrarySkeleton) BatchUpdateBooks(ctx context.Context, req *BatchUpdateB
 	return &BatchUpdateBooksResponse{Books: items}, nil
 }
 
-// BatchDeleteBooks deletes the Book whose name are the request's names
+// BatchDeleteBooks deletes every Book whose name is one of the request's names
 // (AIP-235): first every name is checked and read, so a malformed or missing
 // one fails the batch (naming it) before anything is deleted, then each is
 // deleted in order; NOT atomic, as the repository has no transaction across
