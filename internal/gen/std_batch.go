@@ -49,7 +49,7 @@ func (b batchShape) batchVerb() string {
 func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 	verb := b.batchVerb()
 	if c.kind != unary {
-		return nil, fmt.Sprintf("a Batch%s method is unary (AIP-23x), and this is %s", verb, c.kind)
+		return nil, fmt.Sprintf("a Batch%s method is unary (AIP-231..235), and this is %s", verb, c.kind)
 	}
 	in, outMsg := c.m.Input, c.answer
 	s := &standardMethod{out: resultMapping{msg: outMsg}}
