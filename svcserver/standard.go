@@ -98,3 +98,39 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// BatchItemError returns err, the error of element i of the repeated
+// request field field of a batch method (AIP-231..235), with the element
+// named at the start of its message: "requests[2]: ...". Its code and
+// details are kept; nil stays nil.
+func BatchItemError(field string, i int, err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return status.Errorf(codes.Internal, "%s[%d]: %v", field, i, err)
+	}
+	p := st.Proto()
+	p.Message = fmt.Sprintf("%s[%d]: %s", field, i, p.Message)
+	return status.FromProto(p).Err()
+}
+
+// InParent returns InvalidArgument unless the resource name name (of the
+// request field field) is under parent, the parent of a batch method
+// (AIP-231..235): parent is empty, or name is parent, "/", and one or more
+// segments more. A "-" segment of parent (AIP-159) matches any segment.
+func InParent(parent, field, name string) error {
+	if parent == "" {
+		return nil
+	}
+	ps, ns := strings.Split(parent, "/"), strings.Split(name, "/")
+	ok := len(ns) > len(ps)
+	for i := 0; ok && i < len(ps); i++ {
+		ok = ps[i] == ns[i] || ps[i] == "-" && ns[i] != ""
+	}
+	if !ok {
+		return status.Errorf(codes.InvalidArgument, "%s %q is not under the batch's parent %q", field, name, parent)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package svcserver
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -74,5 +75,38 @@ func TestBatchBudget(t *testing.T) {
 	// Items of ~1 KiB plus the per-item allowance: refused past 4 MiB.
 	if per := 1003 + batchItemOverhead; n != MaxBatchBytes/per+1 {
 		t.Errorf("refused at item %d, want %d", n, MaxBatchBytes/per+1)
+	}
+}
+
+func TestBatchItemError(t *testing.T) {
+	if BatchItemError("names", 1, nil) != nil {
+		t.Error("nil error wrapped")
+	}
+	err := BatchItemError("names", 2, status.Error(codes.NotFound, `Book "b" not found`))
+	if status.Code(err) != codes.NotFound || status.Convert(err).Message() != `names[2]: Book "b" not found` {
+		t.Errorf("BatchItemError = %v", err)
+	}
+	if err := BatchItemError("requests", 0, errors.New("boom")); status.Code(err) != codes.Internal || status.Convert(err).Message() != "requests[0]: boom" {
+		t.Errorf("BatchItemError of a plain error = %v", err)
+	}
+}
+
+func TestInParent(t *testing.T) {
+	for _, c := range []struct {
+		parent, name string
+		ok           bool
+	}{
+		{"", "anything", true},
+		{"shelves/s1", "shelves/s1/books/a", true},
+		{"shelves/-", "shelves/s9/books/a", true},
+		{"shelves/s1", "shelves/s2/books/a", false},
+		{"shelves/s1", "shelves/s1", false},
+		{"shelves/s1", "shelves/s10/books/a", false},
+		{"shelves/-", "shelves//books/a", false},
+	} {
+		err := InParent(c.parent, "name", c.name)
+		if (err == nil) != c.ok || err != nil && status.Code(err) != codes.InvalidArgument {
+			t.Errorf("InParent(%q, %q) = %v; want ok %v", c.parent, c.name, err, c.ok)
+		}
 	}
 }

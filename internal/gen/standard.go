@@ -13,8 +13,8 @@ import (
 )
 
 // A standard method is one the skeleton serves from a repository. Each
-// shape (Get, List, Create, BatchCreate, Update, Delete) lives in its own
-// std_*.go file, with its recognition and its emission side by side: adding
+// shape (Get, List, Create, BatchCreate, Update, Delete, the unary batches)
+// lives in its own std_*.go file, with its recognition and its emission side by side: adding
 // a shape touches one file and the verbs table below.
 
 // shape recognises one standard method verb and writes its body.
@@ -32,6 +32,9 @@ var verbs = []struct {
 	shape shape
 }{
 	{"BatchCreate", batchCreateShape{}},
+	{"BatchGet", batchShape{getShape{}}},
+	{"BatchUpdate", batchShape{updateShape{}}},
+	{"BatchDelete", batchShape{deleteShape{}}},
 	{"BulkCreate", batchCreateShape{}},
 	{"Import", batchCreateShape{}},
 	{"Get", getShape{}},
@@ -82,6 +85,7 @@ type standardMethod struct {
 	children     []*resourceModel  // Delete with force: the service's child collections of the resource
 	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
 	requestID    *protogen.Field   // a unary method's AIP-155 request_id, honoured with svcaip.Replay
+	batch        *batchPlan        // a unary batch method (AIP-231..235): how its elements are served
 	refusals     []refusal         // where each refuse call's note is, to rewrite it
 
 	// parentResource is the resource of the parent collection, when the
@@ -586,7 +590,7 @@ func splitVerb(name string) (verb, noun string, sh shape) {
 func recogniseMethod(c *methodContext) (*standardMethod, string) {
 	verb, noun, sh := splitVerb(string(c.m.Desc.Name()))
 	if sh == nil {
-		return nil, "its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import)"
+		return nil, "its name does not start with a standard verb (Get, List, Create, Update, Delete, BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import)"
 	}
 	c.verb, c.noun = verb, noun
 	answer, lro, reason := c.operationAnswer(verb)
@@ -609,7 +613,9 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		}
 		std.notes = append(std.notes, fmt.Sprintf("a method of %s although service %s is named after %s: %s", std.resource.msg.Desc.Name(), c.svc.Desc.Name(), own.msg.Desc.Name(), why))
 	}
-	std.shape = sh
+	if std.shape == nil {
+		std.shape = sh
+	}
 	std.honourRequestID(c)
 	std.notes = append(std.notes, aipNotes(std, c.m.Input)...)
 	return std, ""

@@ -169,6 +169,10 @@ func aipNotes(s *standardMethod, in *protogen.Message) []string {
 	b := r.behaviours
 	switch s.shape.(type) {
 	case listShape:
+	case batchShape:
+		if s.batch.names && len(r.patterns) > 0 {
+			notes = append(notes, fmt.Sprintf("a %s of %s that is not of the form %s is InvalidArgument naming it", r.key.Desc.Name(), s.batch.elems.Desc.Name(), strings.Join(r.patterns, " or ")))
+		}
 	case createShape, batchCreateShape:
 		if len(r.patterns) > 0 {
 			notes = append(notes, fmt.Sprintf("a new %s that is not of the form %s is InvalidArgument, and never stored", r.key.Desc.Name(), strings.Join(r.patterns, " or ")))

@@ -59,6 +59,10 @@ func (createShape) emit(w *methodWriter) {
 type batchCreateShape struct{}
 
 func (batchCreateShape) recognise(c *methodContext) (*standardMethod, string) {
+	if c.kind == unary && c.verb == "BatchCreate" {
+		// AIP-233: a unary batch of Create requests (std_batch.go).
+		return batchShape{createShape{}}.recognise(c)
+	}
 	if c.kind != clientStreaming {
 		return nil, fmt.Sprintf("a batch create streams its resources from the client, and this is %s", c.kind)
 	}

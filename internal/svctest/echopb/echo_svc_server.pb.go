@@ -64,8 +64,8 @@ func (EchoSkeleton) Get(context.Context, *EchoRequest) (*EchoResponse, error) {
 
 // Post answers codes.Unimplemented naming svctest.v1.Echo.Post; override it to
 // serve the method. It is not served from a repository: its name does not start
-// with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Post answers one message; it is not idempotent, so it is not retried.
 func (EchoSkeleton) Post(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -74,8 +74,8 @@ func (EchoSkeleton) Post(context.Context, *EchoRequest) (*EchoResponse, error) {
 
 // Put answers codes.Unimplemented naming svctest.v1.Echo.Put; override it to
 // serve the method. It is not served from a repository: its name does not start
-// with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Put is idempotent, with its own policy.
 func (EchoSkeleton) Put(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -84,8 +84,8 @@ func (EchoSkeleton) Put(context.Context, *EchoRequest) (*EchoResponse, error) {
 
 // Listen answers codes.Unimplemented naming svctest.v1.Echo.Listen; override it
 // to serve the method. It is not served from a repository: its name does not
-// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// start with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Listen streams messages back. Server streams get a default deadline only
 // from their own method option, not from the service's.
@@ -95,8 +95,8 @@ func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse
 
 // Collect answers codes.Unimplemented naming svctest.v1.Echo.Collect; override
 // it to serve the method. It is not served from a repository: its name does not
-// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// start with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Collect reads a stream and answers once.
 func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse]) error {
@@ -105,8 +105,8 @@ func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse
 
 // Chat answers codes.Unimplemented naming svctest.v1.Echo.Chat; override it to
 // serve the method. It is not served from a repository: its name does not start
-// with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Chat answers each message as it comes; like server streams, bidi streams
 // take a default deadline only from their method option.
@@ -116,8 +116,8 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 
 // Panic answers codes.Unimplemented naming svctest.v1.Echo.Panic; override it
 // to serve the method. It is not served from a repository: its name does not
-// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// start with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Panic is implemented by a handler that panics.
 func (EchoSkeleton) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
@@ -126,8 +126,8 @@ func (EchoSkeleton) Panic(context.Context, *emptypb.Empty) (*emptypb.Empty, erro
 
 // Lookup answers codes.Unimplemented naming svctest.v1.Echo.Lookup; override it
 // to serve the method. It is not served from a repository: its name does not
-// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// start with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Lookup has no side effects and is hedged: another attempt goes out
 // every 50ms without an answer, 3 attempts at most.

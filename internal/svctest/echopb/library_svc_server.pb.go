@@ -172,7 +172,7 @@ func (s LibrarySkeleton) ImportBooks(stream grpc.ClientStreamingServer[Book, Imp
 // Recommend answers codes.Unimplemented naming svctest.v1.Library.Recommend;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Recommend is not a standard method: it stays Unimplemented.
 func (LibrarySkeleton) Recommend(context.Context, *GetBookRequest) (*Book, error) {

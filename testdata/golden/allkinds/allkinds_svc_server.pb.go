@@ -59,7 +59,7 @@ func NewInMemoryEchoSkeleton(_ ...svcstore.Option) EchoSkeleton {
 // Say answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Say;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Say answers one message with one message.
 func (EchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
@@ -69,7 +69,7 @@ func (EchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
 // Listen answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Listen;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Listen answers one message with a stream.
 func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse]) error {
@@ -79,7 +79,7 @@ func (EchoSkeleton) Listen(*EchoRequest, grpc.ServerStreamingServer[EchoResponse
 // Collect answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Collect;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Collect reads a stream and answers once.
 func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse]) error {
@@ -89,7 +89,7 @@ func (EchoSkeleton) Collect(grpc.ClientStreamingServer[EchoRequest, EchoResponse
 // Chat answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Chat;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Chat talks back as it is talked to.
 func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) error {
@@ -99,7 +99,7 @@ func (EchoSkeleton) Chat(grpc.BidiStreamingServer[EchoRequest, EchoResponse]) er
 // Ping answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Ping;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Ping is deprecated; use Say.
 //
@@ -111,7 +111,7 @@ func (EchoSkeleton) Ping(context.Context, *emptypb.Empty) (*timestamppb.Timestam
 // Nested answers codes.Unimplemented naming fixtures.allkinds.v1.Echo.Nested;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (EchoSkeleton) Nested(context.Context, *EchoRequest_Part) (*EchoResponse_Part_Piece, error) {
 	return nil, svcserver.Unimplemented(Echo_Nested_FullMethodName)
 }
@@ -159,7 +159,7 @@ func NewInMemoryOldEchoSkeleton(_ ...svcstore.Option) OldEchoSkeleton {
 // Say answers codes.Unimplemented naming fixtures.allkinds.v1.OldEcho.Say;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (OldEchoSkeleton) Say(context.Context, *EchoRequest) (*EchoResponse, error) {
 	return nil, svcserver.Unimplemented(OldEcho_Say_FullMethodName)
 }

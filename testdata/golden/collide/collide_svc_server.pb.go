@@ -54,7 +54,7 @@ func NewInMemoryServiceSkeleton(_ ...svcstore.Option) ServiceSkeleton {
 // String answers codes.Unimplemented naming fixtures.collide.v1.Service.String;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ServiceSkeleton) String(context.Context, *Client) (*Server, error) {
 	return nil, svcserver.Unimplemented(Service_String_FullMethodName)
 }
@@ -69,7 +69,7 @@ func (ServiceSkeleton) Import(context.Context, *Context) (*Client, error) {
 // Type answers codes.Unimplemented naming fixtures.collide.v1.Service.Type;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ServiceSkeleton) Type(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Type_FullMethodName)
 }
@@ -77,7 +77,7 @@ func (ServiceSkeleton) Type(context.Context, *Client) (*Client, error) {
 // Close answers codes.Unimplemented naming fixtures.collide.v1.Service.Close;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ServiceSkeleton) Close(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_Close_FullMethodName)
 }
@@ -85,7 +85,7 @@ func (ServiceSkeleton) Close(context.Context, *Client) (*Client, error) {
 // New answers codes.Unimplemented naming fixtures.collide.v1.Service.New;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ServiceSkeleton) New(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Service_New_FullMethodName)
 }
@@ -93,7 +93,8 @@ func (ServiceSkeleton) New(context.Context, *Client) (*Client, error) {
 // Context answers codes.Unimplemented naming
 // fixtures.collide.v1.Service.Context; override it to serve the method. It is
 // not served from a repository: its name does not start with a standard verb
-// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// (Get, List, Create, Update, Delete, BatchGet, BatchCreate, BatchUpdate,
+// BatchDelete, BulkCreate, Import).
 func (ServiceSkeleton) Context(grpc.ClientStreamingServer[Context, Context]) error {
 	return svcserver.Unimplemented(Service_Context_FullMethodName)
 }
@@ -101,7 +102,7 @@ func (ServiceSkeleton) Context(grpc.ClientStreamingServer[Context, Context]) err
 // Error answers codes.Unimplemented naming fixtures.collide.v1.Service.Error;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ServiceSkeleton) Error(*Client, grpc.ServerStreamingServer[Client]) error {
 	return svcserver.Unimplemented(Service_Error_FullMethodName)
 }
@@ -109,7 +110,7 @@ func (ServiceSkeleton) Error(*Client, grpc.ServerStreamingServer[Client]) error 
 // Func answers codes.Unimplemented naming fixtures.collide.v1.Service.func;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ServiceSkeleton) Func(grpc.BidiStreamingServer[Client, Client]) error {
 	return svcserver.Unimplemented(Service_Func_FullMethodName)
 }
@@ -198,16 +199,16 @@ func NewInMemoryTypeSkeleton(_ ...svcstore.Option) TypeSkeleton {
 
 // Map answers codes.Unimplemented naming fixtures.collide.v1.type.map; override
 // it to serve the method. It is not served from a repository: its name does not
-// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// start with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (TypeSkeleton) Map(context.Context, *Client) (*Client, error) {
 	return nil, svcserver.Unimplemented(Type_Map_FullMethodName)
 }
 
 // Go answers codes.Unimplemented naming fixtures.collide.v1.type.go; override
 // it to serve the method. It is not served from a repository: its name does not
-// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// start with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (TypeSkeleton) Go(context.Context, *Context) (*Context, error) {
 	return nil, svcserver.Unimplemented(Type_Go_FullMethodName)
 }

@@ -54,7 +54,7 @@ func NewInMemoryThingsSkeleton(_ ...svcstore.Option) ThingsSkeleton {
 // Make answers codes.Unimplemented naming fixtures.editions.v1.Things.Make;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ThingsSkeleton) Make(context.Context, *Thing) (*Thing, error) {
 	return nil, svcserver.Unimplemented(Things_Make_FullMethodName)
 }
@@ -62,7 +62,7 @@ func (ThingsSkeleton) Make(context.Context, *Thing) (*Thing, error) {
 // Watch answers codes.Unimplemented naming fixtures.editions.v1.Things.Watch;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (ThingsSkeleton) Watch(*Thing, grpc.ServerStreamingServer[Thing]) error {
 	return svcserver.Unimplemented(Things_Watch_FullMethodName)
 }

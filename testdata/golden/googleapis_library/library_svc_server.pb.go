@@ -137,8 +137,8 @@ func (s LibraryServiceSkeleton) DeleteShelf(ctx context.Context, req *DeleteShel
 // MergeShelves answers codes.Unimplemented naming
 // google.example.library.v1.LibraryService.MergeShelves; override it to serve
 // the method. It is not served from a repository: its name does not start with
-// a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
-// Import).
+// a standard verb (Get, List, Create, Update, Delete, BatchGet, BatchCreate,
+// BatchUpdate, BatchDelete, BulkCreate, Import).
 func (LibraryServiceSkeleton) MergeShelves(context.Context, *MergeShelvesRequest) (*Shelf, error) {
 	return nil, svcserver.Unimplemented(LibraryService_MergeShelves_FullMethodName)
 }
@@ -285,8 +285,8 @@ func (s LibraryServiceSkeleton) UpdateBook(ctx context.Context, req *UpdateBookR
 // MoveBook answers codes.Unimplemented naming
 // google.example.library.v1.LibraryService.MoveBook; override it to serve the
 // method. It is not served from a repository: its name does not start with a
-// standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
-// Import).
+// standard verb (Get, List, Create, Update, Delete, BatchGet, BatchCreate,
+// BatchUpdate, BatchDelete, BulkCreate, Import).
 func (LibraryServiceSkeleton) MoveBook(context.Context, *MoveBookRequest) (*Book, error) {
 	return nil, svcserver.Unimplemented(LibraryService_MoveBook_FullMethodName)
 }

@@ -233,8 +233,8 @@ func (s CloudRedisSkeleton) UpdateInstance(ctx context.Context, req *UpdateInsta
 // FailoverInstance answers codes.Unimplemented naming
 // google.cloud.redis.v1.CloudRedis.FailoverInstance; override it to serve the
 // method. It is not served from a repository: its name does not start with a
-// standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
-// Import).
+// standard verb (Get, List, Create, Update, Delete, BatchGet, BatchCreate,
+// BatchUpdate, BatchDelete, BulkCreate, Import).
 func (CloudRedisSkeleton) FailoverInstance(context.Context, *FailoverInstanceRequest) (*longrunningpb.Operation, error) {
 	return nil, svcserver.Unimplemented(CloudRedis_FailoverInstance_FullMethodName)
 }

@@ -474,8 +474,8 @@ func (s SecretServiceSkeleton) DeleteSecretVersion(ctx context.Context, req *Del
 // AccessSecretVersion answers codes.Unimplemented naming
 // example.secrets.v1.SecretService.AccessSecretVersion; override it to serve
 // the method. It is not served from a repository: its name does not start with
-// a standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
-// Import).
+// a standard verb (Get, List, Create, Update, Delete, BatchGet, BatchCreate,
+// BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // A custom method of a version: its noun names no resource.
 func (SecretServiceSkeleton) AccessSecretVersion(context.Context, *GetSecretVersionRequest) (*SecretVersion, error) {

@@ -58,7 +58,7 @@ func NewInMemoryPricingSkeleton(_ ...svcstore.Option) PricingSkeleton {
 // Quote answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Quote;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (PricingSkeleton) Quote(context.Context, *common.Money) (*common.Money, error) {
 	return nil, svcserver.Unimplemented(Pricing_Quote_FullMethodName)
 }
@@ -66,7 +66,7 @@ func (PricingSkeleton) Quote(context.Context, *common.Money) (*common.Money, err
 // Now answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Now;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (PricingSkeleton) Now(context.Context, *emptypb.Empty) (*timestamppb.Timestamp, error) {
 	return nil, svcserver.Unimplemented(Pricing_Now_FullMethodName)
 }
@@ -74,7 +74,7 @@ func (PricingSkeleton) Now(context.Context, *emptypb.Empty) (*timestamppb.Timest
 // Stream answers codes.Unimplemented naming fixtures.imports.v1.Pricing.Stream;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (PricingSkeleton) Stream(*wrapperspb.StringValue, grpc.ServerStreamingServer[common.PageInfo]) error {
 	return svcserver.Unimplemented(Pricing_Stream_FullMethodName)
 }
@@ -82,7 +82,8 @@ func (PricingSkeleton) Stream(*wrapperspb.StringValue, grpc.ServerStreamingServe
 // Nothing answers codes.Unimplemented naming
 // fixtures.imports.v1.Pricing.Nothing; override it to serve the method. It is
 // not served from a repository: its name does not start with a standard verb
-// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// (Get, List, Create, Update, Delete, BatchGet, BatchCreate, BatchUpdate,
+// BatchDelete, BulkCreate, Import).
 func (PricingSkeleton) Nothing(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
 	return nil, svcserver.Unimplemented(Pricing_Nothing_FullMethodName)
 }

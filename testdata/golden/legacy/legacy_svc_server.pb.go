@@ -53,8 +53,8 @@ func NewInMemorySearchSkeleton(_ ...svcstore.Option) SearchSkeleton {
 
 // Find answers codes.Unimplemented naming fixtures.legacy.Search.Find; override
 // it to serve the method. It is not served from a repository: its name does not
-// start with a standard verb (Get, List, Create, Update, Delete, BatchCreate,
-// BulkCreate, Import).
+// start with a standard verb (Get, List, Create, Update, Delete, BatchGet,
+// BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (SearchSkeleton) Find(context.Context, *Query) (*Result, error) {
 	return nil, svcserver.Unimplemented(Search_Find_FullMethodName)
 }
@@ -62,7 +62,7 @@ func (SearchSkeleton) Find(context.Context, *Query) (*Result, error) {
 // FindAll answers codes.Unimplemented naming fixtures.legacy.Search.FindAll;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (SearchSkeleton) FindAll(*Query, grpc.ServerStreamingServer[Result]) error {
 	return svcserver.Unimplemented(Search_FindAll_FullMethodName)
 }

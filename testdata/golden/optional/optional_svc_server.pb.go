@@ -51,7 +51,7 @@ func NewInMemoryPatcherSkeleton(_ ...svcstore.Option) PatcherSkeleton {
 // Apply answers codes.Unimplemented naming fixtures.optional.v1.Patcher.Apply;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (PatcherSkeleton) Apply(context.Context, *Patch) (*Patch, error) {
 	return nil, svcserver.Unimplemented(Patcher_Apply_FullMethodName)
 }

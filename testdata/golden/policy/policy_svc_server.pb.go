@@ -70,7 +70,7 @@ func (s CatalogSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
 // Put answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Put;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Put is idempotent and overrides the timeout and the codes.
 func (CatalogSkeleton) Put(context.Context, *Item) (*Item, error) {
@@ -92,7 +92,7 @@ func (s CatalogSkeleton) Create(ctx context.Context, req *Item) (*Item, error) {
 // Charge answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Charge;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Charge has side effects but the schema says retrying is safe.
 func (CatalogSkeleton) Charge(context.Context, *Item) (*Item, error) {
@@ -102,7 +102,7 @@ func (CatalogSkeleton) Charge(context.Context, *Item) (*Item, error) {
 // Peek answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Peek;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Peek is safe, but retries are switched off.
 func (CatalogSkeleton) Peek(context.Context, *Item) (*Item, error) {
@@ -112,7 +112,7 @@ func (CatalogSkeleton) Peek(context.Context, *Item) (*Item, error) {
 // Watch answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Watch;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Watch streams; retried before the first message, no default deadline
 // unless the schema sets one; here the method sets none, the service does.
@@ -123,7 +123,7 @@ func (CatalogSkeleton) Watch(*Item, grpc.ServerStreamingServer[Item]) error {
 // Upload answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Upload;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Upload is client streaming: never retried.
 func (CatalogSkeleton) Upload(grpc.ClientStreamingServer[Item, emptypb.Empty]) error {
@@ -133,7 +133,7 @@ func (CatalogSkeleton) Upload(grpc.ClientStreamingServer[Item, emptypb.Empty]) e
 // Search answers codes.Unimplemented naming fixtures.policy.v1.Catalog.Search;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Search has no side effects and is hedged instead of retried.
 func (CatalogSkeleton) Search(context.Context, *Item) (*Item, error) {
@@ -194,7 +194,7 @@ func (s PlainSkeleton) Get(ctx context.Context, req *Item) (*Item, error) {
 // Sync answers codes.Unimplemented naming fixtures.policy.v1.Plain.Sync;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (PlainSkeleton) Sync(grpc.BidiStreamingServer[Item, Item]) error {
 	return svcserver.Unimplemented(Plain_Sync_FullMethodName)
 }

@@ -56,7 +56,7 @@ func NewInMemoryGreeterSkeleton(_ ...svcstore.Option) GreeterSkeleton_ {
 // Hello answers codes.Unimplemented naming fixtures.renamed.v1.Greeter.Hello;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 func (GreeterSkeleton_) Hello(context.Context, *GreeterSkeleton) (*GreeterSkeleton, error) {
 	return nil, svcserver.Unimplemented(Greeter_Hello_FullMethodName)
 }

@@ -184,7 +184,8 @@ func (s ProductServiceSkeleton) ListProducts(req *ProductListRequest, stream grp
 // WatchProduct answers codes.Unimplemented naming
 // ecommerce.ProductService.WatchProduct; override it to serve the method. It is
 // not served from a repository: its name does not start with a standard verb
-// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// (Get, List, Create, Update, Delete, BatchGet, BatchCreate, BatchUpdate,
+// BatchDelete, BulkCreate, Import).
 func (ProductServiceSkeleton) WatchProduct(*ProductWatchRequest, grpc.ServerStreamingServer[ProductEvent]) error {
 	return svcserver.Unimplemented(ProductService_WatchProduct_FullMethodName)
 }
@@ -234,8 +235,8 @@ func (s ProductServiceSkeleton) BulkCreateProducts(stream grpc.ClientStreamingSe
 // ProcessProductBatch answers codes.Unimplemented naming
 // ecommerce.ProductService.ProcessProductBatch; override it to serve the
 // method. It is not served from a repository: its name does not start with a
-// standard verb (Get, List, Create, Update, Delete, BatchCreate, BulkCreate,
-// Import).
+// standard verb (Get, List, Create, Update, Delete, BatchGet, BatchCreate,
+// BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Bidirectional streaming - both client and server stream
 func (ProductServiceSkeleton) ProcessProductBatch(grpc.BidiStreamingServer[ProductBatchRequest, ProductBatchResponse]) error {
@@ -350,7 +351,8 @@ func (OrderServiceSkeleton) UpdateOrderStatus(context.Context, *UpdateOrderStatu
 // StreamOrderEvents answers codes.Unimplemented naming
 // ecommerce.OrderService.StreamOrderEvents; override it to serve the method. It
 // is not served from a repository: its name does not start with a standard verb
-// (Get, List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// (Get, List, Create, Update, Delete, BatchGet, BatchCreate, BatchUpdate,
+// BatchDelete, BulkCreate, Import).
 //
 // Bidirectional for real-time order processing
 func (OrderServiceSkeleton) StreamOrderEvents(*Empty, grpc.ServerStreamingServer[OrderEvent]) error {

@@ -208,7 +208,7 @@ func (s UserServiceSkeleton) BatchCreateUsers(stream grpc.ClientStreamingServer[
 // SyncUsers answers codes.Unimplemented naming user.v1.UserService.SyncUsers;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // Bidirectional streaming
 func (UserServiceSkeleton) SyncUsers(grpc.BidiStreamingServer[SyncUsersRequest, SyncUsersResponse]) error {

@@ -194,7 +194,8 @@ func (s CatalogSkeleton) DeleteProduct(ctx context.Context, req *DeleteProductRe
 // WatchProducts answers codes.Unimplemented naming
 // shop.v1.Catalog.WatchProducts; override it to serve the method. It is not
 // served from a repository: its name does not start with a standard verb (Get,
-// List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// List, Create, Update, Delete, BatchGet, BatchCreate, BatchUpdate,
+// BatchDelete, BulkCreate, Import).
 //
 // WatchProducts streams changes to products as they happen, until the
 // client cancels or the server shuts down.
@@ -241,7 +242,8 @@ func (s CatalogSkeleton) ImportProducts(stream grpc.ClientStreamingServer[Produc
 // RepriceProducts answers codes.Unimplemented naming
 // shop.v1.Catalog.RepriceProducts; override it to serve the method. It is not
 // served from a repository: its name does not start with a standard verb (Get,
-// List, Create, Update, Delete, BatchCreate, BulkCreate, Import).
+// List, Create, Update, Delete, BatchGet, BatchCreate, BatchUpdate,
+// BatchDelete, BulkCreate, Import).
 //
 // RepriceProducts changes prices interactively: every request is answered
 // as soon as it is applied, and a product that cannot be repriced gets an

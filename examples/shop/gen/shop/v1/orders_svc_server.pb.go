@@ -83,7 +83,7 @@ func (s OrdersSkeleton) ListOrders(ctx context.Context, req *ListOrdersRequest) 
 // PlaceOrder answers codes.Unimplemented naming shop.v1.Orders.PlaceOrder;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // PlaceOrder prices the items from the catalog, takes them out of stock
 // and stores the order. It is not idempotent, so it is never retried: a
@@ -95,7 +95,7 @@ func (OrdersSkeleton) PlaceOrder(context.Context, *PlaceOrderRequest) (*Order, e
 // CancelOrder answers codes.Unimplemented naming shop.v1.Orders.CancelOrder;
 // override it to serve the method. It is not served from a repository: its name
 // does not start with a standard verb (Get, List, Create, Update, Delete,
-// BatchCreate, BulkCreate, Import).
+// BatchGet, BatchCreate, BatchUpdate, BatchDelete, BulkCreate, Import).
 //
 // CancelOrder cancels a placed order and puts its items back in stock.
 // Cancelling a cancelled order returns it unchanged, so it is retried.
