@@ -2,6 +2,7 @@ package svciam
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"cloud.google.com/go/iam/apiv1/iampb"
@@ -9,6 +10,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
+	"github.com/svcgen/protoc-gen-svc/svcstore/sqlitestore"
 )
 
 func code(t *testing.T, err error, want codes.Code) {
@@ -18,9 +22,34 @@ func code(t *testing.T, err error, want codes.Code) {
 	}
 }
 
+// stores are the repositories the policy tests run on.
+var stores = []struct {
+	name string
+	open func(t *testing.T) Policies
+}{
+	{"memory", func(t *testing.T) Policies { return NewPolicies() }},
+	{"sqlite", func(t *testing.T) Policies {
+		db, err := sqlitestore.Open(filepath.Join(t.TempDir(), "policies.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		r, err := sqlitestore.New[*svcv1.PolicyRecord](context.Background(), db, Schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}},
+}
+
 func TestPolicies(t *testing.T) {
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) { testPolicies(t, s.open(t)) })
+	}
+}
+
+func testPolicies(t *testing.T, repo Policies) {
 	ctx := context.Background()
-	repo := NewPolicies()
 	empty, err := GetIamPolicy(ctx, repo, &iampb.GetIamPolicyRequest{Resource: "shelves/1"})
 	if err != nil || len(empty.Etag) == 0 || len(empty.Bindings) != 0 {
 		t.Fatalf("empty: %v %v", empty, err)
