@@ -180,7 +180,8 @@ func SetIamPolicy(ctx context.Context, repo Policies, req *iampb.SetIamPolicyReq
 			return nil, status.Errorf(codes.InvalidArgument, "update_mask: %q is not a field of Policy that can be set (bindings, etag, version, audit_configs)", p)
 		}
 	}
-	cur, rec, err := read(ctx, repo, req.GetResource())
+	// The read decides the write: from the primary (svcstore.ReadFresh).
+	cur, rec, err := read(svcstore.ReadFresh(ctx), repo, req.GetResource())
 	if err != nil {
 		return nil, err
 	}
