@@ -131,6 +131,7 @@ type methodModel struct {
 	std        *standardMethod // how the skeleton serves it from a repository; nil: Unimplemented
 	notServed  string          // why std is nil
 	lro        *lroAnswer      // the types of the Operation it answers, from operation_info; nil: none
+	iam        string          // for a google.iam.v1 policy method: the svciam function serving it
 }
 
 // buildFile derives the model of one file. resources caches the messages
@@ -219,7 +220,10 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 	var served []*resourceModel
 	for pass := range 2 {
 		for _, mm := range sm.methods {
-			if mm.std != nil {
+			if mm.std != nil || mm.iam != "" {
+				continue
+			}
+			if mm.iam = iamMethod(mm.m, mm.kind); mm.iam != "" {
 				continue
 			}
 			c := &methodContext{m: mm.m, kind: mm.kind, svc: sm.svc, scope: scope, resources: resources}

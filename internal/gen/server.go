@@ -92,8 +92,13 @@ func skeletonOf(g *protogen.GeneratedFile, f *fileModel, sm *serviceModel) skele
 	if withRepos && sm.hasRequestIDs() {
 		v.Resources = append(v.Resources, requestsRepository(g, sm))
 	}
+	if withRepos && sm.hasPolicies() {
+		v.Resources = append(v.Resources, policiesRepository(g, sm))
+	}
 	for _, mm := range sm.methods {
-		if mm.std != nil {
+		if mm.iam != "" {
+			v.Methods = append(v.Methods, iamMethodOf(g, f.file.GoImportPath, sm, mm))
+		} else if mm.std != nil {
 			v.Methods = append(v.Methods, standardMethodOf(g, f.file.GoImportPath, sm, mm))
 		} else {
 			v.Methods = append(v.Methods, unimplementedMethodOf(g, sm, mm))
@@ -201,6 +206,9 @@ func standardMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm 
 
 // explainLine is the one-line account of a method for the explain report.
 func (mm *methodModel) explainLine(sm *serviceModel) string {
+	if mm.iam != "" {
+		return mm.iamExplainLine(sm)
+	}
 	if mm.std == nil {
 		return "Unimplemented: " + mm.notServed
 	}
