@@ -44,16 +44,7 @@ var iamSummary = map[string]string{
 // policiesField is the field of the repository set that keeps IAM
 // policies.
 func (sm *serviceModel) policiesField() string {
-	name := "Policies"
-	for taken := true; taken; {
-		taken = false
-		for _, f := range sm.fields {
-			if f == name {
-				name, taken = "IAM"+name, true
-			}
-		}
-	}
-	return name
+	return sm.freeField("Policies", "IAM")
 }
 
 // hasPolicies reports whether the service has an IAM policy method served

@@ -147,12 +147,18 @@ func (a *lroAnswer) note() string {
 // operationsField is the name of the repository of operations in the
 // service's repository set: Operations, unless a resource's field has it.
 func (sm *serviceModel) operationsField() string {
-	name := "Operations"
+	return sm.freeField("Operations", "LongRunning")
+}
+
+// freeField returns name for a field of the repository set the skeleton
+// adds (Operations, Requests, Policies), prefixed by prefix as often as a
+// resource's field already has it.
+func (sm *serviceModel) freeField(name, prefix string) string {
 	for taken := true; taken; {
 		taken = false
 		for _, f := range sm.fields {
 			if f == name {
-				name, taken = "LongRunning"+name, true
+				name, taken = prefix+name, true
 			}
 		}
 	}

@@ -62,16 +62,7 @@ func replayable(f *protogen.Field) bool {
 // requestsField is the field of the repository set that keeps request
 // records.
 func (sm *serviceModel) requestsField() string {
-	name := "Requests"
-	for taken := true; taken; {
-		taken = false
-		for _, f := range sm.fields {
-			if f == name {
-				name, taken = "AIP155"+name, true
-			}
-		}
-	}
-	return name
+	return sm.freeField("Requests", "AIP155")
 }
 
 // hasRequestIDs reports whether a method of the service honours a
