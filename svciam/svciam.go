@@ -39,7 +39,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-
 	"slices"
 	"strings"
 
