@@ -2,16 +2,23 @@ package svciam
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/iam/apiv1/iampb"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/genproto/googleapis/type/expr"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	"github.com/svcgen/protoc-gen-svc/internal/pgcluster"
 	svcv1 "github.com/svcgen/protoc-gen-svc/svc/v1"
+	"github.com/svcgen/protoc-gen-svc/svcstore/pgstore"
 	"github.com/svcgen/protoc-gen-svc/svcstore/sqlitestore"
 )
 
@@ -40,6 +47,77 @@ var stores = []struct {
 		}
 		return r
 	}},
+	{"postgres", func(t *testing.T) Policies { return pgPolicies(t, pgcluster.TestPool(t), uniqueTable()) }},
+}
+
+// uniqueTable names a table of this test process's own.
+func uniqueTable() string {
+	return fmt.Sprintf("svciam_policies_%d_%d", os.Getpid(), time.Now().UnixNano())
+}
+
+// pgPolicies opens a repository of policies on table, dropped after the test.
+func pgPolicies(t *testing.T, pool *pgxpool.Pool, table string) Policies {
+	ctx := context.Background()
+	t.Cleanup(func() {
+		for _, stmt := range []string{"DROP TABLE IF EXISTS " + table, "DROP SEQUENCE IF EXISTS " + table + "_version_seq"} {
+			pool.Exec(ctx, stmt)
+		}
+	})
+	st, err := pgstore.New[*svcv1.PolicyRecord](ctx, pool, Schema, pgstore.WithTable(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestSetRaceOnPostgres: two replicas (two stores on one table) set the
+// policy of one resource from the same etag at once, over and over: exactly
+// one of each pair wins, the other is Aborted, and the policy is the
+// winner's.
+func TestSetRaceOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	pool := pgcluster.TestPool(t)
+	table := uniqueTable()
+	replicas := []Policies{pgPolicies(t, pool, table), pgPolicies(t, pool, table)}
+	for round := range 20 {
+		cur, err := GetIamPolicy(ctx, replicas[0], &iampb.GetIamPolicyRequest{Resource: "shelves/1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, r := range replicas {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				member := fmt.Sprintf("user:%d-%d@example.com", round, i)
+				_, errs[i] = SetIamPolicy(ctx, r, &iampb.SetIamPolicyRequest{Resource: "shelves/1", Policy: &iampb.Policy{Etag: cur.Etag,
+					Bindings: []*iampb.Binding{{Role: "roles/viewer", Members: []string{member}}}}})
+			}()
+		}
+		wg.Wait()
+		won := -1
+		for i, err := range errs {
+			switch status.Code(err) {
+			case codes.OK:
+				if won >= 0 {
+					t.Fatalf("round %d: both replicas' writes from one etag succeeded", round)
+				}
+				won = i
+			case codes.Aborted:
+			default:
+				t.Fatalf("round %d: replica %d: %v", round, i, err)
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: neither write succeeded: %v", round, errs)
+		}
+		got, err := GetIamPolicy(ctx, replicas[1-won], &iampb.GetIamPolicyRequest{Resource: "shelves/1"})
+		if err != nil || got.Bindings[0].Members[0] != fmt.Sprintf("user:%d-%d@example.com", round, won) {
+			t.Fatalf("round %d: the policy is %v (%v), not replica %d's", round, got, err, won)
+		}
+	}
 }
 
 func TestPolicies(t *testing.T) {
