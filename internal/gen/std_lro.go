@@ -132,7 +132,7 @@ func (a *lroAnswer) metadataNote() string {
 	if a.metadata != nil {
 		return ""
 	}
-	return " (declared in a file this one does not import: packed by name, svclro.EmptyMetadata)"
+	return " (declared in none of this file and its imports: packed by name, svclro.EmptyMetadata)"
 }
 
 // operationNote is the doc comment's account of an Operation answer.
@@ -266,7 +266,7 @@ func waitViewOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *servi
 		}
 	}
 	m := mm.m
-	meta, metaName := anyGo.Ident("Any"), "metadata as a google.protobuf.Any (its type, "+string(lro.metadataName)+", is declared in a file this one does not import)"
+	meta, metaName := anyGo.Ident("Any"), "metadata as a google.protobuf.Any (its type, "+string(lro.metadataName)+", is declared in none of this file and its imports)"
 	l := newLocalNames(home, m.Input, lro.response)
 	if lro.metadata != nil {
 		meta, metaName = lro.metadata.GoIdent, string(lro.metadata.Desc.Name())

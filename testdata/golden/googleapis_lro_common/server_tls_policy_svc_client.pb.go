@@ -96,8 +96,8 @@ func (c *NetworkSecurityWrapper) CreateServerTlsPolicy(ctx context.Context, in *
 // google.longrunning.Operations' WaitOperation (GetOperation when the server
 // lacks it), with backoff between calls, within ctx's deadline. It returns the
 // operation's ServerTlsPolicy and its metadata as a google.protobuf.Any (its
-// type, google.cloud.networksecurity.v1.OperationMetadata, is declared in a
-// file this one does not import) (nil when it has none); an operation that
+// type, google.cloud.networksecurity.v1.OperationMetadata, is declared in none
+// of this file and its imports) (nil when it has none); an operation that
 // failed answers its error as a status error. CreateServerTlsPolicy itself has
 // its default deadline and retries; the wait is bounded by ctx only.
 func (c *NetworkSecurityWrapper) CreateServerTlsPolicyAndWait(ctx context.Context, in *CreateServerTlsPolicyRequest, opts ...grpc.CallOption) (*ServerTlsPolicy, *anypb.Any, error) {
@@ -120,8 +120,8 @@ func (c *NetworkSecurityWrapper) DeleteServerTlsPolicy(ctx context.Context, in *
 // google.longrunning.Operations' WaitOperation (GetOperation when the server
 // lacks it), with backoff between calls, within ctx's deadline. It returns the
 // operation's Empty and its metadata as a google.protobuf.Any (its type,
-// google.cloud.common.OperationMetadata, is declared in a file this one does
-// not import) (nil when it has none); an operation that failed answers its
+// google.cloud.common.OperationMetadata, is declared in none of this file and
+// its imports) (nil when it has none); an operation that failed answers its
 // error as a status error. DeleteServerTlsPolicy itself has its default
 // deadline and retries; the wait is bounded by ctx only.
 func (c *NetworkSecurityWrapper) DeleteServerTlsPolicyAndWait(ctx context.Context, in *DeleteServerTlsPolicyRequest, opts ...grpc.CallOption) (*emptypb.Empty, *anypb.Any, error) {

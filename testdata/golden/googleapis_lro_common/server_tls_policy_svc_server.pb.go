@@ -125,8 +125,8 @@ func (s NetworkSecuritySkeleton) GetServerTlsPolicy(ctx context.Context, req *Ge
 //   - the new name is parent/serverTlsPolicies/<server_tls_policy_id>
 //   - it answers a google.longrunning.Operation that is already done, with the
 //     result packed as its response and an empty
-//     google.cloud.networksecurity.v1.OperationMetadata (declared in a file
-//     this one does not import: packed by name, svclro.EmptyMetadata) as its
+//     google.cloud.networksecurity.v1.OperationMetadata (declared in none of
+//     this file and its imports: packed by name, svclro.EmptyMetadata) as its
 //     metadata, kept in the Operations repository (served as
 //     google.longrunning.Operations by svclro.Register); a skeleton without
 //     that repository answers codes.Unimplemented
@@ -185,8 +185,8 @@ func (s NetworkSecuritySkeleton) CreateServerTlsPolicy(ctx context.Context, req 
 // Notes:
 //   - it answers a google.longrunning.Operation that is already done, with
 //     google.protobuf.Empty packed as its response and an empty
-//     google.cloud.common.OperationMetadata (declared in a file this one does
-//     not import: packed by name, svclro.EmptyMetadata) as its metadata, kept
+//     google.cloud.common.OperationMetadata (declared in none of this file and
+//     its imports: packed by name, svclro.EmptyMetadata) as its metadata, kept
 //     in the Operations repository (served as google.longrunning.Operations by
 //     svclro.Register); a skeleton without that repository answers
 //     codes.Unimplemented
