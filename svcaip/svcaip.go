@@ -456,9 +456,10 @@ func Preview[M proto.Message](cur, res M, mask *fieldmaskpb.FieldMask) (M, error
 // CheckView answers for a request's AIP-157 view: nil for the unspecified
 // value and for the views a skeleton serves, codes.Unimplemented for any
 // other (naming it), codes.InvalidArgument for a number the enum does not
-// declare. Served are the full view, FULL, ALL or COMPLETE (alone or as
-// <ENUM>_FULL...), answered with the whole resource, and the basic view,
-// BASIC or <ENUM>_BASIC, answered by the rule ApplyView documents. Any
+// declare. Served are the full view, FULL, ALL or COMPLETE (alone, as
+// <ENUM>_FULL or as FULL_<WHAT>), answered with the whole resource, and
+// the basic view, BASIC in the same forms, answered by the rule ApplyView
+// documents. Any
 // other view (SUMMARY, MINIMAL, EFFECTIVE_VALUE...) holds what the API
 // says, which a skeleton does not guess.
 func CheckView(v protoreflect.Enum) error {
@@ -478,13 +479,15 @@ func CheckView(v protoreflect.Enum) error {
 }
 
 // viewKind is "full" or "basic" for the view values a skeleton serves
-// (FULL, ALL, COMPLETE, BASIC, alone or after the enum's prefix), else "".
+// (FULL, ALL, COMPLETE, BASIC: alone, after the enum's prefix, or before
+// what the API's views show, as App Engine's FULL_CERTIFICATE), else "".
 func viewKind(name string) string {
-	for kind, words := range map[string][]string{"full": {"FULL", "ALL", "COMPLETE"}, "basic": {"BASIC"}} {
-		for _, w := range words {
-			if name == w || strings.HasSuffix(name, "_"+w) {
-				return kind
+	for _, w := range []string{"FULL", "ALL", "COMPLETE", "BASIC"} {
+		if name == w || strings.HasSuffix(name, "_"+w) || strings.HasPrefix(name, w+"_") {
+			if w == "BASIC" {
+				return "basic"
 			}
+			return "full"
 		}
 	}
 	return ""
@@ -498,9 +501,8 @@ func viewKind(name string) string {
 // fields, maps, bytes and every other message are cleared. An API whose
 // BASIC says otherwise overrides the method.
 func ApplyView[M proto.Message](v protoreflect.Enum, res M) M {
-	if v.Number() == 0 {
-		return res
-	}
+	// The zero value is the unspecified view, unless it is the basic one
+	// (App Engine's BASIC_CERTIFICATE).
 	value := v.Descriptor().Values().ByNumber(v.Number())
 	if value == nil || viewKind(string(value.Name())) != "basic" {
 		return res

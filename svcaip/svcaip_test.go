@@ -62,9 +62,18 @@ enum ShortView {
   SUMMARY = 3;
 }
 
+// As App Engine's AuthorizedCertificateView: the basic view is the zero
+// value, and the words come first.
+enum CertificateView {
+  BASIC_CERTIFICATE = 0;
+  FULL_CERTIFICATE = 1;
+  SUMMARY_CERTIFICATE = 2;
+}
+
 message ViewHolder {
   BookView view = 1;
   ShortView short = 2;
+  CertificateView certificate = 3;
 }
 
 message CreateBookRequest {
@@ -434,6 +443,18 @@ func TestApplyView(t *testing.T) {
 	}
 	if !book.Has(testFiles["Book"].Fields().ByName("details")) {
 		t.Error("ApplyView changed the resource it was given")
+	}
+	cert := testFiles["ViewHolder"].Fields().ByName("certificate").Enum()
+	if got := ApplyView(dynamicpb.NewEnumType(cert).New(0), book); !proto.Equal(got, want) {
+		t.Errorf("ApplyView(BASIC_CERTIFICATE, the zero value) = %v, want %v", got, want)
+	}
+	if got := ApplyView(dynamicpb.NewEnumType(cert).New(1), book); !proto.Equal(got, book) {
+		t.Errorf("ApplyView(FULL_CERTIFICATE) = %v, want the whole book", got)
+	}
+	for n, want := range map[protoreflect.EnumNumber]codes.Code{0: codes.OK, 1: codes.OK, 2: codes.Unimplemented} {
+		if got := status.Code(CheckView(dynamicpb.NewEnumType(cert).New(n))); got != want {
+			t.Errorf("CheckView(CertificateView %d) = %v, want %v", n, got, want)
+		}
 	}
 	items := []*dynamicpb.Message{book}
 	ApplyViews(view(1), items)

@@ -16,8 +16,10 @@ import (
 // parent, or a parent type whose pattern (of a message, or of a file-level
 // google.api.resource_definition, in the file or an import, or of
 // googleapis' common resources, such as Location) is the parent of the
-// resource's; without any of them it stays a method of a
-// sub-resource. Patterns whose parents could be one name but whose
+// resource's, or every name it carries is checked against patterns no name
+// of the service's resource matches; without any of them (a resource
+// without patterns, or with one a Shelf's name could match) it stays a
+// method of a sub-resource. Patterns whose parents could be one name but whose
 // collections differ, or of which one could be under another, leave parent
 // refused; a Delete answering Empty finds
 // its resource by the type of its name before its noun.
@@ -67,6 +69,14 @@ message CreateNoteRequest {
 }
 message ListNotesRequest { string parent = 1; }
 message ListNotesResponse { repeated Note notes = 1; }
+message Memo { string name = 1; }
+message ListMemosRequest { string parent = 1; }
+message ListMemosResponse { repeated Memo memos = 1; }
+message Twin {
+  option (google.api.resource) = {type: "t.example.com/Twin" pattern: "projects/{project}/shelves/{twin}"};
+  string name = 1;
+}
+message GetTwinRequest { string name = 1; }
 message DeleteNoteRequest { string name = 1 [(google.api.resource_reference) = {type: "t.example.com/Note"}]; }
 message CreateMixedRequest { string parent = 1; Mixed mixed = 2; }
 message Nest {
@@ -87,6 +97,8 @@ service ShelfService {
   rpc GetBook(GetBookRequest) returns (Book);
   rpc CreateNote(CreateNoteRequest) returns (Note);
   rpc ListNotes(ListNotesRequest) returns (ListNotesResponse);
+  rpc ListMemos(ListMemosRequest) returns (ListMemosResponse);
+  rpc GetTwin(GetTwinRequest) returns (Twin);
   rpc Delete(DeleteNoteRequest) returns (google.protobuf.Empty);
   rpc GetShelf(GetBookRequest) returns (Shelf);
   rpc ListPools(ListPoolsRequest) returns (ListPoolsResponse);
@@ -105,13 +117,15 @@ service NestService {
 		}
 	}
 	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
-	wantServed(t, report, "t.v1.ShelfService", "ListBooks", "GetBook", "CreateNote", "Delete", "GetShelf", "ListPools")
+	wantServed(t, report, "t.v1.ShelfService", "ListBooks", "GetBook", "CreateNote", "ListNotes", "Delete", "GetShelf", "ListPools")
 	for method, want := range map[string]string{
 		"ListBooks":  "ListBooksRequest.parent is of type t.example.com/Folder, a parent of Book",
 		"GetBook":    "GetBookRequest.name is of type t.example.com/Book",
 		"CreateNote": "CreateNoteRequest.parent is of child_type t.example.com/Note",
 		"Delete":     "deletes the Note whose name",
-		"ListNotes":  "a method of a sub-resource",
+		"ListNotes":  "every name of Note it carries is checked against Note's google.api.resource patterns (projects/{project}/notes/{note}), which no Shelf name matches",
+		"ListMemos":  "a method of a sub-resource",
+		"GetTwin":    "a method of a sub-resource",
 		"ListPools":  "ListPoolsRequest.parent is of type locations.googleapis.com/Location, a parent of Pool",
 	} {
 		if got := report["t.v1.ShelfService."+method]; !strings.Contains(got, want) {

@@ -24,9 +24,9 @@ type resourceModel struct {
 	etag       *protogen.Field // optional
 	createTime *protogen.Field // optional google.protobuf.Timestamp
 	updateTime *protogen.Field // optional google.protobuf.Timestamp
-	// deleteTime is the google.protobuf.Timestamp delete_time of a
-	// resource that is soft-deleted (AIP-164, AIP-148): Delete marks it.
-	deleteTime *protogen.Field
+	// deletion is how a soft-deleted resource (AIP-164) is marked, or
+	// nil: Delete marks it instead of removing it.
+	deletion *softDeletion
 
 	// indexes are the declared secondary indexes ((svc.v1.resource).index),
 	// each comma-joined dotted paths, checked against the message.
@@ -203,7 +203,7 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	}
 	r.createTime = timestampField(msg, "create_time", "created_at")
 	r.updateTime = timestampField(msg, "update_time", "updated_at")
-	r.deleteTime = timestampField(msg, "delete_time")
+	r.deletion = softDeletionOf(msg)
 	if prefix := opt.GetKeyPrefix(); prefix != "" {
 		r.keyPrefix = prefix
 	} else if patterns := api.GetPattern(); len(patterns) == 1 && r.key.Desc.Kind() == protoreflect.StringKind {

@@ -277,6 +277,23 @@ func (c *methodContext) namesUnambiguously(r *resourceModel) string {
 	return ""
 }
 
+// checkedApart says why r's keys cannot be own's, or is "": every name a
+// request carries for r is checked against r's google.api.resource
+// patterns, and no name could match both one of those and one of own's.
+func checkedApart(r, own *resourceModel) string {
+	if len(r.patterns) == 0 {
+		return ""
+	}
+	for _, p := range r.patterns {
+		for _, q := range own.patterns {
+			if overlap(p, q) {
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("every name of %s it carries is checked against %s's google.api.resource patterns (%s), which no %s name matches", r.msg.Desc.Name(), r.msg.Desc.Name(), strings.Join(r.patterns, ", "), own.msg.Desc.Name())
+}
+
 // parentOf reports whether a pattern of resource type t is the parent of
 // one of r's patterns ("projects/{project}" of
 // "projects/{project}/secrets/{secret}"), variables compared by position.
@@ -506,7 +523,24 @@ func requestKey(req *protogen.Message, r *resourceModel) *protogen.Field {
 		}
 	}
 	if r.apiType == "" {
-		return nil
+		// Before AIP-122 named it name, a request carried a resource's name
+		// in a field named after it: Pub/Sub v1beta2's GetTopicRequest.topic.
+		// Not when another field of the request is one of the resource's
+		// too: Storage's GetObjectRequest{bucket, object} names an Object
+		// by both, and its name alone is not unique.
+		if r.key.Desc.Name() != "name" || r.key.Desc.Kind() != protoreflect.StringKind {
+			return nil
+		}
+		f := field(req, snake(string(r.msg.Desc.Name())))
+		if f == nil || !isPlain(f, protoreflect.StringKind) {
+			return nil
+		}
+		for _, g := range req.Fields {
+			if g != f && field(r.msg, string(g.Desc.Name())) != nil {
+				return nil
+			}
+		}
+		return f
 	}
 	var found *protogen.Field
 	for _, f := range req.Fields {
@@ -608,6 +642,9 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 	}
 	if own := c.serviceResource(); own != nil && own != std.resource {
 		why := c.namesUnambiguously(std.resource)
+		if why == "" {
+			why = checkedApart(std.resource, own)
+		}
 		if why == "" {
 			return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
 		}

@@ -231,7 +231,8 @@ func readMaskOf(msg *protogen.Message) *protogen.Field {
 }
 
 // viewOf returns msg's AIP-157 view field, or nil: a singular enum named
-// view with a value FULL (or <ENUM>_FULL).
+// view with a value FULL (or <ENUM>_FULL, FULL_<WHAT>), ALL, COMPLETE or
+// BASIC.
 func viewOf(msg *protogen.Message) *protogen.Field {
 	f := field(msg, "view")
 	if f == nil || f.Enum == nil || !isPlain(f, protoreflect.EnumKind) {
@@ -240,7 +241,7 @@ func viewOf(msg *protogen.Message) *protogen.Field {
 	for _, v := range f.Enum.Values {
 		n := string(v.Desc.Name())
 		for _, w := range []string{"FULL", "ALL", "COMPLETE", "BASIC"} {
-			if n == w || strings.HasSuffix(n, "_"+w) {
+			if n == w || strings.HasSuffix(n, "_"+w) || strings.HasPrefix(n, w+"_") {
 				return f
 			}
 		}

@@ -84,8 +84,8 @@ func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 			return nil, fmt.Sprintf("no resource of this service is named by the method (%q) or referenced by %s", c.noun, in.Desc.Name())
 		}
 		plan.elems, plan.names = keysField(in, r), true
-		if plan.elems != nil && verb == "Delete" && r.deleteTime != nil {
-			return nil, fmt.Sprintf("%s is deleted softly (AIP-164, its %s), which a batch of keys is not served as; a batch of Delete requests is", r.msg.Desc.Name(), r.deleteTime.Desc.Name())
+		if plan.elems != nil && verb == "Delete" && r.deletion != nil {
+			return nil, fmt.Sprintf("%s is deleted softly (AIP-164, its %s), which a batch of keys is not served as; a batch of Delete requests is", r.msg.Desc.Name(), r.deletion.field.Desc.Name())
 		}
 		if plan.elems == nil || verb == "Create" || verb == "Update" {
 			return nil, fmt.Sprintf("%s has no repeated field requests of %s requests, nor (for a Get or Delete) a repeated field of %s keys", in.Desc.Name(), verb, r.msg.Desc.Name())

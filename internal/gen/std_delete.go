@@ -3,6 +3,7 @@ package gen
 import (
 	"fmt"
 
+	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
@@ -22,20 +23,9 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 			return nil, fmt.Sprintf("%s is not empty, a resource, nor a message with one resource field", outMsg.Desc.Name())
 		}
 		out = resultMapping{msg: outMsg, empty: true}
-		// The response names no resource: the request's
-		// google.api.resource_reference does, or the method's noun, or
-		// the key the request carries, or the service's name.
-		if r = c.referenced(in); r == nil || !c.nounAgrees(r) {
-			r = c.resourceNamed(c.noun)
-		}
-		if r == nil {
-			r = c.servedWithKeyIn(in)
-		}
-		if r == nil && c.noun == "" {
-			r = c.serviceResource()
-		}
-		if r == nil {
-			return nil, fmt.Sprintf("it answers %s, and no resource of this service is named by the method (%q) or keyed by a field of %s", outMsg.Desc.Name(), c.noun, in.Desc.Name())
+		var why string
+		if r, why = c.emptyAnswerResource(in, outMsg); r == nil {
+			return nil, why
 		}
 	}
 	s := &standardMethod{resource: r, out: out, notes: notes}
@@ -53,11 +43,11 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.allowMissing = a
 		s.notes = append(s.notes, fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name()))
 	}
-	if f := field(in, "force"); f != nil && isPlain(f, protoreflect.BoolKind) && r.deleteTime == nil && r.pattern != "" {
+	if f := field(in, "force"); f != nil && isPlain(f, protoreflect.BoolKind) && r.deletion == nil && r.pattern != "" {
 		s.force = f // its note is written once the children are known (linkChildren)
 	}
 	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly, s.allowMissing, s.force))
-	if r.deleteTime != nil {
+	if r.deletion != nil {
 		s.notes = append(s.notes, softDeleteNote(r))
 	}
 	s.summary = fmt.Sprintf("deletes the %s whose %s is the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), s.key.Desc.Name())
@@ -65,6 +55,27 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.summary += fmt.Sprintf(", if its etag is the request's %s (when set)", s.etag.Desc.Name())
 	}
 	return s, ""
+}
+
+// emptyAnswerResource finds the resource of a method answering the empty
+// message out: the request's google.api.resource_reference names it, or
+// the method's noun, or the key the request carries, or the service's
+// name. When none does, it returns nil and why.
+func (c *methodContext) emptyAnswerResource(in, out *protogen.Message) (*resourceModel, string) {
+	r := c.referenced(in)
+	if r == nil || !c.nounAgrees(r) {
+		r = c.resourceNamed(c.noun)
+	}
+	if r == nil {
+		r = c.servedWithKeyIn(in)
+	}
+	if r == nil && c.noun == "" {
+		r = c.serviceResource()
+	}
+	if r == nil {
+		return nil, fmt.Sprintf("it answers %s, and no resource of this service is named by the method (%q) or keyed by a field of %s", out.Desc.Name(), c.noun, in.Desc.Name())
+	}
+	return r, ""
 }
 
 func (deleteShape) emit(w *methodWriter) {
@@ -98,7 +109,7 @@ func (deleteShape) emit(w *methodWriter) {
 		w.P("}")
 	}
 	w.deleteChildren()
-	if w.std.resource.deleteTime != nil {
+	if w.std.resource.deletion != nil {
 		w.softDelete(etag)
 		return
 	}

@@ -42,6 +42,30 @@ func readInput(msg *protogen.Message, r *resourceModel) (*inputMapping, string) 
 	return readInputUnder(msg, r, "", "")
 }
 
+// idField returns the client-chosen id of a Create of r (AIP-133): a
+// string field named after the resource with _id, by its message
+// (book_id), its google.api.resource singular, or the variable of its
+// patterns' last segment (Logging's LogBucket, ".../buckets/{bucket}",
+// takes bucket_id), or nil.
+func idField(msg *protogen.Message, r *resourceModel) *protogen.Field {
+	names := []string{snake(string(r.msg.Desc.Name()))}
+	for _, s := range r.singulars {
+		names = append(names, snake(s))
+	}
+	for _, p := range r.patterns {
+		last := p[strings.LastIndex(p, "/")+1:]
+		if v, ok := strings.CutPrefix(last, "{"); ok {
+			names = append(names, strings.TrimSuffix(v, "}"))
+		}
+	}
+	for _, n := range names {
+		if id := field(msg, n+"_id"); id != nil && isPlain(id, protoreflect.StringKind) {
+			return id
+		}
+	}
+	return nil
+}
+
 // readInputUnder is readInput for a resource without patterns whose new
 // names go into collection under the request's parent (when it has one),
 // as the method named by noun says.
@@ -73,8 +97,8 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 		in.validateOnly = v
 	}
 	if in.body != nil {
-		if id := field(msg, snake(string(r.msg.Desc.Name()))+"_id"); id != nil && isPlain(id, protoreflect.StringKind) && keyKindOf(r.key) == keyString {
-			in.id = id
+		if keyKindOf(r.key) == keyString {
+			in.id = idField(msg, r)
 		}
 		in.refuse = rest(msg, in.body, in.id, in.parent, in.validateOnly)
 	} else {

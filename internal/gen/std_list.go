@@ -138,7 +138,11 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.summary = fmt.Sprintf("answers every %s resource %s, or codes.ResourceExhausted when they would exceed svcserver.MaxBatchBytes", r.msg.Desc.Name(), order)
 	}
 	if s.parent != nil {
-		s.summary += fmt.Sprintf(" under the request's %s (%s)", s.parent.Desc.Name(), r.parentForms())
+		if forms := r.parentForms(); forms != "" {
+			s.summary += fmt.Sprintf(" under the request's %s (%s)", s.parent.Desc.Name(), forms)
+		} else {
+			s.summary += fmt.Sprintf(" under the request's %s", s.parent.Desc.Name())
+		}
 	}
 	return s, ""
 }
@@ -218,7 +222,7 @@ func (listShape) emit(w *methodWriter) {
 		w.checkReadMask(results)
 	}
 	filters := ""
-	if s.parent != nil || len(s.filters) > 0 || s.filter != nil || s.orderBy != nil || s.resource.deleteTime != nil {
+	if s.parent != nil || len(s.filters) > 0 || s.filter != nil || s.orderBy != nil || s.resource.deletion != nil {
 		fv := w.v.of("filters")
 		filters = ", " + fv + "..."
 		w.P("var ", fv, " []", w.id(svcstorePackage, "Filter"))

@@ -61,9 +61,9 @@ func NewInMemoryIdentityAwareProxyOAuthServiceSkeleton(opts ...svcstore.Option) 
 
 // ListBrands answers every Brand resource in key order, or
 // codes.ResourceExhausted when they would exceed svcserver.MaxBatchBytes under
-// the request's parent (), from the Brand repository (name is the key (there is
-// no id field)). Without the repository it answers codes.Unimplemented.
-// Override it to serve the method yourself.
+// the request's parent, from the Brand repository (name is the key (there is no
+// id field)). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
 //
 // Notes:
 //   - Brand declares no google.api.resource pattern, so names under parent are
@@ -203,7 +203,7 @@ func (s IdentityAwareProxyOAuthServiceSkeleton) CreateIdentityAwareProxyClient(c
 }
 
 // ListIdentityAwareProxyClients lists a page of IdentityAwareProxyClient
-// resources in key order under the request's parent (), from the
+// resources in key order under the request's parent, from the
 // IdentityAwareProxyClient repository (name is the key (there is no id field)).
 // Without the repository it answers codes.Unimplemented. Override it to serve
 // the method yourself.

@@ -134,6 +134,125 @@ func StartPublisherForTest(tb svcserver.TB, impl PublisherServer, opts ...svccli
 	return NewPublisherWrapper(conn, opts...)
 }
 
+// SubscriberWrapper calls the google.pubsub.v1.Subscriber service with a
+// default deadline per method and retries for the methods that are safe to
+// retry (see SubscriberMethodPolicies); their attempts wait for the connection
+// to be ready, within the deadline. It has the methods of SubscriberClient,
+// with the same signatures, so it can stand in for it; svcclient.CallTimeout,
+// CallNoRetry, CallHook and CallRetryPolicy are per-call grpc.CallOptions (a
+// plain SubscriberClient ignores them). Server-streaming methods are also
+// offered as iterators, and paginated List methods as one iterator over every
+// page.
+type SubscriberWrapper struct {
+	client SubscriberClient
+	inv    *svcclient.Invoker
+}
+
+var _ SubscriberClient = (*SubscriberWrapper)(nil)
+
+// NewSubscriberWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(SubscriberMethodPolicies(), opts...) first.
+func NewSubscriberWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *SubscriberWrapper {
+	return WrapSubscriberClient(NewSubscriberClient(cc), opts...)
+}
+
+// WrapSubscriberClient returns a wrapper around an existing SubscriberClient. Like
+// NewSubscriberWrapper, it panics if an option is wrong.
+func WrapSubscriberClient(client SubscriberClient, opts ...svcclient.Option) *SubscriberWrapper {
+	return &SubscriberWrapper{client: client, inv: svcclient.NewInvoker(_Subscriber_svcPolicies, opts...)}
+}
+
+// CreateSubscription calls google.pubsub.v1.Subscriber.CreateSubscription with
+// a default deadline of 30s, not retried.
+func (c *SubscriberWrapper) CreateSubscription(ctx context.Context, in *Subscription, opts ...grpc.CallOption) (*Subscription, error) {
+	return svcclient.Call(ctx, c.inv, _Subscriber_CreateSubscription_svcPolicy, opts, in, c.client.CreateSubscription)
+}
+
+// GetSubscription calls google.pubsub.v1.Subscriber.GetSubscription with a
+// default deadline of 30s, not retried.
+func (c *SubscriberWrapper) GetSubscription(ctx context.Context, in *GetSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	return svcclient.Call(ctx, c.inv, _Subscriber_GetSubscription_svcPolicy, opts, in, c.client.GetSubscription)
+}
+
+// DeleteSubscription calls google.pubsub.v1.Subscriber.DeleteSubscription with
+// a default deadline of 30s, not retried.
+func (c *SubscriberWrapper) DeleteSubscription(ctx context.Context, in *DeleteSubscriptionRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	return svcclient.Call(ctx, c.inv, _Subscriber_DeleteSubscription_svcPolicy, opts, in, c.client.DeleteSubscription)
+}
+
+// The rows of _Subscriber_svcPolicies, one per method, in the order of the service.
+const (
+	_Subscriber_CreateSubscription_svcPolicy = 0
+	_Subscriber_GetSubscription_svcPolicy    = 1
+	_Subscriber_DeleteSubscription_svcPolicy = 2
+)
+
+// _Subscriber_svcPolicies is the policy of every method of google.pubsub.v1.Subscriber, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _Subscriber_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  Subscriber_CreateSubscription_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Subscriber_GetSubscription_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Subscriber_DeleteSubscription_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Subscriber_svcPolicies)
+}
+
+// SubscriberMethodPolicies returns the client policy of every method of google.pubsub.v1.Subscriber:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func SubscriberMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_Subscriber_svcPolicies)
+}
+
+// SubscriberServiceConfig returns the gRPC service config JSON equivalent to
+// SubscriberMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func SubscriberServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_Subscriber_svcPolicies)
+}
+
+// StartSubscriberForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartSubscriberForTest(t, NewInMemorySubscriberSkeleton()) runs the service on
+// in-memory repositories.
+func StartSubscriberForTest(tb svcserver.TB, impl SubscriberServer, opts ...svcclient.Option) *SubscriberWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterSubscriberServer(s, impl)
+	})
+	return NewSubscriberWrapper(conn, opts...)
+}
+
 // ConfigServiceV2Wrapper calls the google.pubsub.v1.ConfigServiceV2 service
 // with a default deadline per method and retries for the methods that are safe
 // to retry (see ConfigServiceV2MethodPolicies); their attempts wait for the

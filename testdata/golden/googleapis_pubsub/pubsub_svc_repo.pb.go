@@ -29,6 +29,25 @@ func NewInMemoryLogSinkRepository(opts ...svcstore.Option) *svcstore.Memory[*Log
 	return svcstore.MustNew[*LogSink](LogSinkSchema(), opts...)
 }
 
+// SubscriptionRepository stores google.pubsub.v1.Subscription resources by key: name is the key (there is no id field).
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type SubscriptionRepository = svcstore.Repository[*Subscription]
+
+// SubscriptionSchema says where the key, etag and timestamps of a google.pubsub.v1.Subscription
+// are, for svcstore and for repository implementations.
+func SubscriptionSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField: "name",
+	}
+}
+
+// NewInMemorySubscriptionRepository returns an empty, thread-safe, ordered, in-memory
+// SubscriptionRepository. It panics only when given invalid options, a programming error.
+func NewInMemorySubscriptionRepository(opts ...svcstore.Option) *svcstore.Memory[*Subscription] {
+	return svcstore.MustNew[*Subscription](SubscriptionSchema(), opts...)
+}
+
 // TopicRepository stores google.pubsub.v1.Topic resources by key: name is the key: the resource name of google.api.resource.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.

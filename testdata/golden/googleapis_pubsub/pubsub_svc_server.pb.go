@@ -123,6 +123,81 @@ func (s PublisherSkeleton) DeleteTopic(ctx context.Context, req *DeleteTopicRequ
 	return &emptypb.Empty{}, nil
 }
 
+// SubscriberSkeleton is a ready implementation of SubscriberServer: embed it by
+// value in your own type and override the methods you serve. Every method you
+// do not override answers codes.Unimplemented with the method's full name, so
+// adding a method to the service and regenerating keeps your type compiling.
+// Standard methods are served from the repositories given to
+// NewSubscriberSkeleton; a zero SubscriberSkeleton has none and answers
+// Unimplemented for them too.
+type SubscriberSkeleton struct {
+	UnimplementedSubscriberServer
+	repos SubscriberRepositories
+}
+
+var _ SubscriberServer = SubscriberSkeleton{}
+
+// SubscriberRepositories holds the repositories SubscriberSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type SubscriberRepositories struct {
+	Subscription SubscriptionRepository
+}
+
+// NewSubscriberSkeleton returns a skeleton that serves standard methods from repos.
+func NewSubscriberSkeleton(repos SubscriberRepositories) SubscriberSkeleton {
+	return SubscriberSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s SubscriberSkeleton) Repositories() SubscriberRepositories {
+	return s.repos
+}
+
+// NewInMemorySubscriberSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemorySubscriberSkeleton(opts ...svcstore.Option) SubscriberSkeleton {
+	return NewSubscriberSkeleton(SubscriberRepositories{
+		Subscription: NewInMemorySubscriptionRepository(opts...),
+	})
+}
+
+// CreateSubscription creates a Subscription from the Subscription, from the
+// Subscription repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+func (s SubscriberSkeleton) CreateSubscription(ctx context.Context, req *Subscription) (*Subscription, error) {
+	if s.repos.Subscription == nil {
+		return nil, svcserver.Unimplemented(Subscriber_CreateSubscription_FullMethodName)
+	}
+	return s.repos.Subscription.Create(ctx, req)
+}
+
+// GetSubscription reads the Subscription whose name is the request's
+// subscription, from the Subscription repository (name is the key (there is no
+// id field)). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+func (s SubscriberSkeleton) GetSubscription(ctx context.Context, req *GetSubscriptionRequest) (*Subscription, error) {
+	if s.repos.Subscription == nil {
+		return nil, svcserver.Unimplemented(Subscriber_GetSubscription_FullMethodName)
+	}
+	return s.repos.Subscription.Get(ctx, req.GetSubscription())
+}
+
+// DeleteSubscription deletes the Subscription whose name is the request's
+// subscription, from the Subscription repository (name is the key (there is no
+// id field)). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+func (s SubscriberSkeleton) DeleteSubscription(ctx context.Context, req *DeleteSubscriptionRequest) (*emptypb.Empty, error) {
+	if s.repos.Subscription == nil {
+		return nil, svcserver.Unimplemented(Subscriber_DeleteSubscription_FullMethodName)
+	}
+	if _, err := s.repos.Subscription.Delete(ctx, req.GetSubscription(), ""); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
 // ConfigServiceV2Skeleton is a ready implementation of ConfigServiceV2Server:
 // embed it by value in your own type and override the methods you serve. Every
 // method you do not override answers codes.Unimplemented with the method's full

@@ -86,3 +86,26 @@ func TestSinksByCollection(t *testing.T) {
 	_, err = c.GetSink(ctx, &GetSinkRequest{SinkName: names[1]})
 	wantCode(t, err, codes.NotFound)
 }
+
+// TestSubscriptionByNamedField: before AIP-122, a request carried the name
+// of a resource without patterns in a field named after it.
+func TestSubscriptionByNamedField(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := StartSubscriberForTest(t, NewInMemorySubscriberSkeleton())
+	const name = "projects/p/subscriptions/billing"
+	if _, err := c.CreateSubscription(ctx, &Subscription{Name: name, Topic: "projects/p/topics/orders", AckDeadlineSeconds: 30}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetSubscription(ctx, &GetSubscriptionRequest{Subscription: name})
+	if err != nil || got.GetAckDeadlineSeconds() != 30 || got.GetTopic() != "projects/p/topics/orders" {
+		t.Fatalf("GetSubscription(subscription: %s) = %v, %v", name, got, err)
+	}
+	_, err = c.GetSubscription(ctx, &GetSubscriptionRequest{Subscription: "projects/p/subscriptions/other"})
+	wantCode(t, err, codes.NotFound)
+	if _, err := c.DeleteSubscription(ctx, &DeleteSubscriptionRequest{Subscription: name}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetSubscription(ctx, &GetSubscriptionRequest{Subscription: name})
+	wantCode(t, err, codes.NotFound)
+}
