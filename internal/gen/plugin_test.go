@@ -281,7 +281,7 @@ func TestBinaryExplain(t *testing.T) {
 	}
 	for _, want := range []string{
 		"protoc-gen-svc: warning: seed_ecommerce/ecommerce.proto: ecommerce.ProductService.CreateProduct: category_id is stored as Product.category.id (a guess from its name)",
-		"protoc-gen-svc: warning: seed_ecommerce/ecommerce.proto: ecommerce.Product: Product has both id and name: keyed by id, since name is a resource name only with google.api.resource; set (svc.v1.resource).key_field to choose",
+		"protoc-gen-svc: warning: seed_ecommerce/ecommerce.proto: ecommerce.Product: Product has both id and name: keyed by id, since name is a resource name only with google.api.resource or as the first field (AIP-122); set (svc.v1.resource).key_field to choose",
 	} {
 		if !slices.Contains(warnings, want) {
 			t.Errorf("stderr without explain lacks\n%s\ngot:\n%s", want, strings.Join(warnings, "\n"))

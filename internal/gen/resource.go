@@ -133,8 +133,9 @@ func checkResourceOptions(file *protogen.File) error {
 
 // examineResource decides whether msg is a resource and with which key:
 // (svc.v1.resource).key_field wins; then google.api.resource's name field
-// (name_field, else name); then id; then name, when the message has no id;
-// then <message>_id. An explicit key_field that cannot be a key is an error.
+// (name_field, else name); then name, when it is the first field (AIP-122)
+// and the message also has an id; then id; then name, when the message has
+// no id; then <message>_id. An explicit key_field that cannot be a key is an error.
 func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	opt, _ := extension[*svcv1.Resource](msg.Desc.Options(), svcv1.E_Resource)
 	if opt != nil && opt.Enabled != nil && !opt.GetEnabled() {
@@ -183,10 +184,14 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 		id, nm := field(msg, "id"), field(msg, "name")
 		own := field(msg, snake(string(name))+"_id")
 		switch {
+		case id != nil && nm != nil && isPlain(nm, protoreflect.StringKind) && msg.Fields[0] == nm:
+			// AIP-122: a resource's first field is its name (App Engine's
+			// Service: name "apps/a/services/s", then id "s").
+			r.key, r.keyWhy = nm, "name is the key: the first field, as AIP-122 places a resource name (id is not)"
 		case id != nil && notKeyable(id) == "":
 			r.key, r.keyWhy = id, "id is the key"
 			if nm != nil && isPlain(nm, protoreflect.StringKind) {
-				r.warnings = append(r.warnings, fmt.Sprintf("%s has both id and name: keyed by id, since name is a resource name only with google.api.resource; set (svc.v1.resource).key_field to choose", name))
+				r.warnings = append(r.warnings, fmt.Sprintf("%s has both id and name: keyed by id, since name is a resource name only with google.api.resource or as the first field (AIP-122); set (svc.v1.resource).key_field to choose", name))
 			}
 		case nm != nil && isPlain(nm, protoreflect.StringKind):
 			r.key, r.keyWhy = nm, "name is the key (there is no id field)"

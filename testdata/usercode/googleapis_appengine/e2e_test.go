@@ -1,0 +1,82 @@
+// Behaviour test of resources keyed by a first-field name beside an id
+// (testdata/protos/googleapis_appengine, trimmed from App Engine Admin),
+// served over a real gRPC connection (bufconn) and called through the
+// generated wrappers.
+package appengine
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+)
+
+func wantCode(t *testing.T, err error, want codes.Code) {
+	t.Helper()
+	if got := status.Code(err); got != want {
+		t.Fatalf("error %v: code %v, want %v", err, got, want)
+	}
+}
+
+func TestVersionsUnderServices(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := StartVersionsForTest(t, NewInMemoryVersionsSkeleton())
+	var names []string
+	for _, parent := range []string{"apps/shop/services/default", "apps/shop/services/worker", "apps/shop/services/default"} {
+		v, err := c.CreateVersion(ctx, &CreateVersionRequest{Parent: parent, Version: &Version{Id: "v1", Runtime: "go126"}})
+		if err != nil || !strings.HasPrefix(v.GetName(), parent+"/versions/") {
+			t.Fatalf("CreateVersion under %s = %v, %v", parent, v, err)
+		}
+		names = append(names, v.GetName())
+	}
+	page, err := c.ListVersions(ctx, &ListVersionsRequest{Parent: "apps/shop/services/default"})
+	if err != nil || len(page.GetVersions()) != 2 {
+		t.Fatalf("ListVersions(default) = %v, %v; want its two versions", page, err)
+	}
+	got, err := c.GetVersion(ctx, &GetVersionRequest{Name: names[1]})
+	if err != nil || got.GetRuntime() != "go126" {
+		t.Fatalf("GetVersion(%s) = %v, %v", names[1], got, err)
+	}
+	// The parent is collection/id pairs; anything else is refused.
+	_, err = c.ListVersions(ctx, &ListVersionsRequest{Parent: "apps/shop/services"})
+	wantCode(t, err, codes.InvalidArgument)
+}
+
+func TestServicesByName(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	skeleton := NewInMemoryServicesSkeleton()
+	// App Engine makes services by deploying versions: none is created here.
+	for _, name := range []string{"apps/shop/services/default", "apps/shop/services/worker", "apps/blog/services/default"} {
+		if _, err := skeleton.Repositories().Service.Create(ctx, &Service{Name: name, Id: name[strings.LastIndex(name, "/")+1:]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := StartServicesForTest(t, skeleton)
+	page, err := c.ListServices(ctx, &ListServicesRequest{Parent: "apps/shop"})
+	if err != nil || len(page.GetServices()) != 2 {
+		t.Fatalf("ListServices(apps/shop) = %v, %v; want two", page, err)
+	}
+	split := &TrafficSplit{Allocations: map[string]float64{"v1": 0.5, "v2": 0.5}}
+	updated, err := c.UpdateService(ctx, &UpdateServiceRequest{Name: "apps/shop/services/worker", Service: &Service{Split: split}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"split"}}})
+	if err != nil || updated.GetId() != "worker" || len(updated.GetSplit().GetAllocations()) != 2 {
+		t.Fatalf("UpdateService = %v, %v; want the split set and the id kept", updated, err)
+	}
+	got, err := c.GetService(ctx, &GetServiceRequest{Name: "apps/shop/services/worker"})
+	if err != nil || got.GetSplit().GetAllocations()["v2"] != 0.5 {
+		t.Fatalf("GetService = %v, %v", got, err)
+	}
+	if _, err := c.DeleteService(ctx, &DeleteServiceRequest{Name: "apps/shop/services/worker"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetService(ctx, &GetServiceRequest{Name: "apps/shop/services/worker"})
+	wantCode(t, err, codes.NotFound)
+	// The id alone names nothing: the key is the name.
+	_, err = c.GetService(ctx, &GetServiceRequest{Name: "default"})
+	wantCode(t, err, codes.NotFound)
+}
