@@ -52,6 +52,11 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 	if out.Desc.FullName() != operationName {
 		return out, nil, ""
 	}
+	if verb == "Get" && c.noun == "Operation" {
+		// GetOperation reads an Operation as the resource it is, as
+		// ListOperations and DeleteOperation do (google.longrunning.Operations).
+		return out, nil, ""
+	}
 	if !lroVerbs[verb] {
 		return nil, nil, fmt.Sprintf("it answers %s, and only Create, Update, Delete and Undelete are served as long-running operations", operationName)
 	}
