@@ -79,12 +79,15 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
 	}
 	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) {
-		switch coll := listCollection(r, s.items); {
+		switch coll, from := listCollection(r, c.noun, s.items); {
 		case r.hasParent():
 			s.parent = p
 		case coll != "":
 			s.parent, s.collection = p, coll
-			note := collectionNote(r, p, coll, fmt.Sprintf("%s.%s", outMsg.Desc.Name(), s.items.Desc.Name()))
+			if from == "" {
+				from = fmt.Sprintf("%s.%s", outMsg.Desc.Name(), s.items.Desc.Name())
+			}
+			note := collectionNote(r, p, coll, from)
 			s.notes, s.warnings = append(s.notes, note), append(s.warnings, note)
 		}
 	}

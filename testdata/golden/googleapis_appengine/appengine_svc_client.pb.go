@@ -292,3 +292,140 @@ func StartVersionsForTest(tb svcserver.TB, impl VersionsServer, opts ...svcclien
 	})
 	return NewVersionsWrapper(conn, opts...)
 }
+
+// AuthorizedCertificatesWrapper calls the
+// google.appengine.v1.AuthorizedCertificates service with a default deadline
+// per method and retries for the methods that are safe to retry (see
+// AuthorizedCertificatesMethodPolicies); their attempts wait for the connection
+// to be ready, within the deadline. It has the methods of
+// AuthorizedCertificatesClient, with the same signatures, so it can stand in
+// for it; svcclient.CallTimeout, CallNoRetry, CallHook and CallRetryPolicy are
+// per-call grpc.CallOptions (a plain AuthorizedCertificatesClient ignores
+// them). Server-streaming methods are also offered as iterators, and paginated
+// List methods as one iterator over every page.
+type AuthorizedCertificatesWrapper struct {
+	client AuthorizedCertificatesClient
+	inv    *svcclient.Invoker
+}
+
+var _ AuthorizedCertificatesClient = (*AuthorizedCertificatesWrapper)(nil)
+
+// NewAuthorizedCertificatesWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(AuthorizedCertificatesMethodPolicies(), opts...) first.
+func NewAuthorizedCertificatesWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *AuthorizedCertificatesWrapper {
+	return WrapAuthorizedCertificatesClient(NewAuthorizedCertificatesClient(cc), opts...)
+}
+
+// WrapAuthorizedCertificatesClient returns a wrapper around an existing AuthorizedCertificatesClient. Like
+// NewAuthorizedCertificatesWrapper, it panics if an option is wrong.
+func WrapAuthorizedCertificatesClient(client AuthorizedCertificatesClient, opts ...svcclient.Option) *AuthorizedCertificatesWrapper {
+	return &AuthorizedCertificatesWrapper{client: client, inv: svcclient.NewInvoker(_AuthorizedCertificates_svcPolicies, opts...)}
+}
+
+// ListAuthorizedCertificates calls
+// google.appengine.v1.AuthorizedCertificates.ListAuthorizedCertificates with a
+// default deadline of 30s, not retried.
+func (c *AuthorizedCertificatesWrapper) ListAuthorizedCertificates(ctx context.Context, in *ListAuthorizedCertificatesRequest, opts ...grpc.CallOption) (*ListAuthorizedCertificatesResponse, error) {
+	return svcclient.Call(ctx, c.inv, _AuthorizedCertificates_ListAuthorizedCertificates_svcPolicy, opts, in, c.client.ListAuthorizedCertificates)
+}
+
+// ListAuthorizedCertificatesAll calls ListAuthorizedCertificates page after
+// page, following next_page_token from in's page_token on, and yields the
+// certificates of every page; a failed page yields one error and stops. Each
+// page is one call of ListAuthorizedCertificates, with its default deadline and
+// retries; ctx bounds the whole iteration. in is not modified. Breaking out of
+// the loop stops asking for pages.
+func (c *AuthorizedCertificatesWrapper) ListAuthorizedCertificatesAll(ctx context.Context, in *ListAuthorizedCertificatesRequest, opts ...grpc.CallOption) iter.Seq2[*AuthorizedCertificate, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListAuthorizedCertificates,
+		func(req *ListAuthorizedCertificatesRequest, token string) { req.PageToken = token },
+		func(resp *ListAuthorizedCertificatesResponse) ([]*AuthorizedCertificate, string) {
+			return resp.GetCertificates(), resp.GetNextPageToken()
+		})
+}
+
+// GetAuthorizedCertificate calls
+// google.appengine.v1.AuthorizedCertificates.GetAuthorizedCertificate with a
+// default deadline of 30s, not retried.
+func (c *AuthorizedCertificatesWrapper) GetAuthorizedCertificate(ctx context.Context, in *GetAuthorizedCertificateRequest, opts ...grpc.CallOption) (*AuthorizedCertificate, error) {
+	return svcclient.Call(ctx, c.inv, _AuthorizedCertificates_GetAuthorizedCertificate_svcPolicy, opts, in, c.client.GetAuthorizedCertificate)
+}
+
+// CreateAuthorizedCertificate calls
+// google.appengine.v1.AuthorizedCertificates.CreateAuthorizedCertificate with a
+// default deadline of 30s, not retried.
+func (c *AuthorizedCertificatesWrapper) CreateAuthorizedCertificate(ctx context.Context, in *CreateAuthorizedCertificateRequest, opts ...grpc.CallOption) (*AuthorizedCertificate, error) {
+	return svcclient.Call(ctx, c.inv, _AuthorizedCertificates_CreateAuthorizedCertificate_svcPolicy, opts, in, c.client.CreateAuthorizedCertificate)
+}
+
+// The rows of _AuthorizedCertificates_svcPolicies, one per method, in the order of the service.
+const (
+	_AuthorizedCertificates_ListAuthorizedCertificates_svcPolicy  = 0
+	_AuthorizedCertificates_GetAuthorizedCertificate_svcPolicy    = 1
+	_AuthorizedCertificates_CreateAuthorizedCertificate_svcPolicy = 2
+)
+
+// _AuthorizedCertificates_svcPolicies is the policy of every method of google.appengine.v1.AuthorizedCertificates, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _AuthorizedCertificates_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  AuthorizedCertificates_ListAuthorizedCertificates_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  AuthorizedCertificates_GetAuthorizedCertificate_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  AuthorizedCertificates_CreateAuthorizedCertificate_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_AuthorizedCertificates_svcPolicies)
+}
+
+// AuthorizedCertificatesMethodPolicies returns the client policy of every method of google.appengine.v1.AuthorizedCertificates:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func AuthorizedCertificatesMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_AuthorizedCertificates_svcPolicies)
+}
+
+// AuthorizedCertificatesServiceConfig returns the gRPC service config JSON equivalent to
+// AuthorizedCertificatesMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func AuthorizedCertificatesServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_AuthorizedCertificates_svcPolicies)
+}
+
+// StartAuthorizedCertificatesForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartAuthorizedCertificatesForTest(t, NewInMemoryAuthorizedCertificatesSkeleton()) runs the service on
+// in-memory repositories.
+func StartAuthorizedCertificatesForTest(tb svcserver.TB, impl AuthorizedCertificatesServer, opts ...svcclient.Option) *AuthorizedCertificatesWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterAuthorizedCertificatesServer(s, impl)
+	})
+	return NewAuthorizedCertificatesWrapper(conn, opts...)
+}

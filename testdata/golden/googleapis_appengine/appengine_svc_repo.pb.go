@@ -10,6 +10,25 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
+// AuthorizedCertificateRepository stores google.appengine.v1.AuthorizedCertificate resources by key: name is the key: the first field, as AIP-122 places a resource name (id is not).
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type AuthorizedCertificateRepository = svcstore.Repository[*AuthorizedCertificate]
+
+// AuthorizedCertificateSchema says where the key, etag and timestamps of a google.appengine.v1.AuthorizedCertificate
+// are, for svcstore and for repository implementations.
+func AuthorizedCertificateSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField: "name",
+	}
+}
+
+// NewInMemoryAuthorizedCertificateRepository returns an empty, thread-safe, ordered, in-memory
+// AuthorizedCertificateRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryAuthorizedCertificateRepository(opts ...svcstore.Option) *svcstore.Memory[*AuthorizedCertificate] {
+	return svcstore.MustNew[*AuthorizedCertificate](AuthorizedCertificateSchema(), opts...)
+}
+
 // ServiceRepository stores google.appengine.v1.Service resources by key: name is the key: the first field, as AIP-122 places a resource name (id is not).
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.

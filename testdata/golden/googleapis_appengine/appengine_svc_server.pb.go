@@ -64,8 +64,8 @@ func NewInMemoryServicesSkeleton(opts ...svcstore.Option) ServicesSkeleton {
 // Notes:
 //   - Service declares no google.api.resource pattern, so names under parent
 //     are taken to be parent/services/<id> (AIP-122), the collection "services"
-//     a guess from ListServicesResponse.services; declare google.api.resource
-//     to say otherwise
+//     a guess from the method's noun Services; declare google.api.resource to
+//     say otherwise
 func (s ServicesSkeleton) ListServices(ctx context.Context, req *ListServicesRequest) (*ListServicesResponse, error) {
 	if s.repos.Service == nil {
 		return nil, svcserver.Unimplemented(Services_ListServices_FullMethodName)
@@ -179,8 +179,8 @@ func NewInMemoryVersionsSkeleton(opts ...svcstore.Option) VersionsSkeleton {
 // Notes:
 //   - Version declares no google.api.resource pattern, so names under parent
 //     are taken to be parent/versions/<id> (AIP-122), the collection "versions"
-//     a guess from ListVersionsResponse.versions; declare google.api.resource
-//     to say otherwise
+//     a guess from the method's noun Versions; declare google.api.resource to
+//     say otherwise
 func (s VersionsSkeleton) ListVersions(ctx context.Context, req *ListVersionsRequest) (*ListVersionsResponse, error) {
 	if s.repos.Version == nil {
 		return nil, svcserver.Unimplemented(Versions_ListVersions_FullMethodName)
@@ -236,4 +236,139 @@ func (s VersionsSkeleton) CreateVersion(ctx context.Context, req *CreateVersionR
 	}
 	msg.Name = prefix + svcstore.NewID()
 	return s.repos.Version.Create(ctx, msg)
+}
+
+// AuthorizedCertificatesSkeleton is a ready implementation of
+// AuthorizedCertificatesServer: embed it by value in your own type and override
+// the methods you serve. Every method you do not override answers
+// codes.Unimplemented with the method's full name, so adding a method to the
+// service and regenerating keeps your type compiling. Standard methods are
+// served from the repositories given to NewAuthorizedCertificatesSkeleton; a
+// zero AuthorizedCertificatesSkeleton has none and answers Unimplemented for
+// them too.
+type AuthorizedCertificatesSkeleton struct {
+	UnimplementedAuthorizedCertificatesServer
+	repos AuthorizedCertificatesRepositories
+}
+
+var _ AuthorizedCertificatesServer = AuthorizedCertificatesSkeleton{}
+
+// AuthorizedCertificatesRepositories holds the repositories AuthorizedCertificatesSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type AuthorizedCertificatesRepositories struct {
+	AuthorizedCertificate AuthorizedCertificateRepository
+}
+
+// NewAuthorizedCertificatesSkeleton returns a skeleton that serves standard methods from repos.
+func NewAuthorizedCertificatesSkeleton(repos AuthorizedCertificatesRepositories) AuthorizedCertificatesSkeleton {
+	return AuthorizedCertificatesSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s AuthorizedCertificatesSkeleton) Repositories() AuthorizedCertificatesRepositories {
+	return s.repos
+}
+
+// NewInMemoryAuthorizedCertificatesSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryAuthorizedCertificatesSkeleton(opts ...svcstore.Option) AuthorizedCertificatesSkeleton {
+	return NewAuthorizedCertificatesSkeleton(AuthorizedCertificatesRepositories{
+		AuthorizedCertificate: NewInMemoryAuthorizedCertificateRepository(opts...),
+	})
+}
+
+// ListAuthorizedCertificates lists a page of AuthorizedCertificate resources in
+// key order under the request's parent, from the AuthorizedCertificate
+// repository (name is the key: the first field, as AIP-122 places a resource
+// name (id is not)). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - AuthorizedCertificate declares no google.api.resource pattern, so names
+//     under parent are taken to be parent/authorizedCertificates/<id>
+//     (AIP-122), the collection "authorizedCertificates" a guess from the
+//     method's noun AuthorizedCertificates; declare google.api.resource to say
+//     otherwise
+//   - view (AIP-157): FULL (or ALL, COMPLETE), or no view, answers the whole
+//     resource; BASIC answers its small fields only (svcaip.ApplyView: scalars,
+//     strings, enums, timestamps and durations, without repeated fields, maps,
+//     bytes and other messages); any other view is codes.Unimplemented (which
+//     fields it holds is the API's to say)
+func (s AuthorizedCertificatesSkeleton) ListAuthorizedCertificates(ctx context.Context, req *ListAuthorizedCertificatesRequest) (*ListAuthorizedCertificatesResponse, error) {
+	if s.repos.AuthorizedCertificate == nil {
+		return nil, svcserver.Unimplemented(AuthorizedCertificates_ListAuthorizedCertificates_FullMethodName)
+	}
+	if err := svcaip.CheckView(req.GetView()); err != nil {
+		return nil, err
+	}
+	var filters []svcstore.Filter
+	prefix, err := svcaip.CollectionKeyPrefix("parent", req.GetParent(), "authorizedCertificates")
+	if err != nil {
+		return nil, err
+	}
+	filters = append(filters, svcstore.KeyPrefix(prefix))
+	items, next, err := s.repos.AuthorizedCertificate.List(ctx, int(req.GetPageSize()), req.GetPageToken(), filters...)
+	if err != nil {
+		return nil, err
+	}
+	svcaip.ApplyViews(req.GetView(), items)
+	return &ListAuthorizedCertificatesResponse{Certificates: items, NextPageToken: next}, nil
+}
+
+// GetAuthorizedCertificate reads the AuthorizedCertificate whose name is the
+// request's name, from the AuthorizedCertificate repository (name is the key:
+// the first field, as AIP-122 places a resource name (id is not)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
+// Notes:
+//   - view (AIP-157): FULL (or ALL, COMPLETE), or no view, answers the whole
+//     resource; BASIC answers its small fields only (svcaip.ApplyView: scalars,
+//     strings, enums, timestamps and durations, without repeated fields, maps,
+//     bytes and other messages); any other view is codes.Unimplemented (which
+//     fields it holds is the API's to say)
+func (s AuthorizedCertificatesSkeleton) GetAuthorizedCertificate(ctx context.Context, req *GetAuthorizedCertificateRequest) (*AuthorizedCertificate, error) {
+	if s.repos.AuthorizedCertificate == nil {
+		return nil, svcserver.Unimplemented(AuthorizedCertificates_GetAuthorizedCertificate_FullMethodName)
+	}
+	if err := svcaip.CheckView(req.GetView()); err != nil {
+		return nil, err
+	}
+	res, err := s.repos.AuthorizedCertificate.Get(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return svcaip.ApplyView(req.GetView(), res), nil
+}
+
+// CreateAuthorizedCertificate creates an AuthorizedCertificate from
+// CreateAuthorizedCertificateRequest.certificate, from the
+// AuthorizedCertificate repository (name is the key: the first field, as
+// AIP-122 places a resource name (id is not)). Without the repository it
+// answers codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - the new name is parent/authorizedCertificates/<a server-assigned id>
+//   - AuthorizedCertificate declares no google.api.resource pattern, so names
+//     under parent are taken to be parent/authorizedCertificates/<id>
+//     (AIP-122), the collection "authorizedCertificates" a guess from the
+//     method's noun AuthorizedCertificate; declare google.api.resource to say
+//     otherwise
+func (s AuthorizedCertificatesSkeleton) CreateAuthorizedCertificate(ctx context.Context, req *CreateAuthorizedCertificateRequest) (*AuthorizedCertificate, error) {
+	if s.repos.AuthorizedCertificate == nil {
+		return nil, svcserver.Unimplemented(AuthorizedCertificates_CreateAuthorizedCertificate_FullMethodName)
+	}
+	msg := req.GetCertificate()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateAuthorizedCertificateRequest.certificate is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	prefix, err := svcaip.CollectionKeyPrefix("parent", req.GetParent(), "authorizedCertificates")
+	if err != nil {
+		return nil, err
+	}
+	msg.Name = prefix + svcstore.NewID()
+	return s.repos.AuthorizedCertificate.Create(ctx, msg)
 }

@@ -68,7 +68,7 @@ func NewInMemoryIdentityAwareProxyOAuthServiceSkeleton(opts ...svcstore.Option) 
 // Notes:
 //   - Brand declares no google.api.resource pattern, so names under parent are
 //     taken to be parent/brands/<id> (AIP-122), the collection "brands" a guess
-//     from ListBrandsResponse.brands; declare google.api.resource to say
+//     from the method's noun Brands; declare google.api.resource to say
 //     otherwise
 //   - a request that leaves a REQUIRED field of ListBrandsRequest unset is
 //     InvalidArgument naming it
@@ -211,9 +211,9 @@ func (s IdentityAwareProxyOAuthServiceSkeleton) CreateIdentityAwareProxyClient(c
 // Notes:
 //   - IdentityAwareProxyClient declares no google.api.resource pattern, so
 //     names under parent are taken to be parent/identityAwareProxyClients/<id>
-//     (AIP-122), the collection "identityAwareProxyClients" a guess from
-//     ListIdentityAwareProxyClientsResponse.identity_aware_proxy_clients;
-//     declare google.api.resource to say otherwise
+//     (AIP-122), the collection "identityAwareProxyClients" a guess from the
+//     method's noun IdentityAwareProxyClients; declare google.api.resource to
+//     say otherwise
 //   - a request that leaves a REQUIRED field of
 //     ListIdentityAwareProxyClientsRequest unset is InvalidArgument naming it
 func (s IdentityAwareProxyOAuthServiceSkeleton) ListIdentityAwareProxyClients(ctx context.Context, req *ListIdentityAwareProxyClientsRequest) (*ListIdentityAwareProxyClientsResponse, error) {

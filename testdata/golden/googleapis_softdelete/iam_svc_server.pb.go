@@ -64,7 +64,7 @@ func NewInMemoryIAMSkeleton(opts ...svcstore.Option) IAMSkeleton {
 // Notes:
 //   - Role declares no google.api.resource pattern, so names under parent are
 //     taken to be parent/roles/<id> (AIP-122), the collection "roles" a guess
-//     from ListRolesResponse.roles; declare google.api.resource to say
+//     from the method's noun Roles; declare google.api.resource to say
 //     otherwise
 //   - soft delete (AIP-164): deleted Role resources (deleted true) are left out
 //     unless show_deleted

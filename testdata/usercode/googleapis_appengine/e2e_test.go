@@ -80,3 +80,33 @@ func TestServicesByName(t *testing.T) {
 	_, err = c.GetService(ctx, &GetServiceRequest{Name: "default"})
 	wantCode(t, err, codes.NotFound)
 }
+
+// TestCertificatesListedWhereCreated: the List reads the collection the
+// Create writes (authorizedCertificates, from both methods' nouns, though
+// the List's field is certificates), and the view's zero value is the
+// basic one.
+func TestCertificatesListedWhereCreated(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := StartAuthorizedCertificatesForTest(t, NewInMemoryAuthorizedCertificatesSkeleton())
+	cert := &AuthorizedCertificate{DisplayName: "shop", DomainNames: []string{"shop.example.com"}, DomainMappingsCount: 1}
+	created, err := c.CreateAuthorizedCertificate(ctx, &CreateAuthorizedCertificateRequest{Parent: "apps/shop", Certificate: cert})
+	if err != nil || !strings.HasPrefix(created.GetName(), "apps/shop/authorizedCertificates/") {
+		t.Fatalf("CreateAuthorizedCertificate = %v, %v", created, err)
+	}
+	basic, err := c.ListAuthorizedCertificates(ctx, &ListAuthorizedCertificatesRequest{Parent: "apps/shop"})
+	if err != nil || len(basic.GetCertificates()) != 1 {
+		t.Fatalf("ListAuthorizedCertificates(apps/shop) = %v, %v; want the one created", basic, err)
+	}
+	if got := basic.GetCertificates()[0]; got.GetName() != created.GetName() || got.GetDisplayName() != "shop" || got.GetDomainMappingsCount() != 1 || len(got.GetDomainNames()) != 0 {
+		t.Fatalf("listed with the zero view BASIC_CERTIFICATE: %v; want the small fields only", got)
+	}
+	full, err := c.GetAuthorizedCertificate(ctx, &GetAuthorizedCertificateRequest{Name: created.GetName(), View: AuthorizedCertificateView_FULL_CERTIFICATE})
+	if err != nil || len(full.GetDomainNames()) != 1 {
+		t.Fatalf("GetAuthorizedCertificate(FULL_CERTIFICATE) = %v, %v; want the domains too", full, err)
+	}
+	other, err := c.ListAuthorizedCertificates(ctx, &ListAuthorizedCertificatesRequest{Parent: "apps/blog"})
+	if err != nil || len(other.GetCertificates()) != 0 {
+		t.Fatalf("ListAuthorizedCertificates(apps/blog) = %v, %v; want none", other, err)
+	}
+}
