@@ -42,6 +42,26 @@ func RefuseFields(req proto.Message, fields ...string) error {
 // the children of every parent) is codes.Unimplemented: they are not one
 // key range, and answering none would be wrong.
 func ChildKeyPrefix(parent, pattern, collection string) (string, error) {
+	if err := checkParent(parent, pattern); err != nil {
+		return "", err
+	}
+	return parent + "/" + collection + "/", nil
+}
+
+// SingletonKey returns the key of the singleton (AIP-156) named singleton
+// under parent: for parent "users/1", pattern "users/*" and singleton
+// "config" it is "users/1/config". The parent is checked as ChildKeyPrefix
+// checks it.
+func SingletonKey(parent, pattern, singleton string) (string, error) {
+	if err := checkParent(parent, pattern); err != nil {
+		return "", err
+	}
+	return parent + "/" + singleton, nil
+}
+
+// checkParent checks parent against pattern for ChildKeyPrefix and
+// SingletonKey.
+func checkParent(parent, pattern string) error {
 	got, want := strings.Split(parent, "/"), strings.Split(pattern, "/")
 	ok := len(got) == len(want)
 	wildcard := false
@@ -50,12 +70,12 @@ func ChildKeyPrefix(parent, pattern, collection string) (string, error) {
 		wildcard = wildcard || want[i] == "*" && got[i] == "-"
 	}
 	if !ok {
-		return "", status.Errorf(codes.InvalidArgument, "parent %q is not of the form %s", truncate(parent, 200), pattern)
+		return status.Errorf(codes.InvalidArgument, "parent %q is not of the form %s", truncate(parent, 200), pattern)
 	}
 	if wildcard {
-		return "", status.Errorf(codes.Unimplemented, "parent %q: reading across parents with the wildcard \"-\" (AIP-159) is not supported by this server", truncate(parent, 200))
+		return status.Errorf(codes.Unimplemented, "parent %q: reading across parents with the wildcard \"-\" (AIP-159) is not supported by this server", truncate(parent, 200))
 	}
-	return parent + "/" + collection + "/", nil
+	return nil
 }
 
 // MaxBatchBytes bounds what a skeleton answers in one message when the size

@@ -26,6 +26,17 @@ func TestRefuseFields(t *testing.T) {
 	}
 }
 
+func TestSingletonKey(t *testing.T) {
+	if got, err := SingletonKey("users/1", "users/*", "config"); err != nil || got != "users/1/config" {
+		t.Errorf("SingletonKey(users/1) = %q, %v; want users/1/config", got, err)
+	}
+	for parent, want := range map[string]codes.Code{"users/": codes.InvalidArgument, "groups/1": codes.InvalidArgument, "users/1/config": codes.InvalidArgument, "users/-": codes.Unimplemented} {
+		if _, err := SingletonKey(parent, "users/*", "config"); status.Code(err) != want {
+			t.Errorf("SingletonKey(%q) = %v; want %v", parent, err, want)
+		}
+	}
+}
+
 func TestChildKeyPrefix(t *testing.T) {
 	for _, c := range []struct {
 		parent, pattern string

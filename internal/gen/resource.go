@@ -42,6 +42,10 @@ type resourceModel struct {
 	pattern       string
 	collection    string
 	parentPattern string
+	// singleton is the last segment of a singleton's pattern (AIP-156:
+	// "users/{user}/config" gives "config", and parentPattern "users/*"):
+	// one resource under each parent, and no collection.
+	singleton string
 	// patterns are the google.api.resource patterns as written
 	// ("shelves/{shelf}/books/{book}"), when the key is the resource
 	// name: every name a request carries must match one.
@@ -292,24 +296,50 @@ func (r *resourceModel) generatedIdents() []ident {
 func (r *resourceModel) setPattern(pattern string) {
 	parts := strings.Split(pattern, "/")
 	if len(parts)%2 != 0 {
-		return // singletons and odd shapes: no collection to speak of
-	}
-	for i, p := range parts {
-		isVar := strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}")
-		if isVar != (i%2 == 1) || p == "" || strings.ContainsAny(p, "*=") {
+		// A singleton (AIP-156): collections and variables, then one
+		// literal ("users/{user}/config"). Any other odd shape names no
+		// collection to speak of.
+		last := parts[len(parts)-1]
+		parent, ok := alternation(parts[:len(parts)-1])
+		if len(parts) < 3 || !ok || last == "" || strings.ContainsAny(last, "{}*=") {
 			return
 		}
-		if isVar {
-			parts[i] = "*"
-		}
+		r.parentPattern = strings.Join(parent, "/")
+		r.pattern, r.singleton = r.parentPattern+"/"+last, last
+		return
 	}
-	r.pattern = strings.Join(parts, "/")
+	starred, ok := alternation(parts)
+	if !ok {
+		return
+	}
+	r.pattern = strings.Join(starred, "/")
 	if len(parts) == 2 {
 		r.keyPrefix = parts[0] + "/"
 		return
 	}
 	r.collection = parts[len(parts)-2]
-	r.parentPattern = strings.Join(parts[:len(parts)-2], "/")
+	r.parentPattern = strings.Join(starred[:len(starred)-2], "/")
+}
+
+// alternation returns the segments of a pattern that alternates
+// collections and variables ("shelves", "{shelf}", ...), its variables
+// replaced by "*", or false.
+func alternation(parts []string) ([]string, bool) {
+	if len(parts) == 0 || len(parts)%2 != 0 {
+		return nil, false
+	}
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		isVar := strings.HasPrefix(p, "{") && strings.HasSuffix(p, "}")
+		if isVar != (i%2 == 1) || p == "" || strings.ContainsAny(p, "*=") {
+			return nil, false
+		}
+		out[i] = p
+		if isVar {
+			out[i] = "*"
+		}
+	}
+	return out, true
 }
 
 // setChildren reads the patterns (valid, resourcename.ValidatePattern) of
@@ -414,6 +444,9 @@ func (r *resourceModel) parentForms() string {
 // comments: "secrets", or "secrets or keys" when patterns differ.
 func (r *resourceModel) collections() string {
 	if r.parentPattern != "" {
+		if r.singleton != "" {
+			return r.singleton
+		}
 		return r.collection
 	}
 	var out []string

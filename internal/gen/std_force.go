@@ -22,7 +22,8 @@ func (sm *serviceModel) linkChildren() {
 		}
 		var names []string
 		for _, c := range sm.resources {
-			if c != s.resource && c.parentPattern != "" && c.parentPattern == s.resource.pattern {
+			// (A singleton child is not a collection to delete.)
+			if c != s.resource && c.parentPattern != "" && c.singleton == "" && c.parentPattern == s.resource.pattern {
 				s.children = append(s.children, c)
 				names = append(names, c.collection)
 			}

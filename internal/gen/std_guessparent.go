@@ -14,10 +14,9 @@ import (
 // services/s/versions/v") without declaring google.api.resource, and their
 // Lists and Creates take a parent. AIP-122 names are parent/collection/id,
 // so the skeleton takes the collection from the method, never from the
-// message (a message may be listed by several methods): its noun, plural
-// in a List ("ListVersions" → "versions"), made plural in a Create
-// ("CreateVersion" → "versions"), or a List's repeated field when it has
-// no noun. The guess is said in the doc comment and as a warning, and
+// message (a message may be listed by several methods): a Create's noun
+// made plural ("CreateVersion" → "versions"), and a List's repeated field
+// ("versions"), or the collection the service's Create writes. The guess is said in the doc comment and as a warning, and
 // declaring google.api.resource replaces it.
 
 // guessesCollection reports whether r is a resource whose names a parent
@@ -31,20 +30,23 @@ func guessesCollection(r *resourceModel) bool {
 	return api == nil
 }
 
-// listCollection is the collection a List of r named noun (plural) reads
-// under a parent, or "", and what it was taken from when not items: the
-// noun, as a Create's is, so that a List reads the collection the Create
-// writes (ListAuthorizedCertificates and CreateAuthorizedCertificate both
-// take authorizedCertificates, though the response's field is
-// certificates); without a noun, the repeated field items.
-func listCollection(r *resourceModel, noun string, items *protogen.Field) (collection, from string) {
+// listCollection is the collection a List of r under a parent reads, or
+// "", and what it was taken from: the collection the service's Create of r
+// writes, when it has one, so that the List reads where the Create writes
+// (App Engine's ListAuthorizedCertificates answers certificates, and
+// CreateAuthorizedCertificate writes authorizedCertificates); else the
+// List's repeated field (OS Config's ListPatchJobInstanceDetails answers
+// instance_details: instanceDetails).
+func (c *methodContext) listCollection(r *resourceModel, items *protogen.Field, response *protogen.Message) (collection, from string) {
 	if items == nil || !guessesCollection(r) {
 		return "", ""
 	}
-	if noun != "" {
-		return lowerCamel(snake(noun)), "the method's noun " + noun
+	for _, m := range c.svc.Methods {
+		if verb, noun, _ := splitVerb(string(m.Desc.Name())); verb == "Create" && noun != "" && r.named(noun) {
+			return createCollection(r, noun), fmt.Sprintf("the noun of %s, so that the List reads where it writes", m.Desc.Name())
+		}
 	}
-	return lowerCamel(string(items.Desc.Name())), ""
+	return lowerCamel(string(items.Desc.Name())), fmt.Sprintf("%s.%s", response.Desc.Name(), items.Desc.Name())
 }
 
 // createCollection is the collection a Create of r named noun puts new

@@ -85,7 +85,9 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 	}
 	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) {
 		switch {
-		case r.hasParent():
+		case r.hasParent() && r.singleton == "":
+			// (A singleton's Create, which AIP-156 does without, takes its
+			// name as sent.)
 			in.parent = p
 		case collection != "":
 			in.parent, in.collection = p, collection
@@ -122,7 +124,7 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 			return nil, fmt.Sprintf("%s has no %s field and none of its fields has the name and type of a field of %s", msg.Desc.Name(), r.msg.Desc.Name(), r.msg.Desc.Name())
 		}
 	}
-	if r.parentPattern != "" && in.parent == nil {
+	if r.parentPattern != "" && r.singleton == "" && in.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent field to put a new one under", r.msg.Desc.Name(), r.pattern, msg.Desc.Name())
 	}
 	switch {
@@ -353,6 +355,11 @@ func (w *methodWriter) childKeyPrefix(prefix, in string, parent *protogen.Field)
 	r := w.std.resource
 	if c := w.std.collection; c != "" {
 		w.P(prefix, ", ", w.err, " := ", w.id(svcaipPackage, "CollectionKeyPrefix"), "(", strconv.Quote(string(parent.Desc.Name())), ", ", w.get(in, parent), ", ", strconv.Quote(c), ")")
+		return
+	}
+	if r.singleton != "" {
+		// A singleton (AIP-156): the one key under the parent.
+		w.P(prefix, ", ", w.err, " := ", w.id(svcserverPackage, "SingletonKey"), "(", w.get(in, parent), ", ", strconv.Quote(r.parentPattern), ", ", strconv.Quote(r.singleton), ")")
 		return
 	}
 	if len(r.children) == 0 {

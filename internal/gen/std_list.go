@@ -79,19 +79,16 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
 	}
 	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) {
-		switch coll, from := listCollection(r, c.noun, s.items); {
+		switch coll, from := c.listCollection(r, s.items, outMsg); {
 		case r.hasParent():
 			s.parent = p
 		case coll != "":
 			s.parent, s.collection = p, coll
-			if from == "" {
-				from = fmt.Sprintf("%s.%s", outMsg.Desc.Name(), s.items.Desc.Name())
-			}
 			note := collectionNote(r, p, coll, from)
 			s.notes, s.warnings = append(s.notes, note), append(s.warnings, note)
 		}
 	}
-	if r.parentPattern != "" && s.parent == nil {
+	if r.parentPattern != "" && r.singleton == "" && s.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent", r.msg.Desc.Name(), r.pattern, in.Desc.Name())
 	}
 	if s.parent != nil && len(r.children) > 0 {

@@ -64,8 +64,8 @@ func NewInMemoryServicesSkeleton(opts ...svcstore.Option) ServicesSkeleton {
 // Notes:
 //   - Service declares no google.api.resource pattern, so names under parent
 //     are taken to be parent/services/<id> (AIP-122), the collection "services"
-//     a guess from the method's noun Services; declare google.api.resource to
-//     say otherwise
+//     a guess from ListServicesResponse.services; declare google.api.resource
+//     to say otherwise
 func (s ServicesSkeleton) ListServices(ctx context.Context, req *ListServicesRequest) (*ListServicesResponse, error) {
 	if s.repos.Service == nil {
 		return nil, svcserver.Unimplemented(Services_ListServices_FullMethodName)
@@ -179,8 +179,8 @@ func NewInMemoryVersionsSkeleton(opts ...svcstore.Option) VersionsSkeleton {
 // Notes:
 //   - Version declares no google.api.resource pattern, so names under parent
 //     are taken to be parent/versions/<id> (AIP-122), the collection "versions"
-//     a guess from the method's noun Versions; declare google.api.resource to
-//     say otherwise
+//     a guess from the noun of CreateVersion, so that the List reads where it
+//     writes; declare google.api.resource to say otherwise
 func (s VersionsSkeleton) ListVersions(ctx context.Context, req *ListVersionsRequest) (*ListVersionsResponse, error) {
 	if s.repos.Version == nil {
 		return nil, svcserver.Unimplemented(Versions_ListVersions_FullMethodName)
@@ -287,9 +287,9 @@ func NewInMemoryAuthorizedCertificatesSkeleton(opts ...svcstore.Option) Authoriz
 // Notes:
 //   - AuthorizedCertificate declares no google.api.resource pattern, so names
 //     under parent are taken to be parent/authorizedCertificates/<id>
-//     (AIP-122), the collection "authorizedCertificates" a guess from the
-//     method's noun AuthorizedCertificates; declare google.api.resource to say
-//     otherwise
+//     (AIP-122), the collection "authorizedCertificates" a guess from the noun
+//     of CreateAuthorizedCertificate, so that the List reads where it writes;
+//     declare google.api.resource to say otherwise
 //   - view (AIP-157): FULL (or ALL, COMPLETE), or no view, answers the whole
 //     resource; BASIC answers its small fields only (svcaip.ApplyView: scalars,
 //     strings, enums, timestamps and durations, without repeated fields, maps,

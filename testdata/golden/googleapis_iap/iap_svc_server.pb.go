@@ -68,8 +68,8 @@ func NewInMemoryIdentityAwareProxyOAuthServiceSkeleton(opts ...svcstore.Option) 
 // Notes:
 //   - Brand declares no google.api.resource pattern, so names under parent are
 //     taken to be parent/brands/<id> (AIP-122), the collection "brands" a guess
-//     from the method's noun Brands; declare google.api.resource to say
-//     otherwise
+//     from the noun of CreateBrand, so that the List reads where it writes;
+//     declare google.api.resource to say otherwise
 //   - a request that leaves a REQUIRED field of ListBrandsRequest unset is
 //     InvalidArgument naming it
 func (s IdentityAwareProxyOAuthServiceSkeleton) ListBrands(ctx context.Context, req *ListBrandsRequest) (*ListBrandsResponse, error) {
@@ -212,8 +212,8 @@ func (s IdentityAwareProxyOAuthServiceSkeleton) CreateIdentityAwareProxyClient(c
 //   - IdentityAwareProxyClient declares no google.api.resource pattern, so
 //     names under parent are taken to be parent/identityAwareProxyClients/<id>
 //     (AIP-122), the collection "identityAwareProxyClients" a guess from the
-//     method's noun IdentityAwareProxyClients; declare google.api.resource to
-//     say otherwise
+//     noun of CreateIdentityAwareProxyClient, so that the List reads where it
+//     writes; declare google.api.resource to say otherwise
 //   - a request that leaves a REQUIRED field of
 //     ListIdentityAwareProxyClientsRequest unset is InvalidArgument naming it
 func (s IdentityAwareProxyOAuthServiceSkeleton) ListIdentityAwareProxyClients(ctx context.Context, req *ListIdentityAwareProxyClientsRequest) (*ListIdentityAwareProxyClientsResponse, error) {

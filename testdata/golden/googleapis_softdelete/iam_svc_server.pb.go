@@ -64,8 +64,8 @@ func NewInMemoryIAMSkeleton(opts ...svcstore.Option) IAMSkeleton {
 // Notes:
 //   - Role declares no google.api.resource pattern, so names under parent are
 //     taken to be parent/roles/<id> (AIP-122), the collection "roles" a guess
-//     from the method's noun Roles; declare google.api.resource to say
-//     otherwise
+//     from the noun of CreateRole, so that the List reads where it writes;
+//     declare google.api.resource to say otherwise
 //   - soft delete (AIP-164): deleted Role resources (deleted true) are left out
 //     unless show_deleted
 func (s IAMSkeleton) ListRoles(ctx context.Context, req *ListRolesRequest) (*ListRolesResponse, error) {
