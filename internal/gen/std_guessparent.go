@@ -96,3 +96,49 @@ func lowerCamel(name string) string {
 	}
 	return b.String()
 }
+
+// parentField returns the field of a List or Create request msg that holds
+// the parent of r's new or listed resources: parent, or, where an API from
+// before AIP-132/133 named it name (Monitoring v3's
+// ListAlertPoliciesRequest.name, "projects/p"; google.cloud.location's
+// ListLocationsRequest.name), a string name that a
+// google.api.resource_reference marks as a parent of r (child_type r's
+// type, or a type other than r's) or, in a List, where no name of r's own
+// can be meant. Or nil.
+func parentField(msg *protogen.Message, r *resourceModel, list bool) *protogen.Field {
+	if p := field(msg, "parent"); p != nil {
+		if isPlain(p, protoreflect.StringKind) {
+			return p
+		}
+		return nil
+	}
+	n := field(msg, "name")
+	if n == nil || !isPlain(n, protoreflect.StringKind) || n == r.key {
+		return nil
+	}
+	ref, _ := extension[*annotations.ResourceReference](n.Desc.Options(), annotations.E_ResourceReference)
+	switch {
+	case ref.GetChildType() != "":
+		if r.apiType != "" && ref.GetChildType() != r.apiType {
+			return nil
+		}
+		return n
+	case ref.GetType() != "":
+		if ref.GetType() == r.apiType {
+			return nil
+		}
+		return n
+	case list:
+		return n
+	}
+	return nil
+}
+
+// parentNamedNote says, when the parent field is name, that it holds the
+// parent; "" otherwise.
+func parentNamedNote(msg *protogen.Message, p *protogen.Field) string {
+	if p == nil || p.Desc.Name() != "name" {
+		return ""
+	}
+	return fmt.Sprintf("%s.name holds the parent, as APIs from before AIP-132/133 named it", msg.Desc.Name())
+}

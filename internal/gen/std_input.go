@@ -83,7 +83,7 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 			in.body = f
 		}
 	}
-	if p := field(msg, "parent"); p != nil && isPlain(p, protoreflect.StringKind) {
+	if p := parentField(msg, r, false); p != nil {
 		switch {
 		case r.hasParent() && r.singleton == "":
 			// (A singleton's Create, which AIP-156 does without, takes its
@@ -123,6 +123,9 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 		if len(in.fields) == 0 {
 			return nil, fmt.Sprintf("%s has no %s field and none of its fields has the name and type of a field of %s", msg.Desc.Name(), r.msg.Desc.Name(), r.msg.Desc.Name())
 		}
+	}
+	if note := parentNamedNote(msg, in.parent); note != "" {
+		in.notes = append(in.notes, note)
 	}
 	if r.parentPattern != "" && r.singleton == "" && in.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent field to put a new one under", r.msg.Desc.Name(), r.pattern, msg.Desc.Name())

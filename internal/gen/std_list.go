@@ -78,7 +78,7 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		}
 		return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
 	}
-	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) {
+	if p := parentField(in, r, true); p != nil {
 		switch coll, from := c.listCollection(r, s.items, outMsg); {
 		case r.hasParent():
 			s.parent = p
@@ -87,6 +87,9 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 			note := collectionNote(r, p, coll, from)
 			s.notes, s.warnings = append(s.notes, note), append(s.warnings, note)
 		}
+	}
+	if note := parentNamedNote(in, s.parent); note != "" {
+		s.notes = append(s.notes, note)
 	}
 	if r.parentPattern != "" && r.singleton == "" && s.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent", r.msg.Desc.Name(), r.pattern, in.Desc.Name())
