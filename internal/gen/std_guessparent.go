@@ -98,7 +98,8 @@ func lowerCamel(name string) string {
 }
 
 // parentField returns the field of a List or Create request msg that holds
-// the parent of r's new or listed resources: parent, or, where an API from
+// the parent of r's new or listed resources: parent, or a field named after
+// the parent (parentNamedAfterIt), or, where an API from
 // before AIP-132/133 named it name (Monitoring v3's
 // ListAlertPoliciesRequest.name, "projects/p"; google.cloud.location's
 // ListLocationsRequest.name), a string name that a
@@ -111,6 +112,9 @@ func parentField(msg *protogen.Message, r *resourceModel, list bool) *protogen.F
 			return p
 		}
 		return nil
+	}
+	if p := parentNamedAfterIt(msg, r); p != nil {
+		return p
 	}
 	n := field(msg, "name")
 	if n == nil || !isPlain(n, protoreflect.StringKind) || n == r.key {
@@ -134,11 +138,48 @@ func parentField(msg *protogen.Message, r *resourceModel, list bool) *protogen.F
 	return nil
 }
 
-// parentNamedNote says, when the parent field is name, that it holds the
-// parent; "" otherwise.
+// parentNamedNote says, when the parent field is not named parent, why it
+// holds the parent; "" otherwise.
 func parentNamedNote(msg *protogen.Message, p *protogen.Field) string {
-	if p == nil || p.Desc.Name() != "name" {
+	switch {
+	case p == nil || p.Desc.Name() == "parent":
 		return ""
+	case p.Desc.Name() == "name":
+		return fmt.Sprintf("%s.name holds the parent, as APIs from before AIP-132/133 named it", msg.Desc.Name())
 	}
-	return fmt.Sprintf("%s.name holds the parent, as APIs from before AIP-132/133 named it", msg.Desc.Name())
+	return fmt.Sprintf("%s.%s holds the parent, named after it in the resource's patterns (a resource name, by its google.api.resource_reference)", msg.Desc.Name(), p.Desc.Name())
+}
+
+// parentNamedAfterIt returns the string field of msg named after the
+// parent in r's patterns, the variable of the parent's last segment, when a
+// google.api.resource_reference says it holds a resource name: Pub/Sub's
+// ListSubscriptionsRequest.project ("projects/p", for
+// "projects/{project}/subscriptions/{subscription}"), Spanner's
+// CreateSessionRequest.database. Without the reference such a field may
+// hold the variable's value rather than the name (Storage Transfer's
+// CreateAgentPoolRequest.project_id), so it is not taken. Or nil.
+func parentNamedAfterIt(msg *protogen.Message, r *resourceModel) *protogen.Field {
+	name := ""
+	for _, p := range r.patterns {
+		segs := strings.Split(p, "/")
+		if len(segs) < 4 {
+			continue
+		}
+		v := segs[len(segs)-3]
+		if !strings.HasPrefix(v, "{") {
+			continue
+		}
+		if v = strings.Trim(v, "{}"); name != "" && v != name {
+			return nil // parents of different names: which field?
+		}
+		name = v
+	}
+	f := field(msg, name)
+	if name == "" || f == nil || f == r.key || !isPlain(f, protoreflect.StringKind) {
+		return nil
+	}
+	if ref, _ := extension[*annotations.ResourceReference](f.Desc.Options(), annotations.E_ResourceReference); ref.GetType() == "" && ref.GetChildType() == "" {
+		return nil
+	}
+	return f
 }
