@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -192,4 +193,17 @@ func TestCheckResource(t *testing.T) {
 	code(t, CheckResource(ctx, "books/1", exists), codes.InvalidArgument)
 	code(t, CheckResource(ctx, ""), codes.InvalidArgument)
 	code(t, CheckResource(ctx, "anything"), codes.OK)
+}
+
+func TestResourceName(t *testing.T) {
+	got, err := ResourceName("projects", "project", "p", "zones", "zone", "z", "instances", "resource", "vm")
+	if err != nil || got != "projects/p/zones/z/instances/vm" {
+		t.Fatalf("ResourceName = %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "a/b"} {
+		_, err := ResourceName("projects", "project", "p", "instances", "resource", bad)
+		if st := status.Convert(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "resource") {
+			t.Errorf("ResourceName with resource %q: %v; want InvalidArgument naming resource", bad, err)
+		}
+	}
 }

@@ -132,6 +132,7 @@ type methodModel struct {
 	notServed  string          // why std is nil
 	lro        *lroAnswer      // the types of the Operation it answers, from operation_info; nil: none
 	iam        string          // for a google.iam.v1 policy method: the svciam function serving it
+	iamShape   *shapedIAM      // for a policy method of its own types (Compute's): how it is served
 }
 
 // buildFile derives the model of one file. resources caches the messages
@@ -224,6 +225,10 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 				continue
 			}
 			if mm.iam = iamMethod(mm.m, mm.kind); mm.iam != "" {
+				continue
+			}
+			if mm.iamShape = shapedIAMOf(sm.svc, mm.m, mm.kind); mm.iamShape != nil {
+				mm.iam = mm.iamShape.fn
 				continue
 			}
 			c := &methodContext{m: mm.m, kind: mm.kind, svc: sm.svc, scope: scope, resources: resources}

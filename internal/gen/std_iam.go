@@ -97,6 +97,18 @@ func iamMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 	v := newLocalNames(home, m.Input, m.Output)
 	recv, ctx, req, err := v.of("s"), v.of("ctx"), v.of("req"), v.of("err")
 	field := recv + ".repos." + sm.policiesField()
+	if s := mm.iamShape; s != nil {
+		text := m.GoName + " " + s.summary() + ", from the " + sm.policiesField() + " repository. Without the repository it answers codes.Unimplemented. Override it to serve the method yourself.\n\nNotes:\n  - " + strings.Join(s.notes(), "\n  - ")
+		return skeletonMethodView{
+			Doc:           docText(text, m.Comments.Leading, mm.deprecated),
+			Receiver:      recv + " " + sm.names.Skeleton,
+			Name:          m.GoName,
+			Signature:     signature(g, mm, ctx, req, ""),
+			Unimplemented: unimplementedResult(g, mm),
+			Repository:    field,
+			Body:          s.body(g, m, &v, field, ctx, req, err),
+		}
+	}
 	text := m.GoName + " " + iamSummary[mm.iam] + ", from the " + sm.policiesField() + " repository (svciam." + mm.iam + ")." +
 		" Without the repository it answers codes.Unimplemented. Override it to serve the method yourself.\n\nNotes:\n  - " + sm.iamCheckNote()
 	var b strings.Builder
@@ -123,5 +135,8 @@ func iamMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 
 // iamExplainLine is the explain report's line of an IAM policy method.
 func (mm *methodModel) iamExplainLine(sm *serviceModel) string {
+	if s := mm.iamShape; s != nil {
+		return "served from " + sm.policiesField() + ": " + s.summary() + " [" + strings.Join(s.notes(), "; ") + "]"
+	}
 	return "served from " + sm.policiesField() + ": " + iamSummary[mm.iam] + " [svciam." + mm.iam + "; " + sm.iamCheckNote() + "]"
 }
