@@ -27,6 +27,10 @@
 //     when an unconditional binding of the policy grants it a role that
 //     includes it. Conditions are never evaluated.
 //
+// [GetPolicyAs], [SetPolicyAs] and [TestPermissionsOn] serve the same
+// records to APIs whose policy methods have types of their own (Compute
+// Engine's), the resource named by [ResourceName] from the request's fields.
+//
 // [CheckResource] checks the resource a request names against the resources
 // a service serves: NotFound when it does not exist, InvalidArgument when it
 // names none of them.

@@ -10,7 +10,8 @@ import (
 
 // The IAM policy methods of google.iam.v1 (GetIamPolicy, SetIamPolicy,
 // TestIamPermissions) that many APIs declare on their own services are
-// recognised by their request and response types, whatever their names,
+// recognised by their request and response types, whatever their names
+// (those with types of their own, Compute's, by std_iamshaped.go),
 // and served by package svciam from a repository of policies in the
 // skeleton's set, after checking the resource the request names against
 // the resources the service serves (svciam.CheckResource).
@@ -97,31 +98,26 @@ func iamMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 	v := newLocalNames(home, m.Input, m.Output)
 	recv, ctx, req, err := v.of("s"), v.of("ctx"), v.of("req"), v.of("err")
 	field := recv + ".repos." + sm.policiesField()
+	var text, body string
 	if s := mm.iamShape; s != nil {
-		text := m.GoName + " " + s.summary() + ", from the " + sm.policiesField() + " repository. Without the repository it answers codes.Unimplemented. Override it to serve the method yourself.\n\nNotes:\n  - " + strings.Join(s.notes(), "\n  - ")
-		return skeletonMethodView{
-			Doc:           docText(text, m.Comments.Leading, mm.deprecated),
-			Receiver:      recv + " " + sm.names.Skeleton,
-			Name:          m.GoName,
-			Signature:     signature(g, mm, ctx, req, ""),
-			Unimplemented: unimplementedResult(g, mm),
-			Repository:    field,
-			Body:          s.body(g, m, &v, field, ctx, req, err),
+		text = m.GoName + " " + s.summary() + ", from the " + sm.policiesField() + " repository. Without the repository it answers codes.Unimplemented. Override it to serve the method yourself.\n\nNotes:\n  - " + strings.Join(s.notes(), "\n  - ")
+		body = s.body(g, m, &v, field, ctx, req, err)
+	} else {
+		text = m.GoName + " " + iamSummary[mm.iam] + ", from the " + sm.policiesField() + " repository (svciam." + mm.iam + ")." +
+			" Without the repository it answers codes.Unimplemented. Override it to serve the method yourself.\n\nNotes:\n  - " + sm.iamCheckNote()
+		var b strings.Builder
+		b.WriteString("if " + err + " := " + g.QualifiedGoIdent(svciamPackage.Ident("CheckResource")) + "(" + ctx + ", " + req + ".GetResource()")
+		for _, r := range sm.iamOwners() {
+			b.WriteString(",\n" + g.QualifiedGoIdent(svciamPackage.Ident("In")) + "(" + recv + ".repos." + sm.repoField(r))
+			for _, p := range r.patterns {
+				b.WriteString(", " + strconv.Quote(p))
+			}
+			b.WriteString(")")
 		}
+		b.WriteString("); " + err + " != nil {\nreturn nil, " + err + "\n}\n")
+		b.WriteString("return " + g.QualifiedGoIdent(svciamPackage.Ident(mm.iam)) + "(" + ctx + ", " + field + ", " + req + ")")
+		body = b.String()
 	}
-	text := m.GoName + " " + iamSummary[mm.iam] + ", from the " + sm.policiesField() + " repository (svciam." + mm.iam + ")." +
-		" Without the repository it answers codes.Unimplemented. Override it to serve the method yourself.\n\nNotes:\n  - " + sm.iamCheckNote()
-	var b strings.Builder
-	b.WriteString("if " + err + " := " + g.QualifiedGoIdent(svciamPackage.Ident("CheckResource")) + "(" + ctx + ", " + req + ".GetResource()")
-	for _, r := range sm.iamOwners() {
-		b.WriteString(",\n" + g.QualifiedGoIdent(svciamPackage.Ident("In")) + "(" + recv + ".repos." + sm.repoField(r))
-		for _, p := range r.patterns {
-			b.WriteString(", " + strconv.Quote(p))
-		}
-		b.WriteString(")")
-	}
-	b.WriteString("); " + err + " != nil {\nreturn nil, " + err + "\n}\n")
-	b.WriteString("return " + g.QualifiedGoIdent(svciamPackage.Ident(mm.iam)) + "(" + ctx + ", " + field + ", " + req + ")")
 	return skeletonMethodView{
 		Doc:           docText(text, m.Comments.Leading, mm.deprecated),
 		Receiver:      recv + " " + sm.names.Skeleton,
@@ -129,7 +125,7 @@ func iamMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm *serv
 		Signature:     signature(g, mm, ctx, req, ""),
 		Unimplemented: unimplementedResult(g, mm),
 		Repository:    field,
-		Body:          b.String(),
+		Body:          body,
 	}
 }
 
