@@ -291,7 +291,11 @@ func checkedApart(r, own *resourceModel) string {
 			}
 		}
 	}
-	return fmt.Sprintf("every name of %s it carries is checked against %s's google.api.resource patterns (%s), which no %s name matches", r.msg.Desc.Name(), r.msg.Desc.Name(), strings.Join(r.patterns, ", "), own.msg.Desc.Name())
+	why := fmt.Sprintf("every name of %s it carries is checked against %s's google.api.resource patterns (%s)", r.msg.Desc.Name(), r.msg.Desc.Name(), strings.Join(r.patterns, ", "))
+	if len(own.patterns) > 0 {
+		why += fmt.Sprintf(", which no %s name matches", own.msg.Desc.Name())
+	}
+	return why
 }
 
 // parentOf reports whether a pattern of resource type t is the parent of
@@ -511,7 +515,8 @@ func (c *methodContext) noResult(msg *protogen.Message) string {
 // same name, or <resource>_id for a resource keyed by id; else, for a
 // resource keyed by its resource name, the one string field whose
 // google.api.resource_reference is of r's type (logging's
-// GetSinkRequest.sink_name).
+// GetSinkRequest.sink_name); for a name without patterns, the string field
+// named after the resource (Pub/Sub v1beta2's GetTopicRequest.topic).
 func requestKey(req *protogen.Message, r *resourceModel) *protogen.Field {
 	names := []string{string(r.key.Desc.Name())}
 	if r.key.Desc.Name() == "id" {
