@@ -16,8 +16,12 @@ import (
 // so the skeleton takes the collection from the method, never from the
 // message (a message may be listed by several methods): a Create's noun
 // made plural ("CreateVersion" → "versions"), and a List's repeated field
-// ("versions"), or the collection the service's Create writes. The guess is said in the doc comment and as a warning, and
-// declaring google.api.resource replaces it.
+// ("versions"), or the collection the service's Create writes. The guess
+// is said in the doc comment and as a warning, and declaring
+// google.api.resource replaces it.
+//
+// Which request field holds a parent, for a resource with or without
+// patterns: parent, or the names older APIs gave it (parentField).
 
 // guessesCollection reports whether r is a resource whose names a parent
 // may scope although it declares no pattern: keyed by a string name, with
@@ -117,7 +121,7 @@ func parentField(msg *protogen.Message, r *resourceModel, list bool) *protogen.F
 		return p
 	}
 	n := field(msg, "name")
-	if n == nil || !isPlain(n, protoreflect.StringKind) || n == r.key {
+	if n == nil || !isPlain(n, protoreflect.StringKind) {
 		return nil
 	}
 	ref, _ := extension[*annotations.ResourceReference](n.Desc.Options(), annotations.E_ResourceReference)
@@ -175,7 +179,7 @@ func parentNamedAfterIt(msg *protogen.Message, r *resourceModel) *protogen.Field
 		name = v
 	}
 	f := field(msg, name)
-	if name == "" || f == nil || f == r.key || !isPlain(f, protoreflect.StringKind) {
+	if name == "" || f == nil || !isPlain(f, protoreflect.StringKind) {
 		return nil
 	}
 	if ref, _ := extension[*annotations.ResourceReference](f.Desc.Options(), annotations.E_ResourceReference); ref.GetType() == "" && ref.GetChildType() == "" {
