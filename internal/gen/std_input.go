@@ -19,6 +19,10 @@ type inputMapping struct {
 	id           *protogen.Field   // the client-chosen id (book_id)
 	validateOnly *protogen.Field   // an AIP-163 validate_only, for a string key
 	parent       *protogen.Field   // the parent of a child collection
+	// parentInto is the request's parent when the resource keeps it in a
+	// field of its own, ownParent (Resource Manager v2's Folder.parent),
+	// its names having no parent.
+	parentInto, ownParent *protogen.Field
 	collection   string            // the collection under parent guessed for a resource without patterns
 	fields       []fieldMapping    // flat: request fields that set resource fields
 	notes        []string          // what a reader should know
@@ -93,6 +97,11 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 			in.parent, in.collection = p, collection
 			note := collectionNote(r, p, collection, "the method's noun "+noun)
 			in.guess = append(in.guess, note)
+		case in.body != nil && !r.hasParent():
+			if own := field(r.msg, string(p.Desc.Name())); own != nil && isPlain(own, protoreflect.StringKind) && own != r.key {
+				in.parentInto, in.ownParent = p, own
+				in.notes = append(in.notes, fmt.Sprintf("%s.%s is stored as the %s's %s (its names have no parent); a %s.%s.%s that differs is InvalidArgument", msg.Desc.Name(), p.Desc.Name(), r.msg.Desc.Name(), own.Desc.Name(), msg.Desc.Name(), in.body.Desc.Name(), own.Desc.Name()))
+			}
 		}
 	}
 	if v := validateOnlyOf(msg); v != nil && keyKindOf(r.key) == keyString {
@@ -102,7 +111,7 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 		if keyKindOf(r.key) == keyString {
 			in.id = idField(msg, r)
 		}
-		in.refuse = rest(msg, in.body, in.id, in.parent, in.validateOnly)
+		in.refuse = rest(msg, in.body, in.id, in.parent, in.parentInto, in.validateOnly)
 	} else {
 		if !isOpen(msg) || !isOpen(r.msg) {
 			return nil, fmt.Sprintf("%s has no %s field, and flat fields need the open Go API", msg.Desc.Name(), r.msg.Desc.Name())
@@ -248,12 +257,19 @@ func (w *methodWriter) emitInput(in string, results string) string {
 		w.P("if ", msg, " == nil {")
 		w.P("return ", results, w.id(statusPackage, "Error"), "(", w.id(codesPackage, "InvalidArgument"), ", ", strconv.Quote(string(im.msg.Desc.Name())+"."+string(im.body.Desc.Name())+" is required"), ")")
 		w.P("}")
-		if im.parent == nil && im.id == nil && !prepare {
+		if im.parent == nil && im.id == nil && im.parentInto == nil && !prepare {
 			w.checkNewName(msg, path, results)
 			return msg
 		}
 		w.P("// The request stays as the caller made it.")
 		w.P(msg, " = ", w.id(protoPackage, "CloneOf"), "(", msg, ")")
+		if p := im.parentInto; p != nil {
+			own, given := im.ownParent, w.v.of("given")
+			w.P("if ", given, " := ", w.get(msg, own), "; ", given, ` != "" && `, given, " != ", w.get(in, p), " {")
+			w.P("return ", results, w.id(statusPackage, "Errorf"), "(", w.id(codesPackage, "InvalidArgument"), ", ", strconv.Quote(path+"."+string(own.Desc.Name())+" %q is not the request's "+string(p.Desc.Name())+" %q"), ", ", given, ", ", w.get(in, p), ")")
+			w.P("}")
+			w.P(w.a.set(msg, r.msg, own, w.get(in, p)))
+		}
 	default:
 		w.checkRequired(im.msg, in, results)
 		var fields []string

@@ -490,3 +490,147 @@ func StartConfigServiceV2ForTest(tb svcserver.TB, impl ConfigServiceV2Server, op
 	})
 	return NewConfigServiceV2Wrapper(conn, opts...)
 }
+
+// FoldersWrapper calls the google.iam.admin.v1.Folders service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// FoldersMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of FoldersClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// FoldersClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
+type FoldersWrapper struct {
+	client FoldersClient
+	inv    *svcclient.Invoker
+}
+
+var _ FoldersClient = (*FoldersWrapper)(nil)
+
+// NewFoldersWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(FoldersMethodPolicies(), opts...) first.
+func NewFoldersWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *FoldersWrapper {
+	return WrapFoldersClient(NewFoldersClient(cc), opts...)
+}
+
+// WrapFoldersClient returns a wrapper around an existing FoldersClient. Like
+// NewFoldersWrapper, it panics if an option is wrong.
+func WrapFoldersClient(client FoldersClient, opts ...svcclient.Option) *FoldersWrapper {
+	return &FoldersWrapper{client: client, inv: svcclient.NewInvoker(_Folders_svcPolicies, opts...)}
+}
+
+// ListFolders calls google.iam.admin.v1.Folders.ListFolders with a default
+// deadline of 30s, not retried.
+func (c *FoldersWrapper) ListFolders(ctx context.Context, in *ListFoldersRequest, opts ...grpc.CallOption) (*ListFoldersResponse, error) {
+	return svcclient.Call(ctx, c.inv, _Folders_ListFolders_svcPolicy, opts, in, c.client.ListFolders)
+}
+
+// ListFoldersAll calls ListFolders page after page, following next_page_token
+// from in's page_token on, and yields the folders of every page; a failed page
+// yields one error and stops. Each page is one call of ListFolders, with its
+// default deadline and retries; ctx bounds the whole iteration. in is not
+// modified. Breaking out of the loop stops asking for pages.
+func (c *FoldersWrapper) ListFoldersAll(ctx context.Context, in *ListFoldersRequest, opts ...grpc.CallOption) iter.Seq2[*Folder, error] {
+	return svcclient.Pages(ctx, in, opts, c.ListFolders,
+		func(req *ListFoldersRequest, token string) { req.PageToken = token },
+		func(resp *ListFoldersResponse) ([]*Folder, string) { return resp.GetFolders(), resp.GetNextPageToken() })
+}
+
+// CreateFolder calls google.iam.admin.v1.Folders.CreateFolder with a default
+// deadline of 30s, not retried.
+func (c *FoldersWrapper) CreateFolder(ctx context.Context, in *CreateFolderRequest, opts ...grpc.CallOption) (*Folder, error) {
+	return svcclient.Call(ctx, c.inv, _Folders_CreateFolder_svcPolicy, opts, in, c.client.CreateFolder)
+}
+
+// DeleteFolder calls google.iam.admin.v1.Folders.DeleteFolder with a default
+// deadline of 30s, not retried.
+func (c *FoldersWrapper) DeleteFolder(ctx context.Context, in *DeleteFolderRequest, opts ...grpc.CallOption) (*Folder, error) {
+	return svcclient.Call(ctx, c.inv, _Folders_DeleteFolder_svcPolicy, opts, in, c.client.DeleteFolder)
+}
+
+// UndeleteFolder calls google.iam.admin.v1.Folders.UndeleteFolder with a
+// default deadline of 30s, not retried.
+func (c *FoldersWrapper) UndeleteFolder(ctx context.Context, in *UndeleteFolderRequest, opts ...grpc.CallOption) (*Folder, error) {
+	return svcclient.Call(ctx, c.inv, _Folders_UndeleteFolder_svcPolicy, opts, in, c.client.UndeleteFolder)
+}
+
+// The rows of _Folders_svcPolicies, one per method, in the order of the service.
+const (
+	_Folders_ListFolders_svcPolicy    = 0
+	_Folders_CreateFolder_svcPolicy   = 1
+	_Folders_DeleteFolder_svcPolicy   = 2
+	_Folders_UndeleteFolder_svcPolicy = 3
+)
+
+// _Folders_svcPolicies is the policy of every method of google.iam.admin.v1.Folders, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _Folders_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  Folders_ListFolders_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Folders_CreateFolder_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Folders_DeleteFolder_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Folders_UndeleteFolder_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Folders_svcPolicies)
+}
+
+// FoldersMethodPolicies returns the client policy of every method of google.iam.admin.v1.Folders:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func FoldersMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_Folders_svcPolicies)
+}
+
+// FoldersServiceConfig returns the gRPC service config JSON equivalent to
+// FoldersMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func FoldersServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_Folders_svcPolicies)
+}
+
+// StartFoldersForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartFoldersForTest(t, NewInMemoryFoldersSkeleton()) runs the service on
+// in-memory repositories.
+func StartFoldersForTest(tb svcserver.TB, impl FoldersServer, opts ...svcclient.Option) *FoldersWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterFoldersServer(s, impl)
+	})
+	return NewFoldersWrapper(conn, opts...)
+}

@@ -10,6 +10,27 @@ import (
 	svcstore "github.com/svcgen/protoc-gen-svc/svcstore"
 )
 
+// FolderRepository stores google.iam.admin.v1.Folder resources by key: name is the key: the resource name of google.api.resource.
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type FolderRepository = svcstore.Repository[*Folder]
+
+// FolderSchema says where the key, etag and timestamps of a google.iam.admin.v1.Folder
+// are, for svcstore and for repository implementations.
+func FolderSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField:  "name",
+		KeyPrefix: "folders/",
+		Indexes:   []string{"parent"},
+	}
+}
+
+// NewInMemoryFolderRepository returns an empty, thread-safe, ordered, in-memory
+// FolderRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryFolderRepository(opts ...svcstore.Option) *svcstore.Memory[*Folder] {
+	return svcstore.MustNew[*Folder](FolderSchema(), opts...)
+}
+
 // LogBucketRepository stores google.iam.admin.v1.LogBucket resources by key: name is the key: the resource name of google.api.resource.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.

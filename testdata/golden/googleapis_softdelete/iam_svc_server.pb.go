@@ -551,3 +551,172 @@ func (s ConfigServiceV2Skeleton) UndeleteBucket(ctx context.Context, req *Undele
 	}
 	return &emptypb.Empty{}, nil
 }
+
+// FoldersSkeleton is a ready implementation of FoldersServer: embed it by value
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewFoldersSkeleton; a zero
+// FoldersSkeleton has none and answers Unimplemented for them too.
+type FoldersSkeleton struct {
+	UnimplementedFoldersServer
+	repos FoldersRepositories
+}
+
+var _ FoldersServer = FoldersSkeleton{}
+
+// FoldersRepositories holds the repositories FoldersSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type FoldersRepositories struct {
+	Folder FolderRepository
+}
+
+// NewFoldersSkeleton returns a skeleton that serves standard methods from repos.
+func NewFoldersSkeleton(repos FoldersRepositories) FoldersSkeleton {
+	return FoldersSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s FoldersSkeleton) Repositories() FoldersRepositories {
+	return s.repos
+}
+
+// NewInMemoryFoldersSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryFoldersSkeleton(opts ...svcstore.Option) FoldersSkeleton {
+	return NewFoldersSkeleton(FoldersRepositories{
+		Folder: NewInMemoryFolderRepository(opts...),
+	})
+}
+
+// ListFolders lists a page of Folder resources in key order, from the Folder
+// repository (name is the key: the resource name of google.api.resource).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
+//
+// Notes:
+//   - soft delete (AIP-164): deleted Folder resources (lifecycle_state
+//     DELETE_REQUESTED) are left out unless show_deleted
+//   - when set, parent keeps the Folder resources whose parent equals it
+//   - a request that leaves a REQUIRED field of ListFoldersRequest unset is
+//     InvalidArgument naming it
+func (s FoldersSkeleton) ListFolders(ctx context.Context, req *ListFoldersRequest) (*ListFoldersResponse, error) {
+	if s.repos.Folder == nil {
+		return nil, svcserver.Unimplemented(Folders_ListFolders_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	var filters []svcstore.Filter
+	if req.GetParent() != "" {
+		filters = append(filters, svcstore.Equal("parent", req.GetParent()))
+	}
+	if !req.GetShowDeleted() {
+		filters = append(filters, svcstore.Where("lifecycle_state != DELETE_REQUESTED"))
+	}
+	items, next, err := s.repos.Folder.List(ctx, int(req.GetPageSize()), req.GetPageToken(), filters...)
+	if err != nil {
+		return nil, err
+	}
+	return &ListFoldersResponse{Folders: items, NextPageToken: next}, nil
+}
+
+// CreateFolder creates a Folder from CreateFolderRequest.folder, from the
+// Folder repository (name is the key: the resource name of
+// google.api.resource). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - CreateFolderRequest.parent is stored as the Folder's parent (its names
+//     have no parent); a CreateFolderRequest.folder.parent that differs is
+//     InvalidArgument
+//   - a request that leaves a REQUIRED field of CreateFolderRequest unset is
+//     InvalidArgument naming it
+//   - a new name that is not of the form folders/{folder} is InvalidArgument,
+//     and never stored
+//   - field behaviour (AIP-203): the Folder's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+//   - field behaviour (AIP-203): a REQUIRED field of the Folder left unset is
+//     InvalidArgument naming it (but name, which the server assigns)
+func (s FoldersSkeleton) CreateFolder(ctx context.Context, req *CreateFolderRequest) (*Folder, error) {
+	if s.repos.Folder == nil {
+		return nil, svcserver.Unimplemented(Folders_CreateFolder_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	msg := req.GetFolder()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateFolderRequest.folder is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if given := msg.GetParent(); given != "" && given != req.GetParent() {
+		return nil, status.Errorf(codes.InvalidArgument, "folder.parent %q is not the request's parent %q", given, req.GetParent())
+	}
+	msg.Parent = req.GetParent()
+	if err := svcaip.PrepareCreate(msg, "folder", "name"); err != nil {
+		return nil, err
+	}
+	if msg.GetName() != "" {
+		if err := svcaip.CheckName("folder.name", msg.GetName(), "folders/{folder}"); err != nil {
+			return nil, err
+		}
+	}
+	return s.repos.Folder.Create(ctx, msg)
+}
+
+// DeleteFolder deletes the Folder whose name is the request's name, from the
+// Folder repository (name is the key: the resource name of
+// google.api.resource). Without the repository it answers codes.Unimplemented.
+// Override it to serve the method yourself.
+//
+// Notes:
+//   - soft delete (AIP-164): the Folder is marked deleted (lifecycle_state
+//     DELETE_REQUESTED) and kept, not removed: Get still answers it, List
+//     leaves it out, an Undelete method restores it; deleting it again is
+//     NotFound
+//   - a name that is not of the form folders/{folder} is InvalidArgument
+func (s FoldersSkeleton) DeleteFolder(ctx context.Context, req *DeleteFolderRequest) (*Folder, error) {
+	if s.repos.Folder == nil {
+		return nil, svcserver.Unimplemented(Folders_DeleteFolder_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "folders/{folder}"); err != nil {
+		return nil, err
+	}
+	cur, err := s.repos.Folder.Get(svcstore.ReadFresh(ctx), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if cur.GetLifecycleState() == Folder_DELETE_REQUESTED {
+		return nil, status.Errorf(codes.NotFound, "Folder %q is deleted already", req.GetName())
+	}
+	return s.repos.Folder.Update(ctx, &Folder{Name: cur.GetName(), LifecycleState: Folder_DELETE_REQUESTED}, &fieldmaskpb.FieldMask{Paths: []string{"lifecycle_state"}})
+}
+
+// UndeleteFolder restores the deleted Folder whose name is the request's name
+// (AIP-164: sets its lifecycle_state to ACTIVE), from the Folder repository
+// (name is the key: the resource name of google.api.resource). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
+// Notes:
+//   - a Folder that is not deleted is FailedPrecondition
+//   - a name that is not of the form folders/{folder} is InvalidArgument
+func (s FoldersSkeleton) UndeleteFolder(ctx context.Context, req *UndeleteFolderRequest) (*Folder, error) {
+	if s.repos.Folder == nil {
+		return nil, svcserver.Unimplemented(Folders_UndeleteFolder_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "folders/{folder}"); err != nil {
+		return nil, err
+	}
+	cur, err := s.repos.Folder.Get(svcstore.ReadFresh(ctx), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if cur.GetLifecycleState() != Folder_DELETE_REQUESTED {
+		return nil, status.Errorf(codes.FailedPrecondition, "Folder %q is not deleted", req.GetName())
+	}
+	return s.repos.Folder.Update(ctx, &Folder{Name: cur.GetName(), LifecycleState: Folder_ACTIVE}, &fieldmaskpb.FieldMask{Paths: []string{"lifecycle_state"}})
+}

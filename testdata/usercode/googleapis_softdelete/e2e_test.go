@@ -9,6 +9,7 @@ package softdelete
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +141,48 @@ func TestBucketUndeleteAnswersEmpty(t *testing.T) {
 	wantCode(t, err, codes.FailedPrecondition)
 	_, err = c.UndeleteBucket(ctx, &UndeleteBucketRequest{Name: parent + "/buckets/missing"})
 	wantCode(t, err, codes.NotFound)
+}
+
+// TestFoldersUnderParents: a Folder keeps its parent in a field of its own
+// (folders/{folder} names none): CreateFolder stores the request's parent
+// there, and ListFolders' parent filters on it; a deleted folder is marked
+// DELETE_REQUESTED.
+func TestFoldersUnderParents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := StartFoldersForTest(t, NewInMemoryFoldersSkeleton())
+	var eng *Folder
+	for _, f := range []struct{ parent, name string }{{"organizations/1", "Engineering"}, {"organizations/1", "Sales"}, {"organizations/2", "Other"}} {
+		got, err := c.CreateFolder(ctx, &CreateFolderRequest{Parent: f.parent, Folder: &Folder{DisplayName: f.name}})
+		if err != nil || got.GetParent() != f.parent || !strings.HasPrefix(got.GetName(), "folders/") {
+			t.Fatalf("CreateFolder(%s) = %v, %v; want a folder with that parent", f.parent, got, err)
+		}
+		if eng == nil {
+			eng = got
+		}
+	}
+	_, err := c.CreateFolder(ctx, &CreateFolderRequest{Parent: "organizations/1", Folder: &Folder{Parent: "organizations/2", DisplayName: "x"}})
+	wantCode(t, err, codes.InvalidArgument)
+	list := func(showDeleted bool) int {
+		t.Helper()
+		page, err := c.ListFolders(ctx, &ListFoldersRequest{Parent: "organizations/1", ShowDeleted: showDeleted})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.GetFolders())
+	}
+	if n := list(false); n != 2 {
+		t.Fatalf("ListFolders(organizations/1) = %d folders; want 2", n)
+	}
+	deleted, err := c.DeleteFolder(ctx, &DeleteFolderRequest{Name: eng.GetName()})
+	if err != nil || deleted.GetLifecycleState() != Folder_DELETE_REQUESTED {
+		t.Fatalf("DeleteFolder = %v, %v; want it DELETE_REQUESTED", deleted, err)
+	}
+	if n, all := list(false), list(true); n != 1 || all != 2 {
+		t.Fatalf("folders listed: %d, with show_deleted %d; want 1 and 2", n, all)
+	}
+	restored, err := c.UndeleteFolder(ctx, &UndeleteFolderRequest{Name: eng.GetName()})
+	if err != nil || restored.GetLifecycleState() != Folder_ACTIVE || restored.GetParent() != "organizations/1" {
+		t.Fatalf("UndeleteFolder = %v, %v; want it ACTIVE under its parent", restored, err)
+	}
 }
