@@ -38,6 +38,10 @@ type lroAnswer struct {
 	// other files of the request would make the output depend on them.
 	metadata     *protogen.Message
 	metadataName protoreflect.FullName
+	// guessed says the method has no operation_info: the response is the
+	// resource its noun names (google.protobuf.Empty for a Delete), and
+	// the metadata google.protobuf.Empty.
+	guessed bool
 }
 
 // lroVerbs are the standard verbs served when they answer an Operation.
@@ -52,9 +56,10 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 	if out.Desc.FullName() != operationName {
 		return out, nil, ""
 	}
-	if verb == "Get" && c.noun == "Operation" {
+	if info, err := readOperationInfoOption(c.m.Desc.Options()); err == nil && info == nil && c.noun == "Operation" {
 		// GetOperation reads an Operation as the resource it is, as
-		// ListOperations and DeleteOperation do (google.longrunning.Operations).
+		// ListOperations and DeleteOperation do (google.longrunning.Operations),
+		// and so do Container Analysis v1alpha1's Create and UpdateOperation.
 		return out, nil, ""
 	}
 	if !lroVerbs[verb] {
@@ -62,9 +67,36 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 	}
 	lro, reason := readOperationInfo(c.m, c.scope)
 	if lro == nil {
+		if info, err := readOperationInfoOption(c.m.Desc.Options()); err == nil && info == nil {
+			if lro = c.guessOperationTypes(verb); lro != nil {
+				return lro.response, lro, ""
+			}
+		}
 		return nil, nil, reason
 	}
 	return lro.response, lro, ""
+}
+
+// guessOperationTypes is how a method that answers an Operation without
+// (google.longrunning.operation_info), as APIs from before AIP-151 made it
+// required declare them (AI Platform's ml.v1, Firestore admin v1beta1), is
+// served: its response is the resource the method's noun names (or
+// google.protobuf.Empty for a Delete), its metadata google.protobuf.Empty.
+// Or nil, when the noun names no resource in the file's scope.
+func (c *methodContext) guessOperationTypes(verb string) *lroAnswer {
+	empty := c.scope.byFullName[emptyName]
+	if empty == nil {
+		return nil
+	}
+	resp := empty
+	if verb != "Delete" {
+		r := c.resourceNamed(c.noun)
+		if r == nil {
+			return nil
+		}
+		resp = r.msg
+	}
+	return &lroAnswer{response: resp, metadata: empty, metadataName: emptyName, guessed: true}
 }
 
 // readOperationInfo reads the (google.longrunning.operation_info) of m,
@@ -146,7 +178,11 @@ func (a *lroAnswer) note() string {
 	if a.response.Desc.FullName() == emptyName {
 		what = "google.protobuf.Empty"
 	}
-	return fmt.Sprintf("it answers a google.longrunning.Operation that is already done, with %s packed as its response and an empty %s%s as its metadata, kept in the Operations repository (served as google.longrunning.Operations by svclro.Register); a skeleton without that repository answers codes.Unimplemented", what, a.metadataName, a.metadataNote())
+	note := fmt.Sprintf("it answers a google.longrunning.Operation that is already done, with %s packed as its response and an empty %s%s as its metadata, kept in the Operations repository (served as google.longrunning.Operations by svclro.Register); a skeleton without that repository answers codes.Unimplemented", what, a.metadataName, a.metadataNote())
+	if a.guessed {
+		note += fmt.Sprintf("; the method declares no (google.longrunning.operation_info) (AIP-151), so %s as the response and google.protobuf.Empty as the metadata are a guess from its verb and noun", a.response.Desc.FullName())
+	}
+	return note
 }
 
 // operationsField is the name of the repository of operations in the

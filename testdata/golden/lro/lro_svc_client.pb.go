@@ -83,7 +83,8 @@ func (c *JobsWrapper) CreateJobAndWait(ctx context.Context, in *CreateJobRequest
 // UpdateJob calls lro.v1.Jobs.UpdateJob with a default deadline of 30s, not
 // retried.
 //
-// No operation_info: what would the operation hold?
+// No operation_info: the Job the noun names, and an Empty metadata, are a
+// guess.
 func (c *JobsWrapper) UpdateJob(ctx context.Context, in *UpdateJobRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
 	return svcclient.Call(ctx, c.inv, _Jobs_UpdateJob_svcPolicy, opts, in, c.client.UpdateJob)
 }

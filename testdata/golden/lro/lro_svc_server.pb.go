@@ -104,15 +104,39 @@ func (s JobsSkeleton) CreateJob(ctx context.Context, req *CreateJobRequest) (*lo
 	return svclro.Done(ctx, s.repos.Operations, &JobResult{Job: res}, &JobProgress{})
 }
 
-// UpdateJob answers codes.Unimplemented naming lro.v1.Jobs.UpdateJob; override
-// it to serve the method. It is not served from a repository: it answers
-// google.longrunning.Operation without the option
-// (google.longrunning.operation_info) naming the response and metadata types
-// (AIP-151).
+// UpdateJob updates the Job in UpdateJobRequest.job: the fields the request
+// populates (AIP-134), from the Job repository (name is the key (there is no id
+// field)). Without the repository it answers codes.Unimplemented. Override it
+// to serve the method yourself.
 //
-// No operation_info: what would the operation hold?
-func (JobsSkeleton) UpdateJob(context.Context, *UpdateJobRequest) (*longrunningpb.Operation, error) {
-	return nil, svcserver.Unimplemented(Jobs_UpdateJob_FullMethodName)
+// Notes:
+//   - it answers a google.longrunning.Operation that is already done, with the
+//     result packed as its response and an empty google.protobuf.Empty as its
+//     metadata, kept in the Operations repository (served as
+//     google.longrunning.Operations by svclro.Register); a skeleton without
+//     that repository answers codes.Unimplemented; the method declares no
+//     (google.longrunning.operation_info) (AIP-151), so lro.v1.Job as the
+//     response and google.protobuf.Empty as the metadata are a guess from its
+//     verb and noun
+//
+// No operation_info: the Job the noun names, and an Empty metadata, are a
+// guess.
+func (s JobsSkeleton) UpdateJob(ctx context.Context, req *UpdateJobRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Job == nil {
+		return nil, svcserver.Unimplemented(Jobs_UpdateJob_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(Jobs_UpdateJob_FullMethodName)
+	}
+	msg := req.GetJob()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "UpdateJobRequest.job is required")
+	}
+	res, err := s.repos.Job.Update(ctx, msg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, res, &emptypb.Empty{})
 }
 
 // DeleteJob answers codes.Unimplemented naming lro.v1.Jobs.DeleteJob; override
