@@ -14,20 +14,20 @@ import (
 // stream) becomes the resource to store.
 type inputMapping struct {
 	msg          *protogen.Message
-	whole        bool              // the message is the resource itself
-	body         *protogen.Field   // the field holding the resource (book)
-	id           *protogen.Field   // the client-chosen id (book_id)
-	validateOnly *protogen.Field   // an AIP-163 validate_only, for a string key
-	parent       *protogen.Field   // the parent of a child collection
+	whole        bool            // the message is the resource itself
+	body         *protogen.Field // the field holding the resource (book)
+	id           *protogen.Field // the client-chosen id (book_id)
+	validateOnly *protogen.Field // an AIP-163 validate_only, for a string key
+	parent       *protogen.Field // the parent of a child collection
 	// parentInto is the request's parent when the resource keeps it in a
 	// field of its own, ownParent (Resource Manager v2's Folder.parent),
 	// its names having no parent.
 	parentInto, ownParent *protogen.Field
-	collection   string            // the collection under parent guessed for a resource without patterns
-	fields       []fieldMapping    // flat: request fields that set resource fields
-	notes        []string          // what a reader should know
-	guess        []string          // mappings made by a guess: warnings
-	refuse       []*protogen.Field // fields refused when set
+	collection            string            // the collection under parent guessed for a resource without patterns
+	fields                []fieldMapping    // flat: request fields that set resource fields
+	notes                 []string          // what a reader should know
+	guess                 []string          // mappings made by a guess: warnings
+	refuse                []*protogen.Field // fields refused when set
 }
 
 // inputFields returns the flat mappings of a Create-like method.
