@@ -139,7 +139,8 @@ func checkResourceOptions(file *protogen.File) error {
 // (svc.v1.resource).key_field wins; then google.api.resource's name field
 // (name_field, else name); then name, when it is the first field (AIP-122)
 // and the message also has an id; then id; then name, when the message has
-// no id; then <message>_id. An explicit key_field that cannot be a key is an error.
+// no id (and no <message>_id, unless name is the first field); then
+// <message>_id. An explicit key_field that cannot be a key is an error.
 func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 	opt, _ := extension[*svcv1.Resource](msg.Desc.Options(), svcv1.E_Resource)
 	if opt != nil && opt.Enabled != nil && !opt.GetEnabled() {
@@ -197,10 +198,13 @@ func examineResource(msg *protogen.Message) (*resourceModel, string, error) {
 			if nm != nil && isPlain(nm, protoreflect.StringKind) {
 				r.warnings = append(r.warnings, fmt.Sprintf("%s has both id and name: keyed by id, since name is a resource name only with google.api.resource or as the first field (AIP-122); set (svc.v1.resource).key_field to choose", name))
 			}
-		case nm != nil && isPlain(nm, protoreflect.StringKind):
+		case nm != nil && isPlain(nm, protoreflect.StringKind) && (own == nil || notKeyable(own) != "" || msg.Fields[0] == nm):
 			r.key, r.keyWhy = nm, "name is the key (there is no id field)"
 		case own != nil && notKeyable(own) == "":
 			r.key, r.keyWhy = own, fmt.Sprintf("%s is the key (there is no id or name field)", own.Desc.Name())
+			if nm != nil {
+				r.keyWhy = fmt.Sprintf("%s is the key (there is no id, and name is not the first field, where AIP-122 places a resource name)", own.Desc.Name())
+			}
 		default:
 			return nil, fmt.Sprintf("%s has no key field: no string or integer id, name or %s_id, and no (svc.v1.resource).key_field", name, snake(string(name))), nil
 		}
