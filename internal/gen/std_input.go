@@ -23,6 +23,10 @@ type inputMapping struct {
 	// field of its own, ownParent (Resource Manager v2's Folder.parent),
 	// its names having no parent.
 	parentInto, ownParent *protogen.Field
+	// bodyID is the resource's own id field, the client's choice of the
+	// last segment of a new name under a guessed collection when the
+	// request has no id field (App Engine's Version.id: "v1").
+	bodyID *protogen.Field
 	collection            string            // the collection under parent guessed for a resource without patterns
 	fields                []fieldMapping    // flat: request fields that set resource fields
 	notes                 []string          // what a reader should know
@@ -139,7 +143,14 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 	if r.parentPattern != "" && r.singleton == "" && in.parent == nil {
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent field to put a new one under", r.msg.Desc.Name(), r.pattern, msg.Desc.Name())
 	}
+	if in.body != nil && in.id == nil && in.collection != "" {
+		if f := field(r.msg, "id"); f != nil && isPlain(f, protoreflect.StringKind) && f != r.key {
+			in.bodyID = f
+		}
+	}
 	switch {
+	case in.bodyID != nil:
+		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<%s.%s> (a server-assigned id when it is empty, set as %s.%s too)", r.key.Desc.Name(), in.parent.Desc.Name(), in.collectionsOf(r), in.body.Desc.Name(), in.bodyID.Desc.Name(), in.body.Desc.Name(), in.bodyID.Desc.Name()))
 	case in.parent != nil && in.id != nil:
 		note := fmt.Sprintf("the new %s is %s/%s/<%s>", r.key.Desc.Name(), in.parent.Desc.Name(), in.collectionsOf(r), in.id.Desc.Name())
 		if !hasBehaviour(in.id, annotations.FieldBehavior_REQUIRED) {
@@ -309,6 +320,20 @@ func (w *methodWriter) emitInput(in string, results string) string {
 			w.P("return ", results, w.err)
 			w.P("}")
 			w.P("}")
+		}
+		if f := im.bodyID; f != nil {
+			// The resource's own id names it (App Engine's Version.id).
+			idv := w.v.of("id")
+			w.P(idv, " := ", w.get(msg, f))
+			w.P("if ", w.err, " := ", w.id(svcaipPackage, "CheckID"), "(", strconv.Quote(path+"."+string(f.Desc.Name())), ", ", idv, "); ", w.err, " != nil {")
+			w.P("return ", results, w.err)
+			w.P("}")
+			w.P("if ", idv, ` == "" {`)
+			w.P(idv, " = ", w.id(svcstorePackage, "NewID"), "()")
+			w.P(w.a.set(msg, r.msg, f, idv))
+			w.P("}")
+			w.P(w.a.set(msg, r.msg, r.key, prefix+" + "+idv))
+			break
 		}
 		if im.id == nil {
 			w.P(w.a.set(msg, r.msg, r.key, prefix+" + "+w.id(svcstorePackage, "NewID")+"()"))

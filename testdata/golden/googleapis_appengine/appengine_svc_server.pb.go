@@ -215,7 +215,8 @@ func (s VersionsSkeleton) GetVersion(ctx context.Context, req *GetVersionRequest
 // codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/versions/<a server-assigned id>
+//   - the new name is parent/versions/<version.id> (a server-assigned id when
+//     it is empty, set as version.id too)
 //   - Version declares no google.api.resource pattern, so names under parent
 //     are taken to be parent/versions/<id> (AIP-122), the collection "versions"
 //     a guess from the method's noun Version; declare google.api.resource to
@@ -234,7 +235,15 @@ func (s VersionsSkeleton) CreateVersion(ctx context.Context, req *CreateVersionR
 	if err != nil {
 		return nil, err
 	}
-	msg.Name = prefix + svcstore.NewID()
+	id := msg.GetId()
+	if err := svcaip.CheckID("version.id", id); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = svcstore.NewID()
+		msg.Id = id
+	}
+	msg.Name = prefix + id
 	return s.repos.Version.Create(ctx, msg)
 }
 
@@ -349,7 +358,8 @@ func (s AuthorizedCertificatesSkeleton) GetAuthorizedCertificate(ctx context.Con
 // answers codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/authorizedCertificates/<a server-assigned id>
+//   - the new name is parent/authorizedCertificates/<certificate.id> (a
+//     server-assigned id when it is empty, set as certificate.id too)
 //   - AuthorizedCertificate declares no google.api.resource pattern, so names
 //     under parent are taken to be parent/authorizedCertificates/<id>
 //     (AIP-122), the collection "authorizedCertificates" a guess from the
@@ -369,6 +379,14 @@ func (s AuthorizedCertificatesSkeleton) CreateAuthorizedCertificate(ctx context.
 	if err != nil {
 		return nil, err
 	}
-	msg.Name = prefix + svcstore.NewID()
+	id := msg.GetId()
+	if err := svcaip.CheckID("certificate.id", id); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = svcstore.NewID()
+		msg.Id = id
+	}
+	msg.Name = prefix + id
 	return s.repos.AuthorizedCertificate.Create(ctx, msg)
 }

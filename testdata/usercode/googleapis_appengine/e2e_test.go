@@ -27,12 +27,22 @@ func TestVersionsUnderServices(t *testing.T) {
 	defer cancel()
 	c := StartVersionsForTest(t, NewInMemoryVersionsSkeleton())
 	var names []string
-	for _, parent := range []string{"apps/shop/services/default", "apps/shop/services/worker", "apps/shop/services/default"} {
-		v, err := c.CreateVersion(ctx, &CreateVersionRequest{Parent: parent, Version: &Version{Id: "v1", Runtime: "go126"}})
-		if err != nil || !strings.HasPrefix(v.GetName(), parent+"/versions/") {
-			t.Fatalf("CreateVersion under %s = %v, %v", parent, v, err)
+	for _, v := range []struct{ parent, id string }{{"apps/shop/services/default", "v1"}, {"apps/shop/services/worker", "v1"}, {"apps/shop/services/default", "v2"}} {
+		got, err := c.CreateVersion(ctx, &CreateVersionRequest{Parent: v.parent, Version: &Version{Id: v.id, Runtime: "go126"}})
+		// The version's own id names it, as App Engine's do.
+		if err != nil || got.GetName() != v.parent+"/versions/"+v.id || got.GetId() != v.id {
+			t.Fatalf("CreateVersion(%s, id %s) = %v, %v", v.parent, v.id, got, err)
 		}
-		names = append(names, v.GetName())
+		names = append(names, got.GetName())
+	}
+	_, err := c.CreateVersion(ctx, &CreateVersionRequest{Parent: "apps/shop/services/default", Version: &Version{Id: "v1"}})
+	wantCode(t, err, codes.AlreadyExists)
+	_, err = c.CreateVersion(ctx, &CreateVersionRequest{Parent: "apps/shop/services/default", Version: &Version{Id: "v3/x"}})
+	wantCode(t, err, codes.InvalidArgument)
+	// Without one, the server assigns it, and the version holds it.
+	anon, err := c.CreateVersion(ctx, &CreateVersionRequest{Parent: "apps/shop/services/worker", Version: &Version{}})
+	if err != nil || anon.GetId() == "" || anon.GetName() != "apps/shop/services/worker/versions/"+anon.GetId() {
+		t.Fatalf("CreateVersion without an id = %v, %v; want a server-assigned one, in the name and the id", anon, err)
 	}
 	page, err := c.ListVersions(ctx, &ListVersionsRequest{Parent: "apps/shop/services/default"})
 	if err != nil || len(page.GetVersions()) != 2 {
