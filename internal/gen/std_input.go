@@ -26,12 +26,12 @@ type inputMapping struct {
 	// bodyID is the resource's own id field, the client's choice of the
 	// last segment of a new name under a guessed collection when the
 	// request has no id field (App Engine's Version.id: "v1").
-	bodyID *protogen.Field
-	collection            string            // the collection under parent guessed for a resource without patterns
-	fields                []fieldMapping    // flat: request fields that set resource fields
-	notes                 []string          // what a reader should know
-	guess                 []string          // mappings made by a guess: warnings
-	refuse                []*protogen.Field // fields refused when set
+	bodyID     *protogen.Field
+	collection string            // the collection under parent guessed for a resource without patterns
+	fields     []fieldMapping    // flat: request fields that set resource fields
+	notes      []string          // what a reader should know
+	guess      []string          // mappings made by a guess: warnings
+	refuse     []*protogen.Field // fields refused when set
 }
 
 // inputFields returns the flat mappings of a Create-like method.
