@@ -70,6 +70,7 @@ type standardMethod struct {
 	pageToken    *protogen.Field
 	input        *inputMapping     // Create/BatchCreate: how a request becomes a resource
 	body         *protogen.Field   // Update: the resource field
+	whole        bool              // Update: the request is the resource itself
 	mask         *protogen.Field   // Update: update_mask
 	nested       *protogen.Field   // Update: a message of fields to set (ProductUpdate)
 	sets         []fieldMapping    // Update by key: the fields that set resource fields

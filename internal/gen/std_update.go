@@ -27,7 +27,13 @@ func (updateShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	s := &standardMethod{resource: r, out: out, notes: notes}
 	if in.Desc.FullName() == r.msg.Desc.FullName() {
-		return nil, fmt.Sprintf("the request is the %s itself, which cannot say which fields to change", r.msg.Desc.Name())
+		// Bigtable's UpdateInstance(Instance), IAM's
+		// UpdateServiceAccount(ServiceAccount): no mask can say which fields
+		// to change, so the populated ones are (AIP-134 without a mask).
+		s.whole = true
+		s.summary = fmt.Sprintf("updates the %s the request is: the fields it populates (AIP-134)", r.msg.Desc.Name())
+		s.notes = append(s.notes, fmt.Sprintf("the request is the %s itself, named by its %s; no field can be cleared, as nothing says which to write but their being populated", r.msg.Desc.Name(), r.key.Desc.Name()))
+		return s, ""
 	}
 	for _, f := range in.Fields {
 		if isSingularMessage(f) && f.Message.Desc.FullName() == r.msg.Desc.FullName() {
@@ -174,6 +180,20 @@ func setsFrom(msg *protogen.Message, r *resourceModel, skip ...*protogen.Field) 
 
 func (updateShape) emit(w *methodWriter) {
 	s, r := w.std, w.std.resource
+	if s.whole {
+		msg := w.req
+		if w.needsPrepare() {
+			msg = w.v.of("msg")
+			w.P("// The request stays as the caller made it.")
+			w.P(msg, " := ", w.id(protoPackage, "CloneOf"), "(", w.req, ")")
+		}
+		w.checkName(string(r.key.Desc.Name()), w.get(msg, r.key), "nil, ")
+		if w.needsPrepare() {
+			w.prepareUpdate(msg, "nil", "")
+		}
+		w.respond(w.repo + ".Update(" + w.ctx + ", " + msg + ", nil)")
+		return
+	}
 	w.refuseUnsupported(w.req, "nil, ")
 	w.checkRequired(w.mm.m.Input, w.req, "nil, ")
 	msg := w.v.of("msg")

@@ -102,7 +102,8 @@ func (c *NotesWrapper) CreateNote(ctx context.Context, in *Note, opts ...grpc.Ca
 // UpdateNote calls fixtures.shapes.v1.Notes.UpdateNote with a default deadline
 // of 30s, not retried.
 //
-// A flat update whose fields have no presence cannot say what to set.
+// The request is the resource itself: its populated fields are written
+// (AIP-134 without a mask), and none can be cleared.
 func (c *NotesWrapper) UpdateNote(ctx context.Context, in *Note, opts ...grpc.CallOption) (*Note, error) {
 	return svcclient.Call(ctx, c.inv, _Notes_UpdateNote_svcPolicy, opts, in, c.client.UpdateNote)
 }

@@ -127,14 +127,22 @@ func (NotesSkeleton) CreateNote(context.Context, *Note) (*emptypb.Empty, error) 
 	return nil, svcserver.Unimplemented(Notes_CreateNote_FullMethodName)
 }
 
-// UpdateNote answers codes.Unimplemented naming
-// fixtures.shapes.v1.Notes.UpdateNote; override it to serve the method. It is
-// not served from a repository: the request is the Note itself, which cannot
-// say which fields to change.
+// UpdateNote updates the Note the request is: the fields it populates
+// (AIP-134), from the Note repository (name is the key (there is no id field)).
+// Without the repository it answers codes.Unimplemented. Override it to serve
+// the method yourself.
 //
-// A flat update whose fields have no presence cannot say what to set.
-func (NotesSkeleton) UpdateNote(context.Context, *Note) (*Note, error) {
-	return nil, svcserver.Unimplemented(Notes_UpdateNote_FullMethodName)
+// Notes:
+//   - the request is the Note itself, named by its name; no field can be
+//     cleared, as nothing says which to write but their being populated
+//
+// The request is the resource itself: its populated fields are written
+// (AIP-134 without a mask), and none can be cleared.
+func (s NotesSkeleton) UpdateNote(ctx context.Context, req *Note) (*Note, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Notes_UpdateNote_FullMethodName)
+	}
+	return s.repos.Note.Update(ctx, req, nil)
 }
 
 // ImportNotes answers codes.Unimplemented naming
