@@ -56,7 +56,9 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 	if out.Desc.FullName() != operationName {
 		return out, nil, ""
 	}
-	if info, err := readOperationInfoOption(c.m.Desc.Options()); err == nil && info == nil && c.noun == "Operation" {
+	info, err := readOperationInfoOption(c.m.Desc.Options())
+	noInfo := err == nil && info == nil
+	if noInfo && c.noun == "Operation" {
 		// GetOperation reads an Operation as the resource it is, as
 		// ListOperations and DeleteOperation do (google.longrunning.Operations),
 		// and so do Container Analysis v1alpha1's Create and UpdateOperation.
@@ -67,7 +69,7 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 	}
 	lro, reason := readOperationInfo(c.m, c.scope)
 	if lro == nil {
-		if info, err := readOperationInfoOption(c.m.Desc.Options()); err == nil && info == nil {
+		if noInfo {
 			if lro = c.guessOperationTypes(verb); lro != nil {
 				return lro.response, lro, ""
 			}
