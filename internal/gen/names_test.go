@@ -106,6 +106,12 @@ service ShelfService {
 service MixedService {
   rpc CreateMixed(CreateMixedRequest) returns (Mixed);
 }
+message Model { string name = 1; }
+message Version { string name = 1; }
+message GetVersionRequest { string name = 1; }
+service ModelService {
+  rpc GetVersion(GetVersionRequest) returns (Version);
+}
 service NestService {
   rpc ListNests(ListNestsRequest) returns (ListNestsResponse);
 }
@@ -137,6 +143,9 @@ service NestService {
 	}
 	if got := report["t.v1.MixedService.CreateMixed"]; !strings.Contains(got, "CreateMixedRequest.parent answers codes.Unimplemented") {
 		t.Errorf("CreateMixed (two collections under one parent): %s\nwant parent refused", got)
+	}
+	if got := report["t.v1.ModelService.GetVersion"]; !strings.Contains(got, "neither checks its names against google.api.resource patterns") {
+		t.Errorf("GetVersion (pattern-less, like its service's Model): %s\nwant it served from a repository of its own", got)
 	}
 	if got := report["t.v1.NestService.ListNests"]; !strings.Contains(got, "ListNestsRequest.parent answers codes.Unimplemented") {
 		t.Errorf("ListNests (a pattern under another): %s\nwant parent refused", got)

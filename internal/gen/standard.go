@@ -299,6 +299,22 @@ func checkedApart(r, own *resourceModel) string {
 	return why
 }
 
+// keptApart says why r may be kept in a repository of its own beside the
+// service's resource own, or is "": neither checks its names against
+// google.api.resource patterns (it has none, or one is "*"), so a name of r
+// cannot be told from one of own's, but a request
+// named after r (GetVersionRequest) answering r itself speaks of r and not
+// of own (ML Engine's ModelService serving Versions, Monitoring's
+// NotificationChannelService serving NotificationChannelDescriptors). Where
+// own's names are checked and r's are not, r's names may be own's and the
+// method is refused.
+func keptApart(r, own *resourceModel) string {
+	if len(r.patterns) > 0 || len(own.patterns) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("neither checks its names against google.api.resource patterns, and the method's request and answer are %s's, so it is kept in a repository of its own", r.msg.Desc.Name())
+}
+
 // parentOf reports whether a pattern of resource type t is the parent of
 // one of r's patterns ("projects/{project}" of
 // "projects/{project}/secrets/{secret}"), variables compared by position.
@@ -650,6 +666,9 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		why := c.namesUnambiguously(std.resource)
 		if why == "" {
 			why = checkedApart(std.resource, own)
+		}
+		if why == "" {
+			why = keptApart(std.resource, own)
 		}
 		if why == "" {
 			return nil, fmt.Sprintf("service %s is named after %s, and this method is about %s: a method of a sub-resource, whose keys may be the %s's", c.svc.Desc.Name(), own.msg.Desc.Name(), std.resource.msg.Desc.Name(), own.msg.Desc.Name())
