@@ -253,6 +253,13 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 	}
 	sm.resources = served
 	sm.linkChildren()
+	for _, mm := range sm.methods {
+		// A method served with guessed operation types (no operation_info)
+		// gets the wrapper's AndWait for them, as one that declares them.
+		if mm.lro == nil && mm.std != nil && mm.std.out.lro != nil {
+			mm.lro = mm.std.out.lro
+		}
+	}
 }
 
 // nameResources names each resource's field in the repository set by its Go

@@ -83,7 +83,7 @@ type standardMethod struct {
 	allowMissing *protogen.Field   // Update (creates), Delete (succeeds): AIP-134/135 allow_missing
 	showDeleted  *protogen.Field   // List of a soft-deleted resource: AIP-164 show_deleted
 	force        *protogen.Field   // Delete: AIP-135 force, deleting the children this service keeps
-	children     []*resourceModel  // Delete with force: the service's child collections of the resource
+	children     []childCollection // Delete with force: the service's child collections of the resource
 	unsupported  []*protogen.Field // fields refused when set (codes.Unimplemented)
 	requestID    *protogen.Field   // a unary method's AIP-155 request_id, honoured with svcaip.Replay
 	batch        *batchPlan        // a unary batch method (AIP-231..235): how its elements are served

@@ -127,7 +127,8 @@ func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	s.resource, s.batch, s.shape = r, plan, b
 	used := []*protogen.Field{plan.elems}
-	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && r.hasParent() && keyKindOf(r.key) == keyString &&
+	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && keyKindOf(r.key) == keyString &&
+		(r.hasParent() || keyedByName(r) && (verb == "Get" || verb == "Delete")) &&
 		(verb != "Create" || plan.each.input.parent != nil) {
 		s.parent = p
 		used = append(used, p)
@@ -292,7 +293,7 @@ func (b batchShape) emit(w *methodWriter) {
 			w.P("return nil, ", w.id(svcserverPackage, "BatchItemError"), "(", strconv.Quote(elems), ", ", i, ", ", w.err, ")")
 			w.P("}")
 			w.P("}")
-			w.respondValue("")
+			w.respondDone(w.a.newMessage(s.out.msg))
 			return
 		}
 		w.P("for ", i, ", ", elem, " := range ", w.get(outer, plan.elems), " {")
@@ -362,10 +363,10 @@ func (b batchShape) emit(w *methodWriter) {
 		w.onError("nil, ")
 		items = created
 	case deleteShape:
-		w.respondValue("")
+		w.respondDone(w.a.newMessage(s.out.msg))
 		return
 	}
-	w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, items), ", nil")
+	w.respondDone(w.a.newMessage(s.out.msg, s.items.GoName, items))
 }
 
 // goScalar is the Go type of a scalar field's values.
@@ -383,4 +384,13 @@ func goScalar(f *protogen.Field) string {
 		return "uint64"
 	}
 	return "string"
+}
+
+// keyedByName reports whether r's key is a resource name, checked by
+// patterns or not (Service Usage's Service,
+// "projects/123/services/pubsub.googleapis.com"; Security Command Center's
+// singleton Settings): a Get or Delete batch's parent is then the leading
+// segments every name must have (svcserver.InParent).
+func keyedByName(r *resourceModel) bool {
+	return r.key.Desc.Name() == "name" || len(r.patterns) > 0
 }

@@ -43,7 +43,7 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.allowMissing = a
 		s.notes = append(s.notes, fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name()))
 	}
-	if f := field(in, "force"); f != nil && isPlain(f, protoreflect.BoolKind) && r.deletion == nil && r.pattern != "" {
+	if f := field(in, "force"); f != nil && isPlain(f, protoreflect.BoolKind) && keyKindOf(r.key) == keyString {
 		s.force = f // its note is written once the children are known (linkChildren)
 	}
 	s.refuse(in, rest(in, s.key, s.etag, s.validateOnly, s.allowMissing, s.force))

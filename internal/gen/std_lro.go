@@ -45,7 +45,7 @@ type lroAnswer struct {
 }
 
 // lroVerbs are the standard verbs served when they answer an Operation.
-var lroVerbs = map[string]bool{"Create": true, "Update": true, "Delete": true, "Undelete": true}
+var lroVerbs = map[string]bool{"Create": true, "Update": true, "Delete": true, "Undelete": true, "BatchCreate": true, "BatchUpdate": true, "BatchDelete": true}
 
 // operationAnswer reads m's operation_info when m answers an Operation: the
 // message to recognise the method by (the response type), and how the
@@ -271,6 +271,17 @@ func (w *methodWriter) respondOperation(call string) {
 		res = w.a.newMessage(out.msg, out.wrap.GoName, r)
 	}
 	w.P("return ", w.id(svclroPackage, "Done"), "(", w.ctx, ", ", w.recv, ".repos.", w.sm.operationsField(), ", ", res, ", ", w.metadataOf(lro), ")")
+}
+
+// respondDone returns expr, the method's whole answer once its work is
+// done (a batch's), or, for a method answering an Operation, an Operation
+// that is done with expr as its response.
+func (w *methodWriter) respondDone(expr string) {
+	if lro := w.std.out.lro; lro != nil {
+		w.P("return ", w.id(svclroPackage, "Done"), "(", w.ctx, ", ", w.recv, ".repos.", w.sm.operationsField(), ", ", expr, ", ", w.metadataOf(lro), ")")
+		return
+	}
+	w.P("return ", expr, ", nil")
 }
 
 // metadataOf is the expression of an empty message of lro's metadata type.

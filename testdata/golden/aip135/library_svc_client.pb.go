@@ -174,3 +174,136 @@ func StartLibraryForTest(tb svcserver.TB, impl LibraryServer, opts ...svcclient.
 	})
 	return NewLibraryWrapper(conn, opts...)
 }
+
+// StorageWrapper calls the example.aip135.v1.Storage service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// StorageMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of StorageClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// StorageClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
+type StorageWrapper struct {
+	client StorageClient
+	inv    *svcclient.Invoker
+}
+
+var _ StorageClient = (*StorageWrapper)(nil)
+
+// NewStorageWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(StorageMethodPolicies(), opts...) first.
+func NewStorageWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *StorageWrapper {
+	return WrapStorageClient(NewStorageClient(cc), opts...)
+}
+
+// WrapStorageClient returns a wrapper around an existing StorageClient. Like
+// NewStorageWrapper, it panics if an option is wrong.
+func WrapStorageClient(client StorageClient, opts ...svcclient.Option) *StorageWrapper {
+	return &StorageWrapper{client: client, inv: svcclient.NewInvoker(_Storage_svcPolicies, opts...)}
+}
+
+// CreateBox calls example.aip135.v1.Storage.CreateBox with a default deadline
+// of 30s, not retried.
+func (c *StorageWrapper) CreateBox(ctx context.Context, in *CreateBoxRequest, opts ...grpc.CallOption) (*Box, error) {
+	return svcclient.Call(ctx, c.inv, _Storage_CreateBox_svcPolicy, opts, in, c.client.CreateBox)
+}
+
+// DeleteBox calls example.aip135.v1.Storage.DeleteBox with a default deadline
+// of 30s, not retried.
+func (c *StorageWrapper) DeleteBox(ctx context.Context, in *DeleteBoxRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	return svcclient.Call(ctx, c.inv, _Storage_DeleteBox_svcPolicy, opts, in, c.client.DeleteBox)
+}
+
+// CreateItem calls example.aip135.v1.Storage.CreateItem with a default deadline
+// of 30s, not retried.
+func (c *StorageWrapper) CreateItem(ctx context.Context, in *CreateItemRequest, opts ...grpc.CallOption) (*Item, error) {
+	return svcclient.Call(ctx, c.inv, _Storage_CreateItem_svcPolicy, opts, in, c.client.CreateItem)
+}
+
+// ListItems calls example.aip135.v1.Storage.ListItems with a default deadline
+// of 30s, not retried.
+func (c *StorageWrapper) ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error) {
+	return svcclient.Call(ctx, c.inv, _Storage_ListItems_svcPolicy, opts, in, c.client.ListItems)
+}
+
+// The rows of _Storage_svcPolicies, one per method, in the order of the service.
+const (
+	_Storage_CreateBox_svcPolicy  = 0
+	_Storage_DeleteBox_svcPolicy  = 1
+	_Storage_CreateItem_svcPolicy = 2
+	_Storage_ListItems_svcPolicy  = 3
+)
+
+// _Storage_svcPolicies is the policy of every method of example.aip135.v1.Storage, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _Storage_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  Storage_CreateBox_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Storage_DeleteBox_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Storage_CreateItem_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Storage_ListItems_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Storage_svcPolicies)
+}
+
+// StorageMethodPolicies returns the client policy of every method of example.aip135.v1.Storage:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func StorageMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_Storage_svcPolicies)
+}
+
+// StorageServiceConfig returns the gRPC service config JSON equivalent to
+// StorageMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func StorageServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_Storage_svcPolicies)
+}
+
+// StartStorageForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartStorageForTest(t, NewInMemoryStorageSkeleton()) runs the service on
+// in-memory repositories.
+func StartStorageForTest(tb svcserver.TB, impl StorageServer, opts ...svcclient.Option) *StorageWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterStorageServer(s, impl)
+	})
+	return NewStorageWrapper(conn, opts...)
+}

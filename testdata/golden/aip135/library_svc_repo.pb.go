@@ -29,6 +29,44 @@ func NewInMemoryBookRepository(opts ...svcstore.Option) *svcstore.Memory[*Book] 
 	return svcstore.MustNew[*Book](BookSchema(), opts...)
 }
 
+// BoxRepository stores example.aip135.v1.Box resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type BoxRepository = svcstore.Repository[*Box]
+
+// BoxSchema says where the key, etag and timestamps of a example.aip135.v1.Box
+// are, for svcstore and for repository implementations.
+func BoxSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField: "name",
+	}
+}
+
+// NewInMemoryBoxRepository returns an empty, thread-safe, ordered, in-memory
+// BoxRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryBoxRepository(opts ...svcstore.Option) *svcstore.Memory[*Box] {
+	return svcstore.MustNew[*Box](BoxSchema(), opts...)
+}
+
+// ItemRepository stores example.aip135.v1.Item resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type ItemRepository = svcstore.Repository[*Item]
+
+// ItemSchema says where the key, etag and timestamps of a example.aip135.v1.Item
+// are, for svcstore and for repository implementations.
+func ItemSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField: "name",
+	}
+}
+
+// NewInMemoryItemRepository returns an empty, thread-safe, ordered, in-memory
+// ItemRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryItemRepository(opts ...svcstore.Option) *svcstore.Memory[*Item] {
+	return svcstore.MustNew[*Item](ItemSchema(), opts...)
+}
+
 // ShelfRepository stores example.aip135.v1.Shelf resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.

@@ -224,3 +224,233 @@ func (s LibrarySkeleton) ListBooks(ctx context.Context, req *ListBooksRequest) (
 	}
 	return &ListBooksResponse{Books: items, NextPageToken: next}, nil
 }
+
+// StorageSkeleton is a ready implementation of StorageServer: embed it by value
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewStorageSkeleton; a zero
+// StorageSkeleton has none and answers Unimplemented for them too.
+type StorageSkeleton struct {
+	UnimplementedStorageServer
+	repos StorageRepositories
+}
+
+var _ StorageServer = StorageSkeleton{}
+
+// StorageRepositories holds the repositories StorageSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type StorageRepositories struct {
+	Box  BoxRepository
+	Item ItemRepository
+}
+
+// NewStorageSkeleton returns a skeleton that serves standard methods from repos.
+func NewStorageSkeleton(repos StorageRepositories) StorageSkeleton {
+	return StorageSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s StorageSkeleton) Repositories() StorageRepositories {
+	return s.repos
+}
+
+// NewInMemoryStorageSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryStorageSkeleton(opts ...svcstore.Option) StorageSkeleton {
+	return NewStorageSkeleton(StorageRepositories{
+		Box:  NewInMemoryBoxRepository(opts...),
+		Item: NewInMemoryItemRepository(opts...),
+	})
+}
+
+// CreateBox creates a Box from CreateBoxRequest.box, from the Box repository
+// (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - the new name is parent/boxes/<box_id> (a server-assigned id when box_id
+//     is empty), by the pattern parent matches (projects/{project}/boxes/{box},
+//     projects/{project}/locations/{location}/boxes/{box}; any other is
+//     InvalidArgument)
+//   - a request that leaves a REQUIRED field of CreateBoxRequest unset is
+//     InvalidArgument naming it
+//   - a new name that is not of the form projects/{project}/boxes/{box} or
+//     projects/{project}/locations/{location}/boxes/{box} is InvalidArgument,
+//     and never stored
+//   - field behaviour (AIP-203): the Box's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+func (s StorageSkeleton) CreateBox(ctx context.Context, req *CreateBoxRequest) (*Box, error) {
+	if s.repos.Box == nil {
+		return nil, svcserver.Unimplemented(Storage_CreateBox_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	msg := req.GetBox()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateBoxRequest.box is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.PrepareCreate(msg, "box", "name"); err != nil {
+		return nil, err
+	}
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/boxes/{box}", "projects/{project}/locations/{location}/boxes/{box}")
+	if err != nil {
+		return nil, err
+	}
+	id := req.GetBoxId()
+	if id == "" {
+		id = svcstore.NewID()
+	}
+	msg.Name = prefix + id
+	if err := svcaip.CheckName("box.name", msg.GetName(), "projects/{project}/boxes/{box}", "projects/{project}/locations/{location}/boxes/{box}"); err != nil {
+		return nil, err
+	}
+	return s.repos.Box.Create(ctx, msg)
+}
+
+// DeleteBox deletes the Box whose name is the request's name, from the Box
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - a name that is not of the form projects/{project}/boxes/{box} or
+//     projects/{project}/locations/{location}/boxes/{box} is InvalidArgument
+//   - force (AIP-135): deleting a Box that has items in this service is
+//     FailedPrecondition unless force is set, which deletes them first (not in
+//     one transaction with the Box)
+func (s StorageSkeleton) DeleteBox(ctx context.Context, req *DeleteBoxRequest) (*emptypb.Empty, error) {
+	if s.repos.Box == nil {
+		return nil, svcserver.Unimplemented(Storage_DeleteBox_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "projects/{project}/boxes/{box}", "projects/{project}/locations/{location}/boxes/{box}"); err != nil {
+		return nil, err
+	}
+	if _, err := s.repos.Box.Get(svcstore.ReadFresh(ctx), req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := svcaip.DeleteChildren(ctx, s.repos.Item, req.GetName(), "items", req.GetForce(), func(m *Item) string { return m.GetName() }); err != nil {
+		return nil, err
+	}
+	if _, err := s.repos.Box.Delete(ctx, req.GetName(), ""); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// CreateItem creates an Item from CreateItemRequest.item, from the Item
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - the new name is parent/items/<item_id> (a server-assigned id when item_id
+//     is empty), by the pattern parent matches
+//     (projects/{project}/boxes/{box}/items/{item},
+//     projects/{project}/locations/{location}/boxes/{box}/items/{item}; any
+//     other is InvalidArgument)
+//   - a request that leaves a REQUIRED field of CreateItemRequest unset is
+//     InvalidArgument naming it
+//   - a new name that is not of the form
+//     projects/{project}/boxes/{box}/items/{item} or
+//     projects/{project}/locations/{location}/boxes/{box}/items/{item} is
+//     InvalidArgument, and never stored
+//   - field behaviour (AIP-203): the Item's OUTPUT_ONLY fields (and an
+//     IDENTIFIER name) sent are cleared
+func (s StorageSkeleton) CreateItem(ctx context.Context, req *CreateItemRequest) (*Item, error) {
+	if s.repos.Item == nil {
+		return nil, svcserver.Unimplemented(Storage_CreateItem_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	msg := req.GetItem()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateItemRequest.item is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	if err := svcaip.PrepareCreate(msg, "item", "name"); err != nil {
+		return nil, err
+	}
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/boxes/{box}/items/{item}", "projects/{project}/locations/{location}/boxes/{box}/items/{item}")
+	if err != nil {
+		return nil, err
+	}
+	if s.repos.Box != nil {
+		// The parent must exist.
+		if _, err := s.repos.Box.Get(ctx, req.GetParent()); err != nil {
+			return nil, err
+		}
+	}
+	id := req.GetItemId()
+	if id == "" {
+		id = svcstore.NewID()
+	}
+	msg.Name = prefix + id
+	if err := svcaip.CheckName("item.name", msg.GetName(), "projects/{project}/boxes/{box}/items/{item}", "projects/{project}/locations/{location}/boxes/{box}/items/{item}"); err != nil {
+		return nil, err
+	}
+	return s.repos.Item.Create(ctx, msg)
+}
+
+// ListItems answers every Item resource in key order, or
+// codes.ResourceExhausted when they would exceed svcserver.MaxBatchBytes under
+// the request's parent (projects/{project}/boxes/{box} or
+// projects/{project}/locations/{location}/boxes/{box}), from the Item
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - parent may be the parent of any pattern of Item
+//     (projects/{project}/boxes/{box}/items/{item},
+//     projects/{project}/locations/{location}/boxes/{box}/items/{item}), and
+//     the answer holds only its own children; any other parent is
+//     InvalidArgument, and the wildcard - (AIP-159) Unimplemented
+//   - a request that leaves a REQUIRED field of ListItemsRequest unset is
+//     InvalidArgument naming it
+func (s StorageSkeleton) ListItems(ctx context.Context, req *ListItemsRequest) (*ListItemsResponse, error) {
+	if s.repos.Item == nil {
+		return nil, svcserver.Unimplemented(Storage_ListItems_FullMethodName)
+	}
+	if err := svcaip.CheckRequired(req); err != nil {
+		return nil, err
+	}
+	var filters []svcstore.Filter
+	prefix, err := svcaip.ChildKeyPrefix("parent", req.GetParent(), "projects/{project}/boxes/{box}/items/{item}", "projects/{project}/locations/{location}/boxes/{box}/items/{item}")
+	if err != nil {
+		return nil, err
+	}
+	if s.repos.Box != nil {
+		// The parent must exist.
+		if _, err := s.repos.Box.Get(ctx, req.GetParent()); err != nil {
+			return nil, err
+		}
+	}
+	filters = append(filters, svcstore.KeyPrefix(prefix))
+	var all []*Item
+	var budget svcserver.BatchBudget
+	token := ""
+	for {
+		page, next, err := s.repos.Item.List(ctx, 0, token, filters...)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range page {
+			if err := budget.Add(item); err != nil {
+				return nil, err
+			}
+		}
+		all = append(all, page...)
+		if next == "" {
+			return &ListItemsResponse{Items: all}, nil
+		}
+		token = next
+	}
+}

@@ -118,6 +118,21 @@ func (c *LibraryWrapper) BatchDeleteNotes(ctx context.Context, in *BatchDeleteNo
 	return svcclient.Call(ctx, c.inv, _Library_BatchDeleteNotes_svcPolicy, opts, in, c.client.BatchDeleteNotes)
 }
 
+// CreateMemo calls example.aipbatch.v1.Library.CreateMemo with a default
+// deadline of 30s, not retried.
+//
+// Memos declare no pattern (as Service Usage's Services do): a batch's
+// parent is the leading segments of every name.
+func (c *LibraryWrapper) CreateMemo(ctx context.Context, in *CreateMemoRequest, opts ...grpc.CallOption) (*Memo, error) {
+	return svcclient.Call(ctx, c.inv, _Library_CreateMemo_svcPolicy, opts, in, c.client.CreateMemo)
+}
+
+// BatchGetMemos calls example.aipbatch.v1.Library.BatchGetMemos with a default
+// deadline of 30s, not retried.
+func (c *LibraryWrapper) BatchGetMemos(ctx context.Context, in *BatchGetMemosRequest, opts ...grpc.CallOption) (*BatchGetMemosResponse, error) {
+	return svcclient.Call(ctx, c.inv, _Library_BatchGetMemos_svcPolicy, opts, in, c.client.BatchGetMemos)
+}
+
 // The rows of _Library_svcPolicies, one per method, in the order of the service.
 const (
 	_Library_CreateBook_svcPolicy       = 0
@@ -132,6 +147,8 @@ const (
 	_Library_GetNote_svcPolicy          = 9
 	_Library_DeleteNote_svcPolicy       = 10
 	_Library_BatchDeleteNotes_svcPolicy = 11
+	_Library_CreateMemo_svcPolicy       = 12
+	_Library_BatchGetMemos_svcPolicy    = 13
 )
 
 // _Library_svcPolicies is the policy of every method of example.aipbatch.v1.Library, in the
@@ -228,6 +245,22 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  Library_BatchDeleteNotes_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Library_CreateMemo_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Library_BatchGetMemos_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,

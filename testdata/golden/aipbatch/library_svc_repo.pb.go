@@ -30,6 +30,25 @@ func NewInMemoryBookRepository(opts ...svcstore.Option) *svcstore.Memory[*Book] 
 	return svcstore.MustNew[*Book](BookSchema(), opts...)
 }
 
+// MemoRepository stores example.aipbatch.v1.Memo resources by key: name is the key (there is no id field).
+// Every error is a gRPC status error; svcstore/storetest is its executable
+// specification, for implementations backed by a real database.
+type MemoRepository = svcstore.Repository[*Memo]
+
+// MemoSchema says where the key, etag and timestamps of a example.aipbatch.v1.Memo
+// are, for svcstore and for repository implementations.
+func MemoSchema() svcstore.Schema {
+	return svcstore.Schema{
+		KeyField: "name",
+	}
+}
+
+// NewInMemoryMemoRepository returns an empty, thread-safe, ordered, in-memory
+// MemoRepository. It panics only when given invalid options, a programming error.
+func NewInMemoryMemoRepository(opts ...svcstore.Option) *svcstore.Memory[*Memo] {
+	return svcstore.MustNew[*Memo](MemoSchema(), opts...)
+}
+
 // NoteRepository stores example.aipbatch.v1.Note resources by key: name is the key: the resource name of google.api.resource, marked IDENTIFIER.
 // Every error is a gRPC status error; svcstore/storetest is its executable
 // specification, for implementations backed by a real database.

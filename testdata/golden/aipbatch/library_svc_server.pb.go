@@ -34,6 +34,7 @@ var _ LibraryServer = LibrarySkeleton{}
 // methods from. A nil repository leaves its methods Unimplemented.
 type LibraryRepositories struct {
 	Book BookRepository
+	Memo MemoRepository
 	Note NoteRepository
 }
 
@@ -53,6 +54,7 @@ func (s LibrarySkeleton) Repositories() LibraryRepositories {
 func NewInMemoryLibrarySkeleton(opts ...svcstore.Option) LibrarySkeleton {
 	return NewLibrarySkeleton(LibraryRepositories{
 		Book: NewInMemoryBookRepository(opts...),
+		Memo: NewInMemoryMemoRepository(opts...),
 		Note: NewInMemoryNoteRepository(opts...),
 	})
 }
@@ -512,4 +514,69 @@ func (s LibrarySkeleton) BatchDeleteNotes(ctx context.Context, req *BatchDeleteN
 		}
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// CreateMemo creates a Memo from CreateMemoRequest.memo, from the Memo
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - the new name is parent/memos/<memo_id> (a server-assigned id when memo_id
+//     is empty)
+//   - Memo declares no google.api.resource pattern, so names under parent are
+//     taken to be parent/memos/<id> (AIP-122), the collection "memos" a guess
+//     from the method's noun Memo; declare google.api.resource to say otherwise
+//
+// Memos declare no pattern (as Service Usage's Services do): a batch's
+// parent is the leading segments of every name.
+func (s LibrarySkeleton) CreateMemo(ctx context.Context, req *CreateMemoRequest) (*Memo, error) {
+	if s.repos.Memo == nil {
+		return nil, svcserver.Unimplemented(Library_CreateMemo_FullMethodName)
+	}
+	msg := req.GetMemo()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateMemoRequest.memo is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	prefix, err := svcaip.CollectionKeyPrefix("parent", req.GetParent(), "memos")
+	if err != nil {
+		return nil, err
+	}
+	id := req.GetMemoId()
+	if err := svcaip.CheckID("memo_id", id); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = svcstore.NewID()
+	}
+	msg.Name = prefix + id
+	return s.repos.Memo.Create(ctx, msg)
+}
+
+// BatchGetMemos reads every Memo whose name is one of the request's names
+// (AIP-231), all or nothing: the answer holds them in the order of the request,
+// and one that does not exist is NotFound naming it; when parent is set, every
+// name must be under it (InvalidArgument), from the Memo repository (name is
+// the key (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
+func (s LibrarySkeleton) BatchGetMemos(ctx context.Context, req *BatchGetMemosRequest) (*BatchGetMemosResponse, error) {
+	if s.repos.Memo == nil {
+		return nil, svcserver.Unimplemented(Library_BatchGetMemos_FullMethodName)
+	}
+	parent := req.GetParent()
+	items := make([]*Memo, 0, len(req.GetNames()))
+	for i, e := range req.GetNames() {
+		res, err := func(key string) (*Memo, error) {
+			if err := svcserver.InParent(parent, "name", key); err != nil {
+				return nil, err
+			}
+			return s.repos.Memo.Get(ctx, key)
+		}(e)
+		if err != nil {
+			return nil, svcserver.BatchItemError("names", i, err)
+		}
+		items = append(items, res)
+	}
+	return &BatchGetMemosResponse{Memos: items}, nil
 }

@@ -57,6 +57,30 @@ func (c *JobsWrapper) GetJob(ctx context.Context, in *GetJobRequest, opts ...grp
 	return svcclient.Call(ctx, c.inv, _Jobs_GetJob_svcPolicy, opts, in, c.client.GetJob)
 }
 
+// BatchCreateJobs calls lro.v1.Jobs.BatchCreateJobs with a default deadline of
+// 30s, not retried.
+//
+// A batch (AIP-233) that is a long-running operation, as AI Platform's
+// BatchCreateFeatures is.
+func (c *JobsWrapper) BatchCreateJobs(ctx context.Context, in *BatchCreateJobsRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	return svcclient.Call(ctx, c.inv, _Jobs_BatchCreateJobs_svcPolicy, opts, in, c.client.BatchCreateJobs)
+}
+
+// BatchCreateJobsAndWait calls BatchCreateJobs and waits for its operation to
+// be done, as GAPIC's Operation.Wait does: google.longrunning.Operations'
+// WaitOperation (GetOperation when the server lacks it), with backoff between
+// calls, within ctx's deadline. It returns the operation's
+// BatchCreateJobsResponse and its JobProgress (nil when it has none); an
+// operation that failed answers its error as a status error. BatchCreateJobs
+// itself has its default deadline and retries; the wait is bounded by ctx only.
+func (c *JobsWrapper) BatchCreateJobsAndWait(ctx context.Context, in *BatchCreateJobsRequest, opts ...grpc.CallOption) (*BatchCreateJobsResponse, *JobProgress, error) {
+	op, err := c.BatchCreateJobs(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*BatchCreateJobsResponse, *JobProgress](ctx, c.ops, op)
+}
+
 // CreateJob calls lro.v1.Jobs.CreateJob with a default deadline of 30s, not
 // retried.
 //
@@ -87,6 +111,21 @@ func (c *JobsWrapper) CreateJobAndWait(ctx context.Context, in *CreateJobRequest
 // guess.
 func (c *JobsWrapper) UpdateJob(ctx context.Context, in *UpdateJobRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
 	return svcclient.Call(ctx, c.inv, _Jobs_UpdateJob_svcPolicy, opts, in, c.client.UpdateJob)
+}
+
+// UpdateJobAndWait calls UpdateJob and waits for its operation to be done, as
+// GAPIC's Operation.Wait does: google.longrunning.Operations' WaitOperation
+// (GetOperation when the server lacks it), with backoff between calls, within
+// ctx's deadline. It returns the operation's Job and its Empty (nil when it has
+// none); an operation that failed answers its error as a status error.
+// UpdateJob itself has its default deadline and retries; the wait is bounded by
+// ctx only.
+func (c *JobsWrapper) UpdateJobAndWait(ctx context.Context, in *UpdateJobRequest, opts ...grpc.CallOption) (*Job, *emptypb.Empty, error) {
+	op, err := c.UpdateJob(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*Job, *emptypb.Empty](ctx, c.ops, op)
 }
 
 // DeleteJob calls lro.v1.Jobs.DeleteJob with a default deadline of 30s, not
@@ -168,14 +207,15 @@ func (c *JobsWrapper) CreateJob2AndWait(ctx context.Context, in *CreateJobReques
 // The rows of _Jobs_svcPolicies, one per method, in the order of the service.
 const (
 	_Jobs_GetJob_svcPolicy            = 0
-	_Jobs_CreateJob_svcPolicy         = 1
-	_Jobs_UpdateJob_svcPolicy         = 2
-	_Jobs_DeleteJob_svcPolicy         = 3
-	_Jobs_CreateJobQuietly_svcPolicy  = 4
-	_Jobs_GetJobLater_svcPolicy       = 5
-	_Jobs_DeleteJobNow_svcPolicy      = 6
-	_Jobs_CreateJob2_svcPolicy        = 7
-	_Jobs_CreateJob2AndWait_svcPolicy = 8
+	_Jobs_BatchCreateJobs_svcPolicy   = 1
+	_Jobs_CreateJob_svcPolicy         = 2
+	_Jobs_UpdateJob_svcPolicy         = 3
+	_Jobs_DeleteJob_svcPolicy         = 4
+	_Jobs_CreateJobQuietly_svcPolicy  = 5
+	_Jobs_GetJobLater_svcPolicy       = 6
+	_Jobs_DeleteJobNow_svcPolicy      = 7
+	_Jobs_CreateJob2_svcPolicy        = 8
+	_Jobs_CreateJob2AndWait_svcPolicy = 9
 )
 
 // _Jobs_svcPolicies is the policy of every method of lro.v1.Jobs, in the
@@ -184,6 +224,14 @@ const (
 var _Jobs_svcPolicies = []svcclient.MethodPolicy{
 	{
 		FullMethod:  Jobs_GetJob_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Jobs_BatchCreateJobs_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,

@@ -74,6 +74,51 @@ func (s JobsSkeleton) GetJob(ctx context.Context, req *GetJobRequest) (*Job, err
 	return s.repos.Job.Get(ctx, req.GetName())
 }
 
+// BatchCreateJobs creates a Job from each Create request of requests, as
+// CreateJob would (AIP-233), all or nothing: every request is checked and
+// becomes a resource, then one CreateBatch stores them all or none (a key used
+// twice is AlreadyExists); the answer holds them in the order of the request,
+// from the Job repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
+// Notes:
+//   - it answers a google.longrunning.Operation that is already done, with the
+//     result packed as its response and an empty lro.v1.JobProgress as its
+//     metadata, kept in the Operations repository (served as
+//     google.longrunning.Operations by svclro.Register); a skeleton without
+//     that repository answers codes.Unimplemented
+//
+// A batch (AIP-233) that is a long-running operation, as AI Platform's
+// BatchCreateFeatures is.
+func (s JobsSkeleton) BatchCreateJobs(ctx context.Context, req *BatchCreateJobsRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Job == nil {
+		return nil, svcserver.Unimplemented(Jobs_BatchCreateJobs_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(Jobs_BatchCreateJobs_FullMethodName)
+	}
+	items := make([]*Job, 0, len(req.GetRequests()))
+	for i, e := range req.GetRequests() {
+		res, err := func(req *CreateJobRequest) (*Job, error) {
+			msg := req.GetJob()
+			if msg == nil {
+				return nil, status.Error(codes.InvalidArgument, "CreateJobRequest.job is required")
+			}
+			return msg, nil
+		}(e)
+		if err != nil {
+			return nil, svcserver.BatchItemError("requests", i, err)
+		}
+		items = append(items, res)
+	}
+	created, err := s.repos.Job.CreateBatch(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, &BatchCreateJobsResponse{Jobs: created}, &JobProgress{})
+}
+
 // CreateJob creates a Job from CreateJobRequest.job, from the Job repository
 // (name is the key (there is no id field)). Without the repository it answers
 // codes.Unimplemented. Override it to serve the method yourself.

@@ -86,7 +86,8 @@ func (c *NotesWrapper) GetKeyless(ctx context.Context, in *GetNoteRequest, opts 
 // DeleteNote calls fixtures.shapes.v1.Notes.DeleteNote with a default deadline
 // of 30s, not retried.
 //
-// Extra fields it cannot honour.
+// An extra field it cannot honour (reason), and AIP-135's force, which
+// changes nothing where the service keeps no children.
 func (c *NotesWrapper) DeleteNote(ctx context.Context, in *DeleteNoteRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
 	return svcclient.Call(ctx, c.inv, _Notes_DeleteNote_svcPolicy, opts, in, c.client.DeleteNote)
 }

@@ -100,15 +100,18 @@ func (NotesSkeleton) GetKeyless(context.Context, *GetNoteRequest) (*Keyless, err
 // it answers codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
-//   - a request that sets DeleteNoteRequest.force answers codes.Unimplemented:
+//   - a request that sets DeleteNoteRequest.reason answers codes.Unimplemented:
 //     the repository cannot honour it
+//   - force (AIP-135): this service keeps no children of a Note, so force
+//     changes nothing
 //
-// Extra fields it cannot honour.
+// An extra field it cannot honour (reason), and AIP-135's force, which
+// changes nothing where the service keeps no children.
 func (s NotesSkeleton) DeleteNote(ctx context.Context, req *DeleteNoteRequest) (*emptypb.Empty, error) {
 	if s.repos.Note == nil {
 		return nil, svcserver.Unimplemented(Notes_DeleteNote_FullMethodName)
 	}
-	if err := svcserver.RefuseFields(req, "force"); err != nil {
+	if err := svcserver.RefuseFields(req, "reason"); err != nil {
 		return nil, err
 	}
 	if _, err := s.repos.Note.Delete(ctx, req.GetName(), ""); err != nil {

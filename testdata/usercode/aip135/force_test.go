@@ -58,3 +58,33 @@ func TestDeleteWithForce(t *testing.T) {
 		t.Fatalf("CreateBook under the deleted shelf = %v; want NotFound", err)
 	}
 }
+
+// TestForceUnderEitherPattern: a Box named by either of its patterns finds
+// its Items under the same one.
+func TestForceUnderEitherPattern(t *testing.T) {
+	ctx := context.Background()
+	c := StartStorageForTest(t, NewInMemoryStorageSkeleton())
+	for _, parent := range []string{"projects/p", "projects/p/locations/l"} {
+		box, err := c.CreateBox(ctx, &CreateBoxRequest{Parent: parent, BoxId: "b", Box: &Box{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateItem(ctx, &CreateItemRequest{Parent: box.GetName(), ItemId: "i", Item: &Item{}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DeleteBox(ctx, &DeleteBoxRequest{Name: box.GetName()}); status.Code(err) != codes.FailedPrecondition {
+			t.Fatalf("DeleteBox(%s) with an item, without force = %v; want FailedPrecondition", box.GetName(), err)
+		}
+		if _, err := c.DeleteBox(ctx, &DeleteBoxRequest{Name: box.GetName(), Force: true}); err != nil {
+			t.Fatalf("DeleteBox(%s) with force: %v", box.GetName(), err)
+		}
+		// A box made again under the same name has no items left over.
+		if _, err := c.CreateBox(ctx, &CreateBoxRequest{Parent: parent, BoxId: "b", Box: &Box{}}); err != nil {
+			t.Fatal(err)
+		}
+		items, err := c.ListItems(ctx, &ListItemsRequest{Parent: box.GetName()})
+		if err != nil || len(items.GetItems()) != 0 {
+			t.Fatalf("items of the force-deleted %s = %v, %v; want none", box.GetName(), items.GetItems(), err)
+		}
+	}
+}

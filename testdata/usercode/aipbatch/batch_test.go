@@ -221,3 +221,28 @@ func TestBatchDeleteRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchGetUnderParentWithoutPatterns: Memos declare no pattern, and a
+// BatchGet's parent still holds every name under it.
+func TestBatchGetUnderParentWithoutPatterns(t *testing.T) {
+	ctx := context.Background()
+	c := StartLibraryForTest(t, NewInMemoryLibrarySkeleton())
+	var names []string
+	for _, parent := range []string{"projects/1", "projects/2"} {
+		m, err := c.CreateMemo(ctx, &CreateMemoRequest{Parent: parent, MemoId: "m", Memo: &Memo{Text: parent}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, m.GetName())
+	}
+	got, err := c.BatchGetMemos(ctx, &BatchGetMemosRequest{Parent: "projects/1", Names: names[:1]})
+	if err != nil || len(got.GetMemos()) != 1 || got.GetMemos()[0].GetText() != "projects/1" {
+		t.Fatalf("BatchGetMemos under its parent = %v, %v", got.GetMemos(), err)
+	}
+	if _, err := c.BatchGetMemos(ctx, &BatchGetMemosRequest{Parent: "projects/1", Names: names}); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), names[1]) {
+		t.Fatalf("BatchGetMemos with a name under another parent = %v; want InvalidArgument naming %s", err, names[1])
+	}
+	if got, err := c.BatchGetMemos(ctx, &BatchGetMemosRequest{Names: names}); err != nil || len(got.GetMemos()) != 2 {
+		t.Fatalf("BatchGetMemos without a parent = %v, %v", got.GetMemos(), err)
+	}
+}
