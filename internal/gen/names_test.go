@@ -266,3 +266,55 @@ option (google.api.resource_definition) = {pattern: "x/{x}"};
 		t.Error("two generations of the same request differ")
 	}
 }
+
+// TestQualifiedNouns: a method whose noun names its resource after a
+// qualifier (Managed Microsoft AD's CreateMicrosoftAdDomain, Dataplex's
+// ListLakeActions) is the resource's standard method when its service has
+// no method of that verb naming the resource plainly; beside one
+// (CreateOfflineProfile beside CreateProfile) it stays custom, and so do
+// nouns that only start with the resource's name (UpdateDomainStatus).
+func TestQualifiedNouns(t *testing.T) {
+	dir := t.TempDir()
+	src := `syntax = "proto3";
+package t.v1;
+import "google/api/resource.proto";
+option go_package = "example.com/t;t";
+
+message Domain {
+  option (google.api.resource) = {type: "t.example.com/Domain" pattern: "projects/{project}/domains/{domain}"};
+  string name = 1;
+}
+message Action {
+  option (google.api.resource) = {type: "t.example.com/Action" pattern: "projects/{project}/lakes/{lake}/actions/{action}"};
+  string name = 1;
+}
+message Profile {
+  option (google.api.resource) = {type: "t.example.com/Profile" pattern: "projects/{project}/profiles/{profile}"};
+  string name = 1;
+}
+message CreateMicrosoftAdDomainRequest { string parent = 1; string domain_name = 2; Domain domain = 3; }
+message UpdateDomainStatusRequest { Domain domain = 1; }
+message ListLakeActionsRequest { string parent = 1; int32 page_size = 2; string page_token = 3; }
+message ListActionsResponse { repeated Action actions = 1; string next_page_token = 2; }
+message CreateProfileRequest { string parent = 1; Profile profile = 2; }
+
+service Directory {
+  rpc CreateMicrosoftAdDomain(CreateMicrosoftAdDomainRequest) returns (Domain);
+  rpc UpdateDomainStatus(UpdateDomainStatusRequest) returns (Domain);
+  rpc ListLakeActions(ListLakeActionsRequest) returns (ListActionsResponse);
+  rpc CreateProfile(CreateProfileRequest) returns (Profile);
+  rpc CreateOfflineProfile(CreateProfileRequest) returns (Profile);
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
+	wantServed(t, report, "t.v1.Directory", "CreateMicrosoftAdDomain", "ListLakeActions", "CreateProfile")
+	if got := report["t.v1.Directory.CreateMicrosoftAdDomain"]; !strings.Contains(got, "its noun MicrosoftAdDomain names Domain after a qualifier (MicrosoftAd)") {
+		t.Errorf("CreateMicrosoftAdDomain: %s\nwant the qualifier explained", got)
+	}
+	if got := report["t.v1.Directory.ListLakeActions"]; !strings.Contains(got, "under the request's parent") {
+		t.Errorf("ListLakeActions: %s\nwant it under its parent", got)
+	}
+}

@@ -485,7 +485,32 @@ func (c *methodContext) servedWithKeyIn(in *protogen.Message) *resourceModel {
 // ListStream. Any other noun makes a custom method (UpdateOrderStatus), not
 // a standard one.
 func (c *methodContext) nounAgrees(r *resourceModel) bool {
-	return c.noun == "" || r.named(c.noun) || c.verb == "List" && c.noun == "Stream"
+	return c.noun == "" || r.named(c.noun) || c.verb == "List" && c.noun == "Stream" || c.qualifiedNoun(r) != ""
+}
+
+// qualifiedNoun returns the trailing words of the method's noun that name r
+// after a qualifier (CreateMicrosoftAdDomain creates a Domain,
+// GetSystemPolicy reads a Policy, ListLakeActions lists Actions under a
+// lake), when the service has no method of the same verb whose noun names r
+// plainly (Cloud Profiler's CreateOfflineProfile beside CreateProfile, Org
+// Policy's GetEffectivePolicy beside GetPolicy stay custom methods); or "".
+// google.longrunning's Operation is never named so: Spanner's
+// ListBackupOperations lists operations of a kind, not all of them.
+func (c *methodContext) qualifiedNoun(r *resourceModel) string {
+	if c.noun == "" || r.msg.Desc.FullName() == operationName {
+		return ""
+	}
+	for _, m := range c.svc.Methods {
+		if verb, noun, _ := splitVerb(string(m.Desc.Name())); verb == c.verb && noun != c.noun && r.named(noun) {
+			return ""
+		}
+	}
+	for i := 1; i < len(c.noun); i++ {
+		if c.noun[i] >= 'A' && c.noun[i] <= 'Z' && r.named(c.noun[i:]) {
+			return c.noun[i:]
+		}
+	}
+	return ""
 }
 
 // resultOf reads msg as a resource response: the resource itself, or a
@@ -677,6 +702,11 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 	}
 	if std.shape == nil {
 		std.shape = sh
+	}
+	if c.noun != "" && !std.resource.named(c.noun) {
+		if q := c.qualifiedNoun(std.resource); q != "" {
+			std.notes = append(std.notes, fmt.Sprintf("its noun %s names %s after a qualifier (%s), and %s has no %s%s of its own, so it is %s's standard %s", c.noun, q, strings.TrimSuffix(c.noun, q), c.svc.Desc.Name(), c.verb, q, std.resource.msg.Desc.Name(), c.verb))
+		}
 	}
 	std.honourRequestID(c)
 	std.notes = append(std.notes, aipNotes(std, c.m.Input)...)
