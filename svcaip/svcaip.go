@@ -563,6 +563,44 @@ func CollectionKeyPrefix(field, parent, collection string) (string, error) {
 	return parent + "/" + collection + "/", nil
 }
 
+// NameUnder is the name a Create composes under prefix ("projects/p/
+// models/m/versions/") from the resource's own name as the client sent it,
+// for a resource without patterns whose request has no id field: empty
+// gets a server-assigned id (svcstore.NewID), one segment ("v1", as ML
+// Engine's Version.name and GKE's Cluster.name are sent) is the id, and a
+// full name under prefix is kept as sent (Source Repositories' names may
+// hold slashes: "projects/p/repos/team/app"). Anything else, or a name with
+// an empty segment, is codes.InvalidArgument naming field.
+func NameUnder(field, prefix, name string) (string, error) {
+	if name == "" {
+		return prefix + svcstore.NewID(), nil
+	}
+	under := strings.TrimSuffix(prefix, "/")
+	if rest, ok := strings.CutPrefix(name, prefix); ok {
+		if rest == "" || slices.Contains(strings.Split(rest, "/"), "") {
+			return "", invalid(violation{field, fmt.Sprintf("%s names no resource under %s", shown(name), shown(under))})
+		}
+		return name, nil
+	}
+	if strings.Contains(name, "/") {
+		return "", invalid(violation{field, fmt.Sprintf("%s is neither an id (one segment of a resource name) nor a name under %s", shown(name), shown(under))})
+	}
+	return prefix + name, nil
+}
+
+// OperationName is the name of a new operation, of an API's own Operation
+// type (GKE's), about the resource named target: beside it, under its
+// parent ("projects/p/locations/l/operations/<id>" for the cluster
+// "projects/p/locations/l/clusters/c"), with a server-assigned id
+// (svcstore.NewID).
+func OperationName(target string) string {
+	parts := strings.Split(target, "/")
+	if len(parts) < 3 {
+		return "operations/" + svcstore.NewID()
+	}
+	return strings.Join(parts[:len(parts)-2], "/") + "/operations/" + svcstore.NewID()
+}
+
 // CheckID refuses, as codes.InvalidArgument naming field, a client-chosen
 // id that would not be one segment of the name composed from it: one
 // holding a "/". An empty id is the server's to assign.

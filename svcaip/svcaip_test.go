@@ -485,3 +485,33 @@ func TestCollectionKeyPrefix(t *testing.T) {
 		t.Errorf("CheckID of an id with a slash: %v", err)
 	}
 }
+
+func TestNameUnder(t *testing.T) {
+	const prefix = "projects/p/models/m/versions/"
+	for name, want := range map[string]string{
+		"v1":                           prefix + "v1",
+		prefix + "v2":                  prefix + "v2",
+		"projects/p/models/other/v1":   "",
+		"a/b":                          "",
+		prefix:                         "",
+		prefix + "team/app":            prefix + "team/app",
+		prefix + "team//app":           "",
+		prefix + "app/":                "",
+		"projects/p/models/m/versions": "",
+	} {
+		got, err := NameUnder("CreateVersionRequest.version.name", prefix, name)
+		if want == "" {
+			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "CreateVersionRequest.version.name") {
+				t.Errorf("NameUnder(%q) = %q, %v; want InvalidArgument naming the field", name, got, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("NameUnder(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	got, err := NameUnder("f", prefix, "")
+	if id, ok := strings.CutPrefix(got, prefix); err != nil || !ok || id == "" || strings.Contains(id, "/") {
+		t.Errorf("NameUnder of an empty name = %q, %v; want a server-assigned id under the prefix", got, err)
+	}
+}

@@ -242,6 +242,13 @@ func (sm *serviceModel) recognise(scope *fileScope, resources *resourceIndex) {
 		}
 	}
 	for _, mm := range sm.methods {
+		// The service's own Operations are kept, whether or not its Get of
+		// them is served.
+		if mm.std != nil && mm.std.out.ownOp != nil && !slices.Contains(served, mm.std.out.ownOp.op) {
+			served = append(served, mm.std.out.ownOp.op)
+		}
+	}
+	for _, mm := range sm.methods {
 		if mm.std == nil || mm.std.parent == nil {
 			continue
 		}

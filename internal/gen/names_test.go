@@ -318,3 +318,73 @@ service Directory {
 		t.Errorf("ListLakeActions: %s\nwant it under its parent", got)
 	}
 }
+
+// TestOwnOperationsReadBack: a Create answering an API's own Operation (a
+// resource with a status enum holding DONE) is served only where the
+// service reads that Operation back; Compute's Disks, whose operations
+// another service reads, keep CreateSnapshot custom.
+func TestOwnOperationsReadBack(t *testing.T) {
+	dir := t.TempDir()
+	src := `syntax = "proto3";
+package t.v1;
+option go_package = "example.com/t;t";
+
+message Operation {
+  enum Status { STATUS_UNSPECIFIED = 0; DONE = 1; }
+  string name = 1;
+  Status status = 2;
+}
+message Snapshot { string name = 1; }
+message CreateSnapshotRequest { string parent = 1; Snapshot snapshot = 2; }
+message GetOperationRequest { string name = 1; }
+
+service Disks {
+  rpc CreateSnapshot(CreateSnapshotRequest) returns (Operation);
+}
+service Snapshots {
+  rpc CreateSnapshot(CreateSnapshotRequest) returns (Operation);
+  rpc GetOperation(GetOperationRequest) returns (Operation);
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
+	wantServed(t, report, "t.v1.Disks")
+	wantServed(t, report, "t.v1.Snapshots", "CreateSnapshot", "GetOperation")
+	if got := report["t.v1.Snapshots.CreateSnapshot"]; !strings.Contains(got, "it answers the service's own Operation (not google.longrunning's)") {
+		t.Errorf("Snapshots.CreateSnapshot: %s\nwant the recorded Operation explained", got)
+	}
+}
+
+// TestShortNouns: a service named after a resource (RuntimeConfigManager)
+// may call it by its last words (GetConfig); another service may not.
+func TestShortNouns(t *testing.T) {
+	dir := t.TempDir()
+	src := `syntax = "proto3";
+package t.v1;
+option go_package = "example.com/t;t";
+
+message RuntimeConfig { string name = 1; string description = 2; }
+message GetConfigRequest { string name = 1; }
+message DeleteConfigRequest { string name = 1; }
+message Empty {}
+
+service RuntimeConfigManager {
+  rpc GetConfig(GetConfigRequest) returns (RuntimeConfig);
+  rpc DeleteConfig(DeleteConfigRequest) returns (Empty);
+}
+service Settings {
+  rpc GetConfig(GetConfigRequest) returns (RuntimeConfig);
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
+	wantServed(t, report, "t.v1.RuntimeConfigManager", "GetConfig", "DeleteConfig")
+	wantServed(t, report, "t.v1.Settings")
+	if got := report["t.v1.RuntimeConfigManager.DeleteConfig"]; !strings.Contains(got, "its noun Config is RuntimeConfig without its leading words") {
+		t.Errorf("DeleteConfig: %s\nwant the short noun explained", got)
+	}
+}

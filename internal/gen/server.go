@@ -189,6 +189,9 @@ func standardMethodOf(g *protogen.GeneratedFile, home protogen.GoImportPath, sm 
 	if std.out.lro != nil {
 		w.operationsGuard()
 	}
+	if std.out.ownOp != nil {
+		w.ownOperationGuard()
+	}
 	if std.requestID != nil {
 		w.replayPrologue()
 	}

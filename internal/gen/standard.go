@@ -106,6 +106,7 @@ type resultMapping struct {
 	wrap  *protogen.Field   // the response field holding the resource; nil: the response is the resource
 	empty bool              // the response has no fields (Delete)
 	lro   *lroAnswer        // the method answers a google.longrunning.Operation holding msg
+	ownOp *ownOperation     // the method answers the service's own Operation about msg
 }
 
 // fieldMapping pairs a request field with the resource field (path) it
@@ -137,6 +138,9 @@ type methodContext struct {
 	// operation, its response type; lro says how the Operation is made.
 	answer *protogen.Message
 	lro    *lroAnswer
+	// ownOp says how the method records the service's own Operation,
+	// which it answers (GKE's), answer being the noun's resource.
+	ownOp *ownOperation
 	// served holds the resources the service's other methods serve, for the
 	// methods that name their resource only by their key (Delete returning
 	// Empty); nil in the first pass.
@@ -450,6 +454,31 @@ func (c *methodContext) resourceNamed(noun string) *resourceModel {
 			}
 		}
 	}
+	if found == nil {
+		if r := c.resourceBeginningService(); r != nil && c.shortNoun(r) {
+			found = r
+		}
+	}
+	return found
+}
+
+// resourceBeginningService returns the resource whose message name begins
+// the service's (RuntimeConfig of RuntimeConfigManager), the longest when
+// several do and one is, or nil.
+func (c *methodContext) resourceBeginningService() *resourceModel {
+	svc := string(c.svc.Desc.Name())
+	var found *resourceModel
+	longest := 0
+	for name, msgs := range c.scope.byName {
+		if n := string(name); len(n) > longest && strings.HasPrefix(svc, n) {
+			for _, m := range msgs {
+				if r := c.resources.resource(m); r != nil {
+					found, longest = r, len(n)
+					break
+				}
+			}
+		}
+	}
 	return found
 }
 
@@ -485,7 +514,23 @@ func (c *methodContext) servedWithKeyIn(in *protogen.Message) *resourceModel {
 // ListStream. Any other noun makes a custom method (UpdateOrderStatus), not
 // a standard one.
 func (c *methodContext) nounAgrees(r *resourceModel) bool {
-	return c.noun == "" || r.named(c.noun) || c.verb == "List" && c.noun == "Stream" || c.qualifiedNoun(r) != ""
+	return c.noun == "" || r.named(c.noun) || c.verb == "List" && c.noun == "Stream" || c.qualifiedNoun(r) != "" || c.shortNoun(r)
+}
+
+// shortNoun reports whether the method's noun is r's name without its
+// leading words, and the service is named after r: RuntimeConfigManager's
+// GetConfig, CreateConfig and ListConfigs are about RuntimeConfig.
+func (c *methodContext) shortNoun(r *resourceModel) bool {
+	name := string(r.msg.Desc.Name())
+	if c.noun == "" || !strings.HasPrefix(string(c.svc.Desc.Name()), name) {
+		return false
+	}
+	for i := 1; i < len(name); i++ {
+		if name[i] >= 'A' && name[i] <= 'Z' && (c.noun == name[i:] || pluralOf(c.noun, name[i:])) {
+			return true
+		}
+	}
+	return false
 }
 
 // qualifiedNoun returns the trailing words of the method's noun that name r
@@ -687,6 +732,10 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		std.out.lro = lro
 		std.notes = append(std.notes, lro.note())
 	}
+	if c.ownOp != nil {
+		std.out.ownOp = c.ownOp
+		std.notes = append(std.notes, c.ownOp.note())
+	}
 	if own := c.serviceResource(); own != nil && own != std.resource {
 		why := c.namesUnambiguously(std.resource)
 		if why == "" {
@@ -704,7 +753,9 @@ func recogniseMethod(c *methodContext) (*standardMethod, string) {
 		std.shape = sh
 	}
 	if c.noun != "" && !std.resource.named(c.noun) {
-		if q := c.qualifiedNoun(std.resource); q != "" {
+		if c.shortNoun(std.resource) {
+			std.notes = append(std.notes, fmt.Sprintf("its noun %s is %s without its leading words, and service %s is named after %s", c.noun, std.resource.msg.Desc.Name(), c.svc.Desc.Name(), std.resource.msg.Desc.Name()))
+		} else if q := c.qualifiedNoun(std.resource); q != "" {
 			std.notes = append(std.notes, fmt.Sprintf("its noun %s names %s after a qualifier (%s), and %s has no %s%s of its own, so it is %s's standard %s", c.noun, q, strings.TrimSuffix(c.noun, q), c.svc.Desc.Name(), c.verb, q, std.resource.msg.Desc.Name(), c.verb))
 		}
 	}

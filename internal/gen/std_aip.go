@@ -278,6 +278,16 @@ func (w *methodWriter) checkReadMask(results string) {
 // not stored, holding it (svclro.Preview: only validate_only answers so).
 func (w *methodWriter) respondValue(expr string) {
 	out := w.std.out
+	if out.ownOp != nil {
+		// A preview (validate_only): the service's own Operation, done and
+		// not stored.
+		target := w.requestKey()
+		if !out.empty && expr != "" {
+			target = w.get(expr, w.std.resource.key)
+		}
+		w.respondOwnOperation("", target, false)
+		return
+	}
 	if out.lro != nil {
 		// A preview (validate_only): an Operation that is done, not stored.
 		res := expr

@@ -18,8 +18,13 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	in, outMsg := c.m.Input, c.answer
 	r, out, notes := c.resultOf(outMsg)
+	if c.ownOp != nil {
+		// The service's own Operation answers it, about the resource the
+		// noun names.
+		r, notes = nil, nil
+	}
 	if r == nil {
-		if !isEmptyMessage(outMsg) {
+		if !isEmptyMessage(outMsg) && c.ownOp == nil {
 			return nil, fmt.Sprintf("%s is not empty, a resource, nor a message with one resource field", outMsg.Desc.Name())
 		}
 		out = resultMapping{msg: outMsg, empty: true}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // inputMapping is how a Create request (or each message of a BatchCreate
@@ -27,6 +28,11 @@ type inputMapping struct {
 	// last segment of a new name under a guessed collection when the
 	// request has no id field (App Engine's Version.id: "v1").
 	bodyID     *protogen.Field
+	// bodyKey says the resource's own key, as the client sent it, chooses
+	// the new name's last segment under a guessed collection when the
+	// request has no id field and the resource no id of its own (ML
+	// Engine's Version.name "v1", GKE's Cluster.name "prod").
+	bodyKey bool
 	collection string            // the collection under parent guessed for a resource without patterns
 	fields     []fieldMapping    // flat: request fields that set resource fields
 	notes      []string          // what a reader should know
@@ -144,11 +150,17 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 		return nil, fmt.Sprintf("%s names are nested (%s) and %s has no parent field to put a new one under", r.msg.Desc.Name(), r.pattern, msg.Desc.Name())
 	}
 	if in.body != nil && in.id == nil && in.collection != "" {
-		if f := field(r.msg, "id"); f != nil && isPlain(f, protoreflect.StringKind) && f != r.key {
+		// (An OUTPUT_ONLY id, GKE's Cluster.id, is the server's, not a
+		// client's choice of name.)
+		if f := field(r.msg, "id"); f != nil && isPlain(f, protoreflect.StringKind) && f != r.key && !hasBehaviour(f, annotations.FieldBehavior_OUTPUT_ONLY) {
 			in.bodyID = f
+		} else {
+			in.bodyKey = keyKindOf(r.key) == keyString
 		}
 	}
 	switch {
+	case in.bodyKey:
+		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<id>, the id being the %s.%s sent when it is one segment (a server-assigned one when it is empty; a full name under %s is kept as sent)", r.key.Desc.Name(), in.parent.Desc.Name(), in.collectionsOf(r), in.body.Desc.Name(), r.key.Desc.Name(), in.parent.Desc.Name()))
 	case in.bodyID != nil:
 		in.notes = append(in.notes, fmt.Sprintf("the new %s is %s/%s/<%s.%s> (a server-assigned id when it is empty, set as %s.%s too)", r.key.Desc.Name(), in.parent.Desc.Name(), in.collectionsOf(r), in.body.Desc.Name(), in.bodyID.Desc.Name(), in.body.Desc.Name(), in.bodyID.Desc.Name()))
 	case in.parent != nil && in.id != nil:
@@ -173,6 +185,11 @@ func readInputUnder(msg *protogen.Message, r *resourceModel, collection, noun st
 // same name and Go type, or, for x_id, the key of the resource's message
 // field x (a guess, returned as a warning).
 func flatField(f *protogen.Field, r *resourceModel) (*fieldMapping, string) {
+	if isDeprecated(f) {
+		// A deprecated request field names the old way of addressing the
+		// resource (GKE's zone beside name), never a change to it.
+		return nil, ""
+	}
 	if res := field(r.msg, string(f.Desc.Name())); res != nil && sameGoType(f, res, true) {
 		if res == r.etag || res == r.createTime || res == r.updateTime {
 			return nil, "" // output-only fields are the store's
@@ -183,6 +200,12 @@ func flatField(f *protogen.Field, r *resourceModel) (*fieldMapping, string) {
 		return &fieldMapping{req: f, path: path}, fmt.Sprintf("%s is stored as %s.%s (a guess from its name)", f.Desc.Name(), r.msg.Desc.Name(), pathName(path))
 	}
 	return nil, ""
+}
+
+// isDeprecated reports whether f has the option deprecated.
+func isDeprecated(f *protogen.Field) bool {
+	opts, _ := f.Desc.Options().(*descriptorpb.FieldOptions)
+	return opts.GetDeprecated()
 }
 
 // keyPathOf returns the path x.<key> when f is named x<suffix>, the resource
@@ -333,6 +356,16 @@ func (w *methodWriter) emitInput(in string, results string) string {
 			w.P(w.a.set(msg, r.msg, f, idv))
 			w.P("}")
 			w.P(w.a.set(msg, r.msg, r.key, prefix+" + "+idv))
+			break
+		}
+		if im.bodyKey {
+			// The resource's own name, as sent, chooses its last segment.
+			named := w.v.of("named")
+			w.P(named, ", ", w.err, " := ", w.id(svcaipPackage, "NameUnder"), "(", strconv.Quote(path+"."+string(r.key.Desc.Name())), ", ", prefix, ", ", w.get(msg, r.key), ")")
+			w.P("if ", w.err, " != nil {")
+			w.P("return ", results, w.err)
+			w.P("}")
+			w.P(w.a.set(msg, r.msg, r.key, named))
 			break
 		}
 		if im.id == nil {

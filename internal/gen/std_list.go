@@ -69,14 +69,19 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 	if f := field(in, "page_size"); f != nil && (isPlain(f, protoreflect.Int32Kind) || isPlain(f, protoreflect.Int64Kind)) {
 		s.pageSize = f
 	}
-	if f := field(in, "page_token"); f != nil && isPlain(f, protoreflect.StringKind) {
+	// A page_token may share a oneof with another way to start a page
+	// (ResultStore's offset), which is then refused when set.
+	if f := field(in, "page_token"); f != nil && f.Desc.Kind() == protoreflect.StringKind && !f.Desc.IsList() {
 		s.pageToken = f
 	}
 	if c.kind == unary && (s.pageToken == nil) != (s.nextToken == nil) {
-		if s.pageToken == nil {
-			return nil, fmt.Sprintf("%s has a next_page_token and %s no page_token to send it back in", outMsg.Desc.Name(), in.Desc.Name())
+		if s.pageToken != nil {
+			return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
 		}
-		return nil, fmt.Sprintf("%s has a page_token and %s no next_page_token to answer one in", in.Desc.Name(), outMsg.Desc.Name())
+		// No page_token to send a next_page_token back in (GKE v1beta1's
+		// ListLocations): the answer is one page, and holds every resource.
+		s.notes = append(s.notes, fmt.Sprintf("%s.%s is left empty: %s has no page_token to send it back in", outMsg.Desc.Name(), s.nextToken.Desc.Name(), in.Desc.Name()))
+		s.nextToken = nil
 	}
 	if p := parentField(in, r, true); p != nil {
 		switch coll, from := c.listCollection(r, s.items, outMsg); {

@@ -54,6 +54,21 @@ var lroVerbs = map[string]bool{"Create": true, "Update": true, "Delete": true, "
 func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAnswer, string) {
 	out := c.m.Output
 	if out.Desc.FullName() != operationName {
+		if o := c.ownOperationOf(verb, out); o != nil {
+			// A Delete is recognised by the Operation itself, which
+			// deleteShape takes for an empty answer.
+			answer := out
+			if verb != "Delete" {
+				answer = nil
+				if r := c.resourceNamed(c.noun); r != nil {
+					answer = r.msg
+				}
+			}
+			if answer != nil {
+				c.ownOp = o
+				return answer, nil, ""
+			}
+		}
 		return out, nil, ""
 	}
 	info, err := readOperationInfoOption(c.m.Desc.Options())

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/genproto/googleapis/api/annotations"
 	"google.golang.org/protobuf/compiler/protogen"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -149,7 +150,10 @@ func setsFrom(msg *protogen.Message, r *resourceModel, skip ...*protogen.Field) 
 	for _, f := range rest(msg, skip...) {
 		res := field(r.msg, string(f.Desc.Name()))
 		switch {
-		case res != nil && res != r.key && res != r.etag && res != r.createTime && res != r.updateTime && sameGoType(f, res, false):
+		case res != nil && res != r.key && res != r.etag && res != r.createTime && res != r.updateTime && sameGoType(f, res, false) && !isDeprecated(f) && !hasBehaviour(res, annotations.FieldBehavior_OUTPUT_ONLY):
+			// (A deprecated field names the old way of addressing the
+			// resource, GKE's zone beside name, never a change to it; nor
+			// does a field the resource has as OUTPUT_ONLY.)
 			sets = append(sets, fieldMapping{req: f, path: []*protogen.Field{res}})
 		case strings.HasPrefix(string(f.Desc.Name()), "update_") && isPlain(f, protoreflect.BoolKind):
 			flags = append(flags, f)

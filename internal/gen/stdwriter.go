@@ -142,6 +142,14 @@ func (w *methodWriter) respond(call string) {
 		w.respondOperation(call)
 		return
 	}
+	if out.ownOp != nil {
+		target := ""
+		if out.empty {
+			target = w.requestKey()
+		}
+		w.respondOwnOperation(call, target, true)
+		return
+	}
 	switch {
 	case out.empty:
 		w.P("if _, ", w.err, " := ", call, "; ", w.failed(), " {")

@@ -111,7 +111,9 @@ func (s IdentityAwareProxyOAuthServiceSkeleton) ListBrands(ctx context.Context, 
 // it answers codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/brands/<a server-assigned id>
+//   - the new name is parent/brands/<id>, the id being the brand.name sent when
+//     it is one segment (a server-assigned one when it is empty; a full name
+//     under parent is kept as sent)
 //   - Brand declares no google.api.resource pattern, so names under parent are
 //     taken to be parent/brands/<id> (AIP-122), the collection "brands" a guess
 //     from the method's noun Brand; declare google.api.resource to say
@@ -140,7 +142,11 @@ func (s IdentityAwareProxyOAuthServiceSkeleton) CreateBrand(ctx context.Context,
 	if err != nil {
 		return nil, err
 	}
-	msg.Name = prefix + svcstore.NewID()
+	named, err := svcaip.NameUnder("brand.name", prefix, msg.GetName())
+	if err != nil {
+		return nil, err
+	}
+	msg.Name = named
 	return s.repos.Brand.Create(ctx, msg)
 }
 
@@ -168,7 +174,10 @@ func (s IdentityAwareProxyOAuthServiceSkeleton) GetBrand(ctx context.Context, re
 // the method yourself.
 //
 // Notes:
-//   - the new name is parent/identityAwareProxyClients/<a server-assigned id>
+//   - the new name is parent/identityAwareProxyClients/<id>, the id being the
+//     identity_aware_proxy_client.name sent when it is one segment (a
+//     server-assigned one when it is empty; a full name under parent is kept as
+//     sent)
 //   - IdentityAwareProxyClient declares no google.api.resource pattern, so
 //     names under parent are taken to be parent/identityAwareProxyClients/<id>
 //     (AIP-122), the collection "identityAwareProxyClients" a guess from the
@@ -198,7 +207,11 @@ func (s IdentityAwareProxyOAuthServiceSkeleton) CreateIdentityAwareProxyClient(c
 	if err != nil {
 		return nil, err
 	}
-	msg.Name = prefix + svcstore.NewID()
+	named, err := svcaip.NameUnder("identity_aware_proxy_client.name", prefix, msg.GetName())
+	if err != nil {
+		return nil, err
+	}
+	msg.Name = named
 	return s.repos.IdentityAwareProxyClient.Create(ctx, msg)
 }
 

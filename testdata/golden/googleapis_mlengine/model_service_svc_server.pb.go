@@ -74,7 +74,9 @@ func NewInMemoryModelServiceSkeleton(opts ...svcstore.Option) ModelServiceSkelet
 // it answers codes.Unimplemented. Override it to serve the method yourself.
 //
 // Notes:
-//   - the new name is parent/models/<a server-assigned id>
+//   - the new name is parent/models/<id>, the id being the model.name sent when
+//     it is one segment (a server-assigned one when it is empty; a full name
+//     under parent is kept as sent)
 //   - Model declares no google.api.resource pattern, so names under parent are
 //     taken to be parent/models/<id> (AIP-122), the collection "models" a guess
 //     from the method's noun Model; declare google.api.resource to say
@@ -93,7 +95,11 @@ func (s ModelServiceSkeleton) CreateModel(ctx context.Context, req *CreateModelR
 	if err != nil {
 		return nil, err
 	}
-	msg.Name = prefix + svcstore.NewID()
+	named, err := svcaip.NameUnder("model.name", prefix, msg.GetName())
+	if err != nil {
+		return nil, err
+	}
+	msg.Name = named
 	return s.repos.Model.Create(ctx, msg)
 }
 
@@ -113,7 +119,9 @@ func (s ModelServiceSkeleton) GetModel(ctx context.Context, req *GetModelRequest
 // yourself.
 //
 // Notes:
-//   - the new name is parent/versions/<a server-assigned id>
+//   - the new name is parent/versions/<id>, the id being the version.name sent
+//     when it is one segment (a server-assigned one when it is empty; a full
+//     name under parent is kept as sent)
 //   - Version declares no google.api.resource pattern, so names under parent
 //     are taken to be parent/versions/<id> (AIP-122), the collection "versions"
 //     a guess from the method's noun Version; declare google.api.resource to
@@ -147,7 +155,11 @@ func (s ModelServiceSkeleton) CreateVersion(ctx context.Context, req *CreateVers
 	if err != nil {
 		return nil, err
 	}
-	msg.Name = prefix + svcstore.NewID()
+	named, err := svcaip.NameUnder("version.name", prefix, msg.GetName())
+	if err != nil {
+		return nil, err
+	}
+	msg.Name = named
 	res, err := s.repos.Version.Create(ctx, msg)
 	if err != nil {
 		return nil, err

@@ -222,3 +222,108 @@ func StartNotesForTest(tb svcserver.TB, impl NotesServer, opts ...svcclient.Opti
 	})
 	return NewNotesWrapper(conn, opts...)
 }
+
+// PagesWrapper calls the fixtures.shapes.v1.Pages service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// PagesMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of PagesClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// PagesClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
+//
+// Pages serves Notes of its own, listed by either way to start a page.
+type PagesWrapper struct {
+	client PagesClient
+	inv    *svcclient.Invoker
+}
+
+var _ PagesClient = (*PagesWrapper)(nil)
+
+// NewPagesWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(PagesMethodPolicies(), opts...) first.
+func NewPagesWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *PagesWrapper {
+	return WrapPagesClient(NewPagesClient(cc), opts...)
+}
+
+// WrapPagesClient returns a wrapper around an existing PagesClient. Like
+// NewPagesWrapper, it panics if an option is wrong.
+func WrapPagesClient(client PagesClient, opts ...svcclient.Option) *PagesWrapper {
+	return &PagesWrapper{client: client, inv: svcclient.NewInvoker(_Pages_svcPolicies, opts...)}
+}
+
+// CreateNote calls fixtures.shapes.v1.Pages.CreateNote with a default deadline
+// of 30s, not retried.
+func (c *PagesWrapper) CreateNote(ctx context.Context, in *Note, opts ...grpc.CallOption) (*Note, error) {
+	return svcclient.Call(ctx, c.inv, _Pages_CreateNote_svcPolicy, opts, in, c.client.CreateNote)
+}
+
+// ListNotes calls fixtures.shapes.v1.Pages.ListNotes with a default deadline of
+// 30s, not retried.
+func (c *PagesWrapper) ListNotes(ctx context.Context, in *ListNotesFromRequest, opts ...grpc.CallOption) (*ListNotesResponse, error) {
+	return svcclient.Call(ctx, c.inv, _Pages_ListNotes_svcPolicy, opts, in, c.client.ListNotes)
+}
+
+// The rows of _Pages_svcPolicies, one per method, in the order of the service.
+const (
+	_Pages_CreateNote_svcPolicy = 0
+	_Pages_ListNotes_svcPolicy  = 1
+)
+
+// _Pages_svcPolicies is the policy of every method of fixtures.shapes.v1.Pages, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _Pages_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  Pages_CreateNote_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Pages_ListNotes_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Pages_svcPolicies)
+}
+
+// PagesMethodPolicies returns the client policy of every method of fixtures.shapes.v1.Pages:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func PagesMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_Pages_svcPolicies)
+}
+
+// PagesServiceConfig returns the gRPC service config JSON equivalent to
+// PagesMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func PagesServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_Pages_svcPolicies)
+}
+
+// StartPagesForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartPagesForTest(t, NewInMemoryPagesSkeleton()) runs the service on
+// in-memory repositories.
+func StartPagesForTest(tb svcserver.TB, impl PagesServer, opts ...svcclient.Option) *PagesWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterPagesServer(s, impl)
+	})
+	return NewPagesWrapper(conn, opts...)
+}

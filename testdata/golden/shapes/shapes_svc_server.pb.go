@@ -157,3 +157,74 @@ func (s NotesSkeleton) UpdateNote(ctx context.Context, req *Note) (*Note, error)
 func (NotesSkeleton) ImportNotes(grpc.BidiStreamingServer[Note, Note]) error {
 	return svcserver.Unimplemented(Notes_ImportNotes_FullMethodName)
 }
+
+// PagesSkeleton is a ready implementation of PagesServer: embed it by value in
+// your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewPagesSkeleton; a zero
+// PagesSkeleton has none and answers Unimplemented for them too.
+//
+// Pages serves Notes of its own, listed by either way to start a page.
+type PagesSkeleton struct {
+	UnimplementedPagesServer
+	repos PagesRepositories
+}
+
+var _ PagesServer = PagesSkeleton{}
+
+// PagesRepositories holds the repositories PagesSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type PagesRepositories struct {
+	Note NoteRepository
+}
+
+// NewPagesSkeleton returns a skeleton that serves standard methods from repos.
+func NewPagesSkeleton(repos PagesRepositories) PagesSkeleton {
+	return PagesSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s PagesSkeleton) Repositories() PagesRepositories {
+	return s.repos
+}
+
+// NewInMemoryPagesSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryPagesSkeleton(opts ...svcstore.Option) PagesSkeleton {
+	return NewPagesSkeleton(PagesRepositories{
+		Note: NewInMemoryNoteRepository(opts...),
+	})
+}
+
+// CreateNote creates a Note from the Note, from the Note repository (name is
+// the key (there is no id field)). Without the repository it answers
+// codes.Unimplemented. Override it to serve the method yourself.
+func (s PagesSkeleton) CreateNote(ctx context.Context, req *Note) (*Note, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Pages_CreateNote_FullMethodName)
+	}
+	return s.repos.Note.Create(ctx, req)
+}
+
+// ListNotes lists a page of Note resources in key order, from the Note
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - a request that sets ListNotesFromRequest.offset answers
+//     codes.Unimplemented: the repository cannot honour it
+func (s PagesSkeleton) ListNotes(ctx context.Context, req *ListNotesFromRequest) (*ListNotesResponse, error) {
+	if s.repos.Note == nil {
+		return nil, svcserver.Unimplemented(Pages_ListNotes_FullMethodName)
+	}
+	if err := svcserver.RefuseFields(req, "offset"); err != nil {
+		return nil, err
+	}
+	items, next, err := s.repos.Note.List(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &ListNotesResponse{Notes: items, NextPageToken: next}, nil
+}

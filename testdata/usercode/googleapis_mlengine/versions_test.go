@@ -31,6 +31,12 @@ func TestVersionsBesideModels(t *testing.T) {
 		}
 		versions = append(versions, v.GetName())
 	}
+	// A version named as ML Engine's clients name it, by its last segment.
+	v1, _, err := c.CreateVersionAndWait(ctx, &CreateVersionRequest{Parent: model.GetName(), Version: &Version{Name: "v1"}})
+	if err != nil || v1.GetName() != model.GetName()+"/versions/v1" {
+		t.Fatalf("CreateVersionAndWait(name v1) = %v, %v; want it named %s/versions/v1", v1, err, model.GetName())
+	}
+	versions = append(versions, v1.GetName())
 	if got, err := c.GetVersion(ctx, &GetVersionRequest{Name: versions[1]}); err != nil || got.GetDeploymentUri() != "gs://b/v2" {
 		t.Fatalf("GetVersion(%s) = %v, %v", versions[1], got, err)
 	}
@@ -42,7 +48,7 @@ func TestVersionsBesideModels(t *testing.T) {
 		t.Fatalf("GetVersion of the model's name = %v; want NotFound", err)
 	}
 	list, err := c.ListVersions(ctx, &ListVersionsRequest{Parent: model.GetName()})
-	if err != nil || len(list.GetVersions()) != 2 {
+	if err != nil || len(list.GetVersions()) != 3 {
 		t.Fatalf("ListVersions = %v, %v", list.GetVersions(), err)
 	}
 	if _, _, err := c.DeleteVersionAndWait(ctx, &DeleteVersionRequest{Name: versions[0]}); err != nil {
