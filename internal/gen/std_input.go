@@ -27,12 +27,12 @@ type inputMapping struct {
 	// bodyID is the resource's own id field, the client's choice of the
 	// last segment of a new name under a guessed collection when the
 	// request has no id field (App Engine's Version.id: "v1").
-	bodyID     *protogen.Field
+	bodyID *protogen.Field
 	// bodyKey says the resource's own key, as the client sent it, chooses
 	// the new name's last segment under a guessed collection when the
 	// request has no id field and the resource no id of its own (ML
 	// Engine's Version.name "v1", GKE's Cluster.name "prod").
-	bodyKey bool
+	bodyKey    bool
 	collection string            // the collection under parent guessed for a resource without patterns
 	fields     []fieldMapping    // flat: request fields that set resource fields
 	notes      []string          // what a reader should know
