@@ -94,8 +94,11 @@ type standardMethod struct {
 	parentResource *resourceModel
 
 	// Response side.
-	out       resultMapping
-	items     *protogen.Field // List/BatchCreate: the repeated resource field
+	out   resultMapping
+	items *protogen.Field // List/BatchCreate: the repeated resource field
+	// itemWrap is, for a List whose items wrap a resource (Security Command
+	// Center's ListFindingsResult.finding), the field of each item holding it.
+	itemWrap  *protogen.Field
 	nextToken *protogen.Field // List: next_page_token
 	count     *protogen.Field // BatchCreate: the number created
 }

@@ -31,6 +31,12 @@ type batchPlan struct {
 	// the request of method; nil for keys.
 	each   *standardMethod
 	method *protogen.Method
+	// asBody is, for a batch Create whose elements are the resources
+	// themselves (Grafeas' BatchCreateOccurrencesRequest.occurrences), the
+	// field of the service's single Create request that holds one
+	// (CreateOccurrenceRequest.occurrence): each element is served as that
+	// request holding it.
+	asBody *protogen.Field
 }
 
 // batchVerb is the single verb of a batch shape, for explanations.
@@ -76,6 +82,8 @@ func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 	// field (names, ids).
 	if f := field(in, "requests"); f != nil && f.Desc.IsList() && f.Message != nil {
 		plan.elems = f
+	} else if f, body := c.resourceElements(in, r); verb == "Create" && f != nil {
+		plan.elems, plan.asBody = f, body
 	} else {
 		if r == nil {
 			r = c.batchDeleteResource(in)
@@ -96,9 +104,18 @@ func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 		if r != nil {
 			answer = r.msg
 		}
-		plan.method = &protogen.Method{Desc: c.m.Desc, GoName: c.m.GoName, Parent: c.m.Parent, Input: plan.elems.Message, Output: answer}
+		input := plan.elems.Message
+		if plan.asBody != nil {
+			input = plan.asBody.Parent
+		}
+		plan.method = &protogen.Method{Desc: c.m.Desc, GoName: c.m.GoName, Parent: c.m.Parent, Input: input, Output: answer}
 		sub := *c
 		sub.m, sub.answer, sub.lro = plan.method, answer, nil
+		if r != nil {
+			// One element is about one resource: its noun is singular
+			// (CreateMemo, whose new names go under parent/memos).
+			sub.noun = string(r.msg.Desc.Name())
+		}
 		each, why := b.single.recognise(&sub)
 		if each == nil {
 			return nil, fmt.Sprintf("its %s.%s are not %s requests that could be served: %s", in.Desc.Name(), plan.elems.Desc.Name(), verb, why)
@@ -127,11 +144,19 @@ func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 	}
 	s.resource, s.batch, s.shape = r, plan, b
 	used := []*protogen.Field{plan.elems}
-	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && keyKindOf(r.key) == keyString &&
-		(r.hasParent() || keyedByName(r) && (verb == "Get" || verb == "Delete")) &&
-		(verb != "Create" || plan.each.input.parent != nil) {
-		s.parent = p
-		used = append(used, p)
+	if p := field(in, "parent"); p != nil && isPlain(p, protoreflect.StringKind) && keyKindOf(r.key) == keyString {
+		ok := r.hasParent()
+		switch verb {
+		case "Create":
+			// Each request's parent, which the batch's fills in.
+			ok = plan.each.input.parent != nil
+		case "Get", "Delete":
+			ok = ok || keyedByName(r)
+		}
+		if ok {
+			s.parent = p
+			used = append(used, p)
+		}
 	}
 	s.refuse(in, rest(in, used...))
 	s.summary = b.summary(c, s)
@@ -144,12 +169,43 @@ func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 	return s, ""
 }
 
+// resourceElements finds, for a batch Create of r without requests, the
+// repeated field of in holding r itself, and the field holding one r in
+// the request of the service's Create<r> (AIP-133's body); or nils.
+func (c *methodContext) resourceElements(in *protogen.Message, r *resourceModel) (elems, body *protogen.Field) {
+	if r == nil {
+		return nil, nil
+	}
+	for _, f := range in.Fields {
+		if f.Desc.IsList() && !f.Desc.IsMap() && f.Message == r.msg {
+			elems = f
+		}
+	}
+	if elems == nil {
+		return nil, nil
+	}
+	for _, m := range c.svc.Methods {
+		if string(m.Desc.Name()) != "Create"+string(r.msg.Desc.Name()) || !isOpen(m.Input) {
+			continue
+		}
+		for _, f := range m.Input.Fields {
+			if isSingularMessage(f) && f.Message == r.msg {
+				return elems, f
+			}
+		}
+	}
+	return nil, nil
+}
+
 // summary says what a batch method does.
 func (b batchShape) summary(c *methodContext, s *standardMethod) string {
 	r, plan := s.resource, s.batch
 	elems := string(plan.elems.Desc.Name())
 	what := fmt.Sprintf("each %s request of %s, as %s%s would", b.batchVerb(), elems, b.batchVerb(), r.msg.Desc.Name())
-	if plan.names {
+	switch {
+	case plan.asBody != nil:
+		what = fmt.Sprintf("each of %s, as Create%s would from a %s holding it as %s", elems, r.msg.Desc.Name(), plan.asBody.Parent.Desc.Name(), plan.asBody.Desc.Name())
+	case plan.names:
 		what = fmt.Sprintf("every %s whose %s is one of the request's %s", r.msg.Desc.Name(), r.key.Desc.Name(), elems)
 	}
 	parent := ""
@@ -164,7 +220,7 @@ func (b batchShape) summary(c *methodContext, s *standardMethod) string {
 		if s.parent != nil {
 			p = fmt.Sprintf("; %s, when set, is the parent of each request that leaves its own empty, and one that sets another is InvalidArgument", s.parent.Desc.Name())
 		}
-		return fmt.Sprintf("creates a %s from %s (AIP-233), all or nothing: every request is checked and becomes a resource, then one CreateBatch stores them all or none (a key used twice is AlreadyExists); the answer holds them in the order of the request%s", r.msg.Desc.Name(), what, p)
+		return fmt.Sprintf("creates %s %s from %s (AIP-233), all or nothing: every request is checked and becomes a resource, then one CreateBatch stores them all or none (a key used twice is AlreadyExists); the answer holds them in the order of the request%s", article(string(r.msg.Desc.Name())), r.msg.Desc.Name(), what, p)
 	case updateShape:
 		return fmt.Sprintf("carries out %s (AIP-234), in order; NOT atomic, as the repository has no transaction across resources: the first failure answers its error (naming the request) and stops the batch, and the updates before it stay applied; the answer holds the resources in the order of the request%s", what, parent)
 	}
@@ -202,11 +258,16 @@ func (c *methodContext) batchDeleteResource(in *protogen.Message) *resourceModel
 }
 
 // keysField returns the repeated request field holding keys of r: names
-// (for a name key), or the plural of r's key (ids), or <resource>_ids.
+// (for a name key), or the plural of r's key (ids), or <resource>_ids, or
+// <resource>_names.
 func keysField(in *protogen.Message, r *resourceModel) *protogen.Field {
 	names := []string{string(r.key.Desc.Name()) + "s"}
-	if r.key.Desc.Name() == "id" {
+	switch r.key.Desc.Name() {
+	case "id":
 		names = append(names, snake(string(r.msg.Desc.Name()))+"_ids")
+	case "name":
+		// Dialogflow's BatchDeleteEntityTypesRequest.entity_type_names.
+		names = append(names, snake(string(r.msg.Desc.Name()))+"_names")
 	}
 	for _, n := range names {
 		if f := field(in, n); f != nil && f.Desc.IsList() && !f.Desc.IsMap() && f.Desc.Kind() == r.key.Desc.Kind() && f.Message == nil && f.Enum == nil {
@@ -255,8 +316,12 @@ func (b batchShape) emit(w *methodWriter) {
 		}
 		w.P(target, ", ", w.err, " := func(", param, " ", typ, ") (", answer, ", error) {")
 	}
+	arg := elem
+	if plan.asBody != nil {
+		arg = w.a.newMessage(plan.asBody.Parent, plan.asBody.GoName, elem)
+	}
 	closeFn := func() {
-		w.P("}(", elem, ")")
+		w.P("}(", arg, ")")
 		w.P("if ", w.err, " != nil {")
 		w.P("return nil, ", w.id(svcserverPackage, "BatchItemError"), "(", strconv.Quote(elems), ", ", i, ", ", w.err, ")")
 		w.P("}")
@@ -307,7 +372,7 @@ func (b batchShape) emit(w *methodWriter) {
 		return
 	}
 	each := plan.each
-	elemType := "*" + w.g.QualifiedGoIdent(plan.elems.Message.GoIdent)
+	elemType := "*" + w.g.QualifiedGoIdent(plan.method.Input.GoIdent)
 	sub := w.elementWriter(plan, w.req)
 	w.P("for ", i, ", ", elem, " := range ", w.get(outer, plan.elems), " {")
 	switch b.single.(type) {

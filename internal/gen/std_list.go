@@ -40,6 +40,14 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 			}
 		}
 		if s.items == nil {
+			s.items, s.itemWrap, s.resource = c.wrappedItems(outMsg)
+			if s.items != nil {
+				for _, f := range rest(s.items.Message, s.itemWrap) {
+					s.notes = append(s.notes, fmt.Sprintf("%s.%s is left unset", s.items.Message.Desc.Name(), f.Desc.Name()))
+				}
+			}
+		}
+		if s.items == nil {
 			var why []string
 			for _, f := range outMsg.Fields {
 				if !f.Desc.IsList() || f.Message == nil {
@@ -87,7 +95,8 @@ func (listShape) recognise(c *methodContext) (*standardMethod, string) {
 		switch coll, from := c.listCollection(r, s.items, outMsg); {
 		case r.hasParent():
 			s.parent = p
-		case coll != "":
+		case coll != "" && s.itemWrap == nil:
+			// (A field of wrapped items names no collection.)
 			s.parent, s.collection = p, coll
 			note := collectionNote(r, p, coll, from)
 			s.notes, s.warnings = append(s.notes, note), append(s.warnings, note)
@@ -220,6 +229,53 @@ func trimSuffix(s, suffix string) string {
 	return ""
 }
 
+// wrappedItems finds, in a List's response, the repeated field whose
+// messages each hold one resource the noun names in a singular field
+// (ListFindingsResponse.list_findings_results, each a ListFindingsResult
+// holding a finding beside its state_change): the page, the field of each
+// item holding the resource, and the resource; or nils.
+func (c *methodContext) wrappedItems(out *protogen.Message) (items, wrap *protogen.Field, r *resourceModel) {
+	for _, f := range out.Fields {
+		if !f.Desc.IsList() || f.Message == nil || !isOpen(f.Message) {
+			continue
+		}
+		var holds *protogen.Field
+		var held *resourceModel
+		for _, g := range f.Message.Fields {
+			if gr := c.resources.resource(g.Message); isSingularMessage(g) && gr != nil && c.nounAgrees(gr) {
+				if holds != nil {
+					holds = nil
+					break
+				}
+				holds, held = g, gr
+			}
+		}
+		if holds != nil {
+			if items != nil {
+				return nil, nil, nil
+			}
+			items, wrap, r = f, holds, held
+		}
+	}
+	return items, wrap, r
+}
+
+// pageOf is the Go expression of a List's page of resources as its
+// response's repeated field holds them: items itself, or a slice of
+// wrapping messages built from it.
+func (w *methodWriter) pageOf(items string) string {
+	s := w.std
+	if s.itemWrap == nil {
+		return items
+	}
+	page, item := w.v.of("page"), w.v.of("item")
+	w.P(page, " := make([]*", w.g.QualifiedGoIdent(s.items.Message.GoIdent), ", 0, len(", items, "))")
+	w.P("for _, ", item, " := range ", items, " {")
+	w.P(page, " = append(", page, ", ", w.a.newMessage(s.items.Message, s.itemWrap.GoName, item), ")")
+	w.P("}")
+	return page
+}
+
 func (listShape) emit(w *methodWriter) {
 	s := w.std
 	results := w.errResults()
@@ -277,7 +333,7 @@ func (listShape) emit(w *methodWriter) {
 		w.P(items, ", ", next, ", ", w.err, " := ", w.repo, ".List(", w.ctx, ", ", pageSize, ", ", w.get(w.req, s.pageToken), filters, ")")
 		w.onError("nil, ")
 		w.readMasks(items)
-		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, items, s.nextToken.GoName, next), ", nil")
+		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, w.pageOf(items), s.nextToken.GoName, next), ", nil")
 	case w.mm.kind == unary:
 		all, budget, token, page, item := w.v.of("all"), w.v.of("budget"), w.v.of("token"), w.v.of("page"), w.v.of("item")
 		w.P("var ", all, " []*", s.resource.msg.GoIdent)
@@ -294,7 +350,7 @@ func (listShape) emit(w *methodWriter) {
 		w.P(all, " = append(", all, ", ", page, "...)")
 		w.P("if ", next, ` == "" {`)
 		w.readMasks(all)
-		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, all), ", nil")
+		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, w.pageOf(all)), ", nil")
 		w.P("}")
 		w.P(token, " = ", next)
 		w.P("}")

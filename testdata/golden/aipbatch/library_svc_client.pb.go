@@ -133,6 +133,15 @@ func (c *LibraryWrapper) BatchGetMemos(ctx context.Context, in *BatchGetMemosReq
 	return svcclient.Call(ctx, c.inv, _Library_BatchGetMemos_svcPolicy, opts, in, c.client.BatchGetMemos)
 }
 
+// BatchCreateMemos calls example.aipbatch.v1.Library.BatchCreateMemos with a
+// default deadline of 30s, not retried.
+//
+// A batch of the resources themselves, as Grafeas' BatchCreateOccurrences
+// has it: each is created as CreateMemo would create it.
+func (c *LibraryWrapper) BatchCreateMemos(ctx context.Context, in *BatchCreateMemosRequest, opts ...grpc.CallOption) (*BatchCreateMemosResponse, error) {
+	return svcclient.Call(ctx, c.inv, _Library_BatchCreateMemos_svcPolicy, opts, in, c.client.BatchCreateMemos)
+}
+
 // The rows of _Library_svcPolicies, one per method, in the order of the service.
 const (
 	_Library_CreateBook_svcPolicy       = 0
@@ -149,6 +158,7 @@ const (
 	_Library_BatchDeleteNotes_svcPolicy = 11
 	_Library_CreateMemo_svcPolicy       = 12
 	_Library_BatchGetMemos_svcPolicy    = 13
+	_Library_BatchCreateMemos_svcPolicy = 14
 )
 
 // _Library_svcPolicies is the policy of every method of example.aipbatch.v1.Library, in the
@@ -261,6 +271,14 @@ var _Library_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  Library_BatchGetMemos_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Library_BatchCreateMemos_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,

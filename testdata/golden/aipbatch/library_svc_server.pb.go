@@ -580,3 +580,72 @@ func (s LibrarySkeleton) BatchGetMemos(ctx context.Context, req *BatchGetMemosRe
 	}
 	return &BatchGetMemosResponse{Memos: items}, nil
 }
+
+// BatchCreateMemos creates a Memo from each of memos, as CreateMemo would from
+// a CreateMemoRequest holding it as memo (AIP-233), all or nothing: every
+// request is checked and becomes a resource, then one CreateBatch stores them
+// all or none (a key used twice is AlreadyExists); the answer holds them in the
+// order of the request; parent, when set, is the parent of each request that
+// leaves its own empty, and one that sets another is InvalidArgument, from the
+// Memo repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
+// Notes:
+//   - each of memos: the new name is parent/memos/<memo_id> (a server-assigned
+//     id when memo_id is empty)
+//   - each of memos: Memo declares no google.api.resource pattern, so names
+//     under parent are taken to be parent/memos/<id> (AIP-122), the collection
+//     "memos" a guess from the method's noun Memo; declare google.api.resource
+//     to say otherwise
+//
+// A batch of the resources themselves, as Grafeas' BatchCreateOccurrences
+// has it: each is created as CreateMemo would create it.
+func (s LibrarySkeleton) BatchCreateMemos(ctx context.Context, req *BatchCreateMemosRequest) (*BatchCreateMemosResponse, error) {
+	if s.repos.Memo == nil {
+		return nil, svcserver.Unimplemented(Library_BatchCreateMemos_FullMethodName)
+	}
+	parent := req.GetParent()
+	items := make([]*Memo, 0, len(req.GetMemos()))
+	for i, e := range req.GetMemos() {
+		res, err := func(req *CreateMemoRequest) (*Memo, error) {
+			if parent != "" {
+				if ep := req.GetParent(); ep == "" {
+					// The batch's parent is that of each request that leaves its own empty; the request stays as the caller made it.
+					req = proto.CloneOf(req)
+					req.Parent = parent
+				} else if ep != parent {
+					return nil, status.Errorf(codes.InvalidArgument, "parent %q is not the batch's parent %q", ep, parent)
+				}
+			}
+			msg := req.GetMemo()
+			if msg == nil {
+				return nil, status.Error(codes.InvalidArgument, "CreateMemoRequest.memo is required")
+			}
+			// The request stays as the caller made it.
+			msg = proto.CloneOf(msg)
+			prefix, err := svcaip.CollectionKeyPrefix("parent", req.GetParent(), "memos")
+			if err != nil {
+				return nil, err
+			}
+			id := req.GetMemoId()
+			if err := svcaip.CheckID("memo_id", id); err != nil {
+				return nil, err
+			}
+			if id == "" {
+				id = svcstore.NewID()
+			}
+			msg.Name = prefix + id
+			return msg, nil
+		}(&CreateMemoRequest{Memo: e})
+		if err != nil {
+			return nil, svcserver.BatchItemError("memos", i, err)
+		}
+		items = append(items, res)
+	}
+	created, err := s.repos.Memo.CreateBatch(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	return &BatchCreateMemosResponse{Memos: created}, nil
+}

@@ -246,3 +246,27 @@ func TestBatchGetUnderParentWithoutPatterns(t *testing.T) {
 		t.Fatalf("BatchGetMemos without a parent = %v, %v", got.GetMemos(), err)
 	}
 }
+
+// TestBatchCreateOfResources: BatchCreateMemos holds the memos themselves;
+// each is created under the batch's parent as CreateMemo would, all or
+// nothing.
+func TestBatchCreateOfResources(t *testing.T) {
+	ctx := context.Background()
+	c := StartLibraryForTest(t, NewInMemoryLibrarySkeleton())
+	res, err := c.BatchCreateMemos(ctx, &BatchCreateMemosRequest{Parent: "projects/1", Memos: []*Memo{{Text: "a"}, {Text: "b"}}})
+	if err != nil || len(res.GetMemos()) != 2 || res.GetMemos()[1].GetText() != "b" {
+		t.Fatalf("BatchCreateMemos = %v, %v", res.GetMemos(), err)
+	}
+	for _, m := range res.GetMemos() {
+		if !strings.HasPrefix(m.GetName(), "projects/1/memos/") {
+			t.Fatalf("memo %q is not under the batch's parent", m.GetName())
+		}
+	}
+	got, err := c.BatchGetMemos(ctx, &BatchGetMemosRequest{Names: []string{res.GetMemos()[0].GetName(), res.GetMemos()[1].GetName()}})
+	if err != nil || len(got.GetMemos()) != 2 {
+		t.Fatalf("BatchGetMemos of the created memos = %v, %v", got.GetMemos(), err)
+	}
+	if _, err := c.BatchCreateMemos(ctx, &BatchCreateMemosRequest{Parent: "projects", Memos: []*Memo{{Text: "c"}}}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("BatchCreateMemos under a parent that is no name = %v; want InvalidArgument", err)
+	}
+}
