@@ -588,6 +588,19 @@ func NameUnder(field, prefix, name string) (string, error) {
 	return prefix + name, nil
 }
 
+// MissingAs returns a function passing a Delete's answer through, but for
+// a NotFound error when allow is set (AIP-135's allow_missing, on a Delete
+// that answers the deleted resource): then it answers missing (the
+// resource holding only its name) and no error.
+func MissingAs[M any](allow bool, missing M) func(M, error) (M, error) {
+	return func(m M, err error) (M, error) {
+		if allow && status.Code(err) == codes.NotFound {
+			return missing, nil
+		}
+		return m, err
+	}
+}
+
 // OperationName is the name of a new operation, of an API's own Operation
 // type (GKE's), about the resource named target: beside it, under its
 // parent ("projects/p/locations/l/operations/<id>" for the cluster

@@ -515,3 +515,20 @@ func TestNameUnder(t *testing.T) {
 		t.Errorf("NameUnder of an empty name = %q, %v; want a server-assigned id under the prefix", got, err)
 	}
 }
+
+func TestMissingAs(t *testing.T) {
+	missing, found := &errdetails.ResourceInfo{ResourceName: "missing"}, &errdetails.ResourceInfo{ResourceName: "found"}
+	notFound := status.Error(codes.NotFound, "no")
+	if got, err := MissingAs(true, missing)(nil, notFound); err != nil || got != missing {
+		t.Errorf("allowed NotFound = %v, %v; want the missing answer", got, err)
+	}
+	if _, err := MissingAs(false, missing)(nil, notFound); status.Code(err) != codes.NotFound {
+		t.Errorf("NotFound without allow = %v; want NotFound", err)
+	}
+	if _, err := MissingAs(true, missing)(nil, status.Error(codes.Aborted, "etag")); status.Code(err) != codes.Aborted {
+		t.Errorf("another error = %v; want it passed through", err)
+	}
+	if got, err := MissingAs(true, missing)(found, nil); err != nil || got != found {
+		t.Errorf("a deleted resource = %v, %v; want it passed through", got, err)
+	}
+}

@@ -44,9 +44,13 @@ func (deleteShape) recognise(c *methodContext) (*standardMethod, string) {
 		s.validateOnly = v
 		s.notes = append(s.notes, validateOnlyNote(v, "what the Delete would answer", "nothing is deleted"))
 	}
-	if a := allowMissingOf(in); a != nil && out.empty {
+	if a := allowMissingOf(in); a != nil && (out.empty || r.deletion == nil && out.wrap == nil) {
 		s.allowMissing = a
-		s.notes = append(s.notes, fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name()))
+		note := fmt.Sprintf("%s (AIP-135): deleting a %s that does not exist succeeds, and does nothing", a.Desc.Name(), r.msg.Desc.Name())
+		if !out.empty {
+			note += fmt.Sprintf(", answering a %s that holds only the request's %s", r.msg.Desc.Name(), r.key.Desc.Name())
+		}
+		s.notes = append(s.notes, note)
 	}
 	if f := field(in, "force"); f != nil && isPlain(f, protoreflect.BoolKind) && keyKindOf(r.key) == keyString {
 		s.force = f // its note is written once the children are known (linkChildren)
@@ -101,7 +105,11 @@ func (deleteShape) emit(w *methodWriter) {
 		w.P(cur, ", ", w.err, " := ", w.repo, ".Get(", w.freshCtx(), ", ", w.requestKey(), ")")
 		if a := w.std.allowMissing; a != nil {
 			w.P("if ", w.id(statusPackage, "Code"), "(", w.err, ") == ", w.id(codesPackage, "NotFound"), " && ", w.get(w.req, a), " {")
-			w.respondValue(cur)
+			if w.std.out.empty {
+				w.respondValue(cur)
+			} else {
+				w.respondValue(w.missing())
+			}
 			w.P("}")
 		}
 		w.onError("nil, ")
@@ -118,9 +126,21 @@ func (deleteShape) emit(w *methodWriter) {
 		w.softDelete(etag)
 		return
 	}
+	call := w.repo + ".Delete(" + w.ctx + ", " + w.requestKey() + ", " + etag + ")"
 	if a := w.std.allowMissing; a != nil {
 		// AIP-135: a missing resource is deleted already.
-		w.tolerate = w.id(statusPackage, "Code") + "(" + w.err + ") != " + w.id(codesPackage, "NotFound") + " || !" + w.get(w.req, a)
+		if w.std.out.empty {
+			w.tolerate = w.id(statusPackage, "Code") + "(" + w.err + ") != " + w.id(codesPackage, "NotFound") + " || !" + w.get(w.req, a)
+		} else {
+			call = w.id(svcaipPackage, "MissingAs") + "(" + w.get(w.req, a) + ", " + w.missing() + ")(" + call + ")"
+		}
 	}
-	w.respond(w.repo + ".Delete(" + w.ctx + ", " + w.requestKey() + ", " + etag + ")")
+	w.respond(call)
+}
+
+// missing is the answer of a Delete answering the resource, with
+// allow_missing, when there is none: a resource holding only the key.
+func (w *methodWriter) missing() string {
+	r := w.std.resource
+	return w.a.newMessage(r.msg, r.key.GoName, w.requestKey())
 }

@@ -419,11 +419,36 @@ func (c *JobServiceWrapper) UpdateJobAndWait(ctx context.Context, in *UpdateJobR
 	return svclro.WaitFor[*Job, *JobOperationMetadata](ctx, c.ops, op)
 }
 
+// DeleteJob calls example.secrets.v1.JobService.DeleteJob with a default
+// deadline of 30s, not retried.
+//
+// A Delete answering the deleted resource, as Eventarc's DeleteTrigger
+// does, with allow_missing: a missing job answers one holding its name.
+func (c *JobServiceWrapper) DeleteJob(ctx context.Context, in *DeleteJobRequest, opts ...grpc.CallOption) (*longrunningpb.Operation, error) {
+	return svcclient.Call(ctx, c.inv, _JobService_DeleteJob_svcPolicy, opts, in, c.client.DeleteJob)
+}
+
+// DeleteJobAndWait calls DeleteJob and waits for its operation to be done, as
+// GAPIC's Operation.Wait does: google.longrunning.Operations' WaitOperation
+// (GetOperation when the server lacks it), with backoff between calls, within
+// ctx's deadline. It returns the operation's Job and its JobOperationMetadata
+// (nil when it has none); an operation that failed answers its error as a
+// status error. DeleteJob itself has its default deadline and retries; the wait
+// is bounded by ctx only.
+func (c *JobServiceWrapper) DeleteJobAndWait(ctx context.Context, in *DeleteJobRequest, opts ...grpc.CallOption) (*Job, *JobOperationMetadata, error) {
+	op, err := c.DeleteJob(ctx, in, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return svclro.WaitFor[*Job, *JobOperationMetadata](ctx, c.ops, op)
+}
+
 // The rows of _JobService_svcPolicies, one per method, in the order of the service.
 const (
 	_JobService_CreateJob_svcPolicy = 0
 	_JobService_GetJob_svcPolicy    = 1
 	_JobService_UpdateJob_svcPolicy = 2
+	_JobService_DeleteJob_svcPolicy = 3
 )
 
 // _JobService_svcPolicies is the policy of every method of example.secrets.v1.JobService, in the
@@ -448,6 +473,14 @@ var _JobService_svcPolicies = []svcclient.MethodPolicy{
 	},
 	{
 		FullMethod:  JobService_UpdateJob_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  JobService_DeleteJob_FullMethodName,
 		Kind:        svcclient.Unary,
 		Idempotency: svcclient.IdempotencyUnknown,
 		Auth:        svcclient.AuthRequired,

@@ -579,3 +579,51 @@ func (s JobServiceSkeleton) UpdateJob(ctx context.Context, req *UpdateJobRequest
 	}
 	return svclro.Done(ctx, s.repos.Operations, res, &JobOperationMetadata{})
 }
+
+// DeleteJob deletes the Job whose name is the request's name, from the Job
+// repository (name is the key: the resource name of google.api.resource, marked
+// IDENTIFIER). Without the repository it answers codes.Unimplemented. Override
+// it to serve the method yourself.
+//
+// Notes:
+//   - validate_only (AIP-163): every check is made, and the answer is what the
+//     Delete would answer; nothing is deleted
+//   - allow_missing (AIP-135): deleting a Job that does not exist succeeds, and
+//     does nothing, answering a Job that holds only the request's name
+//   - it answers a google.longrunning.Operation that is already done, with the
+//     result packed as its response and an empty
+//     example.secrets.v1.JobOperationMetadata as its metadata, kept in the
+//     Operations repository (served as google.longrunning.Operations by
+//     svclro.Register); a skeleton without that repository answers
+//     codes.Unimplemented
+//   - a name that is not of the form jobs/{job} is InvalidArgument
+//
+// A Delete answering the deleted resource, as Eventarc's DeleteTrigger
+// does, with allow_missing: a missing job answers one holding its name.
+func (s JobServiceSkeleton) DeleteJob(ctx context.Context, req *DeleteJobRequest) (*longrunningpb.Operation, error) {
+	if s.repos.Job == nil {
+		return nil, svcserver.Unimplemented(JobService_DeleteJob_FullMethodName)
+	}
+	if s.repos.Operations == nil {
+		return nil, svcserver.Unimplemented(JobService_DeleteJob_FullMethodName)
+	}
+	if err := svcaip.CheckName("name", req.GetName(), "jobs/{job}"); err != nil {
+		return nil, err
+	}
+	if req.GetValidateOnly() {
+		// AIP-163: every check, and nothing deleted.
+		cur, err := s.repos.Job.Get(svcstore.ReadFresh(ctx), req.GetName())
+		if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
+			return svclro.Preview(&Job{Name: req.GetName()}, &JobOperationMetadata{})
+		}
+		if err != nil {
+			return nil, err
+		}
+		return svclro.Preview(cur, &JobOperationMetadata{})
+	}
+	res, err := svcaip.MissingAs(req.GetAllowMissing(), &Job{Name: req.GetName()})(s.repos.Job.Delete(ctx, req.GetName(), ""))
+	if err != nil {
+		return nil, err
+	}
+	return svclro.Done(ctx, s.repos.Operations, res, &JobOperationMetadata{})
+}

@@ -130,3 +130,29 @@ func TestLongRunningPreviews(t *testing.T) {
 		t.Fatalf("operations stored: %d, %v; want 1 (previews store none)", len(list), err)
 	}
 }
+
+// TestDeleteAnsweringTheResource: a long-running Delete that answers the
+// deleted Job (Eventarc's DeleteTrigger shape) with allow_missing.
+func TestDeleteAnsweringTheResource(t *testing.T) {
+	ctx := context.Background()
+	c := StartJobServiceForTest(t, NewInMemoryJobServiceSkeleton())
+	if _, _, err := c.CreateJobAndWait(ctx, &CreateJobRequest{JobId: "d", Job: &Job{Command: "run"}}); err != nil {
+		t.Fatal(err)
+	}
+	prev, _, err := c.DeleteJobAndWait(ctx, &DeleteJobRequest{Name: "jobs/d", ValidateOnly: true})
+	if err != nil || prev.GetCommand() != "run" {
+		t.Fatalf("DeleteJobAndWait(validate_only) = %v, %v; want the job it would delete", prev, err)
+	}
+	deleted, _, err := c.DeleteJobAndWait(ctx, &DeleteJobRequest{Name: "jobs/d"})
+	if err != nil || deleted.GetCommand() != "run" {
+		t.Fatalf("DeleteJobAndWait = %v, %v; want the deleted job", deleted, err)
+	}
+	_, _, err = c.DeleteJobAndWait(ctx, &DeleteJobRequest{Name: "jobs/d"})
+	wantCode(t, "DeleteJob of a deleted job", err, codes.NotFound)
+	for _, validateOnly := range []bool{true, false} {
+		missing, _, err := c.DeleteJobAndWait(ctx, &DeleteJobRequest{Name: "jobs/d", AllowMissing: true, ValidateOnly: validateOnly})
+		if err != nil || missing.GetName() != "jobs/d" || missing.GetCommand() != "" {
+			t.Fatalf("DeleteJobAndWait(allow_missing, validate_only %v) of a missing job = %v, %v; want a job holding only its name", validateOnly, missing, err)
+		}
+	}
+}
