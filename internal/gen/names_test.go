@@ -274,7 +274,6 @@ option (google.api.resource_definition) = {pattern: "x/{x}"};
 // (CreateOfflineProfile beside CreateProfile) it stays custom, and so do
 // nouns that only start with the resource's name (UpdateDomainStatus).
 func TestQualifiedNouns(t *testing.T) {
-	dir := t.TempDir()
 	src := `syntax = "proto3";
 package t.v1;
 import "google/api/resource.proto";
@@ -306,10 +305,7 @@ service Directory {
   rpc CreateOfflineProfile(CreateProfileRequest) returns (Profile);
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
+	report := explainedSource(t, src)
 	wantServed(t, report, "t.v1.Directory", "CreateMicrosoftAdDomain", "ListLakeActions", "CreateProfile")
 	if got := report["t.v1.Directory.CreateMicrosoftAdDomain"]; !strings.Contains(got, "its noun MicrosoftAdDomain names Domain after a qualifier (MicrosoftAd)") {
 		t.Errorf("CreateMicrosoftAdDomain: %s\nwant the qualifier explained", got)
@@ -324,7 +320,6 @@ service Directory {
 // service reads that Operation back; Compute's Disks, whose operations
 // another service reads, keep CreateSnapshot custom.
 func TestOwnOperationsReadBack(t *testing.T) {
-	dir := t.TempDir()
 	src := `syntax = "proto3";
 package t.v1;
 option go_package = "example.com/t;t";
@@ -346,10 +341,7 @@ service Snapshots {
   rpc GetOperation(GetOperationRequest) returns (Operation);
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
+	report := explainedSource(t, src)
 	wantServed(t, report, "t.v1.Disks")
 	wantServed(t, report, "t.v1.Snapshots", "CreateSnapshot", "GetOperation")
 	if got := report["t.v1.Snapshots.CreateSnapshot"]; !strings.Contains(got, "it answers the service's own Operation (not google.longrunning's)") {
@@ -360,7 +352,6 @@ service Snapshots {
 // TestShortNouns: a service named after a resource (RuntimeConfigManager)
 // may call it by its last words (GetConfig); another service may not.
 func TestShortNouns(t *testing.T) {
-	dir := t.TempDir()
 	src := `syntax = "proto3";
 package t.v1;
 option go_package = "example.com/t;t";
@@ -378,13 +369,20 @@ service Settings {
   rpc GetConfig(GetConfigRequest) returns (RuntimeConfig);
 }
 `
-	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	report := explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
+	report := explainedSource(t, src)
 	wantServed(t, report, "t.v1.RuntimeConfigManager", "GetConfig", "DeleteConfig")
 	wantServed(t, report, "t.v1.Settings")
 	if got := report["t.v1.RuntimeConfigManager.DeleteConfig"]; !strings.Contains(got, "its noun Config is RuntimeConfig without its leading words") {
 		t.Errorf("DeleteConfig: %s\nwant the short noun explained", got)
 	}
+}
+
+// explainedSource is the explain report of one file t.proto holding src.
+func explainedSource(t *testing.T, src string) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "t.proto"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return explained(t, request(t, []string{dir}, []string{"t.proto"}, "paths=source_relative"))
 }

@@ -314,12 +314,14 @@ func checkedApart(r, own *resourceModel) string {
 // of own (ML Engine's ModelService serving Versions, Monitoring's
 // NotificationChannelService serving NotificationChannelDescriptors). Where
 // own's names are checked and r's are not, r's names may be own's and the
-// method is refused.
+// method is refused; so is a resource keyed by a bare id, which may be
+// own's (containerd's Leases.ListResources(id) lists the Resources of the
+// lease whose id it is).
 func keptApart(r, own *resourceModel) string {
-	if len(r.patterns) > 0 || len(own.patterns) > 0 {
+	if len(r.patterns) > 0 || len(own.patterns) > 0 || r.key.Desc.Name() != "name" {
 		return ""
 	}
-	return fmt.Sprintf("neither checks its names against google.api.resource patterns, and the method's request and answer are %s's, so it is kept in a repository of its own", r.msg.Desc.Name())
+	return fmt.Sprintf("neither checks its names against google.api.resource patterns, %s is keyed by a resource name, and the method's request and answer are %s's, so it is kept in a repository of its own", r.msg.Desc.Name(), r.msg.Desc.Name())
 }
 
 // parentOf reports whether a pattern of resource type t is the parent of

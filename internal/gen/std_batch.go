@@ -69,9 +69,20 @@ func (b batchShape) recognise(c *methodContext) (*standardMethod, string) {
 		for _, f := range outMsg.Fields {
 			if fr := c.resources.resource(f.Message); f.Desc.IsList() && fr != nil && c.nounAgrees(fr) && s.items == nil {
 				s.items, r = f, fr
-				continue
 			}
+		}
+		if s.items == nil {
+			// Each resource in a result of its own (Talent's JobResult,
+			// beside a status left unset: all or nothing, every one is OK).
+			s.items, s.itemWrap, r = c.wrappedItems(outMsg)
+		}
+		for _, f := range rest(outMsg, s.items) {
 			s.notes = append(s.notes, fmt.Sprintf("%s.%s is left unset", outMsg.Desc.Name(), f.Desc.Name()))
+		}
+		if s.itemWrap != nil {
+			for _, f := range rest(s.items.Message, s.itemWrap) {
+				s.notes = append(s.notes, fmt.Sprintf("%s.%s is left unset", s.items.Message.Desc.Name(), f.Desc.Name()))
+			}
 		}
 		if r == nil {
 			return nil, fmt.Sprintf("%s has no repeated field of the resource the method names (%q)", outMsg.Desc.Name(), c.noun)
@@ -368,7 +379,7 @@ func (b batchShape) emit(w *methodWriter) {
 		closeFn()
 		w.P(items, " = append(", items, ", ", res, ")")
 		w.P("}")
-		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, items), ", nil")
+		w.P("return ", w.a.newMessage(s.out.msg, s.items.GoName, w.pageOf(items)), ", nil")
 		return
 	}
 	each := plan.each
@@ -431,7 +442,7 @@ func (b batchShape) emit(w *methodWriter) {
 		w.respondDone(w.a.newMessage(s.out.msg))
 		return
 	}
-	w.respondDone(w.a.newMessage(s.out.msg, s.items.GoName, items))
+	w.respondDone(w.a.newMessage(s.out.msg, s.items.GoName, w.pageOf(items)))
 }
 
 // goScalar is the Go type of a scalar field's values.

@@ -99,10 +99,12 @@ func (c *methodContext) operationAnswer(verb string) (*protogen.Message, *lroAns
 // required declare them (AI Platform's ml.v1, Firestore admin v1beta1), is
 // served: its response is the resource the method's noun names (or
 // google.protobuf.Empty for a Delete), its metadata google.protobuf.Empty.
-// Or nil, when the noun names no resource in the file's scope.
+// Or nil, when the noun names no resource in the file's scope, or for a
+// batch.
 func (c *methodContext) guessOperationTypes(verb string) *lroAnswer {
 	empty := c.scope.byFullName[emptyName]
-	if empty == nil {
+	if empty == nil || strings.HasPrefix(verb, "Batch") {
+		// (A batch's response is a message of its own, which no noun names.)
 		return nil
 	}
 	resp := empty

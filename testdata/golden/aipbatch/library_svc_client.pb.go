@@ -320,3 +320,109 @@ func StartLibraryForTest(tb svcserver.TB, impl LibraryServer, opts ...svcclient.
 	})
 	return NewLibraryWrapper(conn, opts...)
 }
+
+// ArchiveWrapper calls the example.aipbatch.v1.Archive service with a default
+// deadline per method and retries for the methods that are safe to retry (see
+// ArchiveMethodPolicies); their attempts wait for the connection to be ready,
+// within the deadline. It has the methods of ArchiveClient, with the same
+// signatures, so it can stand in for it; svcclient.CallTimeout, CallNoRetry,
+// CallHook and CallRetryPolicy are per-call grpc.CallOptions (a plain
+// ArchiveClient ignores them). Server-streaming methods are also offered as
+// iterators, and paginated List methods as one iterator over every page.
+//
+// Archive answers each created memo in a result of its own, beside a
+// status, as Talent's BatchCreateJobs answers JobResults.
+type ArchiveWrapper struct {
+	client ArchiveClient
+	inv    *svcclient.Invoker
+}
+
+var _ ArchiveClient = (*ArchiveWrapper)(nil)
+
+// NewArchiveWrapper returns a wrapper that calls the service over cc. It panics
+// if an option is wrong (e.g. svcclient.WithMethodPolicy naming a method the service
+// does not have); check options built at run time with
+// svcclient.CheckOptions(ArchiveMethodPolicies(), opts...) first.
+func NewArchiveWrapper(cc grpc.ClientConnInterface, opts ...svcclient.Option) *ArchiveWrapper {
+	return WrapArchiveClient(NewArchiveClient(cc), opts...)
+}
+
+// WrapArchiveClient returns a wrapper around an existing ArchiveClient. Like
+// NewArchiveWrapper, it panics if an option is wrong.
+func WrapArchiveClient(client ArchiveClient, opts ...svcclient.Option) *ArchiveWrapper {
+	return &ArchiveWrapper{client: client, inv: svcclient.NewInvoker(_Archive_svcPolicies, opts...)}
+}
+
+// CreateMemo calls example.aipbatch.v1.Archive.CreateMemo with a default
+// deadline of 30s, not retried.
+func (c *ArchiveWrapper) CreateMemo(ctx context.Context, in *CreateMemoRequest, opts ...grpc.CallOption) (*Memo, error) {
+	return svcclient.Call(ctx, c.inv, _Archive_CreateMemo_svcPolicy, opts, in, c.client.CreateMemo)
+}
+
+// BatchCreateMemos calls example.aipbatch.v1.Archive.BatchCreateMemos with a
+// default deadline of 30s, not retried.
+func (c *ArchiveWrapper) BatchCreateMemos(ctx context.Context, in *BatchCreateMemosRequest, opts ...grpc.CallOption) (*BatchCreateMemoResults, error) {
+	return svcclient.Call(ctx, c.inv, _Archive_BatchCreateMemos_svcPolicy, opts, in, c.client.BatchCreateMemos)
+}
+
+// The rows of _Archive_svcPolicies, one per method, in the order of the service.
+const (
+	_Archive_CreateMemo_svcPolicy       = 0
+	_Archive_BatchCreateMemos_svcPolicy = 1
+)
+
+// _Archive_svcPolicies is the policy of every method of example.aipbatch.v1.Archive, in the
+// order of the service, resolved from the schema and the plugin options: the
+// client's deadlines and retries, and whether servers require credentials.
+var _Archive_svcPolicies = []svcclient.MethodPolicy{
+	{
+		FullMethod:  Archive_CreateMemo_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+	{
+		FullMethod:  Archive_BatchCreateMemos_FullMethodName,
+		Kind:        svcclient.Unary,
+		Idempotency: svcclient.IdempotencyUnknown,
+		Auth:        svcclient.AuthRequired,
+		Timeout:     30 * time.Second,
+		Retry:       svcclient.RetryPolicy{MaxAttempts: 1},
+	},
+}
+
+// Registered, so that servers find a method's row by its full name:
+// svcprod.WithAuth reads there which methods are public.
+func init() {
+	svcclient.RegisterPolicies(_Archive_svcPolicies)
+}
+
+// ArchiveMethodPolicies returns the client policy of every method of example.aipbatch.v1.Archive:
+// full method name, RPC kind, idempotency, authentication, default timeout and
+// retry policy. The result is a copy; changing it changes no wrapper.
+func ArchiveMethodPolicies() []svcclient.MethodPolicy {
+	return svcclient.ClonePolicies(_Archive_svcPolicies)
+}
+
+// ArchiveServiceConfig returns the gRPC service config JSON equivalent to
+// ArchiveMethodPolicies, for grpc.WithDefaultServiceConfig. Retry in one layer
+// only: with this config, construct the wrapper with svcclient.WithoutRetries(),
+// or attempts multiply.
+func ArchiveServiceConfig() string {
+	return svcclient.ServiceConfigJSON(_Archive_svcPolicies)
+}
+
+// StartArchiveForTest serves impl on an in-process connection (bufconn), with
+// svcserver's recovery, health and reflection, and returns a wrapper client for
+// it; both are stopped when the test ends. It is meant for tests:
+// StartArchiveForTest(t, NewInMemoryArchiveSkeleton()) runs the service on
+// in-memory repositories.
+func StartArchiveForTest(tb svcserver.TB, impl ArchiveServer, opts ...svcclient.Option) *ArchiveWrapper {
+	tb.Helper()
+	conn := svcserver.ServeInProcess(tb, func(s grpc.ServiceRegistrar) {
+		RegisterArchiveServer(s, impl)
+	})
+	return NewArchiveWrapper(conn, opts...)
+}

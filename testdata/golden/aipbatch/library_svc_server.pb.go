@@ -649,3 +649,150 @@ func (s LibrarySkeleton) BatchCreateMemos(ctx context.Context, req *BatchCreateM
 	}
 	return &BatchCreateMemosResponse{Memos: created}, nil
 }
+
+// ArchiveSkeleton is a ready implementation of ArchiveServer: embed it by value
+// in your own type and override the methods you serve. Every method you do not
+// override answers codes.Unimplemented with the method's full name, so adding a
+// method to the service and regenerating keeps your type compiling. Standard
+// methods are served from the repositories given to NewArchiveSkeleton; a zero
+// ArchiveSkeleton has none and answers Unimplemented for them too.
+//
+// Archive answers each created memo in a result of its own, beside a
+// status, as Talent's BatchCreateJobs answers JobResults.
+type ArchiveSkeleton struct {
+	UnimplementedArchiveServer
+	repos ArchiveRepositories
+}
+
+var _ ArchiveServer = ArchiveSkeleton{}
+
+// ArchiveRepositories holds the repositories ArchiveSkeleton serves standard
+// methods from. A nil repository leaves its methods Unimplemented.
+type ArchiveRepositories struct {
+	Memo MemoRepository
+}
+
+// NewArchiveSkeleton returns a skeleton that serves standard methods from repos.
+func NewArchiveSkeleton(repos ArchiveRepositories) ArchiveSkeleton {
+	return ArchiveSkeleton{repos: repos}
+}
+
+// Repositories returns the repositories the skeleton serves standard
+// methods from, for the methods you write yourself.
+func (s ArchiveSkeleton) Repositories() ArchiveRepositories {
+	return s.repos
+}
+
+// NewInMemoryArchiveSkeleton returns a skeleton that serves standard methods from
+// new, empty in-memory repositories, each configured with opts.
+func NewInMemoryArchiveSkeleton(opts ...svcstore.Option) ArchiveSkeleton {
+	return NewArchiveSkeleton(ArchiveRepositories{
+		Memo: NewInMemoryMemoRepository(opts...),
+	})
+}
+
+// CreateMemo creates a Memo from CreateMemoRequest.memo, from the Memo
+// repository (name is the key (there is no id field)). Without the repository
+// it answers codes.Unimplemented. Override it to serve the method yourself.
+//
+// Notes:
+//   - the new name is parent/memos/<memo_id> (a server-assigned id when memo_id
+//     is empty)
+//   - Memo declares no google.api.resource pattern, so names under parent are
+//     taken to be parent/memos/<id> (AIP-122), the collection "memos" a guess
+//     from the method's noun Memo; declare google.api.resource to say otherwise
+func (s ArchiveSkeleton) CreateMemo(ctx context.Context, req *CreateMemoRequest) (*Memo, error) {
+	if s.repos.Memo == nil {
+		return nil, svcserver.Unimplemented(Archive_CreateMemo_FullMethodName)
+	}
+	msg := req.GetMemo()
+	if msg == nil {
+		return nil, status.Error(codes.InvalidArgument, "CreateMemoRequest.memo is required")
+	}
+	// The request stays as the caller made it.
+	msg = proto.CloneOf(msg)
+	prefix, err := svcaip.CollectionKeyPrefix("parent", req.GetParent(), "memos")
+	if err != nil {
+		return nil, err
+	}
+	id := req.GetMemoId()
+	if err := svcaip.CheckID("memo_id", id); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = svcstore.NewID()
+	}
+	msg.Name = prefix + id
+	return s.repos.Memo.Create(ctx, msg)
+}
+
+// BatchCreateMemos creates a Memo from each of memos, as CreateMemo would from
+// a CreateMemoRequest holding it as memo (AIP-233), all or nothing: every
+// request is checked and becomes a resource, then one CreateBatch stores them
+// all or none (a key used twice is AlreadyExists); the answer holds them in the
+// order of the request; parent, when set, is the parent of each request that
+// leaves its own empty, and one that sets another is InvalidArgument, from the
+// Memo repository (name is the key (there is no id field)). Without the
+// repository it answers codes.Unimplemented. Override it to serve the method
+// yourself.
+//
+// Notes:
+//   - MemoResult.status is left unset
+//   - each of memos: the new name is parent/memos/<memo_id> (a server-assigned
+//     id when memo_id is empty)
+//   - each of memos: Memo declares no google.api.resource pattern, so names
+//     under parent are taken to be parent/memos/<id> (AIP-122), the collection
+//     "memos" a guess from the method's noun Memo; declare google.api.resource
+//     to say otherwise
+func (s ArchiveSkeleton) BatchCreateMemos(ctx context.Context, req *BatchCreateMemosRequest) (*BatchCreateMemoResults, error) {
+	if s.repos.Memo == nil {
+		return nil, svcserver.Unimplemented(Archive_BatchCreateMemos_FullMethodName)
+	}
+	parent := req.GetParent()
+	items := make([]*Memo, 0, len(req.GetMemos()))
+	for i, e := range req.GetMemos() {
+		res, err := func(req *CreateMemoRequest) (*Memo, error) {
+			if parent != "" {
+				if ep := req.GetParent(); ep == "" {
+					// The batch's parent is that of each request that leaves its own empty; the request stays as the caller made it.
+					req = proto.CloneOf(req)
+					req.Parent = parent
+				} else if ep != parent {
+					return nil, status.Errorf(codes.InvalidArgument, "parent %q is not the batch's parent %q", ep, parent)
+				}
+			}
+			msg := req.GetMemo()
+			if msg == nil {
+				return nil, status.Error(codes.InvalidArgument, "CreateMemoRequest.memo is required")
+			}
+			// The request stays as the caller made it.
+			msg = proto.CloneOf(msg)
+			prefix, err := svcaip.CollectionKeyPrefix("parent", req.GetParent(), "memos")
+			if err != nil {
+				return nil, err
+			}
+			id := req.GetMemoId()
+			if err := svcaip.CheckID("memo_id", id); err != nil {
+				return nil, err
+			}
+			if id == "" {
+				id = svcstore.NewID()
+			}
+			msg.Name = prefix + id
+			return msg, nil
+		}(&CreateMemoRequest{Memo: e})
+		if err != nil {
+			return nil, svcserver.BatchItemError("memos", i, err)
+		}
+		items = append(items, res)
+	}
+	created, err := s.repos.Memo.CreateBatch(ctx, items)
+	if err != nil {
+		return nil, err
+	}
+	page := make([]*MemoResult, 0, len(created))
+	for _, item := range created {
+		page = append(page, &MemoResult{Memo: item})
+	}
+	return &BatchCreateMemoResults{Results: page}, nil
+}

@@ -135,9 +135,9 @@ func (s ModelServiceSkeleton) GetModel(ctx context.Context, req *GetModelRequest
 //     google.cloud.ml.v1.Version as the response and google.protobuf.Empty as
 //     the metadata are a guess from its verb and noun
 //   - a method of Version although service ModelService is named after Model:
-//     neither checks its names against google.api.resource patterns, and the
-//     method's request and answer are Version's, so it is kept in a repository
-//     of its own
+//     neither checks its names against google.api.resource patterns, Version is
+//     keyed by a resource name, and the method's request and answer are
+//     Version's, so it is kept in a repository of its own
 func (s ModelServiceSkeleton) CreateVersion(ctx context.Context, req *CreateVersionRequest) (*longrunningpb.Operation, error) {
 	if s.repos.Version == nil {
 		return nil, svcserver.Unimplemented(ModelService_CreateVersion_FullMethodName)
@@ -178,9 +178,9 @@ func (s ModelServiceSkeleton) CreateVersion(ctx context.Context, req *CreateVers
 //     a guess from the noun of CreateVersion, so that the List reads where it
 //     writes; declare google.api.resource to say otherwise
 //   - a method of Version although service ModelService is named after Model:
-//     neither checks its names against google.api.resource patterns, and the
-//     method's request and answer are Version's, so it is kept in a repository
-//     of its own
+//     neither checks its names against google.api.resource patterns, Version is
+//     keyed by a resource name, and the method's request and answer are
+//     Version's, so it is kept in a repository of its own
 func (s ModelServiceSkeleton) ListVersions(ctx context.Context, req *ListVersionsRequest) (*ListVersionsResponse, error) {
 	if s.repos.Version == nil {
 		return nil, svcserver.Unimplemented(ModelService_ListVersions_FullMethodName)
@@ -205,9 +205,9 @@ func (s ModelServiceSkeleton) ListVersions(ctx context.Context, req *ListVersion
 //
 // Notes:
 //   - a method of Version although service ModelService is named after Model:
-//     neither checks its names against google.api.resource patterns, and the
-//     method's request and answer are Version's, so it is kept in a repository
-//     of its own
+//     neither checks its names against google.api.resource patterns, Version is
+//     keyed by a resource name, and the method's request and answer are
+//     Version's, so it is kept in a repository of its own
 func (s ModelServiceSkeleton) GetVersion(ctx context.Context, req *GetVersionRequest) (*Version, error) {
 	if s.repos.Version == nil {
 		return nil, svcserver.Unimplemented(ModelService_GetVersion_FullMethodName)
@@ -230,9 +230,9 @@ func (s ModelServiceSkeleton) GetVersion(ctx context.Context, req *GetVersionReq
 //     google.protobuf.Empty as the response and google.protobuf.Empty as the
 //     metadata are a guess from its verb and noun
 //   - a method of Version although service ModelService is named after Model:
-//     neither checks its names against google.api.resource patterns, and the
-//     method's request and answer are Version's, so it is kept in a repository
-//     of its own
+//     neither checks its names against google.api.resource patterns, Version is
+//     keyed by a resource name, and the method's request and answer are
+//     Version's, so it is kept in a repository of its own
 func (s ModelServiceSkeleton) DeleteVersion(ctx context.Context, req *DeleteVersionRequest) (*longrunningpb.Operation, error) {
 	if s.repos.Version == nil {
 		return nil, svcserver.Unimplemented(ModelService_DeleteVersion_FullMethodName)

@@ -270,3 +270,20 @@ func TestBatchCreateOfResources(t *testing.T) {
 		t.Fatalf("BatchCreateMemos under a parent that is no name = %v; want InvalidArgument", err)
 	}
 }
+
+// TestBatchCreateAnsweringResults: Archive's BatchCreateMemos answers each
+// memo in a MemoResult, its status left OK (the batch is all or nothing).
+func TestBatchCreateAnsweringResults(t *testing.T) {
+	ctx := context.Background()
+	c := StartArchiveForTest(t, NewInMemoryArchiveSkeleton())
+	res, err := c.BatchCreateMemos(ctx, &BatchCreateMemosRequest{Parent: "projects/1", Memos: []*Memo{{Text: "a"}, {Text: "b"}}})
+	if err != nil || len(res.GetResults()) != 2 {
+		t.Fatalf("BatchCreateMemos = %v, %v", res, err)
+	}
+	for i, want := range []string{"a", "b"} {
+		r := res.GetResults()[i]
+		if r.GetMemo().GetText() != want || !strings.HasPrefix(r.GetMemo().GetName(), "projects/1/memos/") || r.GetStatus().GetCode() != 0 {
+			t.Fatalf("result %d = %v; want memo %s under projects/1, status OK", i, r, want)
+		}
+	}
+}
