@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/resolver/manual"
@@ -153,6 +154,15 @@ func TestServerDownPastDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.kill()
+	// Until the client has seen the connection go: a call made before
+	// that may meet the dying transport (connection reset by peer), fail
+	// on it, and be retried, as a call in flight rightly is
+	// (TestRestartZeroFailures); this test is of calls made while the
+	// server is known to be down.
+	waitCtx, waitCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	for s := conn.GetState(); s == connectivity.Ready && conn.WaitForStateChange(waitCtx, s); s = conn.GetState() {
+	}
+	waitCancel()
 
 	start := time.Now()
 	_, err := w.GetProduct(context.Background(), &shopv1.GetProductRequest{Name: "espresso"})
