@@ -242,7 +242,10 @@ func (c *methodContext) wrappedItems(out *protogen.Message) (items, wrap *protog
 		var holds *protogen.Field
 		var held *resourceModel
 		for _, g := range f.Message.Fields {
-			if gr := c.resources.resource(g.Message); isSingularMessage(g) && gr != nil && c.nounAgrees(gr) {
+			if !isSingularMessage(g) {
+				continue
+			}
+			if gr := c.resources.resource(g.Message); gr != nil && c.nounAgrees(gr) {
 				if holds != nil {
 					holds = nil
 					break

@@ -136,7 +136,11 @@ func (w *methodWriter) respondOwnOperation(call, target string, stored bool) {
 		}
 	}
 	opMsg := o.op.msg
-	fields := []string{o.status.GoName, w.id(o.done.GoIdent.GoImportPath, o.done.GoIdent.GoName)}
+	var fields []string
+	if stored {
+		fields = append(fields, o.op.key.GoName, w.id(svcaipPackage, "OperationName")+"("+target+")")
+	}
+	fields = append(fields, o.status.GoName, w.id(o.done.GoIdent.GoImportPath, o.done.GoIdent.GoName))
 	if o.kind != nil {
 		fields = append(fields, o.opType.GoName, w.id(o.kind.GoIdent.GoImportPath, o.kind.GoIdent.GoName))
 	}
@@ -163,6 +167,5 @@ func (w *methodWriter) respondOwnOperation(call, target string, stored bool) {
 		w.P("return ", op, ", nil")
 		return
 	}
-	w.P(w.a.set(op, opMsg, o.op.key, w.id(svcaipPackage, "OperationName")+"("+target+")"))
 	w.P("return ", w.recv, ".repos.", w.sm.repoField(o.op), ".Create(", w.ctx, ", ", op, ")")
 }

@@ -187,8 +187,7 @@ func (s ClusterManagerSkeleton) CreateCluster(ctx context.Context, req *CreateCl
 		return nil, err
 	}
 	now := time.Now()
-	op := &Operation{Status: Operation_DONE, OperationType: Operation_CREATE_CLUSTER, TargetLink: res.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
-	op.Name = svcaip.OperationName(res.GetName())
+	op := &Operation{Name: svcaip.OperationName(res.GetName()), Status: Operation_DONE, OperationType: Operation_CREATE_CLUSTER, TargetLink: res.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
 	return s.repos.Operation.Create(ctx, op)
 }
 
@@ -221,8 +220,7 @@ func (s ClusterManagerSkeleton) DeleteCluster(ctx context.Context, req *DeleteCl
 		return nil, err
 	}
 	now := time.Now()
-	op := &Operation{Status: Operation_DONE, OperationType: Operation_DELETE_CLUSTER, TargetLink: req.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
-	op.Name = svcaip.OperationName(req.GetName())
+	op := &Operation{Name: svcaip.OperationName(req.GetName()), Status: Operation_DONE, OperationType: Operation_DELETE_CLUSTER, TargetLink: req.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
 	return s.repos.Operation.Create(ctx, op)
 }
 
@@ -413,8 +411,7 @@ func (s ClusterManagerSkeleton) CreateNodePool(ctx context.Context, req *CreateN
 		return nil, err
 	}
 	now := time.Now()
-	op := &Operation{Status: Operation_DONE, OperationType: Operation_CREATE_NODE_POOL, TargetLink: res.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
-	op.Name = svcaip.OperationName(res.GetName())
+	op := &Operation{Name: svcaip.OperationName(res.GetName()), Status: Operation_DONE, OperationType: Operation_CREATE_NODE_POOL, TargetLink: res.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
 	return s.repos.Operation.Create(ctx, op)
 }
 
@@ -447,7 +444,6 @@ func (s ClusterManagerSkeleton) DeleteNodePool(ctx context.Context, req *DeleteN
 		return nil, err
 	}
 	now := time.Now()
-	op := &Operation{Status: Operation_DONE, OperationType: Operation_DELETE_NODE_POOL, TargetLink: req.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
-	op.Name = svcaip.OperationName(req.GetName())
+	op := &Operation{Name: svcaip.OperationName(req.GetName()), Status: Operation_DONE, OperationType: Operation_DELETE_NODE_POOL, TargetLink: req.GetName(), StartTime: now.UTC().Format(time.RFC3339Nano), EndTime: now.UTC().Format(time.RFC3339Nano)}
 	return s.repos.Operation.Create(ctx, op)
 }
